@@ -1,0 +1,8 @@
+// The same loop kernels compiled for AVX2+FMA through a target pragma, so the
+// rest of the binary stays baseline x86-64 and runs on any CPU; dispatch.cc
+// only calls into here after checking the CPU supports it.
+#if defined(__x86_64__) || defined(_M_X64)
+#pragma GCC target("avx2,fma")
+#define NT_SUFFIX avx2
+#include "reference_loops.inc"
+#endif

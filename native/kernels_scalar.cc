@@ -1,0 +1,3 @@
+// Portable build of the loop kernels: runs on every CPU.
+#define NT_SUFFIX scalar
+#include "reference_loops.inc"
