@@ -1,0 +1,148 @@
+// Functions that make tensors.
+import { DType, TypedArrayFor, allocate, checkDType, describe, dtypeOfArray } from './dtype';
+import { Generator, defaultGenerator } from './random';
+import { checkShape, fmt, numel } from './shape';
+import { NestedArray, Tensor } from './tensor';
+
+export interface DTypeOptions<D extends DType = DType> {
+  dtype?: D;
+}
+export interface RandomOptions<D extends DType = DType> extends DTypeOptions<D> {
+  generator?: Generator;
+}
+
+type AnyTypedArray =
+  | Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray
+  | Int16Array | Uint16Array | Int32Array | Uint32Array;
+
+function isTypedArray(v: unknown): v is AnyTypedArray {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
+}
+
+/**
+ * A tensor holding a copy of `data`: a number (0-d), nested arrays of
+ * numbers (must be rectangular), or a typed array (1-D). The dtype is
+ * float64 for a Float64Array and float32 otherwise, unless given.
+ */
+export function tensor<D extends DType = 'float32'>(data: NestedArray | ArrayLike<number> | AnyTypedArray, options: DTypeOptions<D> = {}): Tensor<D> {
+  if (isTypedArray(data)) {
+    const dtype = checkDType('tensor', options.dtype ?? (data instanceof Float64Array ? 'float64' : 'float32')) as D;
+    const out = allocate(dtype, data.length);
+    out.set(data);
+    return new Tensor<D>(out, [data.length]);
+  }
+  const dtype = checkDType('tensor', options.dtype) as D;
+  if (typeof data === 'number') {
+    const out = allocate(dtype, 1);
+    out[0] = data;
+    return new Tensor<D>(out, []);
+  }
+  if (!Array.isArray(data)) {
+    throw new TypeError(`tensor: data must be a number, a nested array of numbers or a typed array, got ${describe(data)}`);
+  }
+  const shape: number[] = [];
+  for (let level: unknown = data; Array.isArray(level); level = level[0]) {
+    shape.push(level.length);
+    if (level.length === 0) break;
+  }
+  const out = allocate(dtype, numel(shape));
+  let pos = 0;
+  const fill = (v: unknown, dim: number): void => {
+    if (dim === shape.length) {
+      if (typeof v !== 'number') {
+        throw new TypeError(`tensor: expected a number at depth ${dim}, got ${describe(v)}`);
+      }
+      out[pos++] = v;
+      return;
+    }
+    if (!Array.isArray(v)) {
+      throw new RangeError(`tensor: expected a sequence of length ${shape[dim]} at dim ${dim}, got ${describe(v)}`);
+    }
+    if (v.length !== shape[dim]) {
+      throw new RangeError(`tensor: expected sequence of length ${shape[dim]} at dim ${dim} (got ${v.length})`);
+    }
+    for (const x of v) fill(x, dim + 1);
+  };
+  fill(data, 0);
+  return new Tensor<D>(out, shape);
+}
+
+/** A tensor over `data` without copying: the tensor and the array share memory. */
+export function fromTypedArray(data: Float64Array, shape?: readonly number[]): Tensor<'float64'>;
+export function fromTypedArray(data: Float32Array, shape?: readonly number[]): Tensor<'float32'>;
+export function fromTypedArray(data: Float32Array | Float64Array, shape?: readonly number[]): Tensor {
+  if (!(data instanceof Float32Array || data instanceof Float64Array)) {
+    throw new TypeError(`fromTypedArray: data must be a Float32Array or Float64Array, got ${describe(data)}`);
+  }
+  const s = shape === undefined ? [data.length] : checkShape('fromTypedArray', shape);
+  const n = numel(s);
+  if (n !== data.length) {
+    throw new RangeError(`fromTypedArray: shape ${fmt(s)} needs ${n} elements but the ${dtypeOfArray(data) === 'float64' ? 'Float64Array' : 'Float32Array'} has ${data.length}`);
+  }
+  return new Tensor(data, s);
+}
+
+export function full<D extends DType = 'float32'>(shape: readonly number[], value: number, options: DTypeOptions<D> = {}): Tensor<D> {
+  const s = checkShape('full', shape);
+  if (typeof value !== 'number') throw new TypeError(`full: fill value must be a number, got ${describe(value)}`);
+  const out = allocate(checkDType('full', options.dtype) as D, numel(s));
+  if (value !== 0) out.fill(value);
+  return new Tensor<D>(out, s);
+}
+
+export function zeros<D extends DType = 'float32'>(shape: readonly number[], options: DTypeOptions<D> = {}): Tensor<D> {
+  return full(shape, 0, options);
+}
+
+export function ones<D extends DType = 'float32'>(shape: readonly number[], options: DTypeOptions<D> = {}): Tensor<D> {
+  return full(shape, 1, options);
+}
+
+/** Values start, start + step, ... below end (torch.arange; one argument means [0, end)). */
+export function arange<D extends DType = 'float32'>(start: number, end?: number, step = 1, options: DTypeOptions<D> = {}): Tensor<D> {
+  if (end === undefined) {
+    end = start;
+    start = 0;
+  }
+  for (const [name, v] of [['start', start], ['end', end], ['step', step]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`arange: ${name} must be a finite number, got ${describe(v)}`);
+  }
+  if (step === 0) throw new RangeError('arange: step must be nonzero');
+  if ((step > 0 && end < start) || (step < 0 && end > start)) {
+    throw new RangeError(`arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`);
+  }
+  const n = Math.ceil((end - start) / step);
+  const out = allocate(checkDType('arange', options.dtype) as D, n);
+  for (let i = 0; i < n; i++) out[i] = start + i * step;
+  return new Tensor<D>(out, [n]);
+}
+
+function generatorOf(op: string, g: unknown): Generator {
+  if (g === undefined) return defaultGenerator;
+  if (!(g instanceof Generator)) throw new TypeError(`${op}: generator must be a Generator, got ${describe(g)}`);
+  return g;
+}
+
+/** Samples from N(mean, std²) (torch.normal(mean, std, size)). */
+export function normal<D extends DType = 'float32'>(mean: number, std: number, shape: readonly number[], options: RandomOptions<D> = {}): Tensor<D> {
+  if (typeof mean !== 'number' || typeof std !== 'number') {
+    throw new TypeError(`normal: mean and std must be numbers, got ${describe(mean)} and ${describe(std)}`);
+  }
+  if (!(std >= 0)) throw new RangeError(`normal: normal expects std >= 0.0, but found std ${std}`);
+  const s = checkShape('normal', shape);
+  const g = generatorOf('normal', options.generator);
+  const out = allocate(checkDType('normal', options.dtype) as D, numel(s));
+  for (let i = 0; i < out.length; i++) out[i] = mean + std * g.nextNormal();
+  return new Tensor<D>(out, s);
+}
+
+/** Uniform samples on [0, 1) (torch.rand). */
+export function rand<D extends DType = 'float32'>(shape: readonly number[], options: RandomOptions<D> = {}): Tensor<D> {
+  const s = checkShape('rand', shape);
+  const g = generatorOf('rand', options.generator);
+  const dtype = checkDType('rand', options.dtype) as D;
+  const out = allocate(dtype, numel(s));
+  if (dtype === 'float64') for (let i = 0; i < out.length; i++) out[i] = g.nextDouble();
+  else for (let i = 0; i < out.length; i++) out[i] = g.nextFloat32();
+  return new Tensor<D>(out, s);
+}

@@ -1,0 +1,19 @@
+// ntensor's public API. The CommonJS build is the single implementation;
+// index.mts re-exports it for `import`, so both share one addon instance.
+export { Tensor, isTensor } from './tensor';
+export type { NestedArray, Scalar } from './tensor';
+export type { DType, FloatArray, TypedArrayFor } from './dtype';
+export { tensor, fromTypedArray, zeros, ones, full, arange, normal, rand } from './creation';
+export type { DTypeOptions, RandomOptions } from './creation';
+export { Generator, manualSeed, defaultGenerator } from './random';
+export { add, sub, mul, div, neg, abs } from './ops/elementwise';
+export { sum, mean, max, min } from './ops/reduce';
+export { matmul } from './ops/matmul';
+export { stack, cat, transpose } from './ops/shape_ops';
+export { conv2d, corr2d, corr2dMultiIn, corr2dMultiInOut, corr2dMultiInOut1x1 } from './ops/conv';
+export type { Conv2dOptions } from './ops/conv';
+export { allclose, assertClose, DEFAULT_TOLERANCES } from './testing';
+export type { CloseOptions, AssertCloseOptions } from './testing';
+export { formatTensor } from './print';
+export { backendInfo } from './native';
+export type { BackendInfo } from './native';

@@ -1,0 +1,148 @@
+// conv2d with torch.nn.functional.conv2d semantics (N-C-H-W, cross-
+// correlation) and the d2l §6.4 functions built on the same native kernel.
+import { allocate } from '../dtype';
+import { fmt } from '../shape';
+import { native } from '../native';
+import { Tensor, checkTensor } from '../tensor';
+import { matmul } from './matmul';
+
+export interface Conv2dOptions {
+  bias?: Tensor | null;
+  /** int or [h, w]; default 1. */
+  stride?: number | readonly [number, number];
+  /** int, [h, w] or 'valid'; default 0. ('same' comes with the convolution issue.) */
+  padding?: number | readonly [number, number] | 'valid' | 'same';
+  /** Only 1 for now. */
+  dilation?: number | readonly [number, number];
+  /** Only 1 for now. */
+  groups?: number;
+}
+
+function pair(op: string, name: string, v: unknown, dflt: number, min: number): [number, number] {
+  if (v === undefined) return [dflt, dflt];
+  const arr = typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 ? v : null;
+  if (arr === null) {
+    throw new TypeError(`${op}: ${name} must be an integer or an array of two integers, got ${JSON.stringify(v)}`);
+  }
+  for (const x of arr) {
+    if (typeof x !== 'number' || !Number.isSafeInteger(x)) {
+      throw new TypeError(`${op}: ${name} must be an integer or an array of two integers, got ${JSON.stringify(v)}`);
+    }
+    if (x < min) {
+      throw new RangeError(min > 0 ? `${op}: non-positive ${name} is not supported (got ${JSON.stringify(v)})` : `${op}: negative ${name} is not supported (got ${JSON.stringify(v)})`);
+    }
+  }
+  return [arr[0], arr[1]];
+}
+
+export function conv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  checkTensor(op, input, 'input');
+  checkTensor(op, weight, 'weight');
+  if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
+  const { bias = null, stride, padding, dilation, groups } = options;
+  if (bias !== null) checkTensor(op, bias, 'bias');
+  if (input.ndim !== 3 && input.ndim !== 4) {
+    throw new RangeError(`${op}: Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: ${fmt(input.shape)}`);
+  }
+  if (weight.ndim !== 4) {
+    throw new RangeError(`${op}: weight must be 4-D (out_channels, in_channels, kH, kW), but got weight of size ${fmt(weight.shape)} for input of size ${fmt(input.shape)}`);
+  }
+  if (input.dtype !== weight.dtype || (bias !== null && bias.dtype !== input.dtype)) {
+    throw new TypeError(`${op}: Input type (${input.dtype}), weight type (${weight.dtype})${bias ? ` and bias type (${bias.dtype})` : ''} should be the same`);
+  }
+  const [sh, sw] = pair(op, 'stride', stride, 1, 1);
+  const [dh, dw] = pair(op, 'dilation', dilation, 1, 1);
+  if (dh !== 1 || dw !== 1) throw new RangeError(`${op}: dilation other than 1 is not supported yet`);
+  if (groups !== undefined && groups !== 1) {
+    if (typeof groups !== 'number' || !Number.isSafeInteger(groups) || groups < 1) {
+      throw new RangeError(`${op}: non-positive groups is not supported (got ${String(groups)})`);
+    }
+    throw new RangeError(`${op}: groups other than 1 are not supported yet`);
+  }
+  let ph: number, pw: number;
+  if (padding === 'valid') {
+    ph = pw = 0;
+  } else if (padding === 'same') {
+    throw new RangeError(`${op}: padding='same' is not supported yet; give the padding as numbers`);
+  } else {
+    [ph, pw] = pair(op, 'padding', padding, 0, 0);
+  }
+  const batched = input.ndim === 4;
+  const [n, c, h, w] = batched ? input.shape : [1, ...input.shape];
+  const [cout, cin, kh, kw] = weight.shape;
+  if (cin !== c) {
+    throw new RangeError(`${op}: Given groups=1, weight of size ${fmt(weight.shape)}, expected input${fmt(batched ? input.shape : [1, ...input.shape])} to have ${cin} channels, but got ${c} channels instead`);
+  }
+  if (bias !== null && (bias.ndim !== 1 || bias.shape[0] !== cout)) {
+    throw new RangeError(`${op}: Given weight of size ${fmt(weight.shape)}, expected bias to be 1-dimensional with ${cout} elements, but got bias of size ${fmt(bias.shape)} instead`);
+  }
+  if (h + 2 * ph < kh || w + 2 * pw < kw) {
+    throw new RangeError(`${op}: Calculated padded input size per channel: (${h + 2 * ph} x ${w + 2 * pw}). Kernel size: (${kh} x ${kw}). Kernel size can't be greater than actual input size (input ${fmt(input.shape)}, weight ${fmt(weight.shape)})`);
+  }
+  const oh = Math.floor((h + 2 * ph - kh) / sh) + 1;
+  const ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
+  const out = allocate(input.dtype, n * cout * oh * ow);
+  if (kh === 0 || kw === 0) {
+    throw new RangeError(`${op}: kernel size must be positive, got weight of size ${fmt(weight.shape)}`);
+  }
+  native().conv2d(input.data, weight.data, bias ? bias.data : null, out, n, c, h, w, cout, kh, kw, sh, sw, ph, pw);
+  return new Tensor(out, batched ? [n, cout, oh, ow] : [cout, oh, ow]);
+}
+
+/** d2l's corr2d: valid 2-D cross-correlation of X (h, w) with K (kh, kw). */
+export function corr2d(X: Tensor, K: Tensor): Tensor {
+  checkTensor('corr2d', X, 'X');
+  checkTensor('corr2d', K, 'K');
+  if (X.ndim !== 2 || K.ndim !== 2) {
+    throw new RangeError(`corr2d: expected X and K to be 2-D, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
+  }
+  checkFits('corr2d', X.shape, K.shape);
+  return conv2d(X.reshape(1, ...X.shape), K.reshape(1, 1, ...K.shape)).reshape(
+    X.shape[0] - K.shape[0] + 1, X.shape[1] - K.shape[1] + 1);
+}
+
+/** d2l's corr2d_multi_in: X (ci, h, w) with K (ci, kh, kw), summed over channels. */
+export function corr2dMultiIn(X: Tensor, K: Tensor): Tensor {
+  checkTensor('corr2dMultiIn', X, 'X');
+  checkTensor('corr2dMultiIn', K, 'K');
+  if (X.ndim !== 3 || K.ndim !== 3 || X.shape[0] !== K.shape[0]) {
+    throw new RangeError(`corr2dMultiIn: expected X (channels, h, w) and K (channels, kh, kw) with the same channels, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
+  }
+  checkFits('corr2dMultiIn', X.shape.slice(1), K.shape.slice(1));
+  const y = conv2d(X, K.reshape(1, ...K.shape));
+  return y.reshape(y.shape.slice(1));
+}
+
+/** d2l's corr2d_multi_in_out: X (ci, h, w) with K (co, ci, kh, kw) gives (co, h', w'). */
+export function corr2dMultiInOut(X: Tensor, K: Tensor): Tensor {
+  checkTensor('corr2dMultiInOut', X, 'X');
+  checkTensor('corr2dMultiInOut', K, 'K');
+  if (X.ndim !== 3 || K.ndim !== 4 || X.shape[0] !== K.shape[1]) {
+    throw new RangeError(`corr2dMultiInOut: expected X (ci, h, w) and K (co, ci, kh, kw) with the same ci, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
+  }
+  checkFits('corr2dMultiInOut', X.shape.slice(1), K.shape.slice(2));
+  return conv2d(X, K);
+}
+
+/**
+ * d2l's corr2d_multi_in_out_1x1, the fully connected formulation:
+ * reshape X to (ci, h*w) and K to (co, ci), matmul, reshape to (co, h, w).
+ */
+export function corr2dMultiInOut1x1(X: Tensor, K: Tensor): Tensor {
+  checkTensor('corr2dMultiInOut1x1', X, 'X');
+  checkTensor('corr2dMultiInOut1x1', K, 'K');
+  if (X.ndim !== 3 || K.ndim !== 4 || X.shape[0] !== K.shape[1] || K.shape[2] !== 1 || K.shape[3] !== 1) {
+    throw new RangeError(`corr2dMultiInOut1x1: expected X (ci, h, w) and a 1x1 kernel K (co, ci, 1, 1) with the same ci, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
+  }
+  const [ci, h, w] = X.shape;
+  const co = K.shape[0];
+  const Y = matmul(K.reshape(co, ci), X.reshape(ci, h * w));
+  return Y.reshape(co, h, w);
+}
+
+function checkFits(op: string, x: readonly number[], k: readonly number[]): void {
+  if (k[0] > x[0] || k[1] > x[1] || k[0] === 0 || k[1] === 0) {
+    throw new RangeError(`${op}: kernel of size ${fmt(k)} does not fit in input of size ${fmt(x)}`);
+  }
+}

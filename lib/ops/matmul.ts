@@ -1,0 +1,75 @@
+// torch.matmul semantics over the native GEMM: 1-D operands are promoted
+// (and the added dim removed afterwards), batch dims broadcast, and each
+// batch is a GEMM on the operands' own buffers (offsets, no copies).
+import { allocate } from '../dtype';
+import { broadcastShapes, fmt, numel, stridesOf } from '../shape';
+import { native } from '../native';
+import { Tensor, checkTensor } from '../tensor';
+
+const SINGLE_OFFSET = new Float64Array(1); // [0]: one batch starting at 0
+
+function sameDType(op: string, a: Tensor, b: Tensor): void {
+  if (a.dtype !== b.dtype) {
+    throw new TypeError(`${op}: expected both operands to have the same dtype, but got ${a.dtype} and ${b.dtype}`);
+  }
+}
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkTensor('matmul', a, 'input');
+  checkTensor('matmul', b, 'other');
+  sameDType('matmul', a, b);
+  const ad = a.ndim, bd = b.ndim;
+  if (ad === 0 || bd === 0) {
+    throw new RangeError(`matmul: both arguments to matmul need to be at least 1D, but they are ${ad}D and ${bd}D`);
+  }
+  // Promote 1-D operands to matrices.
+  const aShape = ad === 1 ? [1, a.shape[0]] : a.shape;
+  const bShape = bd === 1 ? [b.shape[0], 1] : b.shape;
+  const m = aShape[aShape.length - 2], k = aShape[aShape.length - 1];
+  const k2 = bShape[bShape.length - 2], n = bShape[bShape.length - 1];
+  if (k !== k2) {
+    if (ad === 1 && bd === 1) {
+      throw new RangeError(`matmul: inconsistent tensor size, expected tensor ${fmt(a.shape)} and src ${fmt(b.shape)} to have the same number of elements, but got ${a.numel} and ${b.numel} elements respectively`);
+    }
+    throw new RangeError(`matmul: mat1 and mat2 shapes cannot be multiplied (${m}x${k} and ${k2}x${n}) (input shapes ${fmt(a.shape)} and ${fmt(b.shape)})`);
+  }
+  const aBatch = aShape.slice(0, -2), bBatch = bShape.slice(0, -2);
+  let batchShape: number[];
+  try {
+    batchShape = broadcastShapes('matmul', aBatch, bBatch);
+  } catch {
+    throw new RangeError(`matmul: batch dimensions of ${fmt(a.shape)} and ${fmt(b.shape)} cannot be broadcast together`);
+  }
+  const batch = numel(batchShape);
+  const out = allocate(a.dtype, batch * m * n);
+  let aOffsets: Float64Array, bOffsets: Float64Array;
+  if (batch === 1) {
+    aOffsets = bOffsets = SINGLE_OFFSET;
+  } else {
+    aOffsets = batchOffsets(aBatch, batchShape, m * k);
+    bOffsets = batchOffsets(bBatch, batchShape, k * n);
+  }
+  native().matmul(a.data, b.data, out, m, k, n, aOffsets, bOffsets);
+  const shape = [...batchShape];
+  if (ad > 1) shape.push(m);
+  if (bd > 1) shape.push(n);
+  return new Tensor(out, shape);
+}
+
+/** Element offset of each broadcast batch's matrix within its operand. */
+function batchOffsets(own: readonly number[], target: readonly number[], matrixSize: number): Float64Array {
+  const batch = numel(target);
+  const offsets = new Float64Array(batch);
+  const ownStrides = stridesOf(own);
+  const lead = target.length - own.length;
+  const tStrides = stridesOf(target);
+  for (let i = 0; i < batch; i++) {
+    let off = 0;
+    for (let d = 0; d < own.length; d++) {
+      const idx = Math.floor(i / tStrides[d + lead]) % target[d + lead];
+      if (own[d] !== 1) off += idx * ownStrides[d];
+    }
+    offsets[i] = off * matrixSize;
+  }
+  return offsets;
+}

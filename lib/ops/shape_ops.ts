@@ -1,0 +1,107 @@
+// Joining and permuting: stack, cat, transpose. All produce new contiguous tensors.
+import { DType, TypedArrayFor, allocate } from '../dtype';
+import { fmt, normDim, stridesOf } from '../shape';
+import { Tensor, checkTensor } from '../tensor';
+
+function checkList(op: string, tensors: unknown): Tensor[] {
+  if (!Array.isArray(tensors)) {
+    throw new TypeError(`${op}: expected an array of Tensors, got ${typeof tensors}`);
+  }
+  if (tensors.length === 0) throw new RangeError(`${op}: expected a non-empty list of Tensors`);
+  tensors.forEach((t, i) => checkTensor(op, t, `tensors[${i}]`));
+  const list = tensors as Tensor[];
+  const dtype = list[0].dtype;
+  list.forEach((t, i) => {
+    if (t.dtype !== dtype) {
+      throw new TypeError(`${op}: expected all tensors to have dtype ${dtype}, but tensors[${i}] has ${t.dtype}`);
+    }
+  });
+  return list;
+}
+
+/** Copies blocks: out is `outer` rows, each the inputs' rows laid side by side. */
+function joinRows(tensors: Tensor[], outer: number, rowSizes: number[], dtype: DType): TypedArrayFor<DType> {
+  const rowTotal = rowSizes.reduce((a, b) => a + b, 0);
+  const out = allocate(dtype, outer * rowTotal);
+  for (let o = 0; o < outer; o++) {
+    let pos = o * rowTotal;
+    for (let i = 0; i < tensors.length; i++) {
+      const r = rowSizes[i];
+      out.set(tensors[i].data.subarray(o * r, (o + 1) * r), pos);
+      pos += r;
+    }
+  }
+  return out;
+}
+
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  const list = checkList('stack', tensors);
+  const shape = list[0].shape;
+  list.forEach((t, i) => {
+    if (t.shape.length !== shape.length || t.shape.some((d, j) => d !== shape[j])) {
+      throw new RangeError(`stack: stack expects each tensor to be equal size, but got ${fmt(shape)} at entry 0 and ${fmt(t.shape)} at entry ${i}`);
+    }
+  });
+  const d = normDim('stack', dim, shape.length + 1);
+  const outer = shape.slice(0, d).reduce((a, b) => a * b, 1);
+  const inner = shape.slice(d).reduce((a, b) => a * b, 1);
+  const data = joinRows(list, outer, list.map(() => inner), list[0].dtype);
+  return new Tensor(data, [...shape.slice(0, d), list.length, ...shape.slice(d)]);
+}
+
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  const list = checkList('cat', tensors);
+  const ref = list[0].shape;
+  if (ref.length === 0) throw new RangeError('cat: zero-dimensional tensor (at position 0) cannot be concatenated');
+  const d = normDim('cat', dim, ref.length);
+  list.forEach((t, i) => {
+    if (t.shape.length !== ref.length) {
+      throw new RangeError(`cat: Tensors must have same number of dimensions: got ${ref.length} and ${t.shape.length} (shapes ${fmt(ref)} and ${fmt(t.shape)} at positions 0 and ${i})`);
+    }
+    t.shape.forEach((s, j) => {
+      if (j !== d && s !== ref[j]) {
+        throw new RangeError(`cat: Sizes of tensors must match except in dimension ${d}. Expected size ${ref[j]} but got size ${s} for tensor number ${i} in the list (shapes ${fmt(ref)} and ${fmt(t.shape)})`);
+      }
+    });
+  });
+  const outer = ref.slice(0, d).reduce((a, b) => a * b, 1);
+  const tail = ref.slice(d + 1).reduce((a, b) => a * b, 1);
+  const data = joinRows(list, outer, list.map((t) => t.shape[d] * tail), list[0].dtype);
+  const shape = [...ref];
+  shape[d] = list.reduce((s, t) => s + t.shape[d], 0);
+  return new Tensor(data, shape);
+}
+
+/** Swaps two dims (a contiguous copy). */
+export function transpose<D extends DType>(t: Tensor<D>, dim0: number, dim1: number): Tensor<D> {
+  checkTensor('transpose', t, 'input');
+  const nd = t.ndim;
+  if (nd === 0) return t.clone();
+  const a = normDim('transpose', dim0, nd), b = normDim('transpose', dim1, nd);
+  if (a === b) return t.clone();
+  const shape = [...t.shape];
+  [shape[a], shape[b]] = [shape[b], shape[a]];
+  const src = stridesOf(t.shape);
+  const perm = [...src];
+  [perm[a], perm[b]] = [perm[b], perm[a]];
+  const out = allocate(t.dtype, t.numel) as TypedArrayFor<D>;
+  const x = t.data;
+  if (nd === 2) {
+    const [r, c] = shape;
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[i * c + j] = x[j * r + i];
+    return new Tensor<D>(out, shape);
+  }
+  const idx = new Array<number>(nd).fill(0);
+  let s = 0;
+  for (let o = 0; o < out.length; o++) {
+    out[o] = x[s];
+    for (let k = nd - 1; k >= 0; k--) {
+      idx[k]++;
+      s += perm[k];
+      if (idx[k] < shape[k]) break;
+      s -= perm[k] * shape[k];
+      idx[k] = 0;
+    }
+  }
+  return new Tensor<D>(out, shape);
+}

@@ -1,0 +1,109 @@
+// Shape arithmetic shared by every op: validation, sizes, strides,
+// broadcasting, and the way shapes appear in error messages.
+export type Shape = readonly number[];
+
+/** PyTorch writes shapes in messages as [2, 3]. */
+export function fmt(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+export function numel(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function isSize(d: unknown): d is number {
+  return typeof d === 'number' && Number.isSafeInteger(d) && d >= 0;
+}
+
+/** Validates a user-given shape and returns a frozen copy. */
+export function checkShape(op: string, shape: unknown, argName = 'shape'): number[] {
+  if (!Array.isArray(shape)) {
+    throw new TypeError(`${op}: ${argName} must be an array of non-negative integers`);
+  }
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
+    if (!isSize(d)) {
+      throw new RangeError(`${op}: ${argName}[${i}] must be a non-negative integer, got ${String(d)}`);
+    }
+    n *= d;
+  }
+  if (n > 2 ** 32) {
+    throw new RangeError(`${op}: ${argName} ${fmt(shape as number[])} has ${n} elements, more than ntensor supports (2^32)`);
+  }
+  return [...(shape as number[])];
+}
+
+export function stridesOf(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+/** Wraps a possibly negative dim into [0, ndim), PyTorch's error otherwise. */
+export function normDim(op: string, dim: number, ndim: number): number {
+  const lo = -Math.max(ndim, 1), hi = Math.max(ndim, 1) - 1;
+  if (!Number.isInteger(dim) || dim < lo || dim > hi) {
+    throw new RangeError(`${op}: Dimension out of range (expected to be in range of [${lo}, ${hi}], but got ${dim})`);
+  }
+  return dim < 0 ? dim + Math.max(ndim, 1) : dim;
+}
+
+/** NumPy broadcasting, with PyTorch's error message. */
+export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+  const n = Math.max(a.length, b.length);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const ai = i - (n - a.length), bi = i - (n - b.length);
+    const da = ai >= 0 ? a[ai] : 1, db = bi >= 0 ? b[bi] : 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new RangeError(
+        `${op}: The size of tensor a (${da}) must match the size of tensor b (${db}) at non-singleton dimension ${i} (shapes ${fmt(a)} and ${fmt(b)})`,
+      );
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/** Strides of `shape` read as if broadcast to `target` (0 where broadcast). */
+export function broadcastStrides(shape: Shape, target: Shape): number[] {
+  const own = stridesOf(shape);
+  const off = target.length - shape.length;
+  const out = new Array<number>(target.length).fill(0);
+  for (let i = 0; i < shape.length; i++) out[i + off] = shape[i] === 1 ? 0 : own[i];
+  return out;
+}
+
+/** Resolves one -1 in a reshape target, PyTorch's errors otherwise. */
+export function inferShape(op: string, target: readonly number[], size: number, from: Shape): number[] {
+  let infer = -1;
+  let known = 1;
+  for (let i = 0; i < target.length; i++) {
+    const d = target[i];
+    if (d === -1) {
+      if (infer >= 0) throw new RangeError(`${op}: only one dimension can be inferred`);
+      infer = i;
+    } else if (!isSize(d)) {
+      throw new RangeError(`${op}: invalid shape dimension ${String(d)}`);
+    } else {
+      known *= d;
+    }
+  }
+  const out = [...target];
+  if (infer >= 0) {
+    if (known === 0 || size % known !== 0) {
+      throw new RangeError(`${op}: shape '${fmt(target)}' is invalid for input of size ${size} (input shape ${fmt(from)})`);
+    }
+    out[infer] = size / known;
+  } else if (known !== size) {
+    throw new RangeError(`${op}: shape '${fmt(target)}' is invalid for input of size ${size} (input shape ${fmt(from)})`);
+  }
+  return out;
+}

@@ -1,0 +1,163 @@
+// The Tensor class stays thin: it owns a contiguous row-major typed array, a
+// shape and a dtype; every op lives in its own module under ops/.
+import { inspect } from 'node:util';
+
+import { DType, FloatArray, TypedArrayFor, dtypeOfArray } from './dtype';
+import { Shape, fmt, inferShape, numel } from './shape';
+import { formatTensor } from './print';
+import * as ew from './ops/elementwise';
+import * as red from './ops/reduce';
+import { matmul } from './ops/matmul';
+import { transpose } from './ops/shape_ops';
+
+export type Scalar = number;
+export type NestedArray = number | NestedArray[];
+
+export class Tensor<D extends DType = DType> {
+  /** Dimensions, outermost first. */
+  readonly shape: readonly number[];
+  readonly dtype: D;
+  /** The elements, contiguous and row-major. Shared by reshaped views. */
+  readonly data: TypedArrayFor<D>;
+
+  /**
+   * Wraps `data` (not copied). Prefer the creation functions; this checks
+   * that `data` is a Float32Array/Float64Array holding exactly
+   * numel(shape) elements.
+   */
+  constructor(data: TypedArrayFor<D>, shape: Shape) {
+    if (!(data instanceof Float32Array || data instanceof Float64Array)) {
+      throw new TypeError('Tensor: data must be a Float32Array or Float64Array');
+    }
+    const n = numel(shape);
+    if (data.length !== n) {
+      throw new RangeError(`Tensor: data has ${data.length} elements but shape ${fmt(shape)} needs ${n}`);
+    }
+    this.data = data;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtypeOfArray(data) as D;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  get numel(): number {
+    return this.data.length;
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.data.length !== 1) {
+      throw new RangeError(`item: a Tensor with ${this.data.length} elements cannot be converted to Scalar`);
+    }
+    return this.data[0];
+  }
+
+  /** Nested JS arrays (a number for a 0-d tensor). */
+  toArray(): NestedArray {
+    const { data, shape } = this;
+    if (shape.length === 0) return data[0];
+    const build = (dim: number, offset: number, stride: number): NestedArray[] => {
+      const n = shape[dim];
+      const inner = stride / (n || 1);
+      const out: NestedArray[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        out[i] = dim === shape.length - 1 ? data[offset + i] : build(dim + 1, offset + i * inner, inner);
+      }
+      return out;
+    };
+    return build(0, 0, numel(shape));
+  }
+
+  /** Same elements, new shape (one -1 is inferred); shares the buffer. */
+  reshape(...dims: number[] | [readonly number[]]): Tensor<D> {
+    const target = (dims.length === 1 && Array.isArray(dims[0]) ? dims[0] : dims) as readonly number[];
+    return new Tensor(this.data, inferShape('reshape', target, this.data.length, this.shape));
+  }
+
+  /** Alias of reshape, as in PyTorch. */
+  view(...dims: number[] | [readonly number[]]): Tensor<D> {
+    return this.reshape(...dims);
+  }
+
+  flatten(): Tensor<D> {
+    return new Tensor(this.data, [this.data.length]);
+  }
+
+  clone(): Tensor<D> {
+    return new Tensor(this.data.slice() as TypedArrayFor<D>, this.shape);
+  }
+
+  add(other: Tensor | number): Tensor {
+    return ew.add(this, other);
+  }
+  sub(other: Tensor | number): Tensor {
+    return ew.sub(this, other);
+  }
+  mul(other: Tensor | number): Tensor {
+    return ew.mul(this, other);
+  }
+  div(other: Tensor | number): Tensor {
+    return ew.div(this, other);
+  }
+  neg(): Tensor<D> {
+    return ew.neg(this);
+  }
+  abs(): Tensor<D> {
+    return ew.abs(this);
+  }
+
+  sum(dim?: number | readonly number[], keepdim = false): Tensor<D> {
+    return red.sum(this, dim, keepdim);
+  }
+  mean(dim?: number | readonly number[], keepdim = false): Tensor<D> {
+    return red.mean(this, dim, keepdim);
+  }
+  max(): Tensor<D> {
+    return red.max(this);
+  }
+  min(): Tensor<D> {
+    return red.min(this);
+  }
+
+  matmul(other: Tensor): Tensor<D> {
+    return matmul(this, other) as Tensor<D>;
+  }
+
+  /** Transpose of a 2-D tensor (a copy); 0-D and 1-D tensors are returned as is. */
+  get T(): Tensor<D> {
+    if (this.shape.length > 2) {
+      throw new RangeError(`T: expected a tensor of at most 2 dimensions, got shape ${fmt(this.shape)}; use transpose(t, d0, d1)`);
+    }
+    return this.shape.length < 2 ? this : transpose(this, 0, 1);
+  }
+
+  toString(): string {
+    return formatTensor(this.data, this.shape, this.dtype);
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+export function isTensor(value: unknown): value is Tensor {
+  return value instanceof Tensor;
+}
+
+/** Throws the TypeError every op gives for a non-tensor argument. */
+export function checkTensor(op: string, value: unknown, name: string): Tensor {
+  if (!(value instanceof Tensor)) {
+    const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? (value as object).constructor?.name ?? 'object' : typeof value;
+    throw new TypeError(`${op}: argument '${name}' must be a Tensor, got ${got}`);
+  }
+  return value;
+}
+
+/** A tensor over `data` without copying it. */
+export function wrap<D extends DType>(data: TypedArrayFor<D>, shape: Shape): Tensor<D> {
+  return new Tensor<D>(data, shape);
+}
+
+export type { FloatArray };

@@ -1,0 +1,133 @@
+// allclose and assertClose with torch.testing.assert_close's rules:
+// |actual - expected| <= atol + rtol * |expected| elementwise, NaN never
+// close (unless equalNan), infinities close only to the same infinity,
+// default tolerances by dtype, shapes and dtypes must match.
+import { AssertionError } from 'node:assert';
+
+import { DType } from './dtype';
+import { fmt, stridesOf } from './shape';
+import { Tensor, checkTensor } from './tensor';
+
+export interface CloseOptions {
+  rtol?: number;
+  atol?: number;
+  /** Treat NaN as equal to NaN (default false, as PyTorch). */
+  equalNan?: boolean;
+}
+export interface AssertCloseOptions extends CloseOptions {
+  /** Replaces the generated failure message. */
+  message?: string;
+}
+
+/** assert_close's defaults per dtype. */
+export const DEFAULT_TOLERANCES: Readonly<Record<DType, { rtol: number; atol: number }>> = Object.freeze({
+  float32: { rtol: 1.3e-6, atol: 1e-5 },
+  float64: { rtol: 1e-7, atol: 1e-7 },
+});
+
+interface Comparison {
+  mismatched: number;
+  total: number;
+  maxAbs: number;
+  maxAbsAt: number;
+  maxRel: number;
+  maxRelAt: number;
+  rtol: number;
+  atol: number;
+}
+
+function tolerances(op: string, dtype: DType, o: CloseOptions): { rtol: number; atol: number } {
+  if ((o.rtol === undefined) !== (o.atol === undefined)) {
+    throw new TypeError(`${op}: both 'rtol' and 'atol' must be given, or neither (got ${o.rtol === undefined ? 'only atol' : 'only rtol'})`);
+  }
+  const d = DEFAULT_TOLERANCES[dtype];
+  const rtol = o.rtol ?? d.rtol, atol = o.atol ?? d.atol;
+  if (!(rtol >= 0) || !(atol >= 0)) throw new RangeError(`${op}: rtol and atol must be non-negative numbers`);
+  return { rtol, atol };
+}
+
+function compare(op: string, actual: Tensor, expected: Tensor, o: CloseOptions): Comparison {
+  const { rtol, atol } = tolerances(op, expected.dtype, o);
+  const a = actual.data, e = expected.data;
+  const c: Comparison = { mismatched: 0, total: a.length, maxAbs: 0, maxAbsAt: 0, maxRel: 0, maxRelAt: 0, rtol, atol };
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i], y = e[i];
+    if (x === y) continue; // covers equal infinities
+    if (x !== x && y !== y) {
+      if (!o.equalNan) c.mismatched++;
+      continue;
+    }
+    const diff = Math.abs(x - y);
+    const ok = Number.isFinite(y) && diff <= atol + rtol * Math.abs(y);
+    if (!ok) c.mismatched++;
+    const rel = diff / Math.abs(y);
+    if (diff > c.maxAbs || diff !== diff) {
+      if (!(c.maxAbs !== c.maxAbs)) { c.maxAbs = diff; c.maxAbsAt = i; }
+    }
+    if (rel > c.maxRel || rel !== rel) {
+      if (!(c.maxRel !== c.maxRel)) { c.maxRel = rel; c.maxRelAt = i; }
+    }
+  }
+  return c;
+}
+
+function checkPair(op: string, actual: unknown, expected: unknown): [Tensor, Tensor] {
+  checkTensor(op, actual, 'actual');
+  checkTensor(op, expected, 'expected');
+  return [actual as Tensor, expected as Tensor];
+}
+
+/** True when every element of a is close to the matching element of b. */
+export function allclose(a: Tensor, b: Tensor, options: CloseOptions = {}): boolean {
+  const [x, y] = checkPair('allclose', a, b);
+  if (x.dtype !== y.dtype) {
+    throw new TypeError(`allclose: expected both tensors to have the same dtype, but got ${x.dtype} and ${y.dtype}`);
+  }
+  if (!sameShape(x.shape, y.shape)) {
+    throw new RangeError(`allclose: the shapes ${fmt(x.shape)} and ${fmt(y.shape)} do not match`);
+  }
+  return compare('allclose', x, y, options).mismatched === 0;
+}
+
+/** Throws an AssertionError describing the mismatch, as torch.testing.assert_close does. */
+export function assertClose(actual: Tensor, expected: Tensor, options: AssertCloseOptions = {}): void {
+  const [x, y] = checkPair('assertClose', actual, expected);
+  const fail = (msg: string): never => {
+    throw new AssertionError({ message: options.message ?? msg, actual: x, expected: y, operator: 'assertClose' });
+  };
+  if (!sameShape(x.shape, y.shape)) fail(`The values for attribute 'shape' do not match: ${fmt(x.shape)} != ${fmt(y.shape)}.`);
+  if (x.dtype !== y.dtype) fail(`The values for attribute 'dtype' do not match: ${x.dtype} != ${y.dtype}.`);
+  const c = compare('assertClose', x, y, options);
+  if (c.mismatched === 0) return;
+  if (x.numel === 1 && x.ndim === 0) {
+    fail(
+      `Scalars are not close!\n\nExpected ${y.data[0]} but got ${x.data[0]}.\n` +
+        `Absolute difference: ${num(c.maxAbs)} (up to ${num(c.atol)} allowed)\n` +
+        `Relative difference: ${num(c.maxRel)} (up to ${num(c.rtol)} allowed)`,
+    );
+  }
+  const pct = ((100 * c.mismatched) / c.total).toFixed(1);
+  fail(
+    `Tensor-likes are not close!\n\nMismatched elements: ${c.mismatched} / ${c.total} (${pct}%)\n` +
+      `Greatest absolute difference: ${num(c.maxAbs)} at index ${indexOf(c.maxAbsAt, x.shape)} (up to ${num(c.atol)} allowed)\n` +
+      `Greatest relative difference: ${num(c.maxRel)} at index ${indexOf(c.maxRelAt, x.shape)} (up to ${num(c.rtol)} allowed)`,
+  );
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** PyTorch prints a flat index as (i, j, ...), or as i for 1-D tensors. */
+function indexOf(flat: number, shape: readonly number[]): string {
+  const strides = stridesOf(shape);
+  const idx = strides.map((s, d) => Math.floor(flat / s) % shape[d]);
+  return idx.length === 1 ? String(idx[0]) : `(${idx.join(', ')})`;
+}
+
+/** Numbers as Python prints them in these messages (1e-05, not 0.00001). */
+function num(v: number): string {
+  if (!Number.isFinite(v)) return v !== v ? 'nan' : v > 0 ? 'inf' : '-inf';
+  const s = String(v);
+  return s.replace(/e([+-])(\d)$/, 'e$10$2');
+}
