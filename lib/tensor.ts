@@ -89,15 +89,23 @@ export class Tensor<D extends DType = DType> {
     return new Tensor(this.data.slice() as TypedArrayFor<D>, this.shape);
   }
 
+  add(other: Tensor<D> | number): Tensor<D>;
+  add(other: Tensor): Tensor;
   add(other: Tensor | number): Tensor {
     return ew.add(this, other);
   }
+  sub(other: Tensor<D> | number): Tensor<D>;
+  sub(other: Tensor): Tensor;
   sub(other: Tensor | number): Tensor {
     return ew.sub(this, other);
   }
+  mul(other: Tensor<D> | number): Tensor<D>;
+  mul(other: Tensor): Tensor;
   mul(other: Tensor | number): Tensor {
     return ew.mul(this, other);
   }
+  div(other: Tensor<D> | number): Tensor<D>;
+  div(other: Tensor): Tensor;
   div(other: Tensor | number): Tensor {
     return ew.div(this, other);
   }

@@ -52,21 +52,14 @@ function compare(op: string, actual: Tensor, expected: Tensor, o: CloseOptions):
   const c: Comparison = { mismatched: 0, total: a.length, maxAbs: 0, maxAbsAt: 0, maxRel: 0, maxRelAt: 0, rtol, atol };
   for (let i = 0; i < a.length; i++) {
     const x = a[i], y = e[i];
-    if (x === y) continue; // covers equal infinities
-    if (x !== x && y !== y) {
-      if (!o.equalNan) c.mismatched++;
-      continue;
-    }
-    const diff = Math.abs(x - y);
-    const ok = Number.isFinite(y) && diff <= atol + rtol * Math.abs(y);
-    if (!ok) c.mismatched++;
-    const rel = diff / Math.abs(y);
-    if (diff > c.maxAbs || diff !== diff) {
-      if (!(c.maxAbs !== c.maxAbs)) { c.maxAbs = diff; c.maxAbsAt = i; }
-    }
-    if (rel > c.maxRel || rel !== rel) {
-      if (!(c.maxRel !== c.maxRel)) { c.maxRel = rel; c.maxRelAt = i; }
-    }
+    const bothNan = x !== x && y !== y;
+    // Equal values (infinities included) differ by 0; otherwise NaN propagates.
+    const diff = x === y || (bothNan && o.equalNan) ? 0 : Math.abs(x - y);
+    const close = diff === 0 || (Number.isFinite(y) && diff <= atol + rtol * Math.abs(y));
+    if (!close) c.mismatched++;
+    const rel = diff === 0 ? 0 : diff / Math.abs(y);
+    if (c.maxAbs === c.maxAbs && (diff > c.maxAbs || diff !== diff)) { c.maxAbs = diff; c.maxAbsAt = i; }
+    if (c.maxRel === c.maxRel && (rel > c.maxRel || rel !== rel)) { c.maxRel = rel; c.maxRelAt = i; }
   }
   return c;
 }
@@ -101,7 +94,7 @@ export function assertClose(actual: Tensor, expected: Tensor, options: AssertClo
   if (c.mismatched === 0) return;
   if (x.numel === 1 && x.ndim === 0) {
     fail(
-      `Scalars are not close!\n\nExpected ${y.data[0]} but got ${x.data[0]}.\n` +
+      `Scalars are not close!\n\n` +
         `Absolute difference: ${num(c.maxAbs)} (up to ${num(c.atol)} allowed)\n` +
         `Relative difference: ${num(c.maxRel)} (up to ${num(c.rtol)} allowed)`,
     );
@@ -118,16 +111,29 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** PyTorch prints a flat index as (i, j, ...), or as i for 1-D tensors. */
+/** A flat index as the Python tuple PyTorch prints: (i, j) or (i,). */
 function indexOf(flat: number, shape: readonly number[]): string {
   const strides = stridesOf(shape);
   const idx = strides.map((s, d) => Math.floor(flat / s) % shape[d]);
-  return idx.length === 1 ? String(idx[0]) : `(${idx.join(', ')})`;
+  return idx.length === 1 ? `(${idx[0]},)` : `(${idx.join(', ')})`;
 }
 
-/** Numbers as Python prints them in these messages (1e-05, not 0.00001). */
-function num(v: number): string {
+/** A number as Python's repr(float) writes it: 1.0, 0.5, 1e-05, 1.5e+20. */
+export function pyRepr(v: number): string {
   if (!Number.isFinite(v)) return v !== v ? 'nan' : v > 0 ? 'inf' : '-inf';
-  const s = String(v);
-  return s.replace(/e([+-])(\d)$/, 'e$10$2');
+  if (v === 0) return Object.is(v, -0) ? '-0.0' : '0.0';
+  // Shortest round-trip digits and decimal exponent, from JS's own algorithm.
+  const [mant, expStr] = Math.abs(v).toExponential().split('e');
+  const digits = mant.replace('.', '');
+  const e = Number(expStr);
+  const sign = v < 0 ? '-' : '';
+  if (e < -4 || e >= 16) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${m}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  if (e < 0) return `${sign}0.${'0'.repeat(-e - 1)}${digits}`;
+  const int = digits.slice(0, e + 1).padEnd(e + 1, '0');
+  const frac = digits.slice(e + 1);
+  return `${sign}${int}.${frac || '0'}`;
 }
+const num = pyRepr;

@@ -1,6 +1,6 @@
 // conv2d with torch.nn.functional.conv2d semantics (N-C-H-W, cross-
 // correlation) and the d2l §6.4 functions built on the same native kernel.
-import { allocate } from '../dtype';
+import { DType, allocate } from '../dtype';
 import { fmt } from '../shape';
 import { native } from '../native';
 import { Tensor, checkTensor } from '../tensor';
@@ -35,6 +35,8 @@ function pair(op: string, name: string, v: unknown, dflt: number, min: number): 
   return [arr[0], arr[1]];
 }
 
+export function conv2d<D extends DType>(input: Tensor<D>, weight: Tensor<D>, options?: Conv2dOptions): Tensor<D>;
+export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): Tensor;
 export function conv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
   checkTensor(op, input, 'input');
@@ -82,15 +84,17 @@ export function conv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {
   }
   const oh = Math.floor((h + 2 * ph - kh) / sh) + 1;
   const ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
-  const out = allocate(input.dtype, n * cout * oh * ow);
   if (kh === 0 || kw === 0) {
     throw new RangeError(`${op}: kernel size must be positive, got weight of size ${fmt(weight.shape)}`);
   }
+  const out = allocate(input.dtype, n * cout * oh * ow);
   native().conv2d(input.data, weight.data, bias ? bias.data : null, out, n, c, h, w, cout, kh, kw, sh, sw, ph, pw);
   return new Tensor(out, batched ? [n, cout, oh, ow] : [cout, oh, ow]);
 }
 
 /** d2l's corr2d: valid 2-D cross-correlation of X (h, w) with K (kh, kw). */
+export function corr2d<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
+export function corr2d(X: Tensor, K: Tensor): Tensor;
 export function corr2d(X: Tensor, K: Tensor): Tensor {
   checkTensor('corr2d', X, 'X');
   checkTensor('corr2d', K, 'K');
@@ -103,6 +107,8 @@ export function corr2d(X: Tensor, K: Tensor): Tensor {
 }
 
 /** d2l's corr2d_multi_in: X (ci, h, w) with K (ci, kh, kw), summed over channels. */
+export function corr2dMultiIn<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
+export function corr2dMultiIn(X: Tensor, K: Tensor): Tensor;
 export function corr2dMultiIn(X: Tensor, K: Tensor): Tensor {
   checkTensor('corr2dMultiIn', X, 'X');
   checkTensor('corr2dMultiIn', K, 'K');
@@ -115,6 +121,8 @@ export function corr2dMultiIn(X: Tensor, K: Tensor): Tensor {
 }
 
 /** d2l's corr2d_multi_in_out: X (ci, h, w) with K (co, ci, kh, kw) gives (co, h', w'). */
+export function corr2dMultiInOut<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
+export function corr2dMultiInOut(X: Tensor, K: Tensor): Tensor;
 export function corr2dMultiInOut(X: Tensor, K: Tensor): Tensor {
   checkTensor('corr2dMultiInOut', X, 'X');
   checkTensor('corr2dMultiInOut', K, 'K');
@@ -129,6 +137,8 @@ export function corr2dMultiInOut(X: Tensor, K: Tensor): Tensor {
  * d2l's corr2d_multi_in_out_1x1, the fully connected formulation:
  * reshape X to (ci, h*w) and K to (co, ci), matmul, reshape to (co, h, w).
  */
+export function corr2dMultiInOut1x1<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
+export function corr2dMultiInOut1x1(X: Tensor, K: Tensor): Tensor;
 export function corr2dMultiInOut1x1(X: Tensor, K: Tensor): Tensor {
   checkTensor('corr2dMultiInOut1x1', X, 'X');
   checkTensor('corr2dMultiInOut1x1', K, 'K');

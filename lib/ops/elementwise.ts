@@ -81,9 +81,15 @@ function unary<D extends DType>(op: string, fn: (x: number) => number, a: Tensor
   return new Tensor<D>(out, a.shape);
 }
 
-export const add = (a: Tensor, b: Tensor | number): Tensor => binary('add', (x, y) => x + y, a, b);
-export const sub = (a: Tensor, b: Tensor | number): Tensor => binary('sub', (x, y) => x - y, a, b);
-export const mul = (a: Tensor, b: Tensor | number): Tensor => binary('mul', (x, y) => x * y, a, b);
-export const div = (a: Tensor, b: Tensor | number): Tensor => binary('div', (x, y) => x / y, a, b);
+/** The result's dtype: float64 if either operand is float64 (PyTorch's promotion). */
+export interface BinaryOp {
+  <D extends DType>(a: Tensor<D>, b: Tensor<D> | number): Tensor<D>;
+  (a: Tensor, b: Tensor | number): Tensor;
+}
+const make = (op: string, fn: BinaryFn): BinaryOp => ((a: Tensor, b: Tensor | number) => binary(op, fn, a, b)) as BinaryOp;
+export const add = make('add', (x, y) => x + y);
+export const sub = make('sub', (x, y) => x - y);
+export const mul = make('mul', (x, y) => x * y);
+export const div = make('div', (x, y) => x / y);
 export const neg = <D extends DType>(a: Tensor<D>): Tensor<D> => unary('neg', (x) => -x, a);
 export const abs = <D extends DType>(a: Tensor<D>): Tensor<D> => unary('abs', Math.abs, a);

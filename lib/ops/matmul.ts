@@ -1,7 +1,7 @@
 // torch.matmul semantics over the native GEMM: 1-D operands are promoted
 // (and the added dim removed afterwards), batch dims broadcast, and each
 // batch is a GEMM on the operands' own buffers (offsets, no copies).
-import { allocate } from '../dtype';
+import { DType, allocate } from '../dtype';
 import { broadcastShapes, fmt, numel, stridesOf } from '../shape';
 import { native } from '../native';
 import { Tensor, checkTensor } from '../tensor';
@@ -14,6 +14,8 @@ function sameDType(op: string, a: Tensor, b: Tensor): void {
   }
 }
 
+export function matmul<D extends DType>(a: Tensor<D>, b: Tensor<D>): Tensor<D>;
+export function matmul(a: Tensor, b: Tensor): Tensor;
 export function matmul(a: Tensor, b: Tensor): Tensor {
   checkTensor('matmul', a, 'input');
   checkTensor('matmul', b, 'other');

@@ -34,7 +34,7 @@ function joinRows(tensors: Tensor[], outer: number, rowSizes: number[], dtype: D
   return out;
 }
 
-export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+export function stack<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): Tensor<D> {
   const list = checkList('stack', tensors);
   const shape = list[0].shape;
   list.forEach((t, i) => {
@@ -45,11 +45,11 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   const d = normDim('stack', dim, shape.length + 1);
   const outer = shape.slice(0, d).reduce((a, b) => a * b, 1);
   const inner = shape.slice(d).reduce((a, b) => a * b, 1);
-  const data = joinRows(list, outer, list.map(() => inner), list[0].dtype);
-  return new Tensor(data, [...shape.slice(0, d), list.length, ...shape.slice(d)]);
+  const data = joinRows(list, outer, list.map(() => inner), list[0].dtype) as TypedArrayFor<D>;
+  return new Tensor<D>(data, [...shape.slice(0, d), list.length, ...shape.slice(d)]);
 }
 
-export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+export function cat<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): Tensor<D> {
   const list = checkList('cat', tensors);
   const ref = list[0].shape;
   if (ref.length === 0) throw new RangeError('cat: zero-dimensional tensor (at position 0) cannot be concatenated');
@@ -66,10 +66,10 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   });
   const outer = ref.slice(0, d).reduce((a, b) => a * b, 1);
   const tail = ref.slice(d + 1).reduce((a, b) => a * b, 1);
-  const data = joinRows(list, outer, list.map((t) => t.shape[d] * tail), list[0].dtype);
+  const data = joinRows(list, outer, list.map((t) => t.shape[d] * tail), list[0].dtype) as TypedArrayFor<D>;
   const shape = [...ref];
   shape[d] = list.reduce((s, t) => s + t.shape[d], 0);
-  return new Tensor(data, shape);
+  return new Tensor<D>(data, shape);
 }
 
 /** Swaps two dims (a contiguous copy). */
