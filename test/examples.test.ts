@@ -1,0 +1,32 @@
+// The runnable examples, run as a user runs them: through the package name
+// (dist/, built by `npm test`), from TypeScript, from import and from require.
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(__dirname, '..');
+const run = (args: string[]): string => execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+
+describe('examples', () => {
+  it('d2l-6.4.ts prints d2l\'s exact values and the seed check passes', () => {
+    const out = run([path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'examples/d2l-6.4.ts']);
+    expect(out).toContain('tensor([[ 56.,  72.],\n        [104., 120.]])');
+    expect(out).toContain(
+      'tensor([[[ 56.,  72.],\n         [104., 120.]],\n\n        [[ 76., 100.],\n         [148., 172.]],\n\n        [[ 96., 128.],\n         [192., 224.]]])',
+    );
+    expect(out).toContain('the matmul and cross-correlation formulations agree');
+  });
+
+  it('seed.mjs (import) and seed.cjs (require) print the same tensor', () => {
+    const a = run(['examples/seed.mjs']);
+    const b = run(['examples/seed.cjs']);
+    expect(a).toMatch(/^tensor\(\[\[\[/);
+    expect(a).toBe(b);
+  });
+
+  it('import and require share one module instance (one addon)', () => {
+    const out = run(['--input-type=module', '-e',
+      "import * as esm from 'ntensor'; import { createRequire } from 'node:module'; const cjs = createRequire(import.meta.url)('ntensor'); console.log(esm.Tensor === cjs.Tensor && esm.matmul === cjs.matmul);"]);
+    expect(out.trim()).toBe('true');
+  });
+});
