@@ -39,7 +39,8 @@ function load(): NativeBinding {
       `ntensor: no native binary could be loaded for ${process.platform}-${process.arch} ` +
         `(Node ${process.version}, Node-API ${process.versions.napi}).\n` +
         `No prebuilt binary in ${path.join(root, 'prebuilds')} fits and ${path.join(root, 'build', 'Release')} has none.\n` +
-        `Build it from source with \`npm rebuild ntensor\` (needs python3, make and a C++17 compiler), ` +
+        `Build it from source with \`npm rebuild ntensor\` (needs python3, make, a C++17 compiler and Node's headers; ` +
+        `offline, point npm at installed headers, e.g. \`npm rebuild ntensor --nodedir=/usr\`), ` +
         `or in a clone of the repository with \`npm run build\`.\nCause: ${reason}`,
       { cause: err },
     );

@@ -1,0 +1,202 @@
+#!/usr/bin/env node
+// npm run build:prebuilds
+//
+// Builds the Node-API prebuild for the current platform with prebuildify
+// (node-gyp + binding.gyp), stripped, into
+//   prebuilds/<platform>-<arch>/ntensor.napi.node
+// which node-gyp-build 4.8.4 picks at require time (tags: name, `napi`).
+// prebuildify 6.0.1 itself names the file `<package name>.node` (no `napi`
+// tag, whatever its README says); we add the tag so the file says what it is.
+//
+// Why a temporary copy: prebuildify runs `node-gyp rebuild`, which deletes
+// ./build (the cmake-js dev build, build/Release/ntensor.node) and then moves
+// the fresh .node out of build/Release. So the build runs in a scratch copy of
+// package.json, binding.gyp and native/ and the dev tree's build/ is never
+// touched (it is also backed up and checked, to be safe).
+//
+// Offline: node-gyp gets `nodedir` (the installed headers, <prefix>/include/node)
+// explicitly, and an unreachable dist-url, so it can never download headers.
+//
+// Then it verifies the result: `file` says stripped, `objdump -T` symbol
+// versions stay at or under GLIBC_2.17 / GLIBCXX_3.4.21 / CXXABI_1.3.9
+// (override with NTENSOR_MAX_GLIBC, NTENSOR_MAX_GLIBCXX, NTENSOR_MAX_CXXABI),
+// and PREBUILDS_ONLY=1 node-gyp-build loads it from prebuilds/.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const tuple = `${process.platform}-${process.arch}`;
+const outDir = path.join(root, 'prebuilds', tuple);
+const outName = `${pkg.name}.napi.node`;
+const outFile = path.join(outDir, outName);
+const devBinary = path.join(root, 'build', 'Release', `${pkg.name}.node`);
+
+const LIMITS = {
+  GLIBC: process.env.NTENSOR_MAX_GLIBC || '2.17',
+  GLIBCXX: process.env.NTENSOR_MAX_GLIBCXX || '3.4.21',
+  CXXABI: process.env.NTENSOR_MAX_CXXABI || '1.3.9',
+};
+
+const t0 = Date.now();
+const log = (msg) => console.log(`[build:prebuilds] ${msg}`);
+const secs = (ms) => `${(ms / 1000).toFixed(1)}s`;
+
+class Failure extends Error {}
+function fail(msg) {
+  throw new Failure(msg);
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: opts.capture ? 'pipe' : 'inherit', ...opts });
+  if (r.error) fail(`${cmd} could not start: ${r.error.message}`);
+  if (r.status !== 0) {
+    if (opts.capture) process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+    fail(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
+  }
+  return r.stdout ?? '';
+}
+
+const sha256 = (file) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+function cmpVersion(a, b) {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d) return d;
+  }
+  return 0;
+}
+
+/** Node headers for node-gyp: NTENSOR_NODEDIR, npm's nodedir, or this node's install prefix. */
+function findNodeDir() {
+  const candidates = [
+    process.env.NTENSOR_NODEDIR,
+    process.env.npm_config_nodedir,
+    path.resolve(path.dirname(fs.realpathSync(process.execPath)), '..'),
+    '/usr',
+    '/usr/local',
+  ].filter(Boolean);
+  for (const dir of candidates) {
+    const h = path.join(dir, 'include', 'node', 'node_version.h');
+    if (!fs.existsSync(h) || !fs.existsSync(path.join(dir, 'include', 'node', 'node_api.h'))) continue;
+    const text = fs.readFileSync(h, 'utf8');
+    const v = ['MAJOR', 'MINOR', 'PATCH'].map((k) => text.match(new RegExp(`#define NODE_${k}_VERSION (\\d+)`))?.[1]).join('.');
+    if (`v${v}` !== process.version) log(`note: headers in ${dir} are v${v}, node is ${process.version} (fine for Node-API)`);
+    return dir;
+  }
+  fail(
+    `no Node headers found (looked for include/node/node_api.h under ${candidates.join(', ')}). ` +
+      'Install the Node development headers or set NTENSOR_NODEDIR; this script never downloads them.',
+  );
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ntensor-prebuild-'));
+let devBackup = null;
+let devHashBefore = null;
+try {
+  // 0. Protect the dev build.
+  if (fs.existsSync(devBinary)) {
+    devBackup = path.join(tmp, 'dev-backup.node');
+    fs.copyFileSync(devBinary, devBackup);
+    devHashBefore = sha256(devBinary);
+  }
+
+  // 1. Scratch copy of what node-gyp needs; node_modules is linked (node-addon-api, prebuildify).
+  const work = path.join(tmp, 'src');
+  fs.mkdirSync(work);
+  for (const f of ['package.json', 'binding.gyp']) fs.copyFileSync(path.join(root, f), path.join(work, f));
+  fs.cpSync(path.join(root, 'native'), path.join(work, 'native'), { recursive: true });
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(work, 'node_modules'), 'dir');
+
+  const nodedir = findNodeDir();
+  const gypCache = path.join(tmp, 'gyp-devdir');
+  log(`node ${process.version}, Node-API ${process.versions.napi}, ${tuple}; headers from ${nodedir}/include/node`);
+
+  // 2. prebuildify through npx (it needs npm's PATH to find node-gyp).
+  const tBuild = Date.now();
+  const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+  run(
+    npx,
+    ['--no', '--', 'prebuildify', '--napi', '--strip', `--target=${process.versions.node}`, `--cwd=${work}`, `--cache=${gypCache}`],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        npm_config_nodedir: nodedir,
+        // Any header download attempt (node-gyp reads this mirror) fails at once.
+        NODEJS_ORG_MIRROR: 'http://127.0.0.1:9',
+        npm_config_offline: 'true',
+        npm_config_loglevel: process.env.npm_config_loglevel === 'verbose' ? 'verbose' : 'warn',
+      },
+    },
+  );
+  const buildMs = Date.now() - tBuild;
+  if (fs.existsSync(path.join(gypCache, 'node', process.versions.node))) {
+    fail(`node-gyp populated ${gypCache}: it fetched headers instead of using ${nodedir}`);
+  }
+
+  const builtDir = path.join(work, 'prebuilds', tuple);
+  const built = fs.existsSync(builtDir) ? fs.readdirSync(builtDir).filter((f) => f.endsWith('.node')) : [];
+  if (built.length !== 1) fail(`expected one .node in ${builtDir}, found: ${built.join(', ') || 'none'}`);
+  log(`prebuildify produced ${built[0]} in ${secs(buildMs)}; installing as prebuilds/${tuple}/${outName}`);
+
+  // 3. Install into prebuilds/<tuple>/ (replace stale .node files there).
+  fs.mkdirSync(outDir, { recursive: true });
+  for (const f of fs.readdirSync(outDir)) if (f.endsWith('.node')) fs.rmSync(path.join(outDir, f));
+  fs.copyFileSync(path.join(builtDir, built[0]), `${outFile}.tmp`);
+  fs.renameSync(`${outFile}.tmp`, outFile);
+
+  // 4. Verify.
+  const fileOut = run('file', ['-b', outFile], { capture: true }).trim();
+  log(`file: ${fileOut}`);
+  if (!/\bstripped\b/.test(fileOut) || /not stripped/.test(fileOut)) fail('binary is not stripped');
+
+  const dyn = run('objdump', ['-T', outFile], { capture: true });
+  const max = {};
+  for (const m of dyn.matchAll(/\b(GLIBCXX|GLIBC|CXXABI|GCC)_(\d+(?:\.\d+)*)\b/g)) {
+    const [, lib, v] = m;
+    if (!max[lib] || cmpVersion(v, max[lib]) > 0) max[lib] = v;
+  }
+  log(`max symbol versions: ${Object.entries(max).map(([k, v]) => `${k}_${v}`).join('  ')}`);
+  for (const [lib, limit] of Object.entries(LIMITS)) {
+    if (max[lib] && cmpVersion(max[lib], limit) > 0) fail(`${lib}_${max[lib]} is newer than the allowed ${lib}_${limit}`);
+  }
+  const needed = [...run('objdump', ['-p', outFile], { capture: true }).matchAll(/NEEDED\s+(\S+)/g)].map((m) => m[1]);
+  log(`NEEDED: ${needed.join(' ')}`);
+
+  const probe = run(
+    process.execPath,
+    [
+      '-e',
+      "const g=require('node-gyp-build');const p=g.path(process.cwd());const b=g(process.cwd());" +
+        'console.log(JSON.stringify({path:p,info:b.backendInfo()}))',
+    ],
+    { cwd: root, capture: true, env: { ...process.env, PREBUILDS_ONLY: '1' } },
+  );
+  const { path: loaded, info } = JSON.parse(probe.trim().split('\n').pop());
+  if (path.resolve(loaded) !== outFile) fail(`node-gyp-build resolved ${loaded}, not ${outFile}`);
+  log(`PREBUILDS_ONLY=1 node-gyp-build loads ${path.relative(root, loaded)}: ${JSON.stringify(info)}`);
+  log(`size ${fs.statSync(outFile).size} bytes, sha256 ${sha256(outFile).slice(0, 16)}…`);
+  log(`PASS in ${secs(Date.now() - t0)}: ${path.relative(root, outFile)}`);
+} catch (err) {
+  console.error(`[build:prebuilds] FAIL: ${err instanceof Failure ? err.message : err.stack}`);
+  process.exitCode = 1;
+} finally {
+  // 5. The dev build must still be there if it was before.
+  if (devBackup) {
+    if (!fs.existsSync(devBinary)) {
+      fs.mkdirSync(path.dirname(devBinary), { recursive: true });
+      fs.copyFileSync(devBackup, devBinary);
+      log(`restored ${path.relative(root, devBinary)} from backup`);
+    } else if (sha256(devBinary) !== devHashBefore) {
+      log(`note: ${path.relative(root, devBinary)} changed during the run (someone rebuilt it); left as is`);
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+}

@@ -1,0 +1,306 @@
+#!/usr/bin/env node
+// npm run test:pack            prebuilt path: install the packed tarball where
+//                              no compiler is on PATH and use it from CJS + ESM
+// node scripts/pack-test.mjs --source
+//                              source fallback: pack without prebuilds/, install
+//                              with the normal PATH, node-gyp must compile it
+// node scripts/pack-test.mjs --all      both, one after the other
+// --keep                       leave the temporary directories for inspection
+//
+// Exits non-zero on any failure and always ends with one `pack-test ...: PASS`
+// or `... FAIL` line per mode. The temporary projects use the user's npm config
+// (HOME, ~/.npmrc, cache, registry) but none of the npm_* variables `npm run`
+// exports for this repository.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+for (const a of args) {
+  if (!['--source', '--all', '--keep'].includes(a)) {
+    console.error(`pack-test: unknown argument ${a} (use --source, --all, --keep)`);
+    process.exit(2);
+  }
+}
+const modes = args.has('--all') ? ['prebuilt', 'source'] : args.has('--source') ? ['source'] : ['prebuilt'];
+const keep = args.has('--keep');
+
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const tuple = `${process.platform}-${process.arch}`;
+const NO_COMPILER = ['g++', 'gcc', 'cc', 'c++', 'clang', 'clang++', 'make', 'cmake', 'python', 'python3'];
+
+// The seed example (d2l §6.4.3), verbatim, plus a marker after the closing check.
+const SEED_BODY = `
+const X = normal(0, 1, [3, 3, 3]);
+const K = normal(0, 1, [2, 3, 1, 1]);
+const Y1 = corr2dMultiInOut1x1(X, K);
+const Y2 = corr2dMultiInOut(X, K);
+console.log(Y1);
+if (!(Y1.sub(Y2).abs().sum().item() < 1e-6)) throw new Error('1x1 conv != matmul');
+assertClose(Y1, Y2);
+console.log('SEED-CLOSING-CHECK-PASSED');
+`;
+const SEED_CJS = `const { normal, corr2dMultiInOut, corr2dMultiInOut1x1, assertClose } = require('ntensor');\n${SEED_BODY}`;
+const SEED_MJS = `import { normal, corr2dMultiInOut, corr2dMultiInOut1x1, assertClose } from 'ntensor';\n${SEED_BODY}`;
+// Preloaded with --require: at exit, report every .node file the process loaded
+// (native addons go through the CJS loader, also under `import`).
+const REPORT_NATIVE = `process.on('exit', () => {
+  for (const k of Object.keys(require.cache)) if (k.endsWith('.node')) console.log('NATIVE-LOADED ' + k);
+});
+`;
+
+// ---------------------------------------------------------------- helpers
+class Failure extends Error {}
+const fail = (msg) => {
+  throw new Failure(msg);
+};
+const secs = (ms) => `${(ms / 1000).toFixed(1)}s`;
+let currentMode = '';
+const log = (msg) => console.log(`[pack-test${currentMode && ` ${currentMode}`}] ${msg}`);
+const timings = [];
+
+function run(cmd, argv, { cwd = root, env = process.env, capture = false, allowFail = false } = {}) {
+  const r = spawnSync(cmd, argv, { cwd, env, encoding: 'utf8', stdio: capture ? 'pipe' : 'inherit', maxBuffer: 64 << 20 });
+  if (r.error) fail(`${cmd} could not start: ${r.error.message}`);
+  if (r.status !== 0 && !allowFail) {
+    if (capture) process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+    fail(`\`${cmd} ${argv.join(' ')}\` (in ${cwd}) exited with ${r.status ?? r.signal}`);
+  }
+  return r;
+}
+
+function step(name, fn) {
+  const t = Date.now();
+  log(`${name} ...`);
+  const out = fn();
+  const ms = Date.now() - t;
+  timings.push([`${currentMode}: ${name}`, ms]);
+  log(`${name}: ok (${secs(ms)})`);
+  return out;
+}
+
+function which(name, pathVar = process.env.PATH ?? '') {
+  for (const dir of pathVar.split(path.delimiter)) {
+    if (!dir) continue;
+    const p = path.join(dir, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {}
+  }
+  return null;
+}
+
+/** The user's environment minus what `npm run` exports about this repository. */
+function cleanEnv(extra = {}) {
+  const keepConfig = new Set([
+    'cache', 'registry', 'userconfig', 'globalconfig', 'cafile', 'ca', 'strict_ssl', 'proxy', 'https_proxy',
+    'noproxy', 'offline', 'prefer_offline', 'prefer_online', 'nodedir', 'loglevel',
+  ]);
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    const lk = k.toLowerCase();
+    if (lk.startsWith('npm_config_')) {
+      if (keepConfig.has(lk.slice('npm_config_'.length))) env[k] = v;
+    } else if (!lk.startsWith('npm_') && k !== 'INIT_CWD') {
+      env[k] = v;
+    }
+  }
+  return { ...env, ...extra };
+}
+
+// A PATH with only node, npm, npx and sh, and an environment that names no compiler.
+function restrictedEnv(tmp) {
+  const bin = path.join(tmp, 'bin');
+  fs.mkdirSync(bin);
+  const npmCli = process.env.npm_execpath && /npm-cli\.js$/.test(process.env.npm_execpath)
+    ? process.env.npm_execpath
+    : which('npm');
+  if (!npmCli) fail('npm not found on PATH');
+  const npxCli = which('npx') ?? path.join(path.dirname(fs.realpathSync(npmCli)), 'npx-cli.js');
+  const sh = which('sh') ?? '/bin/sh';
+  const links = { node: process.execPath, npm: npmCli, npx: npxCli, sh };
+  for (const [name, target] of Object.entries(links)) fs.symlinkSync(fs.realpathSync(target), path.join(bin, name));
+  const env = cleanEnv({ PATH: bin });
+  for (const k of ['CC', 'CXX', 'LD', 'MAKE', 'PYTHON', 'npm_config_python', 'NODE_GYP_FORCE_PYTHON']) delete env[k];
+
+  // The restricted PATH must really have no compiler, make or python.
+  const found = [];
+  for (const tool of NO_COMPILER) {
+    const r = spawnSync(path.join(bin, 'sh'), ['-c', `command -v ${tool}`], { env, encoding: 'utf8' });
+    if (r.status === 0) found.push(`${tool} -> ${r.stdout.trim()}`);
+  }
+  if (found.length) fail(`restricted PATH still finds: ${found.join(', ')}`);
+  const ok = spawnSync(path.join(bin, 'sh'), ['-c', 'command -v node && command -v npm && node -v && npm -v'], { env, encoding: 'utf8' });
+  if (ok.status !== 0) fail(`node/npm not usable on the restricted PATH: ${ok.stderr}`);
+  log(`restricted PATH=${bin} has: ${fs.readdirSync(bin).join(', ')}; \`sh -c 'command -v X'\` fails for ${NO_COMPILER.join(', ')}`);
+  return env;
+}
+
+function ensureDist() {
+  const need = ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts'];
+  if (need.every((f) => fs.existsSync(path.join(root, f)))) return;
+  step('npm run build:ts (dist/ missing)', () => run('npm', ['run', 'build:ts']));
+}
+
+function ensurePrebuilds() {
+  const dir = path.join(root, 'prebuilds', tuple);
+  const prebuilt = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.node')) : [];
+  if (prebuilt.length) {
+    // Only missing prebuilds are rebuilt; say so when the sources are newer.
+    const builtAt = Math.min(...prebuilt.map((f) => fs.statSync(path.join(dir, f)).mtimeMs));
+    const sources = ['binding.gyp', ...fs.readdirSync(path.join(root, 'native')).map((f) => `native/${f}`)];
+    const newer = sources.filter((f) => fs.statSync(path.join(root, f)).mtimeMs > builtAt);
+    if (newer.length) log(`warning: ${newer.join(', ')} newer than prebuilds/${tuple}/ (run npm run build:prebuilds)`);
+    return;
+  }
+  step('npm run build:prebuilds (prebuilds/ missing)', () => run('npm', ['run', 'build:prebuilds']));
+}
+
+/** npm pack `srcDir` into `dest`; returns { tgz, files }. */
+function pack(srcDir, dest) {
+  fs.mkdirSync(dest, { recursive: true });
+  const r = run('npm', ['pack', '--json', '--pack-destination', dest], { cwd: srcDir, env: cleanEnv(), capture: true });
+  const info = JSON.parse(r.stdout.slice(r.stdout.indexOf('[')))[0];
+  const tgz = path.join(dest, info.filename);
+  if (!fs.existsSync(tgz)) fail(`npm pack reported ${info.filename} but ${tgz} does not exist`);
+  const files = info.files.map((f) => f.path);
+  log(`${info.filename}: ${files.length} files, ${(info.size / 1024).toFixed(1)} kB packed, ${(info.unpackedSize / 1024).toFixed(1)} kB unpacked`);
+  return { tgz, files };
+}
+
+function checkTarball(files, { prebuilds }) {
+  const has = (f) => files.includes(f);
+  const problems = [];
+  for (const f of ['package.json', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'CMakeLists.txt', 'binding.gyp']) {
+    if (!has(f)) problems.push(`missing ${f}`);
+  }
+  // Every source binding.gyp compiles, and every native/ file of the tree.
+  const gyp = JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8'));
+  const gypSources = gyp.targets.flatMap((t) => t.sources ?? []);
+  const nativeFiles = fs.readdirSync(path.join(root, 'native')).map((f) => `native/${f}`);
+  for (const f of new Set([...gypSources, ...nativeFiles])) if (!has(f)) problems.push(`missing ${f}`);
+  if (!files.some((f) => /^native\/[^/]+\.cc$/.test(f))) problems.push('no native/*.cc');
+  const pre = files.filter((f) => f.startsWith(`prebuilds/${tuple}/`) && f.endsWith('.node'));
+  if (prebuilds && pre.length === 0) problems.push(`no prebuilds/${tuple}/*.node`);
+  if (!prebuilds && files.some((f) => f.startsWith('prebuilds/'))) problems.push('has prebuilds/ (must not, for the source test)');
+  for (const bad of ['test/', 'bench/', 'build/', 'node_modules/', 'lib/', 'examples/', 'scripts/']) {
+    const hits = files.filter((f) => f.startsWith(bad));
+    if (hits.length) problems.push(`contains ${bad} (${hits.slice(0, 3).join(', ')}${hits.length > 3 ? ', ...' : ''})`);
+  }
+  if (problems.length) fail(`tarball contents: ${problems.join('; ')}`);
+  log(`tarball lists dist/index.{js,mjs,d.ts,d.mts}, ${gypSources.length} gyp sources + native/ headers, CMakeLists.txt, binding.gyp` +
+    `${prebuilds ? `, ${pre.join(', ')}` : ', no prebuilds/'}; no test/, bench/, build/`);
+}
+
+function makeProject(dir, env, tgz) {
+  fs.mkdirSync(dir, { recursive: true });
+  run('npm', ['init', '-y'], { cwd: dir, env, capture: true });
+  step('npm install <tarball>', () => run('npm', ['install', '--foreground-scripts', '--no-audit', '--no-fund', tgz], { cwd: dir, env }));
+  fs.writeFileSync(path.join(dir, 'seed.cjs'), SEED_CJS);
+  fs.writeFileSync(path.join(dir, 'seed.mjs'), SEED_MJS);
+  fs.writeFileSync(path.join(dir, 'report-native.cjs'), REPORT_NATIVE);
+  const installed = path.join(dir, 'node_modules', pkg.name);
+  if (!fs.existsSync(path.join(installed, 'package.json'))) fail(`${installed} missing after npm install`);
+  return installed;
+}
+
+/** Runs seed.cjs and seed.mjs in `dir`; every loaded .node must be `expectNative`. */
+function runSeeds(dir, env, expectNative) {
+  const outputs = {};
+  for (const file of ['seed.cjs', 'seed.mjs']) {
+    const r = run('node', ['--require', './report-native.cjs', file], { cwd: dir, env, capture: true, allowFail: true });
+    const out = r.stdout ?? '';
+    if (r.status !== 0) {
+      process.stderr.write(out + (r.stderr ?? ''));
+      fail(`${file} exited with ${r.status ?? r.signal}`);
+    }
+    if (!/^tensor\(\[\[\[/m.test(out)) fail(`${file} printed no tensor:\n${out}`);
+    if (!out.includes('SEED-CLOSING-CHECK-PASSED')) fail(`${file} did not reach the end of the closing check:\n${out}`);
+    const loaded = [...out.matchAll(/^NATIVE-LOADED (.+)$/gm)].map((m) => fs.realpathSync(m[1]));
+    if (loaded.length !== 1 || loaded[0] !== fs.realpathSync(expectNative)) {
+      fail(`${file} loaded ${loaded.join(', ') || 'no .node'}; expected ${expectNative}`);
+    }
+    outputs[file] = out.split('\n').filter((l) => !l.startsWith('NATIVE-LOADED') && l !== 'SEED-CLOSING-CHECK-PASSED').join('\n').trim();
+    log(`${file}: printed a tensor, closing check passed, loaded ${path.relative(dir, loaded[0])}`);
+  }
+  console.log(outputs['seed.cjs'].replace(/^/gm, '    '));
+  if (outputs['seed.cjs'] !== outputs['seed.mjs']) log('note: seed.cjs and seed.mjs printed different tensors');
+}
+
+function resolvedBinary(dir, env, installed) {
+  const r = run('node', ['-e', `process.stdout.write(require('node-gyp-build').path(${JSON.stringify(installed)}))`], {
+    cwd: dir, env, capture: true,
+  });
+  return r.stdout.trim();
+}
+
+// ---------------------------------------------------------------- modes
+function prebuiltMode(tmp) {
+  ensurePrebuilds();
+  ensureDist();
+  const { tgz, files } = step('npm pack', () => pack(root, path.join(tmp, 'pack')));
+  checkTarball(files, { prebuilds: true });
+
+  const env = restrictedEnv(tmp);
+  const app = path.join(tmp, 'app');
+  const installed = makeProject(app, env, tgz);
+
+  if (fs.existsSync(path.join(installed, 'build'))) fail(`${installed}/build exists: the install compiled instead of using the prebuild`);
+  const resolved = resolvedBinary(app, env, installed);
+  const prebuildDir = path.join(installed, 'prebuilds', tuple);
+  if (path.dirname(resolved) !== prebuildDir) fail(`node-gyp-build resolves ${resolved}, not a file in ${prebuildDir}`);
+  log(`no node_modules/${pkg.name}/build/; node-gyp-build resolves ${path.relative(app, resolved)}`);
+  step('seed via require and import (restricted PATH)', () => runSeeds(app, env, resolved));
+}
+
+function sourceMode(tmp) {
+  ensureDist();
+  // A copy of exactly what npm would pack, minus prebuilds/.
+  const listing = run('npm', ['pack', '--dry-run', '--json'], { env: cleanEnv(), capture: true }).stdout;
+  const wanted = JSON.parse(listing.slice(listing.indexOf('[')))[0].files.map((f) => f.path);
+  const src = path.join(tmp, 'src');
+  for (const f of wanted.filter((f) => !f.startsWith('prebuilds/'))) {
+    fs.mkdirSync(path.dirname(path.join(src, f)), { recursive: true });
+    fs.copyFileSync(path.join(root, f), path.join(src, f));
+  }
+  const { tgz, files } = step('npm pack (copy without prebuilds/)', () => pack(src, path.join(tmp, 'pack')));
+  checkTarball(files, { prebuilds: false });
+
+  const env = cleanEnv();
+  const app = path.join(tmp, 'app');
+  const installed = makeProject(app, env, tgz);
+
+  const built = path.join(installed, 'build', 'Release', `${pkg.name}.node`);
+  if (!fs.existsSync(built)) fail(`${built} missing: node-gyp did not compile at install`);
+  if (fs.existsSync(path.join(installed, 'prebuilds'))) fail(`${installed}/prebuilds exists`);
+  const resolved = resolvedBinary(app, env, installed);
+  if (fs.realpathSync(resolved) !== fs.realpathSync(built)) fail(`node-gyp-build resolves ${resolved}, not ${built}`);
+  log(`node-gyp compiled ${path.relative(app, built)} at install; node-gyp-build resolves it`);
+  step('seed via require and import', () => runSeeds(app, env, built));
+}
+
+// ---------------------------------------------------------------- main
+let failed = false;
+const tAll = Date.now();
+for (const mode of modes) {
+  currentMode = mode;
+  const t = Date.now();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `ntensor-pack-${mode}-`));
+  try {
+    (mode === 'prebuilt' ? prebuiltMode : sourceMode)(tmp);
+    console.log(`pack-test ${mode}: PASS (${secs(Date.now() - t)})`);
+  } catch (err) {
+    failed = true;
+    console.log(`pack-test ${mode}: FAIL: ${err instanceof Failure ? err.message : err?.stack ?? err}`);
+  } finally {
+    if (keep) log(`kept ${tmp}`);
+    else fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+currentMode = '';
+console.log(`timings: ${timings.map(([n, ms]) => `${n} ${secs(ms)}`).join('; ')}; total ${secs(Date.now() - tAll)}`);
+process.exit(failed ? 1 : 0);
