@@ -8,3 +8,4 @@ const Y2 = corr2dMultiInOut(X, K);
 console.log(Y1);
 if (!(Y1.sub(Y2).abs().sum().item() < 1e-6)) throw new Error('1x1 conv != matmul');
 assertClose(Y1, Y2);
+console.log('closing check passed: 1x1 convolution == matmul');

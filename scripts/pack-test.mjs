@@ -32,19 +32,10 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 const tuple = `${process.platform}-${process.arch}`;
 const NO_COMPILER = ['g++', 'gcc', 'cc', 'c++', 'clang', 'clang++', 'make', 'cmake', 'python', 'python3'];
 
-// The seed example (d2l §6.4.3), verbatim, plus a marker after the closing check.
-const SEED_BODY = `
-const X = normal(0, 1, [3, 3, 3]);
-const K = normal(0, 1, [2, 3, 1, 1]);
-const Y1 = corr2dMultiInOut1x1(X, K);
-const Y2 = corr2dMultiInOut(X, K);
-console.log(Y1);
-if (!(Y1.sub(Y2).abs().sum().item() < 1e-6)) throw new Error('1x1 conv != matmul');
-assertClose(Y1, Y2);
-console.log('SEED-CLOSING-CHECK-PASSED');
-`;
-const SEED_CJS = `const { normal, corr2dMultiInOut, corr2dMultiInOut1x1, assertClose } = require('ntensor');\n${SEED_BODY}`;
-const SEED_MJS = `import { normal, corr2dMultiInOut, corr2dMultiInOut1x1, assertClose } from 'ntensor';\n${SEED_BODY}`;
+// The seed example (d2l §6.4.3) as a user writes it: examples/seed.cjs and
+// examples/seed.mjs, copied into the temporary project. Each ends by printing
+// SEED_MARKER after its closing check.
+const SEED_MARKER = 'closing check passed: 1x1 convolution == matmul';
 // Preloaded with --require: at exit, report every .node file the process loaded
 // (native addons go through the CJS loader, also under `import`).
 const REPORT_NATIVE = `process.on('exit', () => {
@@ -200,8 +191,7 @@ function makeProject(dir, env, tgz) {
   fs.mkdirSync(dir, { recursive: true });
   run('npm', ['init', '-y'], { cwd: dir, env, capture: true });
   step('npm install <tarball>', () => run('npm', ['install', '--foreground-scripts', '--no-audit', '--no-fund', tgz], { cwd: dir, env }));
-  fs.writeFileSync(path.join(dir, 'seed.cjs'), SEED_CJS);
-  fs.writeFileSync(path.join(dir, 'seed.mjs'), SEED_MJS);
+  for (const f of ['seed.cjs', 'seed.mjs']) fs.copyFileSync(path.join(root, 'examples', f), path.join(dir, f));
   fs.writeFileSync(path.join(dir, 'report-native.cjs'), REPORT_NATIVE);
   const installed = path.join(dir, 'node_modules', pkg.name);
   if (!fs.existsSync(path.join(installed, 'package.json'))) fail(`${installed} missing after npm install`);
@@ -219,12 +209,12 @@ function runSeeds(dir, env, expectNative) {
       fail(`${file} exited with ${r.status ?? r.signal}`);
     }
     if (!/^tensor\(\[\[\[/m.test(out)) fail(`${file} printed no tensor:\n${out}`);
-    if (!out.includes('SEED-CLOSING-CHECK-PASSED')) fail(`${file} did not reach the end of the closing check:\n${out}`);
+    if (!out.includes(SEED_MARKER)) fail(`${file} did not reach the end of the closing check:\n${out}`);
     const loaded = [...out.matchAll(/^NATIVE-LOADED (.+)$/gm)].map((m) => fs.realpathSync(m[1]));
     if (loaded.length !== 1 || loaded[0] !== fs.realpathSync(expectNative)) {
       fail(`${file} loaded ${loaded.join(', ') || 'no .node'}; expected ${expectNative}`);
     }
-    outputs[file] = out.split('\n').filter((l) => !l.startsWith('NATIVE-LOADED') && l !== 'SEED-CLOSING-CHECK-PASSED').join('\n').trim();
+    outputs[file] = out.split('\n').filter((l) => !l.startsWith('NATIVE-LOADED') && l !== SEED_MARKER).join('\n').trim();
     log(`${file}: printed a tensor, closing check passed, loaded ${path.relative(dir, loaded[0])}`);
   }
   console.log(outputs['seed.cjs'].replace(/^/gm, '    '));
