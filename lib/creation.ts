@@ -74,6 +74,10 @@ export function fromTypedArray(data: Float32Array | Float64Array, shape?: readon
   if (!(data instanceof Float32Array || data instanceof Float64Array)) {
     throw new TypeError(`fromTypedArray: data must be a Float32Array or Float64Array, got ${describe(data)}`);
   }
+  if (!(data.buffer instanceof ArrayBuffer)) {
+    // Native kernels refuse shared memory another thread could change mid-call.
+    throw new TypeError('fromTypedArray: data must not be backed by a SharedArrayBuffer');
+  }
   const s = shape === undefined ? [data.length] : checkShape('fromTypedArray', shape);
   const n = numel(s);
   if (n !== data.length) {
@@ -82,20 +86,24 @@ export function fromTypedArray(data: Float32Array | Float64Array, shape?: readon
   return new Tensor(data, s);
 }
 
-export function full<D extends DType = 'float32'>(shape: readonly number[], value: number, options: DTypeOptions<D> = {}): Tensor<D> {
-  const s = checkShape('full', shape);
-  if (typeof value !== 'number') throw new TypeError(`full: fill value must be a number, got ${describe(value)}`);
-  const out = allocate(checkDType('full', options.dtype) as D, numel(s));
+function filled<D extends DType>(op: string, shape: readonly number[], value: number, options: DTypeOptions<D>): Tensor<D> {
+  const s = checkShape(op, shape);
+  if (typeof value !== 'number') throw new TypeError(`${op}: fill value must be a number, got ${describe(value)}`);
+  const out = allocate(checkDType(op, options.dtype) as D, numel(s));
   if (value !== 0) out.fill(value);
   return new Tensor<D>(out, s);
 }
 
+export function full<D extends DType = 'float32'>(shape: readonly number[], value: number, options: DTypeOptions<D> = {}): Tensor<D> {
+  return filled('full', shape, value, options);
+}
+
 export function zeros<D extends DType = 'float32'>(shape: readonly number[], options: DTypeOptions<D> = {}): Tensor<D> {
-  return full(shape, 0, options);
+  return filled('zeros', shape, 0, options);
 }
 
 export function ones<D extends DType = 'float32'>(shape: readonly number[], options: DTypeOptions<D> = {}): Tensor<D> {
-  return full(shape, 1, options);
+  return filled('ones', shape, 1, options);
 }
 
 /** Values start, start + step, ... below end (torch.arange; one argument means [0, end)). */

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "kernels.h"
 
@@ -35,30 +36,41 @@ struct Array {
 Array getArray(const Napi::CallbackInfo& info, size_t i, const char* op,
                const char* name) {
   Napi::Env env = info.Env();
-  Napi::Value v = info[i];
-  if (!v.IsTypedArray()) {
-    throwType(env, std::string(op) + ": argument '" + name +
-                       "' must be a Float32Array or Float64Array");
+  const std::string what = std::string(op) + ": argument '" + name + "'";
+  if (!info[i].IsTypedArray()) {
+    throwType(env, what + " must be a Float32Array or Float64Array");
   }
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  // The raw call gives the data pointer for any backing store; the buffer
+  // itself is checked to be a plain (not shared) ArrayBuffer.
+  napi_typedarray_type type;
+  size_t length = 0, byteOffset = 0;
+  void* data = nullptr;
+  napi_value buffer;
+  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, info[i], &type, &length, &data,
+                                                     &buffer, &byteOffset),
+                       Array{});
   Array a{};
-  switch (ta.TypedArrayType()) {
+  switch (type) {
     case napi_float32_array: a.dtype = DType::f32; break;
     case napi_float64_array: a.dtype = DType::f64; break;
-    default:
-      throwType(env, std::string(op) + ": argument '" + name +
-                         "' must be a Float32Array or Float64Array");
+    default: throwType(env, what + " must be a Float32Array or Float64Array");
   }
-  a.length = static_cast<index_t>(ta.ElementLength());
-  Napi::ArrayBuffer buf = ta.ArrayBuffer();
-  uint8_t* base = static_cast<uint8_t*>(buf.Data());
-  if (base == nullptr && a.length > 0) {
-    throwType(env, std::string(op) + ": argument '" + name +
-                       "' has a detached buffer");
+  bool plain = false;
+  NAPI_THROW_IF_FAILED(env, napi_is_arraybuffer(env, buffer, &plain), Array{});
+  if (!plain) {
+    // Another thread could change a SharedArrayBuffer while a kernel reads it.
+    throwType(env, what + " must not be backed by a SharedArrayBuffer");
   }
-  a.begin = base == nullptr ? nullptr : base + ta.ByteOffset();
-  a.end = a.begin == nullptr ? nullptr : a.begin + ta.ByteLength();
-  a.data = const_cast<uint8_t*>(a.begin);
+  bool detached = false;
+  NAPI_THROW_IF_FAILED(env, napi_is_detached_arraybuffer(env, buffer, &detached), Array{});
+  if (detached || (data == nullptr && length > 0)) {
+    throwType(env, what + " has a detached buffer");
+  }
+  a.length = static_cast<index_t>(length);
+  a.data = data;
+  a.begin = static_cast<const uint8_t*>(data);
+  a.end = a.begin == nullptr ? nullptr
+                             : a.begin + length * (a.dtype == DType::f32 ? 4 : 8);
   return a;
 }
 
@@ -106,8 +118,9 @@ void requireSameDType(Napi::Env env, const char* op, const char* name,
 
 void requireDisjoint(Napi::Env env, const char* op, const char* outName,
                      const Array& out, const char* inName, const Array& in) {
-  if (out.begin != nullptr && in.begin != nullptr && out.begin < in.end &&
-      in.begin < out.end) {
+  // Empty ranges overlap nothing.
+  if (out.begin != nullptr && in.begin != nullptr && out.begin < out.end &&
+      in.begin < in.end && out.begin < in.end && in.begin < out.end) {
     throwRange(env, std::string(op) + ": output '" + outName +
                         "' overlaps input '" + inName + "'");
   }
@@ -166,7 +179,9 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     if (batch > 0 && (ao == nullptr || bo == nullptr)) {
       throwType(env, "matmul: offsets have a detached buffer");
     }
-    // Check every offset before any output is written.
+    // Copy and check every offset before any output is written: the kernels
+    // then never read the offsets again (out could alias them).
+    std::vector<index_t> offsets(static_cast<size_t>(2 * batch));
     for (index_t i = 0; i < batch; ++i) {
       const double oa = ao[i], ob = bo[i];
       if (!(oa >= 0) || std::floor(oa) != oa || oa + aSize > a.length ||
@@ -181,10 +196,11 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
                             "] is outside 'b' (" + std::to_string(b.length) +
                             " elements)");
       }
+      offsets[2 * i] = static_cast<index_t>(oa);
+      offsets[2 * i + 1] = static_cast<index_t>(ob);
     }
     for (index_t i = 0; i < batch; ++i) {
-      const index_t oa = static_cast<index_t>(ao[i]);
-      const index_t ob = static_cast<index_t>(bo[i]);
+      const index_t oa = offsets[2 * i], ob = offsets[2 * i + 1];
       if (a.dtype == DType::f32) {
         ntensor::gemm_f32(false, false, m, n, k, 1.0f,
                           static_cast<const float*>(a.data) + oa, k,

@@ -96,8 +96,7 @@ export function conv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {
 export function corr2d<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
 export function corr2d(X: Tensor, K: Tensor): Tensor;
 export function corr2d(X: Tensor, K: Tensor): Tensor {
-  checkTensor('corr2d', X, 'X');
-  checkTensor('corr2d', K, 'K');
+  checkPair('corr2d', X, K);
   if (X.ndim !== 2 || K.ndim !== 2) {
     throw new RangeError(`corr2d: expected X and K to be 2-D, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
   }
@@ -110,8 +109,7 @@ export function corr2d(X: Tensor, K: Tensor): Tensor {
 export function corr2dMultiIn<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
 export function corr2dMultiIn(X: Tensor, K: Tensor): Tensor;
 export function corr2dMultiIn(X: Tensor, K: Tensor): Tensor {
-  checkTensor('corr2dMultiIn', X, 'X');
-  checkTensor('corr2dMultiIn', K, 'K');
+  checkPair('corr2dMultiIn', X, K);
   if (X.ndim !== 3 || K.ndim !== 3 || X.shape[0] !== K.shape[0]) {
     throw new RangeError(`corr2dMultiIn: expected X (channels, h, w) and K (channels, kh, kw) with the same channels, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
   }
@@ -124,8 +122,7 @@ export function corr2dMultiIn(X: Tensor, K: Tensor): Tensor {
 export function corr2dMultiInOut<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
 export function corr2dMultiInOut(X: Tensor, K: Tensor): Tensor;
 export function corr2dMultiInOut(X: Tensor, K: Tensor): Tensor {
-  checkTensor('corr2dMultiInOut', X, 'X');
-  checkTensor('corr2dMultiInOut', K, 'K');
+  checkPair('corr2dMultiInOut', X, K);
   if (X.ndim !== 3 || K.ndim !== 4 || X.shape[0] !== K.shape[1]) {
     throw new RangeError(`corr2dMultiInOut: expected X (ci, h, w) and K (co, ci, kh, kw) with the same ci, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
   }
@@ -140,8 +137,7 @@ export function corr2dMultiInOut(X: Tensor, K: Tensor): Tensor {
 export function corr2dMultiInOut1x1<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
 export function corr2dMultiInOut1x1(X: Tensor, K: Tensor): Tensor;
 export function corr2dMultiInOut1x1(X: Tensor, K: Tensor): Tensor {
-  checkTensor('corr2dMultiInOut1x1', X, 'X');
-  checkTensor('corr2dMultiInOut1x1', K, 'K');
+  checkPair('corr2dMultiInOut1x1', X, K);
   if (X.ndim !== 3 || K.ndim !== 4 || X.shape[0] !== K.shape[1] || K.shape[2] !== 1 || K.shape[3] !== 1) {
     throw new RangeError(`corr2dMultiInOut1x1: expected X (ci, h, w) and a 1x1 kernel K (co, ci, 1, 1) with the same ci, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
   }
@@ -149,6 +145,15 @@ export function corr2dMultiInOut1x1(X: Tensor, K: Tensor): Tensor {
   const co = K.shape[0];
   const Y = matmul(K.reshape(co, ci), X.reshape(ci, h * w));
   return Y.reshape(co, h, w);
+}
+
+/** The d2l functions check their own arguments so errors name them, not conv2d. */
+function checkPair(op: string, X: unknown, K: unknown): void {
+  checkTensor(op, X, 'X');
+  checkTensor(op, K, 'K');
+  if ((X as Tensor).dtype !== (K as Tensor).dtype) {
+    throw new TypeError(`${op}: expected X and K to have the same dtype, but got ${(X as Tensor).dtype} and ${(K as Tensor).dtype}`);
+  }
 }
 
 function checkFits(op: string, x: readonly number[], k: readonly number[]): void {
