@@ -1,5 +1,7 @@
 // Loads the addon once per JS environment (main thread or worker) through
 // node-gyp-build: prebuilds/<platform>-<arch>/ first, then build/Release.
+// NTENSOR_NATIVE_PATH=/abs/path/to/ntensor.node loads exactly that file
+// instead (used by `npm run test:sanitize` to test the ASan/UBSan build).
 import * as path from 'node:path';
 
 import type { FloatArray } from './dtype';
@@ -28,6 +30,8 @@ export function native(): NativeBinding {
 }
 
 function load(): NativeBinding {
+  const override = process.env.NTENSOR_NATIVE_PATH;
+  if (override) return loadExact(override);
   const root = path.resolve(__dirname, '..');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
@@ -44,6 +48,20 @@ function load(): NativeBinding {
         `or in a clone of the repository with \`npm run build\`.\nCause: ${reason}`,
       { cause: err },
     );
+  }
+}
+
+/** The override: exactly this file, no search, no fallback. */
+function loadExact(file: string): NativeBinding {
+  if (!path.isAbsolute(file)) {
+    throw new Error(`ntensor: NTENSOR_NATIVE_PATH must be an absolute path to a .node file, got '${file}'`);
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(file) as NativeBinding;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`ntensor: NTENSOR_NATIVE_PATH=${file} could not be loaded.\nCause: ${reason}`, { cause: err });
   }
 }
 

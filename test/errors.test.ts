@@ -3,15 +3,13 @@
 // the op and, where two shapes meet, both shapes. Then the native binding
 // itself, called directly with lying arguments: it must refuse them without
 // touching the output (and without reading outside its inputs).
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import {
   Tensor, arange, cat, conv2d, corr2d, corr2dMultiIn, corr2dMultiInOut, corr2dMultiInOut1x1, div, fromTypedArray, full,
   matmul, mean, mul, normal, ones, rand, stack, sub, sum, tensor, transpose, zeros, add,
 } from '../lib/index';
-import type { NativeBinding } from '../lib/native';
+import { native, type NativeBinding } from '../lib/native';
 import * as ref from './reference';
 
 type ErrorClass = typeof TypeError | typeof RangeError;
@@ -390,10 +388,9 @@ describe('creation functions', () => {
 // ---------------------------------------------------------------------------
 // The native binding, called directly
 // ---------------------------------------------------------------------------
-const rootDir = fileURLToPath(new URL('..', import.meta.url));
-const requireCjs = createRequire(import.meta.url);
-const nodeGypBuild = requireCjs('node-gyp-build') as (dir: string) => unknown;
-const binding = nodeGypBuild(rootDir) as NativeBinding;
+// The raw addon exports, loaded as the library loads them (node-gyp-build, or
+// exactly NTENSOR_NATIVE_PATH, so `npm run test:sanitize` tests the ASan build).
+const binding: NativeBinding = native();
 
 /** Output filled with a sentinel; `unchanged()` checks a rejected call left it alone. */
 function sentinel<T extends Float32Array | Float64Array>(arr: T): { out: T; unchanged: () => void } {

@@ -20,9 +20,35 @@ describe('loader', () => {
       const t = nt.tensor([[1, 2]]);               // pure-TS parts still work
       try { nt.matmul(t, t.T); console.log('NO ERROR'); }
       catch (e) { console.log(e.message); }`;
-    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    // Without the NTENSOR_NATIVE_PATH override (npm run test:sanitize sets it).
+    const env = { ...process.env, NTENSOR_NATIVE_PATH: undefined };
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env });
     expect(out).toContain('ntensor: no native binary could be loaded for');
     expect(out).toContain('npm rebuild ntensor');
     expect(out).not.toContain('NO ERROR');
+  });
+
+  // NTENSOR_NATIVE_PATH loads exactly the file it names, with no fallback.
+  const overrideScript = (file: string): string => `
+    process.env.NTENSOR_NATIVE_PATH = ${JSON.stringify(file)};
+    const nt = require(${JSON.stringify(path.join(root, 'dist/index.js'))});
+    try { const t = nt.tensor([[1, 2]]); console.log(nt.matmul(t, t.T).item(), nt.backendInfo().isa); }
+    catch (e) { console.log(e.message); }`;
+
+  it('NTENSOR_NATIVE_PATH loads exactly the named binary', () => {
+    const script = `
+      const file = process.env.NTENSOR_NATIVE_PATH || require('node-gyp-build').resolve(${JSON.stringify(root)});
+      ${overrideScript('FILE').replace('"FILE"', 'file')}
+      console.log(Object.keys(require.cache).includes(file));`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: root });
+    expect(out).toMatch(/^5 (avx2-fma|scalar)\ntrue\n$/);
+  });
+
+  it('NTENSOR_NATIVE_PATH naming a missing or relative file fails with an error naming it', () => {
+    const missing = path.join(dir, 'missing.node');
+    const out = execFileSync(process.execPath, ['-e', overrideScript(missing)], { encoding: 'utf8' });
+    expect(out).toContain(`NTENSOR_NATIVE_PATH=${missing} could not be loaded`);
+    const rel = execFileSync(process.execPath, ['-e', overrideScript('build/Release/ntensor.node')], { encoding: 'utf8' });
+    expect(rel).toContain('NTENSOR_NATIVE_PATH must be an absolute path');
   });
 });
