@@ -1,0 +1,68 @@
+// What a result came from: CPU (lscpu), cores, Node, the ntensor commit and
+// build that was loaded, and peer versions found in node_modules.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const require = createRequire(path.join(ROOT, 'package.json'));
+
+function run(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+export function cpuInfo() {
+  const lscpu = run('lscpu', []) ?? '';
+  const field = (name) => lscpu.match(new RegExp(`^${name}:\\s*(.+)$`, 'm'))?.[1]?.trim();
+  const flags = (field('Flags') ?? '').split(/\s+/);
+  return {
+    model: field('Model name') ?? os.cpus()[0]?.model ?? 'unknown',
+    vendor: field('Vendor ID'),
+    cpus: Number(field('CPU\\(s\\)')) || os.cpus().length,
+    threadsPerCore: Number(field('Thread\\(s\\) per core')) || null,
+    coresPerSocket: Number(field('Core\\(s\\) per socket')) || null,
+    hypervisor: field('Hypervisor vendor') ?? null,
+    l1d: field('L1d cache'), l2: field('L2 cache'), l3: field('L3 cache'),
+    avx512f: flags.includes('avx512f'),
+    avx2: flags.includes('avx2'),
+    fma: flags.includes('fma'),
+    availableParallelism: os.availableParallelism?.() ?? os.cpus().length,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+  };
+}
+
+export function gitInfo() {
+  const commit = run('git', ['rev-parse', 'HEAD']);
+  const subject = run('git', ['log', '-1', '--format=%s']);
+  const dirty = run('git', ['status', '--porcelain', '--', 'native', 'lib', 'CMakeLists.txt', 'binding.gyp']);
+  const date = run('git', ['log', '-1', '--format=%cI']);
+  return { commit, short: commit?.slice(0, 7) ?? null, subject, date, dirtyNativeOrLib: dirty ? dirty.split('\n') : [] };
+}
+
+export function packageVersion(name) {
+  try {
+    return JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version;
+  } catch {
+    return null;
+  }
+}
+
+/** The .node file node-gyp-build loads for ntensor (build/Release before prebuilds/). */
+export function ntensorBinary() {
+  try {
+    return path.relative(ROOT, require('node-gyp-build').resolve(ROOT));
+  } catch {
+    return null;
+  }
+}
+
+export function environmentOf(keys) {
+  return Object.fromEntries(keys.map((k) => [k, process.env[k] ?? null]));
+}
