@@ -1,0 +1,220 @@
+"""Long-lived benchmark child for numpy and PyTorch (run with /usr/bin/python3).
+
+One process per configuration (OpenBLAS environment x thread count): the
+parent sets the environment before start, then sends one JSON command per
+line on stdin and reads one JSON reply per line on stdout, so the imports
+are paid once. The timing plan is the one in bench/lib/timing.mjs.
+
+Commands:
+  {"op": "hello", "threads": N}                  -> versions, thread settings, OpenBLAS core
+  {"op": "matmul", "lib": "numpy"|"torch", "shapes": [[m, k, n], ...], "plan": {...}}
+  {"op": "d2l", "plan": {...}}                   -> the d2l 6.4 seed, piece by piece, in PyTorch
+  {"op": "exit"}
+"""
+import json
+import math
+import os
+import sys
+import time
+import traceback
+
+np = None
+torch = None
+threadpoolctl = None
+THREADS = 1
+
+
+def try_import(name):
+    try:
+        return __import__(name), None
+    except Exception as e:  # noqa: BLE001 - any import failure means "skip this peer"
+        return None, f"{type(e).__name__}: {e}"
+
+
+def plan_samples(plan, per_call):
+    inner = max(1, math.ceil(plan["minSampleS"] / per_call))
+    samples = min(plan["maxSamples"], max(plan["minSamples"], round(plan["targetS"] / (inner * per_call))))
+    return inner, samples
+
+
+def time_fn(fn, plan):
+    clock = time.perf_counter
+    t0 = clock()
+    fn()
+    last = clock() - t0
+    spent, calls = last, 1
+    while spent < plan["warmupS"]:
+        t0 = clock()
+        fn()
+        last = clock() - t0
+        spent += last
+        calls += 1
+    estimate = max(1e-9, min(last, spent / calls) if calls > 1 else last)
+    inner, samples = plan_samples(plan, estimate)
+    per_call = []
+    rng = range(inner)
+    for _ in range(samples):
+        a = clock()
+        for _ in rng:
+            fn()
+        per_call.append((clock() - a) / inner)
+    per_call.sort()
+    n = len(per_call)
+    median = per_call[n // 2] if n % 2 else (per_call[n // 2 - 1] + per_call[n // 2]) / 2
+    return {"median": median, "min": per_call[0], "samples": n, "inner": inner}
+
+
+def blas_info():
+    if threadpoolctl is None:
+        return None
+    return [
+        {k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "threading_layer", "filepath")}
+        for d in threadpoolctl.threadpool_info()
+    ]
+
+
+def hello(cmd):
+    global np, torch, threadpoolctl, THREADS
+    THREADS = int(cmd.get("threads", 1))
+    out = {"python": sys.version.split()[0], "skipped": {}}
+    threadpoolctl, err = try_import("threadpoolctl")
+    if err:
+        out["threadpoolctl"] = None
+    np, err = try_import("numpy")
+    if err:
+        out["skipped"]["numpy"] = err
+    else:
+        out["numpy"] = np.__version__
+    if "torch" in cmd.get("libs", ["numpy", "torch"]):
+        torch, err = try_import("torch")
+        if err:
+            out["skipped"]["torch"] = err
+        else:
+            out["torch"] = torch.__version__
+            torch.set_num_threads(THREADS)
+            out["torchThreads"] = torch.get_num_threads()
+            out["torchParallel"] = torch.__config__.parallel_info().splitlines()[:6]
+    if threadpoolctl is not None:
+        out["threadpoolctl"] = threadpoolctl.__version__
+        threadpoolctl.threadpool_limits(THREADS)
+        out["blas"] = blas_info()
+    out["env"] = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    return out
+
+
+def matmul(cmd):
+    lib, plan = cmd["lib"], cmd["plan"]
+    results = []
+    for m, k, n in cmd["shapes"]:
+        if lib == "numpy":
+            rng = np.random.default_rng(0)
+            a = rng.standard_normal((m, k), dtype=np.float32)
+            b = rng.standard_normal((k, n), dtype=np.float32)
+            fn = lambda: a @ b  # noqa: E731
+        else:
+            torch.manual_seed(0)
+            a = torch.randn(m, k)
+            b = torch.randn(k, n)
+            fn = lambda: torch.matmul(a, b)  # noqa: E731
+        with torch.inference_mode() if (lib == "torch") else _null():
+            r = time_fn(fn, plan)
+        r["shape"] = [m, k, n]
+        results.append(r)
+    return {"results": results, "blas": blas_info()}
+
+
+class _null:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *a):
+        return False
+
+
+# d2l 6.4, as the book writes it (d2l.corr2d is 6.2's Python double loop).
+def corr2d(X, K):
+    h, w = K.shape
+    Y = torch.zeros((X.shape[0] - h + 1, X.shape[1] - w + 1))
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            Y[i, j] = (X[i:i + h, j:j + w] * K).sum()
+    return Y
+
+
+def corr2d_multi_in(X, K):
+    return sum(corr2d(x, k) for x, k in zip(X, K))
+
+
+def corr2d_multi_in_out(X, K):
+    return torch.stack([corr2d_multi_in(X, k) for k in K], 0)
+
+
+def corr2d_multi_in_out_1x1(X, K):
+    c_i, h, w = X.shape
+    c_o = K.shape[0]
+    X = X.reshape((c_i, h * w))
+    K = K.reshape((c_o, c_i))
+    Y = torch.matmul(K, X)
+    return Y.reshape((c_o, h, w))
+
+
+def seed():
+    X = torch.normal(0, 1, (3, 3, 3))
+    K = torch.normal(0, 1, (2, 3, 1, 1))
+    Y1 = corr2d_multi_in_out_1x1(X, K)
+    Y2 = corr2d_multi_in_out(X, K)
+    return float(torch.abs(Y1 - Y2).sum()) < 1e-6
+
+
+def d2l(cmd):
+    plan = cmd["plan"]
+    out = {}
+    if np is not None:
+        rng = np.random.default_rng(0)
+        a = rng.standard_normal((2, 3), dtype=np.float32)
+        b = rng.standard_normal((3, 9), dtype=np.float32)
+        out["numpy"] = {"matmul": time_fn(lambda: a @ b, plan)}
+    if torch is not None:
+        torch.manual_seed(0)
+        X = torch.normal(0, 1, (3, 3, 3))
+        K = torch.normal(0, 1, (2, 3, 1, 1))
+        K2, X2 = K.reshape(2, 3), X.reshape(3, 9)
+        Y1 = corr2d_multi_in_out_1x1(X, K)
+        Y2 = corr2d_multi_in_out(X, K)
+        D = Y1 - Y2
+        A = torch.abs(D)
+        S = A.sum()
+        t = {
+            "matmul": time_fn(lambda: torch.matmul(K2, X2), plan),
+            "normal": time_fn(lambda: (torch.normal(0, 1, (3, 3, 3)), torch.normal(0, 1, (2, 3, 1, 1))), plan),
+            "oneByOne": time_fn(lambda: corr2d_multi_in_out_1x1(X, K), plan),
+            "corr": time_fn(lambda: corr2d_multi_in_out(X, K), plan),
+            "sub": time_fn(lambda: Y1 - Y2, plan),
+            "abs": time_fn(lambda: torch.abs(D), plan),
+            "sum": time_fn(lambda: A.sum(), plan),
+            "item": time_fn(lambda: float(S), plan),
+            "seed": time_fn(seed, plan),
+        }
+        out["torch"] = t
+    return out
+
+
+def main():
+    handlers = {"hello": hello, "matmul": matmul, "d2l": d2l}
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        cmd = json.loads(line)
+        if cmd["op"] == "exit":
+            break
+        try:
+            reply = {"ok": True, **handlers[cmd["op"]](cmd)}
+        except Exception as e:  # noqa: BLE001 - reported to the parent, which notes and skips
+            reply = {"ok": False, "error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
