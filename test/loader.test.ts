@@ -41,7 +41,7 @@ describe('loader', () => {
       ${overrideScript('FILE').replace('"FILE"', 'file')}
       console.log(Object.keys(require.cache).includes(file));`;
     const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: root });
-    expect(out).toMatch(/^5 (avx2-fma|scalar)\ntrue\n$/);
+    expect(out).toMatch(/^5 [\w-]+\ntrue\n$/); // the ISA name: whatever the kernels report
   });
 
   it('NTENSOR_NATIVE_PATH naming a missing or relative file fails with an error naming it', () => {
