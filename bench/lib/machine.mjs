@@ -1,7 +1,7 @@
 // What a result came from: CPU (lscpu), cores, Node, the ntensor commit and
 // build that was loaded, and peer versions found in node_modules.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const require = createRequire(path.join(ROOT, 'package.json'));
 
-function run(cmd, args) {
+function run(cmd, args, { trim = true } = {}) {
   try {
-    return execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const out = execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return trim ? out.trim() : out;
   } catch {
     return null;
   }
@@ -41,9 +42,11 @@ export function cpuInfo() {
 export function gitInfo() {
   const commit = run('git', ['rev-parse', 'HEAD']);
   const subject = run('git', ['log', '-1', '--format=%s']);
-  const dirty = run('git', ['status', '--porcelain', '--', 'native', 'lib', 'CMakeLists.txt', 'binding.gyp']);
+  // porcelain lines are 'XY path': keep the paths of uncommitted changes to what the build compiles
+  const dirty = (run('git', ['status', '--porcelain', '--', 'native', 'lib', 'CMakeLists.txt', 'binding.gyp'], { trim: false }) ?? '')
+    .split('\n').filter(Boolean).map((l) => l.slice(3));
   const date = run('git', ['log', '-1', '--format=%cI']);
-  return { commit, short: commit?.slice(0, 7) ?? null, subject, date, dirtyNativeOrLib: dirty ? dirty.split('\n') : [] };
+  return { commit, short: commit?.slice(0, 7) ?? null, subject, date, dirtyNativeOrLib: dirty };
 }
 
 export function packageVersion(name) {
@@ -57,7 +60,8 @@ export function packageVersion(name) {
 /** The .node file node-gyp-build loads for ntensor (build/Release before prebuilds/). */
 export function ntensorBinary() {
   try {
-    return path.relative(ROOT, require('node-gyp-build').resolve(ROOT));
+    const file = require('node-gyp-build').resolve(ROOT);
+    return { path: path.relative(ROOT, file), built: statSync(file).mtime.toISOString() };
   } catch {
     return null;
   }
