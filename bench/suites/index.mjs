@@ -1,0 +1,7 @@
+// The registry of benchmark suites: name → lazy module. A suite exports
+// `name`, `description`, `run(ctx)` → a JSON-able result, and
+// `reportText(result, ctx)`, `reportMarkdown(result, ctx)`, optionally
+// `chart(result, ctx)` → SVG text. A conv2d suite is added here the same way.
+export const SUITES = {
+  matmul: () => import('./matmul.mjs'),
+};

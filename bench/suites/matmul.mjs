@@ -1,0 +1,447 @@
+// Matmul suite: ntensor's public matmul against a plain-JS triple loop,
+// onnxruntime-node (a one-node MatMul model written by bench/lib/onnx.mjs),
+// and numpy / PyTorch in long-lived Python children under each OpenBLAS
+// configuration; at 1 thread and at all cores. Plus the d2l §6.4 seed at its
+// own sizes, µs per call from each host language.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+import * as nt from 'ntensor';
+
+import { ROOT } from '../lib/machine.mjs';
+import { matmulModel } from '../lib/onnx.mjs';
+import { PythonPeer, childEnv, openblasConfigs, pythonAvailable } from '../lib/python.mjs';
+import { lineChart } from '../lib/svg.mjs';
+import { fmt3, markdownTable, textTable } from '../lib/table.mjs';
+import { timeAsync, timeSync } from '../lib/timing.mjs';
+
+export const name = 'matmul';
+export const description = 'fp32 matmul C = A·B (A: M×K, B: K×N), GFLOP/s = 2·M·N·K / t';
+
+export const SQUARE = [16, 32, 64, 128, 256, 512, 1024, 2048];
+export const RECT = [[1, 4096, 4096], [4096, 4096, 1], [64, 4096, 64], [4096, 64, 4096]];
+export const QUICK_SQUARE = [16, 32, 64, 128, 256, 512, 1024];
+export const JS_MAX_N = 256;
+const D2L = [2, 3, 9]; // (2×3)·(3×9): d2l's 1x1 convolution as a matmul
+
+export const shapeKey = ([m, k, n]) => (m === k && k === n ? `n=${n}` : `${m}×${k}×${n}`);
+const gflops = ([m, k, n], s) => (2 * m * k * n) / s / 1e9;
+
+/** --sizes 16,64,1x4096x4096 → shapes; a bare number is square. */
+export function parseSizes(spec) {
+  return spec.split(',').filter(Boolean).map((tok) => {
+    const parts = tok.toLowerCase().split(/[x×]/).map(Number);
+    if (parts.length === 1 && parts[0] > 0) return [parts[0], parts[0], parts[0]];
+    if (parts.length === 3 && parts.every((p) => Number.isInteger(p) && p > 0)) return parts;
+    throw new RangeError(`--sizes: '${tok}' is neither N nor MxKxN`);
+  });
+}
+
+// ---------------------------------------------------------------- the peers
+
+/** The plain-JS reference: i-k-j triple loop on Float32Arrays (row-major, streams B and C rows). */
+export function jsMatmul(a, b, m, k, n) {
+  const c = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    const ci = i * n;
+    for (let p = 0; p < k; p++) {
+      const aip = a[i * k + p];
+      const bp = p * n;
+      for (let j = 0; j < n; j++) c[ci + j] += aip * b[bp + j];
+    }
+  }
+  return c;
+}
+
+function maxRelDiff(x, y) {
+  let d = 0, s = 0;
+  for (let i = 0; i < x.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - y[i]));
+    s = Math.max(s, Math.abs(y[i]));
+  }
+  return d / (s || 1);
+}
+
+/**
+ * How to set ntensor's thread count: its public setNumThreads when exported;
+ * else the native binding's, if the build has one and it is the instance the
+ * library uses (checked through backendInfo().threads); else null.
+ */
+function threadControl() {
+  if (typeof nt.setNumThreads === 'function') {
+    return { via: 'ntensor', set: (n) => nt.setNumThreads(n), get: () => (typeof nt.getNumThreads === 'function' ? nt.getNumThreads() : nt.backendInfo().threads) };
+  }
+  try {
+    const req = createRequire(path.join(ROOT, 'package.json'));
+    const binding = process.env.NTENSOR_NATIVE_PATH ? req(process.env.NTENSOR_NATIVE_PATH) : req('node-gyp-build')(ROOT);
+    if (typeof binding.setNumThreads !== 'function' || typeof binding.getNumThreads !== 'function') return null;
+    const before = binding.getNumThreads();
+    const probe = before === 1 ? 2 : 1;
+    binding.setNumThreads(probe);
+    const same = nt.backendInfo().threads === probe;
+    binding.setNumThreads(before);
+    if (!same) return null;
+    return { via: 'the native binding (the package does not export setNumThreads yet)', set: (n) => binding.setNumThreads(n), get: () => binding.getNumThreads() };
+  } catch {
+    return null;
+  }
+}
+
+async function loadOrt() {
+  try {
+    const mod = await import('onnxruntime-node');
+    return { ort: mod.default ?? mod, error: null };
+  } catch (err) {
+    return { ort: null, error: `onnxruntime-node is not installed or does not load (${err.message.split('\n')[0]}); install it with ONNXRUNTIME_NODE_INSTALL=skip npm install` };
+  }
+}
+
+async function ortSession(ort, [m, k, n], threads) {
+  return ort.InferenceSession.create(matmulModel(m, k, n), {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+}
+
+// ---------------------------------------------------------------- the run
+
+export async function run(ctx) {
+  const { opts, plan, threadSettings, cpu, log } = ctx;
+  const shapes = opts.sizes ? parseSizes(opts.sizes) : [...(opts.quick ? QUICK_SQUARE : SQUARE).map((s) => [s, s, s]), ...RECT];
+  const want = (lib) => !opts.libs || opts.libs.includes(lib);
+  const notes = [];
+  const skipped = {};
+  const series = {}; // seriesId -> { label, lib, config?, threads -> { shapeKey -> timing } }
+  const record = (id, meta, threads, shape, t, threadsUsed) => {
+    series[id] ??= { ...meta, byThreads: {} };
+    (series[id].byThreads[threads] ??= {})[shapeKey(shape)] = {
+      shape, ...t, gflopsMedian: gflops(shape, t.median), gflopsBest: gflops(shape, t.min), threadsUsed,
+    };
+  };
+
+  // Inputs: one pair per shape, shared by every JS-side library.
+  nt.manualSeed(0);
+  const inputs = new Map();
+  const inputsFor = (shape) => {
+    const key = shapeKey(shape);
+    if (!inputs.has(key)) inputs.set(key, [nt.normal(0, 1, [shape[0], shape[1]]), nt.normal(0, 1, [shape[1], shape[2]])]);
+    return inputs.get(key);
+  };
+
+  const threadCtl = threadControl();
+  const canThread = threadCtl !== null;
+  const ntDefaultThreads = threadCtl ? threadCtl.get() : (nt.backendInfo().threads ?? 1);
+  if (!canThread) notes.push(`ntensor at this commit has no setNumThreads: it runs its own default (${ntDefaultThreads} thread${ntDefaultThreads === 1 ? '' : 's'}) in every column; its %peak uses that count.`);
+  else if (threadCtl.via !== 'ntensor') notes.push(`ntensor's thread count was set through ${threadCtl.via}.`);
+  const { ort, error: ortError } = want('ort') ? await loadOrt() : { ort: null, error: null };
+  if (ortError) skipped.ort = ortError;
+  const pyError = want('numpy') || want('torch') ? pythonAvailable() : null;
+  if (pyError) skipped.python = pyError;
+  let blas = { configs: [], notes: [] };
+  if (!pyError && (want('numpy') || want('torch'))) {
+    blas = await openblasConfigs({ cpu, coretype: opts.openblasCoretype });
+    notes.push(...blas.notes);
+  }
+  const pyInfo = {};
+
+  // Sanity: every JS-side peer computes the same product (n = 64).
+  const checks = {};
+  {
+    const [A, B] = inputsFor([64, 64, 64]);
+    const ref = jsMatmul(A.data, B.data, 64, 64, 64);
+    checks.ntensor = maxRelDiff(nt.matmul(A, B).data, ref);
+    if (ort) {
+      const s = await ortSession(ort, [64, 64, 64], 1);
+      const r = await s.run({ A: new ort.Tensor('float32', A.data, [64, 64]), B: new ort.Tensor('float32', B.data, [64, 64]) });
+      checks.ort = maxRelDiff(r.Y.data, ref);
+      await s.release();
+    }
+    for (const [lib, d] of Object.entries(checks)) if (!(d < 1e-4)) notes.push(`CHECK FAILED: ${lib} differs from the JS loop at n=64 by ${d} (relative to max |C|)`);
+  }
+
+  for (const threads of threadSettings) {
+    const tLabel = `${threads} thread${threads === 1 ? '' : 's'}`;
+    // ntensor
+    if (want('ntensor')) {
+      if (canThread) threadCtl.set(threads);
+      const used = canThread ? threads : ntDefaultThreads;
+      for (const shape of shapes) {
+        const [A, B] = inputsFor(shape);
+        log(`matmul ${tLabel}: ntensor ${shapeKey(shape)}`);
+        record('ntensor', { label: 'ntensor', lib: 'ntensor' }, threads, shape, timeSync(() => nt.matmul(A, B), plan), used);
+      }
+      if (canThread) threadCtl.set(ntDefaultThreads);
+    }
+    // plain JS: single-threaded by nature, so measured once (in the 1-thread pass) and only for small sizes
+    if (want('js') && threads === threadSettings[0]) {
+      for (const shape of shapes.filter((s) => Math.max(...s) <= JS_MAX_N)) {
+        const [A, B] = inputsFor(shape);
+        const [m, k, n] = shape;
+        log(`matmul: plain JS ${shapeKey(shape)}`);
+        record('js', { label: 'plain JS (i-k-j loop)', lib: 'js' }, threads, shape, timeSync(() => jsMatmul(A.data, B.data, m, k, n), plan), 1);
+      }
+    }
+    // onnxruntime-node
+    if (ort) {
+      for (const shape of shapes) {
+        const [A, B] = inputsFor(shape);
+        const [m, k, n] = shape;
+        log(`matmul ${tLabel}: onnxruntime-node ${shapeKey(shape)}`);
+        const session = await ortSession(ort, shape, threads);
+        const feeds = { A: new ort.Tensor('float32', A.data, [m, k]), B: new ort.Tensor('float32', B.data, [k, n]) };
+        record('ort', { label: 'onnxruntime-node', lib: 'ort' }, threads, shape, await timeAsync(() => session.run(feeds), plan), threads);
+        await session.release();
+      }
+    }
+    // numpy and PyTorch: one child per OpenBLAS configuration and thread count
+    for (const cfg of blas.configs) {
+      const peer = new PythonPeer(childEnv(cfg.env, threads));
+      try {
+        const hello = await peer.request({ op: 'hello', threads, libs: want('torch') ? ['numpy', 'torch'] : ['numpy'] });
+        (pyInfo[cfg.id] ??= {})[threads] = hello;
+        for (const [lib, why] of Object.entries(hello.skipped ?? {})) skipped[lib] = `not importable by /usr/bin/python3: ${why}`;
+        for (const lib of ['numpy', 'torch']) {
+          if (!want(lib) || !hello[lib]) continue;
+          log(`matmul ${tLabel}: ${lib} (${cfg.id}) ${shapes.length} shapes`);
+          const r = await peer.request({ op: 'matmul', lib, shapes, plan });
+          for (const t of r.results) {
+            record(`${lib}·${cfg.id}`, { label: `${lib}·${cfg.id}`, lib, config: cfg.id }, threads, t.shape, t, threads);
+          }
+        }
+        if (opts.d2l && threads === threadSettings[0] && cfg === blas.configs[0]) {
+          log('d2l: numpy and PyTorch');
+          const r = await peer.request({ op: 'd2l', plan });
+          ctx.scratch.pyD2l = r;
+        }
+      } catch (err) {
+        notes.push(`python peer (${cfg.id}, ${tLabel}) failed: ${err.message}`);
+      } finally {
+        await peer.close();
+      }
+    }
+  }
+
+  // d2l §6.4 at its own sizes, at the first thread setting (as the Python peers ran it).
+  let d2l = null;
+  if (opts.d2l) {
+    log('d2l: ntensor, plain JS, onnxruntime-node');
+    if (canThread) threadCtl.set(threadSettings[0]);
+    d2l = { ntensor: {}, js: {}, ort: {}, ...ctx.scratch.pyD2l };
+    delete d2l.ok;
+    nt.manualSeed(0);
+    const X = nt.normal(0, 1, [3, 3, 3]);
+    const K = nt.normal(0, 1, [2, 3, 1, 1]);
+    const K2 = K.reshape(2, 3), X2 = X.reshape(3, 9);
+    const Y1 = nt.corr2dMultiInOut1x1(X, K), Y2 = nt.corr2dMultiInOut(X, K);
+    const D = Y1.sub(Y2), Aa = D.abs(), S = Aa.sum();
+    const seedFn = () => {
+      const x = nt.normal(0, 1, [3, 3, 3]);
+      const k = nt.normal(0, 1, [2, 3, 1, 1]);
+      const y1 = nt.corr2dMultiInOut1x1(x, k);
+      const y2 = nt.corr2dMultiInOut(x, k);
+      return y1.sub(y2).abs().sum().item() < 1e-6;
+    };
+    Object.assign(d2l.ntensor, {
+      matmul: timeSync(() => nt.matmul(K2, X2), plan),
+      normal: timeSync(() => [nt.normal(0, 1, [3, 3, 3]), nt.normal(0, 1, [2, 3, 1, 1])], plan),
+      oneByOne: timeSync(() => nt.corr2dMultiInOut1x1(X, K), plan),
+      corr: timeSync(() => nt.corr2dMultiInOut(X, K), plan),
+      sub: timeSync(() => Y1.sub(Y2), plan),
+      abs: timeSync(() => D.abs(), plan),
+      sum: timeSync(() => Aa.sum(), plan),
+      item: timeSync(() => S.item(), plan),
+      seed: timeSync(seedFn, plan),
+    });
+    const [m, k, n] = D2L;
+    d2l.js.matmul = timeSync(() => jsMatmul(K2.data, X2.data, m, k, n), plan);
+    if (ort) {
+      const session = await ortSession(ort, D2L, threadSettings[0]);
+      const feeds = { A: new ort.Tensor('float32', K2.data, [m, k]), B: new ort.Tensor('float32', X2.data, [k, n]) };
+      d2l.ort.matmul = await timeAsync(() => session.run(feeds), plan);
+      await session.release();
+    }
+    if (canThread) threadCtl.set(ntDefaultThreads);
+    d2l.threads = threadSettings[0];
+  }
+
+  const firstHello = Object.values(pyInfo).flatMap((byT) => Object.values(byT))[0];
+  const openblas = firstHello?.blas?.find((b) => b.internal_api === 'openblas');
+  const versions = {
+    'onnxruntime-node': ort ? (ort.env?.versions?.node ?? null) : null,
+    python: firstHello?.python ?? null,
+    numpy: firstHello?.numpy ?? null,
+    torch: firstHello?.torch ?? null,
+    threadpoolctl: firstHello?.threadpoolctl ?? null,
+    OpenBLAS: openblas ? `${openblas.version} (${openblas.threading_layer}, ${openblas.filepath})` : null,
+  };
+
+  return {
+    suite: name,
+    description,
+    versions,
+    shapes: shapes.map(shapeKey),
+    threadSettings,
+    series,
+    d2l,
+    checks,
+    ntensor: { canSetThreads: canThread, threadsVia: threadCtl?.via ?? null, defaultThreads: ntDefaultThreads, backend: nt.backendInfo() },
+    python: { configs: blas.configs.map(({ id, label, env }) => ({ id, label, env })), detectedCore: blas.detected ?? null, info: pyInfo },
+    skipped,
+    notes,
+  };
+}
+
+// ---------------------------------------------------------------- reporting
+
+const SERIES_ORDER = (id) => (id === 'ntensor' ? 0 : id === 'js' ? 1 : id === 'ort' ? 2 : id.startsWith('numpy') ? 3 : 4);
+const SHORT = { ntensor: 'ntensor', js: 'plain JS', ort: 'onnxruntime' };
+const colName = (id) => SHORT[id] ?? id;
+
+function peakFor(peak, threads) {
+  const p = peak?.find((x) => x.isa === 'avx512' && x.threads === 1 && x.supported) ?? peak?.find((x) => x.isa === 'avx2' && x.threads === 1 && x.supported);
+  return p ? { isa: p.isa, perCore: p.perCore, total: p.perCore * threads } : null;
+}
+
+/** Rows for one thread setting: GFLOP/s "median (best)", ntensor % of peak, and ntensor ÷ each peer. */
+function tablesFor(result, threads, peak) {
+  const ids = Object.keys(result.series).filter((id) => result.series[id].byThreads[threads]).sort((a, b) => SERIES_ORDER(a) - SERIES_ORDER(b));
+  const peers = ids.filter((id) => id !== 'ntensor');
+  const hasNt = ids.includes('ntensor');
+  const pk = peakFor(peak, 1);
+  const ntUsed = hasNt ? Object.values(result.series.ntensor.byThreads[threads])[0]?.threadsUsed : null;
+  const ntName = ntUsed && ntUsed !== threads ? `ntensor (${ntUsed} thr)` : 'ntensor';
+  const headers = ['shape', ...ids.flatMap((id) => (id === 'ntensor' ? (pk ? [ntName, '% peak'] : [ntName]) : [colName(id)]))];
+  const rows = [];
+  const ratioRows = [];
+  for (const key of result.shapes) {
+    const row = [key];
+    for (const id of ids) {
+      const e = result.series[id].byThreads[threads]?.[key];
+      row.push(e ? `${fmt3(e.gflopsMedian)} (${fmt3(e.gflopsBest)})` : '—');
+      if (id === 'ntensor' && pk) row.push(e ? `${fmt3((100 * e.gflopsMedian) / (pk.perCore * e.threadsUsed))}%` : '—');
+    }
+    rows.push(row);
+    if (hasNt) {
+      const ntE = result.series.ntensor.byThreads[threads]?.[key];
+      ratioRows.push([key, ...peers.map((id) => {
+        const e = result.series[id].byThreads[threads]?.[key];
+        return ntE && e ? `${fmt3(ntE.gflopsMedian / e.gflopsMedian)}×` : '—';
+      })]);
+    }
+  }
+  return {
+    gflops: { headers, rows },
+    ratios: hasNt && peers.length ? { headers: ['shape', ...peers.map((id) => `÷ ${colName(id)}`)], rows: ratioRows } : null,
+  };
+}
+
+const D2L_ROWS = [
+  ['matmul', '(2×3)·(3×9) matmul'],
+  ['normal', 'normal: X 3×3×3 and K 2×3×1×1'],
+  ['oneByOne', 'corr2d_multi_in_out_1x1 (reshape·matmul·reshape)'],
+  ['corr', 'corr2d_multi_in_out (cross-correlation)'],
+  ['sub', 'Y1 − Y2'],
+  ['abs', 'abs'],
+  ['sum', 'sum'],
+  ['item', 'item / float()'],
+  ['seed', 'whole seed: normal … item, compared with 1e-6'],
+];
+
+function d2lTable(d2l) {
+  const cols = [['ntensor', 'ntensor'], ['torch', 'PyTorch'], ['numpy', 'numpy'], ['js', 'plain JS'], ['ort', 'onnxruntime']].filter(([k]) => d2l[k] && Object.keys(d2l[k]).length);
+  const us = (t) => (t ? fmt3(t.median * 1e6) : '—');
+  const headers = ['µs per call (median)', ...cols.map(([, l]) => l), ...(d2l.torch && d2l.ntensor ? ['PyTorch ÷ ntensor'] : [])];
+  const rows = D2L_ROWS.filter(([k]) => cols.some(([c]) => d2l[c]?.[k])).map(([k, label]) => {
+    const row = [label, ...cols.map(([c]) => us(d2l[c]?.[k]))];
+    if (d2l.torch && d2l.ntensor) row.push(d2l.torch[k] && d2l.ntensor[k] ? `${fmt3(d2l.torch[k].median / d2l.ntensor[k].median)}×` : '—');
+    return row;
+  });
+  return { headers, rows };
+}
+
+function legendLines(result) {
+  const lines = [];
+  for (const c of result.python.configs) lines.push(`·${c.id} = ${c.label}`);
+  for (const [cid, byT] of Object.entries(result.python.info)) {
+    for (const [t, h] of Object.entries(byT)) {
+      const ob = h.blas?.find((b) => b.internal_api === 'openblas');
+      if (ob) lines.push(`  ${cid}, ${t} thr: OpenBLAS ${ob.version} core ${ob.architecture}, ${ob.num_threads} thread(s), ${ob.threading_layer}` + (h.torchThreads ? `; torch.get_num_threads() = ${h.torchThreads}` : ''));
+    }
+  }
+  return lines;
+}
+
+function peakLines(peak) {
+  if (!peak?.length) return ['fp32 FMA peak: not measured'];
+  return peak.filter((p) => p.supported).map((p) => `fp32 FMA peak, ${p.isa}, ${p.threads} thread${p.threads === 1 ? '' : 's'}: ${fmt3(p.gflops)} GFLOP/s (${fmt3(p.perCore)} per core)`);
+}
+
+const tLabel = (t) => `${t} thread${t === 1 ? '' : 's'}`;
+
+export function reportText(result, { peak }) {
+  const out = [];
+  out.push(`== matmul: ${result.description}`);
+  out.push(...peakLines(peak));
+  for (const t of result.threadSettings) {
+    const tb = tablesFor(result, t, peak);
+    out.push('', `-- ${tLabel(t)}: GFLOP/s, median (best); % peak = ntensor median ÷ (AVX-512 peak per core × threads ntensor used)`);
+    out.push(textTable(tb.gflops.headers, tb.gflops.rows));
+    if (tb.ratios) {
+      out.push('', `-- ${tLabel(t)}: ntensor ÷ peer (median GFLOP/s; > 1 means ntensor is faster)`);
+      out.push(textTable(tb.ratios.headers, tb.ratios.rows));
+    }
+  }
+  if (result.d2l) {
+    out.push('', `-- d2l §6.4 seed sizes, ${tLabel(result.d2l.threads)}, µs per call from each host language`);
+    const d = d2lTable(result.d2l);
+    out.push(textTable(d.headers, d.rows));
+  }
+  const legend = legendLines(result);
+  if (legend.length) out.push('', ...legend);
+  for (const [k, v] of Object.entries(result.skipped)) out.push(`skipped ${k}: ${v}`);
+  for (const n of result.notes) out.push(`note: ${n}`);
+  return out.join('\n');
+}
+
+export function reportMarkdown(result, { peak }) {
+  const out = [];
+  out.push(`### Matmul`, '', `${result.description}. Cells are GFLOP/s at the median time, with the best run's in parentheses; "% peak" is ntensor's median against the measured AVX-512 FMA peak per core × the threads ntensor used; ratios are ntensor's median GFLOP/s over each peer's, from the same run.`, '');
+  for (const t of result.threadSettings) {
+    const tb = tablesFor(result, t, peak);
+    out.push(`#### ${tLabel(t)}`, '', markdownTable(tb.gflops.headers, tb.gflops.rows), '');
+    if (tb.ratios) out.push(`ntensor ÷ peer:`, '', markdownTable(tb.ratios.headers, tb.ratios.rows), '');
+  }
+  if (result.d2l) {
+    const d = d2lTable(result.d2l);
+    out.push(`#### d2l §6.4 seed sizes (${tLabel(result.d2l.threads)}, µs per call)`, '', 'PyTorch runs d2l\'s own code (its `corr2d` is the book\'s Python double loop); ntensor runs the same steps through its API (`corr2dMultiInOut` is native).', '', markdownTable(d.headers, d.rows), '');
+  }
+  const legend = legendLines(result);
+  if (legend.length) out.push('Python peers\' OpenBLAS configurations:', '', ...legend.map((l) => (l.startsWith('  ') ? `  - ${l.trim()}` : `- ${l}`)), '');
+  const extra = [...Object.entries(result.skipped).map(([k, v]) => `Skipped ${k}: ${v}`), ...result.notes];
+  if (extra.length) out.push(...extra.map((l) => `- ${l}`), '');
+  return out.join('\n');
+}
+
+export function chart(result, { peak, subtitle }) {
+  const square = result.shapes.filter((k) => k.startsWith('n='));
+  const pk = peakFor(peak, 1);
+  const avx2 = peak?.find((x) => x.isa === 'avx2' && x.threads === 1 && x.supported);
+  const panels = result.threadSettings.map((t) => ({
+    title: tLabel(t),
+    series: Object.entries(result.series)
+      .filter(([, s]) => s.byThreads[t])
+      .sort(([a], [b]) => SERIES_ORDER(a) - SERIES_ORDER(b))
+      .map(([id, s]) => ({
+        name: id === 'ntensor' ? 'ntensor' : s.label,
+        dash: s.config && s.config !== 'env' ? '6,3' : undefined,
+        points: square.map((k) => s.byThreads[t][k]).filter(Boolean).map((e) => [e.shape[0], e.gflopsMedian]),
+      })),
+    hlines: [
+      ...(pk ? [{ y: pk.perCore * t, label: `${pk.isa} FMA peak × ${t}: ${fmt3(pk.perCore * t)}` }] : []),
+      ...(avx2 ? [{ y: avx2.perCore * t, label: `avx2 FMA peak × ${t}: ${fmt3(avx2.perCore * t)}` }] : []),
+    ],
+  }));
+  return lineChart({ title: 'fp32 matmul, square n×n (median)', subtitle, panels, xLabel: 'n (log2 scale)', yLabel: 'GFLOP/s (log scale)' });
+}
