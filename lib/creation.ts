@@ -1,5 +1,5 @@
 // Functions that make tensors.
-import { DType, TypedArrayFor, allocate, checkDType, describe, dtypeOfArray } from './dtype';
+import { DType, TypedArrayFor, allocate, checkDType, describe, dtypeOfArray, isDetached } from './dtype';
 import { Generator, defaultGenerator } from './random';
 import { checkShape, fmt, numel } from './shape';
 import { NestedArray, Tensor } from './tensor';
@@ -26,6 +26,8 @@ function isTypedArray(v: unknown): v is AnyTypedArray {
  */
 export function tensor<D extends DType = 'float32'>(data: NestedArray | ArrayLike<number> | AnyTypedArray, options: DTypeOptions<D> = {}): Tensor<D> {
   if (isTypedArray(data)) {
+    // (A detached array reads as empty; .buffer is only touched then, as it costs a copy for small arrays.)
+    if (data.length === 0 && isDetached(data.buffer)) throw new TypeError('tensor: data has a detached buffer');
     const dtype = checkDType('tensor', options.dtype ?? (data instanceof Float64Array ? 'float64' : 'float32')) as D;
     const out = allocate(dtype, data.length);
     out.set(data);
@@ -45,7 +47,7 @@ export function tensor<D extends DType = 'float32'>(data: NestedArray | ArrayLik
     shape.push(level.length);
     if (level.length === 0) break;
   }
-  const out = allocate(dtype, numel(shape));
+  const out = allocate(dtype, numel(shape), 'tensor');
   let pos = 0;
   const fill = (v: unknown, dim: number): void => {
     if (dim === shape.length) {
@@ -78,6 +80,10 @@ export function fromTypedArray(data: Float32Array | Float64Array, shape?: readon
     // Native kernels refuse shared memory another thread could change mid-call.
     throw new TypeError('fromTypedArray: data must not be backed by a SharedArrayBuffer');
   }
+  if (data.length === 0 && isDetached(data.buffer)) {
+    // A detached array reads as empty in JS; a tensor over it would silently hold nothing.
+    throw new TypeError('fromTypedArray: data has a detached buffer');
+  }
   const s = shape === undefined ? [data.length] : checkShape('fromTypedArray', shape);
   const n = numel(s);
   if (n !== data.length) {
@@ -89,7 +95,7 @@ export function fromTypedArray(data: Float32Array | Float64Array, shape?: readon
 function filled<D extends DType>(op: string, shape: readonly number[], value: number, options: DTypeOptions<D>): Tensor<D> {
   const s = checkShape(op, shape);
   if (typeof value !== 'number') throw new TypeError(`${op}: fill value must be a number, got ${describe(value)}`);
-  const out = allocate(checkDType(op, options.dtype) as D, numel(s));
+  const out = allocate(checkDType(op, options.dtype) as D, numel(s), op);
   if (value !== 0) out.fill(value);
   return new Tensor<D>(out, s);
 }
@@ -120,7 +126,7 @@ export function arange<D extends DType = 'float32'>(start: number, end?: number,
     throw new RangeError(`arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`);
   }
   const n = Math.ceil((end - start) / step);
-  const out = allocate(checkDType('arange', options.dtype) as D, n);
+  const out = allocate(checkDType('arange', options.dtype) as D, n, 'arange');
   for (let i = 0; i < n; i++) out[i] = start + i * step;
   return new Tensor<D>(out, [n]);
 }
@@ -139,7 +145,7 @@ export function normal<D extends DType = 'float32'>(mean: number, std: number, s
   if (!(std >= 0)) throw new RangeError(`normal: normal expects std >= 0.0, but found std ${std}`);
   const s = checkShape('normal', shape);
   const g = generatorOf('normal', options.generator);
-  const out = allocate(checkDType('normal', options.dtype) as D, numel(s));
+  const out = allocate(checkDType('normal', options.dtype) as D, numel(s), 'normal');
   for (let i = 0; i < out.length; i++) out[i] = mean + std * g.nextNormal();
   return new Tensor<D>(out, s);
 }
@@ -149,7 +155,7 @@ export function rand<D extends DType = 'float32'>(shape: readonly number[], opti
   const s = checkShape('rand', shape);
   const g = generatorOf('rand', options.generator);
   const dtype = checkDType('rand', options.dtype) as D;
-  const out = allocate(dtype, numel(s));
+  const out = allocate(dtype, numel(s), 'rand');
   if (dtype === 'float64') for (let i = 0; i < out.length; i++) out[i] = g.nextDouble();
   else for (let i = 0; i < out.length; i++) out[i] = g.nextFloat32();
   return new Tensor<D>(out, s);

@@ -22,8 +22,31 @@ export function checkDType(op: string, value: unknown): DType {
   return value;
 }
 
-export function allocate<D extends DType>(dtype: D, length: number): TypedArrayFor<D> {
-  return (dtype === 'float64' ? new Float64Array(length) : new Float32Array(length)) as TypedArrayFor<D>;
+/**
+ * A zeroed array of `length` elements. With `op`, a length the engine cannot
+ * allocate is a RangeError naming the op (instead of V8's bare
+ * "Invalid typed array length" or "Array buffer allocation failed").
+ */
+export function allocate<D extends DType>(dtype: D, length: number, op?: string): TypedArrayFor<D> {
+  try {
+    return (dtype === 'float64' ? new Float64Array(length) : new Float32Array(length)) as TypedArrayFor<D>;
+  } catch (err) {
+    if (op === undefined || !(err instanceof RangeError)) throw err;
+    throw new RangeError(`${op}: cannot allocate a ${dtype} tensor of ${length} elements (${err.message})`, { cause: err });
+  }
+}
+
+/** Whether `buffer` was detached (transferred); Node 20 has no ArrayBuffer.prototype.detached. */
+export function isDetached(buffer: ArrayBufferLike): boolean {
+  const flag = (buffer as { detached?: unknown }).detached;
+  if (typeof flag === 'boolean') return flag;
+  if (buffer.byteLength > 0) return false;
+  try {
+    new Uint8Array(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 export function dtypeOfArray(a: FloatArray): DType {

@@ -22,13 +22,21 @@ export function checkShape(op: string, shape: unknown, argName = 'shape'): numbe
   if (!Array.isArray(shape)) {
     throw new TypeError(`${op}: ${argName} must be an array of non-negative integers`);
   }
-  let n = 1;
   for (let i = 0; i < shape.length; i++) {
     const d: unknown = shape[i];
     if (!isSize(d)) {
-      throw new RangeError(`${op}: ${argName}[${i}] must be a non-negative integer, got ${String(d)}`);
+      throw new RangeError(`${op}: ${argName}[${i}] must be a non-negative integer, got ${typeof d === 'string' ? `'${d}'` : String(d)}`);
     }
+  }
+  // Multiplied in order, like PyTorch's size computation: a partial product
+  // past 2^53 is an overflow even if a later dim is 0 ([2^40, 2^40, 0]), and
+  // never becomes Infinity * 0 = NaN.
+  let n = 1;
+  for (const d of shape as number[]) {
     n *= d;
+    if (n > 2 ** 53) {
+      throw new RangeError(`${op}: ${argName} ${fmt(shape as number[])} overflows: the product of its dims exceeds 2^53`);
+    }
   }
   if (n > 2 ** 32) {
     throw new RangeError(`${op}: ${argName} ${fmt(shape as number[])} has ${n} elements, more than ntensor supports (2^32)`);
@@ -91,9 +99,12 @@ export function inferShape(op: string, target: readonly number[], size: number, 
       if (infer >= 0) throw new RangeError(`${op}: only one dimension can be inferred`);
       infer = i;
     } else if (!isSize(d)) {
-      throw new RangeError(`${op}: invalid shape dimension ${String(d)}`);
+      throw new RangeError(`${op}: invalid shape dimension ${typeof d === 'string' ? `'${d}'` : String(d)} (shape[${i}])`);
     } else {
       known *= d;
+      if (known > 2 ** 53) {
+        throw new RangeError(`${op}: shape '${fmt(target)}' overflows: the product of its dims exceeds 2^53 (input shape ${fmt(from)})`);
+      }
     }
   }
   const out = [...target];

@@ -2,7 +2,7 @@
 // shape and a dtype; every op lives in its own module under ops/.
 import { inspect } from 'node:util';
 
-import { DType, FloatArray, TypedArrayFor, dtypeOfArray } from './dtype';
+import { DType, FloatArray, TypedArrayFor, dtypeOfArray, isDetached } from './dtype';
 import { Shape, fmt, inferShape, numel } from './shape';
 import { formatTensor } from './print';
 import * as ew from './ops/elementwise';
@@ -30,6 +30,7 @@ export class Tensor<D extends DType = DType> {
       throw new TypeError('Tensor: data must be a Float32Array or Float64Array');
     }
     const n = numel(shape);
+    if (data.length === 0 && isDetached(data.buffer)) throw new TypeError('Tensor: data has a detached buffer');
     if (data.length !== n) {
       throw new RangeError(`Tensor: data has ${data.length} elements but shape ${fmt(shape)} needs ${n}`);
     }
@@ -48,6 +49,7 @@ export class Tensor<D extends DType = DType> {
 
   /** The value of a one-element tensor. */
   item(): number {
+    checkData('item', this, 'self');
     if (this.data.length !== 1) {
       throw new RangeError(`item: a Tensor with ${this.data.length} elements cannot be converted to Scalar`);
     }
@@ -56,6 +58,7 @@ export class Tensor<D extends DType = DType> {
 
   /** Nested JS arrays (a number for a 0-d tensor). */
   toArray(): NestedArray {
+    checkData('toArray', this, 'self');
     const { data, shape } = this;
     if (shape.length === 0) return data[0];
     const build = (dim: number, offset: number, stride: number): NestedArray[] => {
@@ -72,6 +75,7 @@ export class Tensor<D extends DType = DType> {
 
   /** Same elements, new shape (one -1 is inferred); shares the buffer. */
   reshape(...dims: number[] | [readonly number[]]): Tensor<D> {
+    checkData('reshape', this, 'self');
     const target = (dims.length === 1 && Array.isArray(dims[0]) ? dims[0] : dims) as readonly number[];
     return new Tensor(this.data, inferShape('reshape', target, this.data.length, this.shape));
   }
@@ -82,10 +86,12 @@ export class Tensor<D extends DType = DType> {
   }
 
   flatten(): Tensor<D> {
+    checkData('flatten', this, 'self');
     return new Tensor(this.data, [this.data.length]);
   }
 
   clone(): Tensor<D> {
+    checkData('clone', this, 'self');
     return new Tensor(this.data.slice() as TypedArrayFor<D>, this.shape);
   }
 
@@ -142,6 +148,7 @@ export class Tensor<D extends DType = DType> {
   }
 
   toString(): string {
+    checkData('toString', this, 'self');
     return formatTensor(this.data, this.shape, this.dtype);
   }
 
@@ -160,7 +167,22 @@ export function checkTensor(op: string, value: unknown, name: string): Tensor {
     const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? (value as object).constructor?.name ?? 'object' : typeof value;
     throw new TypeError(`${op}: argument '${name}' must be a Tensor, got ${got}`);
   }
+  checkData(op, value, name);
   return value;
+}
+
+/**
+ * The buffer under a tensor can be detached (transferred) or, for a
+ * length-tracking view of a resizable buffer, resized after the tensor was
+ * made; the data then no longer fits the shape: a TypeError naming the op.
+ */
+function checkData(op: string, t: Tensor, name: string): void {
+  const n = numel(t.shape);
+  if (t.data.length !== n) {
+    throw new TypeError(t.data.length === 0 && isDetached(t.data.buffer)
+      ? `${op}: argument '${name}' has a detached buffer`
+      : `${op}: argument '${name}' has ${t.data.length} elements but its shape ${fmt(t.shape)} needs ${n} (was its buffer resized?)`);
+  }
 }
 
 /** A tensor over `data` without copying it. */

@@ -87,8 +87,9 @@ export function conv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {
   if (kh === 0 || kw === 0) {
     throw new RangeError(`${op}: kernel size must be positive, got weight of size ${fmt(weight.shape)}`);
   }
-  const out = allocate(input.dtype, n * cout * oh * ow);
-  native().conv2d(input.data, weight.data, bias ? bias.data : null, out, n, c, h, w, cout, kh, kw, sh, sw, ph, pw);
+  const out = allocate(input.dtype, n * cout * oh * ow, op);
+  // An empty result (n or cout is 0) needs no call: the other size may be huge.
+  if (out.length > 0) native().conv2d(input.data, weight.data, bias ? bias.data : null, out, n, c, h, w, cout, kh, kw, sh, sw, ph, pw);
   return new Tensor(out, batched ? [n, cout, oh, ow] : [cout, oh, ow]);
 }
 

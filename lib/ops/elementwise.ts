@@ -19,7 +19,7 @@ function binary(op: string, fn: BinaryFn, a: Tensor, b: Tensor | number): Tensor
   const dtype = promote(a.dtype, b.dtype);
   const shape = broadcastShapes(op, a.shape, b.shape);
   const n = numel(shape);
-  const out = allocate(dtype, n);
+  const out = allocate(dtype, n, op);
   const x = a.data, y = b.data;
   if (x.length === n && y.length === n) {
     for (let i = 0; i < n; i++) out[i] = fn(x[i], y[i]);

@@ -43,7 +43,13 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     throw new RangeError(`matmul: batch dimensions of ${fmt(a.shape)} and ${fmt(b.shape)} cannot be broadcast together`);
   }
   const batch = numel(batchShape);
-  const out = allocate(a.dtype, batch * m * n);
+  const out = allocate(a.dtype, batch * m * n, 'matmul');
+  const shape = [...batchShape];
+  if (ad > 1) shape.push(m);
+  if (bd > 1) shape.push(n);
+  // An empty result needs no call (and no offsets, one per batch, which a
+  // zero-size m or n could make astronomically many).
+  if (out.length === 0) return new Tensor(out, shape);
   let aOffsets: Float64Array, bOffsets: Float64Array;
   if (batch === 1) {
     aOffsets = bOffsets = SINGLE_OFFSET;
@@ -52,9 +58,6 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     bOffsets = batchOffsets(bBatch, batchShape, k * n);
   }
   native().matmul(a.data, b.data, out, m, k, n, aOffsets, bOffsets);
-  const shape = [...batchShape];
-  if (ad > 1) shape.push(m);
-  if (bd > 1) shape.push(n);
   return new Tensor(out, shape);
 }
 

@@ -38,7 +38,7 @@ function reduceSum<D extends DType>(op: string, t: Tensor<D>, dim: number | read
   const outShapeKeep = t.shape.map((d, i) => (mask[i] ? 1 : d));
   const outStrides = stridesOf(outShapeKeep).map((s, i) => (mask[i] ? 0 : s));
   const outLen = outShapeKeep.reduce((a, b) => a * b, 1);
-  const acc = new Float64Array(outLen);
+  const acc = allocate('float64', outLen, op);
   const nd = t.ndim;
   const idx = new Array<number>(nd).fill(0);
   let o = 0;

@@ -20,10 +20,11 @@ function checkList(op: string, tensors: unknown): Tensor[] {
 }
 
 /** Copies blocks: out is `outer` rows, each the inputs' rows laid side by side. */
-function joinRows(tensors: Tensor[], outer: number, rowSizes: number[], dtype: DType): TypedArrayFor<DType> {
+function joinRows(op: string, tensors: Tensor[], outer: number, rowSizes: number[], dtype: DType): TypedArrayFor<DType> {
   const rowTotal = rowSizes.reduce((a, b) => a + b, 0);
-  const out = allocate(dtype, outer * rowTotal);
-  for (let o = 0; o < outer; o++) {
+  const out = allocate(dtype, outer * rowTotal, op);
+  // Nothing to copy when the rows are empty, however many there are.
+  for (let o = 0; o < outer && out.length > 0; o++) {
     let pos = o * rowTotal;
     for (let i = 0; i < tensors.length; i++) {
       const r = rowSizes[i];
@@ -45,7 +46,7 @@ export function stack<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): 
   const d = normDim('stack', dim, shape.length + 1);
   const outer = shape.slice(0, d).reduce((a, b) => a * b, 1);
   const inner = shape.slice(d).reduce((a, b) => a * b, 1);
-  const data = joinRows(list, outer, list.map(() => inner), list[0].dtype) as TypedArrayFor<D>;
+  const data = joinRows('stack', list, outer, list.map(() => inner), list[0].dtype) as TypedArrayFor<D>;
   return new Tensor<D>(data, [...shape.slice(0, d), list.length, ...shape.slice(d)]);
 }
 
@@ -66,7 +67,7 @@ export function cat<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): Te
   });
   const outer = ref.slice(0, d).reduce((a, b) => a * b, 1);
   const tail = ref.slice(d + 1).reduce((a, b) => a * b, 1);
-  const data = joinRows(list, outer, list.map((t) => t.shape[d] * tail), list[0].dtype) as TypedArrayFor<D>;
+  const data = joinRows('cat', list, outer, list.map((t) => t.shape[d] * tail), list[0].dtype) as TypedArrayFor<D>;
   const shape = [...ref];
   shape[d] = list.reduce((s, t) => s + t.shape[d], 0);
   return new Tensor<D>(data, shape);
@@ -86,6 +87,7 @@ export function transpose<D extends DType>(t: Tensor<D>, dim0: number, dim1: num
   [perm[a], perm[b]] = [perm[b], perm[a]];
   const out = allocate(t.dtype, t.numel) as TypedArrayFor<D>;
   const x = t.data;
+  if (out.length === 0) return new Tensor<D>(out, shape); // a dim may be huge when another is 0
   if (nd === 2) {
     const [r, c] = shape;
     for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[i * c + j] = x[j * r + i];
