@@ -375,7 +375,21 @@ function legendLines(result) {
 
 function peakLines(peak) {
   if (!peak?.length) return ['fp32 FMA peak: not measured'];
-  return peak.filter((p) => p.supported).map((p) => `fp32 FMA peak, ${p.isa}, ${p.threads} thread${p.threads === 1 ? '' : 's'}: ${fmt3(p.gflops)} GFLOP/s (${fmt3(p.perCore)} per core)`);
+  const lines = peak.filter((p) => p.supported).map((p) => `fp32 FMA peak, ${p.isa}, ${p.threads} thread${p.threads === 1 ? '' : 's'}: ${fmt3(p.gflops)} GFLOP/s (${fmt3(p.perCore)} per core)`);
+  lines.push(...contentionNotes(peak));
+  return lines;
+}
+
+/** An all-core peak well below threads × the one-core peak means another process had a core meanwhile. */
+export function contentionNotes(peak) {
+  const out = [];
+  for (const p of peak ?? []) {
+    const one = peak.find((q) => q.isa === p.isa && q.threads === 1 && q.supported);
+    if (p.supported && p.threads > 1 && one && p.perCore < 0.85 * one.perCore) {
+      out.push(`warning: the ${p.isa} peak on ${p.threads} threads reached only ${Math.round((100 * p.perCore) / one.perCore)}% per core of the 1-thread peak: another process was using the cores, so multi-thread figures of this run are low and noisy.`);
+    }
+  }
+  return out;
 }
 
 const tLabel = (t) => `${t} thread${t === 1 ? '' : 's'}`;
@@ -424,6 +438,15 @@ export function reportMarkdown(result, { peak }) {
   return out.join('\n');
 }
 
+function coreOf(result, configId) {
+  const byT = result.python.info[configId] ?? {};
+  for (const h of Object.values(byT)) {
+    const ob = h.blas?.find((b) => b.internal_api === 'openblas');
+    if (ob) return ob.architecture;
+  }
+  return null;
+}
+
 export function chart(result, { peak, subtitle }) {
   const square = result.shapes.filter((k) => k.startsWith('n='));
   const pk = peakFor(peak, 1);
@@ -434,7 +457,7 @@ export function chart(result, { peak, subtitle }) {
       .filter(([, s]) => s.byThreads[t])
       .sort(([a], [b]) => SERIES_ORDER(a) - SERIES_ORDER(b))
       .map(([id, s]) => ({
-        name: id === 'ntensor' ? 'ntensor' : s.label,
+        name: id === 'ntensor' ? 'ntensor' : s.config ? `${s.label} (OpenBLAS ${coreOf(result, s.config) ?? '?'})` : s.label,
         dash: s.config && s.config !== 'env' ? '6,3' : undefined,
         points: square.map((k) => s.byThreads[t][k]).filter(Boolean).map((e) => [e.shape[0], e.gflopsMedian]),
       })),
