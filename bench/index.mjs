@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import * as nt from 'ntensor';
 
 import { ROOT, cpuInfo, environmentOf, gitInfo, ntensorBinary, packageVersion } from './lib/machine.mjs';
-import { measurePeak } from './lib/peak.mjs';
+import { contentionNotes, measurePeak } from './lib/peak.mjs';
 import { PLANS } from './lib/timing.mjs';
 import { startWatchdog } from './lib/watchdog.mjs';
 import { SUITES } from './suites/index.mjs';
@@ -117,15 +117,29 @@ if (!flags['no-peak']) {
 
 const resultsDir = path.join(ROOT, 'bench', 'results');
 mkdirSync(resultsDir, { recursive: true });
-const reports = [];
 const scratch = {};
+const runs = [];
 for (const s of suiteNames) {
   const suite = await SUITES[s]();
   const ctx = { opts, plan, threadSettings: threads, cpu, peak, log, scratch };
-  const result = await suite.run(ctx);
-  const rctx = { peak, subtitle: `${cpu.model}, ${cpu.cpus} CPUs · ntensor ${git.short} · ${date}` };
+  runs.push({ name: s, suite, result: await suite.run(ctx) });
+}
+
+// Did another process share the cores? The all-core FMA loop, again, after the suites.
+let peakAfter = null;
+if (peak && threads.some((t) => t > 1)) {
+  try {
+    log('fp32 FMA peak again (a check for other load on the cores)');
+    peakAfter = measurePeak({ isas: ['avx512', 'avx2'].filter((i) => peak.some((p) => p.isa === i && p.supported)).slice(0, 1), threadCounts: [1, ...threads.filter((t) => t > 1)], ms: 150 });
+  } catch { /* reported as null */ }
+}
+const contention = [...contentionNotes(peak, 'before'), ...contentionNotes(peakAfter, 'after')];
+
+const reports = [];
+for (const { name: s, suite, result } of runs) {
+  const rctx = { peak, contention, subtitle: `${cpu.model}, ${cpu.cpus} CPUs · ntensor ${git.short} · ${date}` };
   console.log('\n' + suite.reportText(result, rctx));
-  const doc = { meta: { ...meta, wallSeconds: (performance.now() - started) / 1e3 }, peak, result };
+  const doc = { meta: { ...meta, wallSeconds: (performance.now() - started) / 1e3 }, peak, peakAfter, contention, result };
   const jsonPath = path.join(resultsDir, `${date}-${s}.json`);
   writeFileSync(jsonPath, JSON.stringify(doc, null, 1) + '\n');
   const written = [path.relative(ROOT, jsonPath)];

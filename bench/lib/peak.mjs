@@ -37,3 +37,19 @@ export function measurePeak({ isas = ['avx512', 'avx2'], threadCounts = [1], ms 
   }
   return out;
 }
+
+/**
+ * An all-core peak well below threads × the one-core peak means another
+ * process had a core at that moment: the run's multi-thread figures are then
+ * low and noisy. `when` says which measurement ('before', 'after' the suites).
+ */
+export function contentionNotes(peak, when) {
+  const out = [];
+  for (const p of peak ?? []) {
+    const one = peak.find((q) => q.isa === p.isa && q.threads === 1 && q.supported);
+    if (p.supported && p.threads > 1 && one && p.perCore < 0.85 * one.perCore) {
+      out.push(`warning: ${when} the suites, the ${p.isa} FMA loop on ${p.threads} threads reached only ${Math.round((100 * p.perCore) / one.perCore)}% per core of its 1-thread rate: another process was using the cores, so this run's multi-thread figures are low and noisy.`);
+    }
+  }
+  return out;
+}

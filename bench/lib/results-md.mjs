@@ -20,7 +20,7 @@ runs on shared machines). \`npm run bench -- --write-results\` rewrites the
 section below; \`--quick\` gives a shorter run, \`--help\` lists the flags.
 
 Method: each library gets a warm-up, then timed samples (each sample repeats the
-call enough to last ≥ 2 ms; samples are taken until ~0.5 s of work, at least 3),
+call enough to last ≥ 2 ms; samples are taken until ~0.7 s of work, at least 3),
 and reports the median and the best sample per call. numpy and PyTorch run in
 long-lived \`/usr/bin/python3\` children, one per OpenBLAS configuration and
 thread count, with the same timing plan. The peak is a native loop of

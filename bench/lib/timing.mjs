@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 
 export const PLANS = {
-  full: { warmupS: 0.05, minSampleS: 0.002, targetS: 0.5, minSamples: 3, maxSamples: 200 },
+  full: { warmupS: 0.05, minSampleS: 0.002, targetS: 0.7, minSamples: 3, maxSamples: 200 },
   quick: { warmupS: 0.02, minSampleS: 0.002, targetS: 0.12, minSamples: 2, maxSamples: 60 },
 };
 

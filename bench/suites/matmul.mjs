@@ -373,31 +373,19 @@ function legendLines(result) {
   return lines;
 }
 
-function peakLines(peak) {
+function peakLines(peak, contention = []) {
   if (!peak?.length) return ['fp32 FMA peak: not measured'];
   const lines = peak.filter((p) => p.supported).map((p) => `fp32 FMA peak, ${p.isa}, ${p.threads} thread${p.threads === 1 ? '' : 's'}: ${fmt3(p.gflops)} GFLOP/s (${fmt3(p.perCore)} per core)`);
-  lines.push(...contentionNotes(peak));
+  lines.push(...contention);
   return lines;
-}
-
-/** An all-core peak well below threads × the one-core peak means another process had a core meanwhile. */
-export function contentionNotes(peak) {
-  const out = [];
-  for (const p of peak ?? []) {
-    const one = peak.find((q) => q.isa === p.isa && q.threads === 1 && q.supported);
-    if (p.supported && p.threads > 1 && one && p.perCore < 0.85 * one.perCore) {
-      out.push(`warning: the ${p.isa} peak on ${p.threads} threads reached only ${Math.round((100 * p.perCore) / one.perCore)}% per core of the 1-thread peak: another process was using the cores, so multi-thread figures of this run are low and noisy.`);
-    }
-  }
-  return out;
 }
 
 const tLabel = (t) => `${t} thread${t === 1 ? '' : 's'}`;
 
-export function reportText(result, { peak }) {
+export function reportText(result, { peak, contention }) {
   const out = [];
   out.push(`== matmul: ${result.description}`);
-  out.push(...peakLines(peak));
+  out.push(...peakLines(peak, contention));
   for (const t of result.threadSettings) {
     const tb = tablesFor(result, t, peak);
     out.push('', `-- ${tLabel(t)}: GFLOP/s, median (best); % peak = ntensor median ÷ (AVX-512 peak per core × threads ntensor used)`);
@@ -419,9 +407,10 @@ export function reportText(result, { peak }) {
   return out.join('\n');
 }
 
-export function reportMarkdown(result, { peak }) {
+export function reportMarkdown(result, { peak, contention = [] }) {
   const out = [];
   out.push(`### Matmul`, '', `${result.description}. Cells are GFLOP/s at the median time, with the best run's in parentheses; "% peak" is ntensor's median against the measured AVX-512 FMA peak per core × the threads ntensor used; ratios are ntensor's median GFLOP/s over each peer's, from the same run.`, '');
+  if (contention.length) out.push(...contention.map((l) => `> ${l}`), '');
   for (const t of result.threadSettings) {
     const tb = tablesFor(result, t, peak);
     out.push(`#### ${tLabel(t)}`, '', markdownTable(tb.gflops.headers, tb.gflops.rows), '');
