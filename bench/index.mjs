@@ -91,7 +91,9 @@ try {
 } catch { /* reported as null */ }
 const meta = {
   date: new Date().toISOString(),
-  command: `node bench/index.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+  command: (process.env.npm_lifecycle_event === 'bench'
+    ? `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
+    : `node bench/index.mjs ${process.argv.slice(2).join(' ')}`).trim(),
   mode: flags.quick ? 'quick' : 'full',
   plan,
   threadSettings: threads,

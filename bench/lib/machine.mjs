@@ -26,6 +26,9 @@ export function cpuInfo() {
   return {
     model: field('Model name') ?? os.cpus()[0]?.model ?? 'unknown',
     vendor: field('Vendor ID'),
+    family: field('CPU family') ?? null,
+    modelNumber: field('Model') ?? null,
+    stepping: field('Stepping') ?? null,
     cpus: Number(field('CPU\\(s\\)')) || os.cpus().length,
     threadsPerCore: Number(field('Thread\\(s\\) per core')) || null,
     coresPerSocket: Number(field('Core\\(s\\) per socket')) || null,

@@ -104,7 +104,9 @@ export async function openblasConfigs({ cpu, coretype = 'auto' }) {
   try {
     const h = await probe.request({ op: 'hello', threads: 1, libs: ['numpy'] });
     detected = h.blas?.find((b) => b.internal_api === 'openblas')?.architecture ?? null;
-    if (!h.blas) notes.push('threadpoolctl is not importable: the OpenBLAS core in use is not reported.');
+    if (!h.numpy) notes.push(`numpy is not importable by ${PYTHON}, so which BLAS it would use is unknown.`);
+    else if (!h.blas) notes.push(`threadpoolctl is not importable by ${PYTHON}: the OpenBLAS core in use is not reported (Debian: python3-threadpoolctl).`);
+    else if (!h.blas.some((b) => b.internal_api === 'openblas')) notes.push(`numpy does not use OpenBLAS here (${h.blas.map((b) => b.internal_api).join(', ') || 'reference BLAS'}); Debian: libopenblas0-pthread.`);
   } catch (err) {
     notes.push(`OpenBLAS probe failed: ${err.message}`);
   } finally {

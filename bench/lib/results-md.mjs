@@ -24,7 +24,22 @@ call enough to last ≥ 2 ms; samples are taken until ~0.7 s of work, at least 3
 and reports the median and the best sample per call. numpy and PyTorch run in
 long-lived \`/usr/bin/python3\` children, one per OpenBLAS configuration and
 thread count, with the same timing plan. The peak is a native loop of
-independent FMA chains (\`bench/peak/peak.cc\`).
+independent FMA chains (\`bench/peak/peak.cc\`, compiled by the bench with g++ into
+\`bench/.build/\`). Each run also writes \`bench/results/<date>-<suite>.json\` (every
+timing) and \`bench/results/<suite>.svg\` (GFLOP/s against size); both are gitignored.
+
+Peers, and how a machine gets them (each one missing is skipped with a note):
+- onnxruntime-node 1.30.0 is a devDependency, so \`npm ci\` installs it;
+  \`allowScripts\` denies its postinstall, which would fetch GPU files from outside
+  the npm registry (its CPU binaries ship in the tarball). The bench writes the
+  one-node ONNX model itself (\`bench/lib/onnx.mjs\`).
+- numpy and PyTorch through \`/usr/bin/python3\` (\`NTENSOR_BENCH_PYTHON\` overrides):
+  \`apt-get install -y python3-numpy python3-torch libopenblas0-pthread python3-threadpoolctl\`
+  (threadpoolctl reports which OpenBLAS core runs and sets its thread count).
+  Each runs with the environment as set and with \`OPENBLAS_CORETYPE\` and
+  \`OPENBLAS_L2_SIZE\` unset in that child only; when OpenBLAS's own detection
+  picks a core without AVX-512 kernels on an AVX-512 CPU, also with
+  \`OPENBLAS_CORETYPE=SkylakeX\` (\`--openblas-coretype\` changes this).
 
 `;
 
@@ -45,7 +60,7 @@ export function writeResultsMd({ meta, peak, reports }) {
     '',
     '**Machine**',
     '',
-    bullet('CPU (lscpu)', `${cpu.model}${cpu.vendor ? ` (${cpu.vendor})` : ''}, ${cpu.cpus} CPUs = ${cpu.coresPerSocket ?? '?'} cores × ${cpu.threadsPerCore ?? '?'} thread(s) per core${cpu.hypervisor ? `, under ${cpu.hypervisor}` : ''}`),
+    bullet('CPU (lscpu)', `${cpu.model}${cpu.vendor ? ` (${cpu.vendor}${cpu.family ? `, family ${cpu.family} model ${cpu.modelNumber} stepping ${cpu.stepping}` : ''})` : ''}, ${cpu.cpus} CPUs = ${cpu.coresPerSocket ?? '?'} cores × ${cpu.threadsPerCore ?? '?'} thread(s) per core${cpu.hypervisor ? `, under ${cpu.hypervisor}` : ''}`),
     bullet('ISA', `${cpu.avx512f ? 'AVX-512F, ' : ''}${cpu.avx2 ? 'AVX2' : ''}${cpu.fma ? ', FMA' : ''}`),
     bullet('caches', [cpu.l1d && `L1d ${cpu.l1d}`, cpu.l2 && `L2 ${cpu.l2}`, cpu.l3 && `L3 ${cpu.l3}`].filter(Boolean).join(', ')),
     bullet('memory', `${cpu.memGiB} GiB`),

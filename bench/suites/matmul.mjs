@@ -133,7 +133,7 @@ export async function run(ctx) {
   const threadCtl = threadControl();
   const canThread = threadCtl !== null;
   const ntDefaultThreads = threadCtl ? threadCtl.get() : (nt.backendInfo().threads ?? 1);
-  if (!canThread) notes.push(`ntensor at this commit has no setNumThreads: it runs its own default (${ntDefaultThreads} thread${ntDefaultThreads === 1 ? '' : 's'}) in every column; its %peak uses that count.`);
+  if (!want('ntensor')) { /* nothing to say about ntensor's threads */ } else if (!canThread) notes.push(`ntensor at this commit has no setNumThreads: it runs its own default (${ntDefaultThreads} thread${ntDefaultThreads === 1 ? '' : 's'}) in every column; its %peak uses that count.`);
   else if (threadCtl.via !== 'ntensor') notes.push(`ntensor's thread count was set through ${threadCtl.via}.`);
   const { ort, error: ortError } = want('ort') ? await loadOrt() : { ort: null, error: null };
   if (ortError) skipped.ort = ortError;
