@@ -6,7 +6,12 @@
         "native/addon.cc",
         "native/dispatch.cc",
         "native/kernels_scalar.cc",
-        "native/kernels_avx2.cc"
+        "native/kernels_avx2.cc",
+        "native/gemm.cc",
+        "native/gemm_scalar.cc",
+        "native/gemm_avx2.cc",
+        "native/gemm_avx512.cc",
+        "native/threadpool.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [
@@ -17,6 +22,9 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fvisibility=hidden"],
+      "conditions": [
+        ["OS=='linux'", { "ldflags": ["-pthread", "-Wl,-z,nodelete"] }]
+      ],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

@@ -15,5 +15,5 @@ export type { Conv2dOptions } from './ops/conv';
 export { allclose, assertClose, DEFAULT_TOLERANCES } from './testing';
 export type { CloseOptions, AssertCloseOptions } from './testing';
 export { formatTensor } from './print';
-export { backendInfo } from './native';
-export type { BackendInfo } from './native';
+export { backendInfo, setNumThreads, getNumThreads } from './native';
+export type { BackendInfo, GemmBlocking } from './native';

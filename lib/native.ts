@@ -6,11 +6,25 @@ import * as path from 'node:path';
 
 import type { FloatArray } from './dtype';
 
+/** Register (mr x nr) and cache (mc, kc, nc) blocking of one dtype's GEMM. */
+export interface GemmBlocking {
+  mr: number;
+  nr: number;
+  mc: number;
+  kc: number;
+  nc: number;
+}
+
 export interface BackendInfo {
-  /** Instruction set the kernels run: 'avx2-fma' or 'scalar'. */
+  /** Instruction set the kernels run: 'avx512', 'avx2' or 'scalar'. */
   isa: string;
+  /** Threads a GEMM may use (the calling thread included); see setNumThreads. */
   threads: number;
   napiVersion: number;
+  /** The instruction sets this CPU supports, best first. */
+  supportedIsas: string[];
+  /** GEMM blocking of the current ISA per dtype. */
+  blocking: { float32: GemmBlocking; float64: GemmBlocking };
 }
 
 /** The functions native/addon.cc exports. Each validates its arguments itself. */
@@ -21,6 +35,13 @@ export interface NativeBinding {
     n: number, c: number, h: number, w: number, cout: number, kh: number, kw: number,
     strideH: number, strideW: number, padH: number, padW: number): void;
   backendInfo(): BackendInfo;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  /** Test hook: force the kernels' ISA (only down to what the CPU supports); returns the one set. */
+  _setIsa(name: 'avx512' | 'avx2' | 'scalar' | 'auto'): string;
+  /** Test hook: C = alpha * op(A) * op(B) + beta * C, row-major with leading dimensions (C in place). */
+  _gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    A: FloatArray, lda: number, B: FloatArray, ldb: number, beta: number, C: FloatArray, ldc: number): void;
 }
 
 let binding: NativeBinding | undefined;
@@ -67,4 +88,19 @@ function loadExact(file: string): NativeBinding {
 
 export function backendInfo(): BackendInfo {
   return native().backendInfo();
+}
+
+/**
+ * Sets how many threads a matrix product may use, the calling thread
+ * included (1 to 256; the default is the number of CPUs this process may
+ * run on, or NTENSOR_NUM_THREADS). One pool serves the whole process, main
+ * thread and workers alike. Results do not depend on the thread count.
+ */
+export function setNumThreads(n: number): void {
+  native().setNumThreads(n);
+}
+
+/** The number of threads a matrix product may use (see setNumThreads). */
+export function getNumThreads(): number {
+  return native().getNumThreads();
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "threadpool.h"
 
 namespace {
 
@@ -133,6 +134,10 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
         InstanceMethod("matmul", &NtensorAddon::Matmul),
         InstanceMethod("conv2d", &NtensorAddon::Conv2d),
         InstanceMethod("backendInfo", &NtensorAddon::BackendInfo),
+        InstanceMethod("setNumThreads", &NtensorAddon::SetNumThreads),
+        InstanceMethod("getNumThreads", &NtensorAddon::GetNumThreads),
+        InstanceMethod("_setIsa", &NtensorAddon::SetIsa),
+        InstanceMethod("_gemm", &NtensorAddon::Gemm),
     });
   }
 
@@ -277,9 +282,132 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     o.Set("isa", ntensor::kernel_isa());
-    o.Set("threads", 1);
+    o.Set("threads", ntensor::get_num_threads());
     o.Set("napiVersion", NAPI_VERSION);
+    const char* names[8];
+    const int count = ntensor::supported_isas(names, 8);
+    Napi::Array isas = Napi::Array::New(env, count);
+    for (int i = 0; i < count; ++i) isas.Set(uint32_t(i), names[i]);
+    o.Set("supportedIsas", isas);
+    Napi::Object blocking = Napi::Object::New(env);
+    for (bool f64 : {false, true}) {
+      const ntensor::GemmBlocking b = ntensor::gemm_blocking(f64);
+      Napi::Object d = Napi::Object::New(env);
+      d.Set("mr", b.mr);
+      d.Set("nr", b.nr);
+      d.Set("mc", b.mc);
+      d.Set("kc", b.kc);
+      d.Set("nc", b.nc);
+      blocking.Set(f64 ? "float64" : "float32", d);
+    }
+    o.Set("blocking", blocking);
     return o;
+  }
+
+  // setNumThreads(n): threads GEMM may use (the caller included), 1..256.
+  Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+    static constexpr const char* op = "setNumThreads";
+    Napi::Env env = info.Env();
+    if (info.Length() != 1) throwType(env, "setNumThreads: expected 1 argument");
+    const index_t n = getIndex(info, 0, op, "n", 1);
+    if (n > ntensor::kMaxThreads) {
+      throwRange(env, "setNumThreads: argument 'n' must be at most " +
+                          std::to_string(ntensor::kMaxThreads) + ", got " + std::to_string(n));
+    }
+    ntensor::set_num_threads(static_cast<int>(n));
+    return env.Undefined();
+  }
+
+  Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), ntensor::get_num_threads());
+  }
+
+  // _setIsa(name) (tests): 'avx512' | 'avx2' | 'scalar' | 'auto'. The ISA
+  // can only go down to what this CPU supports; returns the one now in use.
+  Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsString()) {
+      throwType(env, "_setIsa: expected a string ('avx512', 'avx2', 'scalar' or 'auto')");
+    }
+    const std::string name = info[0].As<Napi::String>().Utf8Value();
+    const char* set = ntensor::set_kernel_isa(name.c_str());
+    if (set == nullptr) {
+      throwRange(env, "_setIsa: unknown ISA '" + name +
+                          "' (expected 'avx512', 'avx2', 'scalar' or 'auto')");
+    }
+    return Napi::String::New(env, set);
+  }
+
+  // Checks that a row-major rows x cols matrix with leading dimension ld
+  // lies inside a.
+  static void requireMatrix(Napi::Env env, const char* op, const char* name,
+                            const Array& a, index_t rows, index_t cols, index_t ld) {
+    if (ld < (cols > 1 ? cols : 1)) {
+      throwRange(env, std::string(op) + ": leading dimension of '" + name + "' (" +
+                          std::to_string(ld) + ") is less than its " +
+                          std::to_string(cols) + " columns");
+    }
+    if (rows == 0 || cols == 0) return;
+    const index_t need = mul(env, op, rows - 1, ld) + cols;
+    if (need > a.length) {
+      throwRange(env, std::string(op) + ": '" + name + "' (" + std::to_string(rows) + "x" +
+                          std::to_string(cols) + ", leading dimension " + std::to_string(ld) +
+                          ") needs " + std::to_string(need) + " elements but has " +
+                          std::to_string(a.length));
+    }
+  }
+
+  // _gemm(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+  // (tests): C = alpha * op(A) * op(B) + beta * C exactly as kernels.h's
+  // gemm_f32/gemm_f64, row-major with leading dimensions; C is written in
+  // place.
+  Napi::Value Gemm(const Napi::CallbackInfo& info) {
+    static constexpr const char* op = "_gemm";
+    Napi::Env env = info.Env();
+    if (info.Length() != 13) throwType(env, "_gemm: expected 13 arguments");
+    for (size_t i : {0u, 1u}) {
+      if (!info[i].IsBoolean()) {
+        throwType(env, std::string("_gemm: argument '") + (i == 0 ? "transA" : "transB") +
+                           "' must be a boolean");
+      }
+    }
+    const bool transA = info[0].As<Napi::Boolean>().Value();
+    const bool transB = info[1].As<Napi::Boolean>().Value();
+    const index_t m = getIndex(info, 2, op, "m");
+    const index_t n = getIndex(info, 3, op, "n");
+    const index_t k = getIndex(info, 4, op, "k");
+    for (size_t i : {5u, 10u}) {
+      if (!info[i].IsNumber()) {
+        throwType(env, std::string("_gemm: argument '") + (i == 5 ? "alpha" : "beta") +
+                           "' must be a number");
+      }
+    }
+    const double alpha = info[5].As<Napi::Number>().DoubleValue();
+    const double beta = info[10].As<Napi::Number>().DoubleValue();
+    const Array A = getArray(info, 6, op, "A");
+    const index_t lda = getIndex(info, 7, op, "lda", 1);
+    const Array B = getArray(info, 8, op, "B");
+    const index_t ldb = getIndex(info, 9, op, "ldb", 1);
+    const Array C = getArray(info, 11, op, "C");
+    const index_t ldc = getIndex(info, 12, op, "ldc", 1);
+    requireSameDType(env, op, "B", B, A);
+    requireSameDType(env, op, "C", C, A);
+    requireMatrix(env, op, "A", A, transA ? k : m, transA ? m : k, lda);
+    requireMatrix(env, op, "B", B, transB ? n : k, transB ? k : n, ldb);
+    requireMatrix(env, op, "C", C, m, n, ldc);
+    requireDisjoint(env, op, "C", C, "A", A);
+    requireDisjoint(env, op, "C", C, "B", B);
+    if (A.dtype == DType::f32) {
+      ntensor::gemm_f32(transA, transB, m, n, k, static_cast<float>(alpha),
+                        static_cast<const float*>(A.data), lda,
+                        static_cast<const float*>(B.data), ldb, static_cast<float>(beta),
+                        static_cast<float*>(C.data), ldc);
+    } else {
+      ntensor::gemm_f64(transA, transB, m, n, k, alpha, static_cast<const double*>(A.data),
+                        lda, static_cast<const double*>(B.data), ldb, beta,
+                        static_cast<double*>(C.data), ldc);
+    }
+    return env.Undefined();
   }
 };
 

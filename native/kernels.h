@@ -4,13 +4,33 @@
 //
 // Summation order (the contract every kernel keeps): each output element is
 // one accumulator that starts at 0 and takes its products in ascending
-// reduction index, each step a fused multiply-add (one rounding per product).
-// Two code paths that reduce the same products in the same order therefore
-// give the same bits. That is what makes d2l §6.4.3's two formulations of a
-// 1x1 convolution (matmul, and the per-channel cross-correlation sum) agree
+// reduction index, each step a fused multiply-add (one rounding per product:
+// std::fma / __builtin_fma in scalar code, vfmadd in SIMD code). Two code
+// paths that reduce the same products in the same order therefore give the
+// same bits. That is what makes d2l §6.4.3's two formulations of a 1x1
+// convolution (matmul, and the per-channel cross-correlation sum) agree
 // exactly rather than to within a tolerance: the reduction index of GEMM is
 // k, and that of conv2d is (input channel, kernel row, kernel column) in that
 // order, which for a 1x1 kernel is the input channel alone.
+//
+// GEMM keeps it on every path: the small loop, the packed (BLIS) path with
+// any blocking, every ISA (avx512, avx2, scalar) and every thread count.
+// Threads split C by blocks of rows and columns, never k. The packed path
+// cuts k into KC-deep blocks; for blocks after the first the micro-kernel
+// loads the partial sums from C into its accumulators instead of starting
+// from 0, so the accumulator simply continues. Exactly:
+//   S(i, j) = fma(a(i,k-1), b(k-1,j), ... fma(a(i,1), b(1,j), fma(a(i,0), b(0,j), +0)))
+//   beta == 0 (any alpha):  C(i, j) = alpha * S(i, j)   (alpha == 1: S itself;
+//                           C is not read, so NaN in C does not leak)
+//   beta != 0, k <= KC of the ISA (or the small path):
+//                           C(i, j) = fma(alpha, S(i, j), beta * C(i, j))
+//   beta != 0, k > KC:      C = fma(alpha, S_0, beta * C), then
+//                           C = fma(alpha, S_p, C) for each later KC block p
+//                           (BLAS-style; within the usual error bound, and
+//                           not promised bit-identical across ISAs).
+// In particular, for alpha = 1, beta = 0 (matmul and conv2d use only that)
+// the fast GEMM is bit-identical to the naive sequential-fma triple loop.
+// k == 0 or alpha == 0: C = beta * C (zeros if beta == 0); A, B not read.
 #pragma once
 #include <cstdint>
 
@@ -44,8 +64,24 @@ void conv2d_f32(const Conv2dShape& s, const float* x, const float* weight,
 void conv2d_f64(const Conv2dShape& s, const double* x, const double* weight,
                 const double* bias, double* y);
 
-// The instruction set the kernels dispatch to on this CPU ("avx2-fma" or
-// "scalar"). Decided once, the first time any kernel runs.
+// The instruction set the kernels run now: "avx512", "avx2" or "scalar".
+// Chosen once, the first time a kernel runs: the best the CPU (and, for the
+// vector registers' state, the OS) supports, or a lower one named by the
+// environment variable NTENSOR_ISA=avx512|avx2|scalar (never a higher one).
 const char* kernel_isa();
+// Test hook: switches every later kernel call to the best supported ISA at
+// or below `name` ("avx512", "avx2", "scalar", or "auto" for the best).
+// Returns the ISA now in use, or nullptr (nothing changed) for an unknown
+// name. Safe while other threads run kernels: each call reads the choice
+// once.
+const char* set_kernel_isa(const char* name);
+// Fills names with the ISAs this CPU supports, best first; returns how many.
+int supported_isas(const char** names, int max);
+
+// Register and cache blocking of the current ISA's GEMM for one dtype.
+struct GemmBlocking {
+  int mr, nr, mc, kc, nc;
+};
+GemmBlocking gemm_blocking(bool f64);
 
 }  // namespace ntensor

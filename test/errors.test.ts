@@ -409,7 +409,7 @@ describe('native matmul(a, b, out, m, k, n, aOffsets, bOffsets)', () => {
     const a = seq(6), b = seq(12, -5), out = new Float32Array(8);
     binding.matmul(a, b, out, 2, 3, 4, off(0), off(0));
     expect(Array.from(out)).toEqual(ref.matmul2d(Array.from(a), Array.from(b), 2, 3, 4).data);
-    expect(binding.backendInfo().isa).toMatch(/^(avx2-fma|scalar)$/);
+    expect(binding.backendInfo().isa).toMatch(/^(avx512|avx2|scalar)$/);
   });
 
   it('batched with offsets, including a shared (broadcast) operand', () => {

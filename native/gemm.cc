@@ -1,0 +1,343 @@
+// The GEMM driver: picks the ISA once, sends small products down the
+// no-allocation loop, splits large ones over the thread pool by blocks of
+// rows and columns of C (never of k), and runs the five BLIS loops around
+// the ISA's micro-kernel on each thread. See gemm.h for the loop structure
+// and kernels.h for the summation-order contract.
+#include "gemm.h"
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels.h"
+#include "threadpool.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#endif
+
+namespace ntensor {
+namespace gemm {
+namespace {
+
+// Products with m*n*k at most this take the small path (no packing). Above
+// it, packing pays for itself (measured: scripts/gemm-speed.mjs).
+constexpr double kSmallWork = 40.0 * 40.0 * 40.0;
+// Each thread gets at least this much of m*n*k, so waking a worker (tens of
+// microseconds when it sleeps) stays a small part of its work.
+constexpr double kMinWorkPerThread = 96.0 * 96.0 * 96.0;
+
+// ---- CPU detection ----
+
+#if defined(__x86_64__) || defined(_M_X64)
+// True when the OS has enabled saving of the XCR0 state components in mask
+// (bits 1-2: SSE/AVX; bits 5-7: opmask, ZMM_Hi256, Hi16_ZMM).
+bool os_saves(std::uint32_t mask) {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+  if (!(ecx & bit_OSXSAVE)) return false;
+  std::uint32_t lo = 0, hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (lo & mask) == mask;
+}
+
+bool cpu_has_avx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && os_saves(0x6);
+}
+
+bool cpu_has_avx512() {
+  __builtin_cpu_init();
+  return cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl") && os_saves(0xe6);
+}
+#endif
+
+// The ISAs this CPU can run, best first.
+struct Supported {
+  const Isa* list[3];
+  int count;
+};
+
+const Supported& supported() {
+  static const Supported s = [] {
+    Supported r{{nullptr, nullptr, nullptr}, 0};
+#if defined(__x86_64__) || defined(_M_X64)
+    if (cpu_has_avx512()) r.list[r.count++] = &isa_avx512;
+    if (cpu_has_avx2()) r.list[r.count++] = &isa_avx2;
+#endif
+    r.list[r.count++] = &isa_scalar;
+    return r;
+  }();
+  return s;
+}
+
+int level_of(const char* name) {
+  if (name == nullptr) return -1;
+  if (!std::strcmp(name, "avx512")) return 2;
+  if (!std::strcmp(name, "avx2")) return 1;
+  if (!std::strcmp(name, "scalar")) return 0;
+  if (!std::strcmp(name, "auto")) return 99;
+  return -1;
+}
+
+// The best supported ISA at or below the given level.
+const Isa* at_most(int level) {
+  const Supported& s = supported();
+  for (int i = 0; i < s.count; ++i) {
+    if (s.list[i]->level <= level) return s.list[i];
+  }
+  return &isa_scalar;
+}
+
+std::atomic<const Isa*>& isa_slot() {
+  static std::atomic<const Isa*> slot{[] {
+    const int env = level_of(std::getenv("NTENSOR_ISA"));
+    return at_most(env < 0 ? 99 : env);
+  }()};
+  return slot;
+}
+
+// ---- sizes ----
+
+inline index_t round_up(index_t x, index_t to) { return (x + to - 1) / to * to; }
+inline index_t min_i(index_t a, index_t b) { return a < b ? a : b; }
+
+void* aligned_grow(void*& p, std::size_t& have, std::size_t bytes) {
+  if (bytes <= have) return p;
+  std::free(p);
+  p = nullptr;
+  have = 0;
+  bytes = (bytes + 4095) & ~std::size_t(4095);
+  void* q = nullptr;
+  if (posix_memalign(&q, 64, bytes) != 0) return nullptr;
+  p = q;
+  have = bytes;
+  return p;
+}
+
+// C = beta * C for k == 0 or alpha == 0 (BLAS: A and B are not read, and
+// beta == 0 writes zeros without reading C).
+template <typename T>
+void scale_c(index_t m, index_t n, T beta, T* C, index_t ldc) {
+  for (index_t i = 0; i < m; ++i) {
+    T* c = C + i * ldc;
+    if (beta == T(0)) {
+      for (index_t j = 0; j < n; ++j) c[j] = T(0);
+    } else if (beta != T(1)) {
+      for (index_t j = 0; j < n; ++j) c[j] = beta * c[j];
+    }
+  }
+}
+
+// ---- the threaded driver ----
+
+template <typename T>
+struct Job {
+  const Kernels<T>* kern;
+  index_t m, n, k;
+  T alpha, beta;
+  const T* A;
+  index_t ars, acs;
+  const T* B;
+  index_t brs, bcs;
+  T* C;
+  index_t ldc;
+  int tm, tn;  // thread grid: tm blocks of rows x tn blocks of columns
+};
+
+// Rows (or columns) [lo, hi) of part t out of parts, in whole micro-tiles.
+inline void split(index_t size, index_t unit, int parts, int t, index_t& lo, index_t& hi) {
+  const index_t tiles = (size + unit - 1) / unit;
+  lo = min_i(size, tiles * t / parts * unit);
+  hi = min_i(size, tiles * (t + 1) / parts * unit);
+}
+
+template <typename T>
+void run_task(void* ctx, int t) {
+  const Job<T>& j = *static_cast<const Job<T>*>(ctx);
+  index_t m0, m1, n0, n1;
+  split(j.m, j.kern->blk.mr, j.tm, t / j.tn, m0, m1);
+  split(j.n, j.kern->blk.nr, j.tn, t % j.tn, n0, n1);
+  if (m0 >= m1 || n0 >= n1) return;
+  gemm_packed<T>(*j.kern, m1 - m0, n1 - n0, j.k, j.alpha, j.A + m0 * j.ars, j.ars, j.acs,
+                 j.B + n0 * j.bcs, j.brs, j.bcs, j.beta, j.C + m0 * j.ldc + n0, j.ldc,
+                 thread_buffers());
+}
+
+template <typename T>
+void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha,
+              const T* A, index_t lda, const T* B, index_t ldb, T beta, T* C,
+              index_t ldc, const Kernels<T>& kern) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == T(0)) {
+    scale_c(m, n, beta, C, ldc);
+    return;
+  }
+  const index_t ars = transA ? 1 : lda, acs = transA ? lda : 1;
+  const index_t brs = transB ? 1 : ldb, bcs = transB ? ldb : 1;
+  const double work = double(m) * double(n) * double(k);
+  if (work <= kSmallWork) {
+    kern.small(m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
+    return;
+  }
+  Job<T> job{&kern, m, n, k, alpha, beta, A, ars, acs, B, brs, bcs, C, ldc, 1, 1};
+  // Threads: enough work each, and no more than there are micro-tiles.
+  const index_t mt = (m + kern.blk.mr - 1) / kern.blk.mr;
+  const index_t nt = (n + kern.blk.nr - 1) / kern.blk.nr;
+  index_t threads = get_num_threads();
+  const double byWork = work / kMinWorkPerThread;
+  if (byWork < double(threads)) threads = byWork < 1 ? 1 : index_t(byWork);
+  if (threads > mt * nt) threads = mt * nt;
+  if (threads > 1) {
+    // The grid tm x tn = threads whose largest block is smallest; on a tie,
+    // more column blocks (each thread then packs less of B).
+    double best = 0;
+    for (index_t tm = 1; tm <= threads; ++tm) {
+      if (threads % tm != 0) continue;
+      const index_t tn = threads / tm;
+      if (tm > mt || tn > nt) continue;
+      const double cost = double((mt + tm - 1) / tm) * double(kern.blk.mr) *
+                          double((nt + tn - 1) / tn) * double(kern.blk.nr);
+      if (best == 0 || cost < best || (cost == best && tn > job.tn)) {
+        best = cost;
+        job.tm = int(tm);
+        job.tn = int(tn);
+      }
+    }
+  }
+  const int tasks = job.tm * job.tn;
+  if (tasks <= 1) {
+    run_task<T>(&job, 0);
+  } else {
+    parallel_run(tasks, run_task<T>, &job);
+  }
+}
+
+}  // namespace
+
+// ---- per-thread packing buffers ----
+
+PackBuffers::~PackBuffers() {
+  std::free(a);
+  std::free(b);
+}
+void* PackBuffers::getA(std::size_t bytes) { return aligned_grow(a, aBytes, bytes); }
+void* PackBuffers::getB(std::size_t bytes) { return aligned_grow(b, bBytes, bytes); }
+
+PackBuffers& thread_buffers() {
+  thread_local PackBuffers buffers;
+  return buffers;
+}
+
+const Isa& current_isa() { return *isa_slot().load(std::memory_order_acquire); }
+
+// ---- the five loops on one thread ----
+
+template <typename T>
+void gemm_packed(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alpha,
+                 const T* A, index_t ars, index_t acs, const T* B, index_t brs,
+                 index_t bcs, T beta, T* C, index_t ldc, PackBuffers& buf) {
+  const Blocking& bl = kern.blk;
+  const index_t MR = bl.mr, NR = bl.nr;
+  const index_t KC = bl.kc;
+  const index_t NC = round_up(bl.nc, NR), MC = round_up(bl.mc, MR);
+  const index_t kcMax = min_i(KC, k);
+  const index_t ncMax = min_i(NC, round_up(n, NR));
+  const index_t mcMax = min_i(MC, round_up(m, MR));
+  T* bp = static_cast<T*>(buf.getB(sizeof(T) * std::size_t(kcMax * ncMax)));
+  T* ap = static_cast<T*>(buf.getA(sizeof(T) * std::size_t(mcMax * kcMax)));
+  if (bp == nullptr || ap == nullptr) {
+    // Out of memory for packing: the small path needs none.
+    kern.small(m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
+    return;
+  }
+  for (index_t jc = 0; jc < n; jc += NC) {  // loop 5: columns of C
+    const index_t nc = min_i(NC, n - jc);
+    for (index_t pc = 0; pc < k; pc += KC) {  // loop 4: k, in order
+      const index_t kc = min_i(KC, k - pc);
+      const bool first = pc == 0, last = pc + kc == k;
+      // The contract (kernels.h): with beta == 0 every accumulator continues
+      // from the partial sum the previous block left in C, and alpha is
+      // applied once, at the end. With beta != 0 the first block computes
+      // alpha * S_0 + beta * C and later ones add alpha * S_p.
+      bool loadC;
+      T a, b;
+      if (beta == T(0)) {
+        loadC = !first;
+        a = last ? alpha : T(1);
+        b = T(0);
+      } else {
+        loadC = false;
+        a = alpha;
+        b = first ? beta : T(1);
+      }
+      kern.packB(kc, nc, B + pc * brs + jc * bcs, brs, bcs, bp);
+      for (index_t ic = 0; ic < m; ic += MC) {  // loop 3: rows of C
+        const index_t mc = min_i(MC, m - ic);
+        kern.packA(mc, kc, A + ic * ars + pc * acs, ars, acs, ap);
+        for (index_t ir = 0; ir < mc; ir += MR) {  // loop 2: A micro-panels
+          const T* a_panel = ap + ir * kc;
+          T* c_row = C + (ic + ir) * ldc + jc;
+          const int mr = int(min_i(MR, mc - ir));
+          for (index_t jr = 0; jr < nc; jr += NR) {  // loop 1: B micro-panels
+            kern.ukernel(kc, a_panel, bp + jr * kc, c_row + jr, ldc, mr,
+                         int(min_i(NR, nc - jr)), loadC, a, b);
+          }
+        }
+      }
+    }
+  }
+}
+
+template void gemm_packed<float>(const Kernels<float>&, index_t, index_t, index_t, float,
+                                 const float*, index_t, index_t, const float*, index_t,
+                                 index_t, float, float*, index_t, PackBuffers&);
+template void gemm_packed<double>(const Kernels<double>&, index_t, index_t, index_t,
+                                  double, const double*, index_t, index_t, const double*,
+                                  index_t, index_t, double, double*, index_t, PackBuffers&);
+
+}  // namespace gemm
+
+// ---- kernels.h ----
+
+void gemm_f32(bool ta, bool tb, index_t m, index_t n, index_t k, float alpha,
+              const float* A, index_t lda, const float* B, index_t ldb, float beta,
+              float* C, index_t ldc) {
+  gemm::gemm_run<float>(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc,
+                        gemm::current_isa().f32);
+}
+
+void gemm_f64(bool ta, bool tb, index_t m, index_t n, index_t k, double alpha,
+              const double* A, index_t lda, const double* B, index_t ldb, double beta,
+              double* C, index_t ldc) {
+  gemm::gemm_run<double>(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc,
+                         gemm::current_isa().f64);
+}
+
+const char* kernel_isa() { return gemm::current_isa().name; }
+
+const char* set_kernel_isa(const char* name) {
+  const int level = gemm::level_of(name);
+  if (level < 0) return nullptr;
+  const gemm::Isa* isa = gemm::at_most(level);
+  gemm::isa_slot().store(isa, std::memory_order_release);
+  return isa->name;
+}
+
+int supported_isas(const char** names, int max) {
+  const gemm::Supported& s = gemm::supported();
+  int i = 0;
+  for (; i < s.count && i < max; ++i) names[i] = s.list[i]->name;
+  return i;
+}
+
+GemmBlocking gemm_blocking(bool f64) {
+  const gemm::Isa& isa = gemm::current_isa();
+  const gemm::Blocking& b = f64 ? isa.f64.blk : isa.f32.blk;
+  return {b.mr, b.nr, b.mc, b.kc, b.nc};
+}
+
+}  // namespace ntensor

@@ -1,0 +1,119 @@
+// Internal GEMM machinery shared by the driver (gemm.cc) and the per-ISA
+// kernel files (gemm_scalar.cc, gemm_avx2.cc, gemm_avx512.cc). Plain C++,
+// nothing here knows about Node.
+//
+// Structure (BLIS/Goto, written for row-major C whose rows are the vector
+// direction): C (m x n) is cut into NC-wide column blocks (loop 5); the
+// reduction into KC-deep blocks (loop 4), for which a KC x NC block of op(B)
+// is packed into NR-wide micro-panels (meant to stay in L2); the rows into
+// MC-high blocks (loop 3), for which an MC x KC block of op(A) is packed into
+// MR-high micro-panels; then loop 2 walks the A micro-panels (each stays in
+// L1 while) loop 1 walks the B micro-panels, and the micro-kernel computes
+// one MR x NR tile of C in registers: per k it loads NR/vector-width vectors
+// of B and broadcasts MR scalars of A, one FMA per (row, vector).
+//
+// Packed layouts (both 64-byte aligned at the start of each block):
+//   A micro-panel: kc x MR, element (i, p) at [p * MR + i], rows past the
+//                  matrix edge are zero.
+//   B micro-panel: kc x NR, element (p, j) at [p * NR + j], columns past the
+//                  edge are zero.
+// Zero padding is never along k: every accumulator takes exactly the k
+// products of its own output element, in ascending k (kernels.h).
+#pragma once
+#include <cstddef>
+
+#include "kernels.h"
+
+namespace ntensor {
+namespace gemm {
+
+// Register and cache blocking of one (ISA, dtype): data, not code.
+struct Blocking {
+  int mr, nr;      // micro-tile (registers)
+  int mc, kc, nc;  // cache blocks: A block mc x kc, B block kc x nc
+};
+
+// How a micro-kernel starts and ends (see the contract in kernels.h).
+//   loadC: accumulators start from C's current values (the partial sums of
+//          earlier KC blocks) instead of 0.
+//   at the end: C = beta == 0 ? alpha * acc : fma(alpha, acc, beta * C),
+//          and alpha == 1, beta == 0 stores the accumulators unchanged.
+// Only the first mr rows and nr columns of the tile are read or written.
+template <typename T>
+using MicroKernel = void (*)(index_t kc, const T* A, const T* B, T* C,
+                             index_t ldc, int mr, int nr, bool loadC, T alpha,
+                             T beta);
+
+// Packs rows [0, mc) x depth [0, kc) of op(A) into MR-high micro-panels.
+// src points at op(A)(0, 0); element (i, p) is src[i * rs + p * cs].
+template <typename T>
+using PackA = void (*)(index_t mc, index_t kc, const T* src, index_t rs,
+                       index_t cs, T* dst);
+// Packs depth [0, kc) x columns [0, nc) of op(B) into NR-wide micro-panels.
+// Element (p, j) is src[p * rs + j * cs].
+template <typename T>
+using PackB = void (*)(index_t kc, index_t nc, const T* src, index_t rs,
+                       index_t cs, T* dst);
+// The no-packing, no-allocation path for small products (same contract),
+// over general strides: op(A)(i, p) = A[i * ars + p * acs], op(B)(p, j) =
+// B[p * brs + j * bcs].
+template <typename T>
+using SmallGemm = void (*)(index_t m, index_t n, index_t k, T alpha, const T* A,
+                           index_t ars, index_t acs, const T* B, index_t brs,
+                           index_t bcs, T beta, T* C, index_t ldc);
+
+template <typename T>
+struct Kernels {
+  Blocking blk;
+  MicroKernel<T> ukernel;
+  PackA<T> packA;
+  PackB<T> packB;
+  SmallGemm<T> small;
+};
+
+// Everything one instruction set provides.
+struct Isa {
+  const char* name;  // "avx512", "avx2" or "scalar"
+  int level;         // 2, 1, 0: an ISA can be forced down, never up
+  Kernels<float> f32;
+  Kernels<double> f64;
+};
+
+// Defined in the per-ISA files. The avx2/avx512 tables exist only on x86-64
+// and may only be used when the CPU (and OS) support them.
+extern const Isa isa_scalar;
+#if defined(__x86_64__) || defined(_M_X64)
+extern const Isa isa_avx2;
+extern const Isa isa_avx512;
+#endif
+
+// The ISA every GEMM call uses now (chosen once from the CPU and
+// NTENSOR_ISA; tests may change it with set_isa in kernels.h).
+const Isa& current_isa();
+
+// One thread's packing buffers, allocated on first use, grown when a larger
+// block is needed and reused by every later call on that thread.
+struct PackBuffers {
+  void* a = nullptr;
+  std::size_t aBytes = 0;
+  void* b = nullptr;
+  std::size_t bBytes = 0;
+  ~PackBuffers();
+  void* getA(std::size_t bytes);
+  void* getB(std::size_t bytes);
+};
+PackBuffers& thread_buffers();
+
+// The packed path on one thread, over a sub-problem: C (m x n) =
+// alpha * op(A) (m x k) * op(B) (k x n) + beta * C, where element (i, p) of
+// op(A) is A[i * ars + p * acs] and element (p, j) of op(B) is
+// B[p * brs + j * bcs]. Requires k > 0 and alpha != 0. This is the
+// packing-friendly entry point for other ops built on GEMM (convolution).
+template <typename T>
+void gemm_packed(const Kernels<T>& kern, index_t m, index_t n, index_t k,
+                 T alpha, const T* A, index_t ars, index_t acs, const T* B,
+                 index_t brs, index_t bcs, T beta, T* C, index_t ldc,
+                 PackBuffers& buf);
+
+}  // namespace gemm
+}  // namespace ntensor

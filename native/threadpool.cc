@@ -1,0 +1,203 @@
+// See threadpool.h. Written on raw pthreads rather than std::thread /
+// std::condition_variable: the shipped binary must keep needing only old
+// symbol versions of glibc and libstdc++ (README: objdump -T), and
+// libstdc++ 12's condition_variable::wait and glibc 2.34's pthread_create
+// carry new ones.
+#include "threadpool.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <thread>
+
+#if defined(__linux__)
+#include <sched.h>
+#include <sys/prctl.h>
+#endif
+
+#if defined(__GLIBC__) && defined(__x86_64__)
+// glibc 2.34 moved pthread_create into libc under a new version; bind to the
+// original one, which every glibc provides.
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
+#endif
+
+namespace ntensor {
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// How long a worker keeps polling for the next region before it sleeps, and
+// how long the caller polls for the workers to finish before it sleeps.
+constexpr auto kSpin = std::chrono::microseconds(30);
+
+int clamp_threads(long n) {
+  return n < 1 ? 1 : n > kMaxThreads ? kMaxThreads : static_cast<int>(n);
+}
+
+int default_threads() {
+  long n = 0;
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+#endif
+  if (n <= 0) n = static_cast<long>(std::thread::hardware_concurrency());
+  if (const char* env = std::getenv("NTENSOR_NUM_THREADS")) {
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && v >= 1) n = v;
+  }
+  return clamp_threads(n);
+}
+
+class Pool {
+ public:
+  std::atomic<int> numThreads{default_threads()};
+
+  void run(int ntasks, void (*fn)(void*, int), void* ctx) {
+    // One region at a time; a second caller does its own work.
+    if (busy_.exchange(true, std::memory_order_acquire)) {
+      for (int t = 0; t < ntasks; ++t) fn(ctx, t);
+      return;
+    }
+    const int parts = ensureWorkers(ntasks - 1);  // workers 1..parts take part
+    if (parts <= 0) {
+      for (int t = 0; t < ntasks; ++t) fn(ctx, t);
+      busy_.store(false, std::memory_order_release);
+      return;
+    }
+    fn_ = fn;
+    ctx_ = ctx;
+    ntasks_ = ntasks;
+    pending_.store(parts, std::memory_order_relaxed);
+    pthread_mutex_lock(&mu_);
+    const std::uint64_t gen = (job_.load(std::memory_order_relaxed) >> 16) + 1;
+    job_.store((gen << 16) | static_cast<std::uint64_t>(parts), std::memory_order_release);
+    pthread_cond_broadcast(&cvWork_);
+    pthread_mutex_unlock(&mu_);
+    for (int t = 0; t < ntasks; t += parts + 1) fn(ctx, t);
+    spinThenWait(&cvDone_, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    busy_.store(false, std::memory_order_release);
+  }
+
+ private:
+  std::atomic<bool> busy_{false};  // a parallel region is running
+  pthread_mutex_t mu_ = PTHREAD_MUTEX_INITIALIZER;  // guards the sleeps
+  pthread_cond_t cvWork_ = PTHREAD_COND_INITIALIZER;
+  pthread_cond_t cvDone_ = PTHREAD_COND_INITIALIZER;
+  // generation << 16 | number of participating workers, published last.
+  std::atomic<std::uint64_t> job_{0};
+  std::atomic<int> pending_{0};
+  void (*fn_)(void*, int) = nullptr;
+  void* ctx_ = nullptr;
+  int ntasks_ = 0;
+  int workers_ = 0;  // started so far (only the region's owner changes it)
+
+  struct Start {
+    Pool* pool;
+    int id;
+    std::uint64_t seen;
+  };
+
+  // Waits until pred() holds: polls for up to kSpin, then sleeps on cv.
+  template <typename Pred>
+  void spinThenWait(pthread_cond_t* cv, Pred pred) {
+    if (pred()) return;
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (int i = 1;; ++i) {
+      cpu_relax();
+      if (pred()) return;
+      if ((i & 63) == 0 && std::chrono::steady_clock::now() >= until) break;
+    }
+    pthread_mutex_lock(&mu_);
+    while (!pred()) pthread_cond_wait(cv, &mu_);
+    pthread_mutex_unlock(&mu_);
+  }
+
+  // Called by the region's owner: makes sure min(want, numThreads - 1)
+  // workers exist and returns how many may take part.
+  int ensureWorkers(int want) {
+    const int limit = numThreads.load(std::memory_order_relaxed) - 1;
+    if (want > limit) want = limit;
+    while (workers_ < want) {
+      // The generation is read here, before the owner publishes the next
+      // region, so a worker that starts late still sees that region as new.
+      Start* s = new (std::nothrow) Start{this, workers_ + 1,
+                                          job_.load(std::memory_order_relaxed) >> 16};
+      if (s == nullptr) break;
+      // Workers block every signal, so Node's own threads handle them; the
+      // mask is inherited from the creating thread, then restored.
+      sigset_t all, old;
+      sigfillset(&all);
+      sigprocmask(SIG_SETMASK, &all, &old);
+      pthread_t thread;
+      const int err = pthread_create(&thread, nullptr, &Pool::entry, s);
+      sigprocmask(SIG_SETMASK, &old, nullptr);
+      if (err != 0) {
+        delete s;
+        break;  // no more threads: use the ones there are
+      }
+      ++workers_;  // never joined: the pool and its threads live forever
+    }
+    return want < workers_ ? want : workers_;
+  }
+
+  static void* entry(void* arg) {
+    const Start s = *static_cast<Start*>(arg);
+    delete static_cast<Start*>(arg);
+#if defined(__linux__)
+    prctl(PR_SET_NAME, "ntensor-gemm", 0, 0, 0);
+#endif
+    s.pool->loop(s.id, s.seen);
+    return nullptr;
+  }
+
+  [[noreturn]] void loop(int id, std::uint64_t seen) {
+    for (;;) {
+      spinThenWait(&cvWork_, [&] {
+        return (job_.load(std::memory_order_acquire) >> 16) != seen;
+      });
+      const std::uint64_t job = job_.load(std::memory_order_acquire);
+      seen = job >> 16;
+      const int parts = static_cast<int>(job & 0xffff);
+      if (id > parts) continue;  // not needed this time (fields not read)
+      for (int t = id; t < ntasks_; t += parts + 1) fn_(ctx_, t);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        pthread_mutex_lock(&mu_);
+        pthread_cond_broadcast(&cvDone_);
+        pthread_mutex_unlock(&mu_);
+      }
+    }
+  }
+};
+
+Pool& pool() {
+  static Pool* const p = new Pool();  // never deleted, see threadpool.h
+  return *p;
+}
+
+}  // namespace
+
+int get_num_threads() { return pool().numThreads.load(std::memory_order_relaxed); }
+
+void set_num_threads(int n) {
+  pool().numThreads.store(clamp_threads(n), std::memory_order_relaxed);
+}
+
+void parallel_run(int ntasks, void (*fn)(void*, int), void* ctx) {
+  if (ntasks <= 1) {
+    if (ntasks == 1) fn(ctx, 0);
+    return;
+  }
+  pool().run(ntasks, fn, ctx);
+}
+
+}  // namespace ntensor
