@@ -39,6 +39,8 @@ export interface NativeBinding {
   getNumThreads(): number;
   /** Test hook: force the kernels' ISA (only down to what the CPU supports); returns the one set. */
   _setIsa(name: 'avx512' | 'avx2' | 'scalar' | 'auto'): string;
+  /** Test hook: force the GEMM path (small loop, packed, packed and split over all threads). */
+  _setGemmPath(mode: 'auto' | 'small' | 'packed' | 'parallel'): string;
   /** Test hook: C = alpha * op(A) * op(B) + beta * C, row-major with leading dimensions (C in place). */
   _gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
     A: FloatArray, lda: number, B: FloatArray, ldb: number, beta: number, C: FloatArray, ldc: number): void;

@@ -138,6 +138,7 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
         InstanceMethod("getNumThreads", &NtensorAddon::GetNumThreads),
         InstanceMethod("_setIsa", &NtensorAddon::SetIsa),
         InstanceMethod("_gemm", &NtensorAddon::Gemm),
+        InstanceMethod("_setGemmPath", &NtensorAddon::SetGemmPath),
     });
   }
 
@@ -334,6 +335,22 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     if (set == nullptr) {
       throwRange(env, "_setIsa: unknown ISA '" + name +
                           "' (expected 'avx512', 'avx2', 'scalar' or 'auto')");
+    }
+    return Napi::String::New(env, set);
+  }
+
+  // _setGemmPath(mode) (tests): 'auto' | 'small' | 'packed' | 'parallel'
+  // (kernels.h: set_gemm_path); returns the mode set.
+  Napi::Value SetGemmPath(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsString()) {
+      throwType(env, "_setGemmPath: expected a string ('auto', 'small', 'packed' or 'parallel')");
+    }
+    const std::string name = info[0].As<Napi::String>().Utf8Value();
+    const char* set = ntensor::set_gemm_path(name.c_str());
+    if (set == nullptr) {
+      throwRange(env, "_setGemmPath: unknown mode '" + name +
+                          "' (expected 'auto', 'small', 'packed' or 'parallel')");
     }
     return Napi::String::New(env, set);
   }

@@ -100,6 +100,11 @@ std::atomic<const Isa*>& isa_slot() {
   return slot;
 }
 
+// ---- the path test hook (kernels.h: set_gemm_path) ----
+
+enum class Path { automatic, small, packed, parallel };
+std::atomic<Path> g_path{Path::automatic};
+
 // ---- sizes ----
 
 inline index_t round_up(index_t x, index_t to) { return (x + to - 1) / to * to; }
@@ -179,7 +184,8 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
   const index_t ars = transA ? 1 : lda, acs = transA ? lda : 1;
   const index_t brs = transB ? 1 : ldb, bcs = transB ? ldb : 1;
   const double work = double(m) * double(n) * double(k);
-  if (work <= kSmallWork) {
+  const Path path = g_path.load(std::memory_order_relaxed);
+  if (path == Path::small || (path == Path::automatic && work <= kSmallWork)) {
     kern.small(m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
     return;
   }
@@ -189,7 +195,9 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
   const index_t nt = (n + kern.blk.nr - 1) / kern.blk.nr;
   index_t threads = get_num_threads();
   const double byWork = work / kMinWorkPerThread;
-  if (byWork < double(threads)) threads = byWork < 1 ? 1 : index_t(byWork);
+  if (path != Path::parallel && byWork < double(threads)) {
+    threads = byWork < 1 ? 1 : index_t(byWork);
+  }
   if (threads > mt * nt) threads = mt * nt;
   if (threads > 1) {
     // The grid tm x tn = threads whose largest block is smallest; on a tie,
@@ -325,6 +333,25 @@ const char* set_kernel_isa(const char* name) {
   const gemm::Isa* isa = gemm::at_most(level);
   gemm::isa_slot().store(isa, std::memory_order_release);
   return isa->name;
+}
+
+const char* set_gemm_path(const char* name) {
+  using gemm::Path;
+  static const struct {
+    const char* name;
+    Path path;
+  } modes[] = {{"auto", Path::automatic},
+               {"small", Path::small},
+               {"packed", Path::packed},
+               {"parallel", Path::parallel}};
+  if (name == nullptr) return nullptr;
+  for (const auto& m : modes) {
+    if (!std::strcmp(name, m.name)) {
+      gemm::g_path.store(m.path, std::memory_order_relaxed);
+      return m.name;
+    }
+  }
+  return nullptr;
 }
 
 int supported_isas(const char** names, int max) {

@@ -78,6 +78,14 @@ const char* set_kernel_isa(const char* name);
 // Fills names with the ISAs this CPU supports, best first; returns how many.
 int supported_isas(const char** names, int max);
 
+// Test hook: which GEMM path later calls take. "auto" (the default: small
+// products take the no-packing loop, large ones the packed path, threads by
+// amount of work), "small" (always the loop), "packed" (always the packed
+// path, threads as in auto) or "parallel" (packed, and split over every
+// thread whenever there are enough micro-tiles, however little the work).
+// Returns the mode set, or nullptr for an unknown name.
+const char* set_gemm_path(const char* name);
+
 // Register and cache blocking of the current ISA's GEMM for one dtype.
 struct GemmBlocking {
   int mr, nr, mc, kc, nc;
