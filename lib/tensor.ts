@@ -26,6 +26,14 @@ export class Tensor<D extends DType = DType> {
    * numel(shape) elements.
    */
   constructor(data: TypedArrayFor<D>, shape: Shape) {
+    if (adopting) {
+      // adopt(): an output an op just allocated, with a fresh shape array.
+      adopting = false;
+      this.data = data;
+      this.shape = Object.freeze(shape as number[]);
+      this.dtype = (data instanceof Float64Array ? 'float64' : 'float32') as D;
+      return;
+    }
     if (!(data instanceof Float32Array || data instanceof Float64Array)) {
       throw new TypeError('Tensor: data must be a Float32Array or Float64Array');
     }
@@ -155,6 +163,19 @@ export class Tensor<D extends DType = DType> {
   [inspect.custom](): string {
     return this.toString();
   }
+}
+
+let adopting = false;
+
+/**
+ * A tensor over an output an op has just allocated: `data` a fresh
+ * Float32Array/Float64Array of exactly numel(shape) elements, `shape` a new
+ * array nobody else holds (it is frozen in place, not copied). Skips the
+ * constructor's checks; the result is the same as `new Tensor(data, shape)`.
+ */
+export function adopt<D extends DType>(data: TypedArrayFor<D>, shape: number[]): Tensor<D> {
+  adopting = true;
+  return new Tensor<D>(data, shape);
 }
 
 export function isTensor(value: unknown): value is Tensor {

@@ -34,38 +34,40 @@ struct Array {
   throw Napi::RangeError::New(env, msg);
 }
 
+// One napi_get_typedarray_info call for kind, length, data and buffer (each
+// call is a walk over V8's typed-array kinds: they dominate a small matmul).
+// Error messages are only built when they are thrown.
 Array getArray(const Napi::CallbackInfo& info, size_t i, const char* op,
                const char* name) {
-  Napi::Env env = info.Env();
-  const std::string what = std::string(op) + ": argument '" + name + "'";
-  if (!info[i].IsTypedArray()) {
-    throwType(env, what + " must be a Float32Array or Float64Array");
-  }
+  napi_env env = info.Env();
+  const auto what = [&] { return std::string(op) + ": argument '" + name + "'"; };
   // The raw call gives the data pointer for any backing store; the buffer
   // itself is checked to be a plain (not shared) ArrayBuffer.
   napi_typedarray_type type;
   size_t length = 0, byteOffset = 0;
   void* data = nullptr;
   napi_value buffer;
-  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, info[i], &type, &length, &data,
-                                                     &buffer, &byteOffset),
-                       Array{});
+  if (napi_get_typedarray_info(env, info[i], &type, &length, &data, &buffer, &byteOffset) !=
+      napi_ok) {
+    // Not a typed array at all (napi_invalid_arg, no exception pending).
+    throwType(info.Env(), what() + " must be a Float32Array or Float64Array");
+  }
   Array a{};
   switch (type) {
     case napi_float32_array: a.dtype = DType::f32; break;
     case napi_float64_array: a.dtype = DType::f64; break;
-    default: throwType(env, what + " must be a Float32Array or Float64Array");
+    default: throwType(info.Env(), what() + " must be a Float32Array or Float64Array");
   }
   bool plain = false;
   NAPI_THROW_IF_FAILED(env, napi_is_arraybuffer(env, buffer, &plain), Array{});
   if (!plain) {
     // Another thread could change a SharedArrayBuffer while a kernel reads it.
-    throwType(env, what + " must not be backed by a SharedArrayBuffer");
+    throwType(info.Env(), what() + " must not be backed by a SharedArrayBuffer");
   }
   bool detached = false;
   NAPI_THROW_IF_FAILED(env, napi_is_detached_arraybuffer(env, buffer, &detached), Array{});
   if (detached || (data == nullptr && length > 0)) {
-    throwType(env, what + " has a detached buffer");
+    throwType(info.Env(), what() + " has a detached buffer");
   }
   a.length = static_cast<index_t>(length);
   a.data = data;
@@ -160,19 +162,23 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     const index_t m = getIndex(info, 3, op, "m");
     const index_t k = getIndex(info, 4, op, "k");
     const index_t n = getIndex(info, 5, op, "n");
+    // The offsets: one typedarray-info call each.
+    const double* offs[2] = {nullptr, nullptr};
+    size_t offLen[2] = {0, 0};
     for (size_t i : {6u, 7u}) {
-      Napi::Value v = info[i];
-      if (!v.IsTypedArray() ||
-          v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+      napi_typedarray_type type;
+      void* data = nullptr;
+      if (napi_get_typedarray_info(env, info[i], &type, &offLen[i - 6], &data, nullptr,
+                                   nullptr) != napi_ok ||
+          type != napi_float64_array) {
         throwType(env, std::string(op) + ": argument '" +
                            (i == 6 ? "aOffsets" : "bOffsets") +
                            "' must be a Float64Array");
       }
+      offs[i - 6] = static_cast<const double*>(data);
     }
-    Napi::Float64Array aOffs = info[6].As<Napi::Float64Array>();
-    Napi::Float64Array bOffs = info[7].As<Napi::Float64Array>();
-    const index_t batch = static_cast<index_t>(aOffs.ElementLength());
-    if (static_cast<index_t>(bOffs.ElementLength()) != batch) {
+    const index_t batch = static_cast<index_t>(offLen[0]);
+    if (static_cast<index_t>(offLen[1]) != batch) {
       throwRange(env, "matmul: 'aOffsets' and 'bOffsets' differ in length");
     }
     const index_t aSize = mul(env, op, m, k), bSize = mul(env, op, k, n);
@@ -180,14 +186,21 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     requireLength(env, op, "out", out, mul(env, op, batch, cSize));
     requireDisjoint(env, op, "out", out, "a", a);
     requireDisjoint(env, op, "out", out, "b", b);
-    const double* ao = aOffs.Data();
-    const double* bo = bOffs.Data();
+    const double* ao = offs[0];
+    const double* bo = offs[1];
     if (batch > 0 && (ao == nullptr || bo == nullptr)) {
       throwType(env, "matmul: offsets have a detached buffer");
     }
     // Copy and check every offset before any output is written: the kernels
-    // then never read the offsets again (out could alias them).
-    std::vector<index_t> offsets(static_cast<size_t>(2 * batch));
+    // then never read the offsets again (out could alias them). A few
+    // batches need no heap allocation.
+    index_t few[2 * 8];
+    std::vector<index_t> many;
+    index_t* offsets = few;
+    if (batch > 8) {
+      many.resize(static_cast<size_t>(2 * batch));
+      offsets = many.data();
+    }
     for (index_t i = 0; i < batch; ++i) {
       const double oa = ao[i], ob = bo[i];
       if (!(oa >= 0) || std::floor(oa) != oa || oa + aSize > a.length ||
