@@ -246,6 +246,61 @@ void packA_f32(index_t mc, index_t kc, const float* src, index_t rs, index_t cs,
   if (full < mc) packA<float, MR>(mc - full, kc, src + full * rs, rs, cs, dst);
 }
 
+// Transposes an 8 x 8 block of doubles held as 8 row vectors: afterwards
+// r[c] holds column c.
+inline void transpose8(__m512d r[8]) {
+  __m512d t[8];
+#pragma GCC unroll 4
+  for (int q = 0; q < 4; ++q) {
+    t[2 * q] = _mm512_unpacklo_pd(r[2 * q], r[2 * q + 1]);      // columns 2L
+    t[2 * q + 1] = _mm512_unpackhi_pd(r[2 * q], r[2 * q + 1]);  // columns 2L + 1
+  }
+  // For each parity e, a 4 x 4 transpose of 128-bit lanes of t[e], t[2+e],
+  // t[4+e], t[6+e] (lane L of t[2g+e] holds rows 2g, 2g+1 of column 2L+e).
+#pragma GCC unroll 2
+  for (int e = 0; e < 2; ++e) {
+    const __m512d x0 = _mm512_shuffle_f64x2(t[e], t[2 + e], 0x44);
+    const __m512d x1 = _mm512_shuffle_f64x2(t[e], t[2 + e], 0xEE);
+    const __m512d x2 = _mm512_shuffle_f64x2(t[4 + e], t[6 + e], 0x44);
+    const __m512d x3 = _mm512_shuffle_f64x2(t[4 + e], t[6 + e], 0xEE);
+    r[e] = _mm512_shuffle_f64x2(x0, x2, 0x88);
+    r[2 + e] = _mm512_shuffle_f64x2(x0, x2, 0xDD);
+    r[4 + e] = _mm512_shuffle_f64x2(x1, x3, 0x88);
+    r[6 + e] = _mm512_shuffle_f64x2(x1, x3, 0xDD);
+  }
+}
+
+// packA for fp64 when op(A)'s rows are contiguous: the 14 rows of a panel as
+// an 8 x 8 and a 6 x 8 (zero-padded) block, transposed in registers.
+void packA_f64(index_t mc, index_t kc, const double* src, index_t rs, index_t cs,
+               double* dst) {
+  constexpr int MR = kMR64;
+  static_assert(MR > 8 && MR <= 16, "two 8-wide transposes per block");
+  if (cs != 1) return packA<double, MR>(mc, kc, src, rs, cs, dst);
+  const index_t full = mc / MR * MR;
+  for (index_t i0 = 0; i0 < full; i0 += MR, dst += MR * kc) {
+    const double* s = src + i0 * rs;
+    for (index_t p0 = 0; p0 < kc; p0 += 8) {
+      const int np = int(imin<double>(8, kc - p0));
+      const __mmask8 m = F64::mask(np);
+      __m512d lo[8], hi[8];
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        lo[i] = _mm512_maskz_loadu_pd(m, s + i * rs + p0);
+        hi[i] = 8 + i < MR ? _mm512_maskz_loadu_pd(m, s + (8 + i) * rs + p0) : _mm512_setzero_pd();
+      }
+      transpose8(lo);
+      transpose8(hi);
+      double* d = dst + p0 * MR;
+      for (int q = 0; q < np; ++q) {
+        _mm512_storeu_pd(d + q * MR, lo[q]);
+        _mm512_mask_storeu_pd(d + q * MR + 8, F64::mask(MR - 8), hi[q]);
+      }
+    }
+  }
+  if (full < mc) packA<double, MR>(mc - full, kc, src + full * rs, rs, cs, dst);
+}
+
 }  // namespace avx512
 
 const Isa isa_avx512 = {
@@ -258,7 +313,7 @@ const Isa isa_avx512 = {
      avx512::small_gemm_simd<avx512::F32>},
     {{avx512::kMR64, avx512::kNR64, 168, 256, 1024},
      avx512::ukernel<avx512::F64, avx512::kMR64, 2>,
-     avx512::packA<double, avx512::kMR64>,
+     avx512::packA_f64,
      avx512::packB<double, avx512::kNR64>,
      avx512::small_gemm_simd<avx512::F64>},
 };
