@@ -21,9 +21,12 @@ namespace ntensor {
 namespace gemm {
 namespace {
 
-// Products with m*n*k at most this take the small path (no packing). Above
-// it, packing pays for itself (measured: scripts/gemm-speed.mjs).
-constexpr double kSmallWork = 40.0 * 40.0 * 40.0;
+// Products with m*n*k at most kSmallWork take the small path (no packing):
+// measured on AVX-512, the register-blocked loop wins up to about 48^3-64^3.
+// So do narrow ones (m < 4 or n < 8, where the packed path would compute
+// mostly padding) up to kNarrowWork; above that, threads pay more.
+constexpr double kSmallWork = 48.0 * 48.0 * 48.0;
+constexpr double kNarrowWork = double(1 << 22);
 // Each thread gets at least this much of m*n*k, so waking a worker (tens of
 // microseconds when it sleeps) stays a small part of its work.
 constexpr double kMinWorkPerThread = 96.0 * 96.0 * 96.0;
@@ -185,7 +188,10 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
   const index_t brs = transB ? 1 : ldb, bcs = transB ? ldb : 1;
   const double work = double(m) * double(n) * double(k);
   const Path path = g_path.load(std::memory_order_relaxed);
-  if (path == Path::small || (path == Path::automatic && work <= kSmallWork)) {
+  const bool narrow = m < 4 || n < 8;
+  if (path == Path::small ||
+      (path == Path::automatic &&
+       (work <= kSmallWork || (narrow && work <= kNarrowWork)))) {
     kern.small(m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
     return;
   }

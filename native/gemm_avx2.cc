@@ -4,7 +4,8 @@
 //
 // Micro-kernels: fp32 6 x 16 and fp64 6 x 8, i.e. 6 rows of two ymm vectors:
 // 12 accumulators, 2 loads of B and 6 broadcasts of A per k. Edge tiles go
-// through a temporary tile (gemm_generic.inc).
+// through a temporary tile (gemm_generic.inc). The small path uses
+// maskload/maskstore lane masks.
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
@@ -24,7 +25,13 @@ namespace avx2 {
 struct F32 {
   using T = float;
   using V = __m256;
+  using M = __m256i;  // lane masks for maskload/maskstore
   static constexpr int W = 8;
+  static M mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static V maskload(M m, const T* p) { return _mm256_maskload_ps(p, m); }
+  static void maskstore(T* p, M m, V v) { _mm256_maskstore_ps(p, m, v); }
   static V zero() { return _mm256_setzero_ps(); }
   static V load(const T* p) { return _mm256_load_ps(p); }
   static V loadu(const T* p) { return _mm256_loadu_ps(p); }
@@ -37,7 +44,13 @@ struct F32 {
 struct F64 {
   using T = double;
   using V = __m256d;
+  using M = __m256i;
   static constexpr int W = 4;
+  static M mask(int n) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  static V maskload(M m, const T* p) { return _mm256_maskload_pd(p, m); }
+  static void maskstore(T* p, M m, V v) { _mm256_maskstore_pd(p, m, v); }
   static V zero() { return _mm256_setzero_pd(); }
   static V load(const T* p) { return _mm256_load_pd(p); }
   static V loadu(const T* p) { return _mm256_loadu_pd(p); }
@@ -115,13 +128,13 @@ const Isa isa_avx2 = {
                          avx2::ukernel_full<avx2::F32, avx2::kMR32, 2>>,
      avx2::packA<float, avx2::kMR32>,
      avx2::packB<float, avx2::kNR32>,
-     avx2::small_gemm<float>},
+     avx2::small_gemm_simd<avx2::F32>},
     {{avx2::kMR64, avx2::kNR64, 144, 256, 512},
      avx2::ukernel_tiled<double, avx2::kMR64, avx2::kNR64,
                          avx2::ukernel_full<avx2::F64, avx2::kMR64, 2>>,
      avx2::packA<double, avx2::kMR64>,
      avx2::packB<double, avx2::kNR64>,
-     avx2::small_gemm<double>},
+     avx2::small_gemm_simd<avx2::F64>},
 };
 
 }  // namespace gemm

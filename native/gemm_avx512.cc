@@ -121,68 +121,6 @@ void ukernel(index_t kc, const typename X::T* A, const typename X::T* B,
 
 constexpr int kMR32 = 14, kNR32 = 32, kMR64 = 14, kNR64 = 16;
 
-// ---- the small path: registers and masks instead of a stack array ----
-
-// One row of C, columns [0, jb) with jb <= NV * W: NV accumulators.
-template <typename X, int NV>
-inline void small_row(index_t k, typename X::T alpha, const typename X::T* a, index_t acs,
-                      const typename X::T* b, index_t brs, typename X::T beta,
-                      typename X::T* c, const typename X::M* mask) {
-  using T = typename X::T;
-  using V = typename X::V;
-  constexpr int W = X::W;
-  V acc[NV];
-#pragma GCC unroll 4
-  for (int v = 0; v < NV; ++v) acc[v] = X::zero();
-  for (index_t p = 0; p < k; ++p) {
-    const V av = X::set1(a[p * acs]);
-    const T* bp = b + p * brs;
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[v] = X::fmadd(av, X::maskload(mask[v], bp + v * W), acc[v]);
-  }
-  const bool plain = beta == T(0) && alpha == T(1);
-  const V va = X::set1(alpha), vb = X::set1(beta);
-#pragma GCC unroll 4
-  for (int v = 0; v < NV; ++v) {
-    V r = acc[v];
-    if (!plain) {
-      r = beta == T(0) ? X::mul(va, r)
-                       : X::fmadd(va, r, X::mul(vb, X::maskload(mask[v], c + v * W)));
-    }
-    X::maskstore(c + v * W, mask[v], r);
-  }
-}
-
-// Rows of C one at a time, up to 4 vectors of columns at a time; B's rows
-// must be contiguous (otherwise the generic loop).
-template <typename X>
-void small_gemm_simd(index_t m, index_t n, index_t k, typename X::T alpha,
-                     const typename X::T* A, index_t ars, index_t acs,
-                     const typename X::T* B, index_t brs, index_t bcs,
-                     typename X::T beta, typename X::T* C, index_t ldc) {
-  using M = typename X::M;
-  constexpr int W = X::W, NV = 4;
-  if (bcs != 1) return small_gemm(m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
-  for (index_t j0 = 0; j0 < n; j0 += NV * W) {
-    const int jb = int(imin<float>(NV * W, n - j0));
-    M mask[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) mask[v] = X::mask(jb - v * W);
-    const int nv = (jb + W - 1) / W;
-    for (index_t i = 0; i < m; ++i) {
-      const auto* a = A + i * ars;
-      const auto* b = B + j0;
-      auto* c = C + i * ldc + j0;
-      switch (nv) {
-        case 1: small_row<X, 1>(k, alpha, a, acs, b, brs, beta, c, mask); break;
-        case 2: small_row<X, 2>(k, alpha, a, acs, b, brs, beta, c, mask); break;
-        case 3: small_row<X, 3>(k, alpha, a, acs, b, brs, beta, c, mask); break;
-        default: small_row<X, 4>(k, alpha, a, acs, b, brs, beta, c, mask); break;
-      }
-    }
-  }
-}
-
 // Transposes a 16 x 16 block of floats held as 16 row vectors: afterwards
 // r[c] holds column c.
 inline void transpose16(__m512 r[16]) {
