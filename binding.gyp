@@ -11,7 +11,8 @@
         "native/gemm_scalar.cc",
         "native/gemm_avx2.cc",
         "native/gemm_avx512.cc",
-        "native/threadpool.cc"
+        "native/threadpool.cc",
+        "native/pool.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -31,9 +31,15 @@ export interface BackendInfo {
 export interface NativeBinding {
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number,
     aOffsets: Float64Array, bOffsets: Float64Array): void;
+  /** weight is cout x (c / groups) x kh x kw; out is n x cout x oh x ow. */
   conv2d(input: FloatArray, weight: FloatArray, bias: FloatArray | null, out: FloatArray,
     n: number, c: number, h: number, w: number, cout: number, kh: number, kw: number,
-    strideH: number, strideW: number, padH: number, padW: number): void;
+    strideH: number, strideW: number, padTop: number, padBottom: number, padLeft: number, padRight: number,
+    dilationH: number, dilationW: number, groups: number): void;
+  maxPool2d(input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
+    kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number): void;
+  avgPool2d(input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
+    kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number): void;
   backendInfo(): BackendInfo;
   setNumThreads(n: number): void;
   getNumThreads(): number;

@@ -129,12 +129,171 @@ void requireDisjoint(Napi::Env env, const char* op, const char* outName,
   }
 }
 
+// ---- conv2d and pooling: a parse step (on the JS thread, every check
+// before any pointer is used) and a run step (plain C++, no Node-API: safe on
+// a worker thread for the async variants, which keep the buffers alive). ----
+
+// conv2d(input, weight, bias | null, out, n, c, h, w, cout, kh, kw,
+//        strideH, strideW, padTop, padBottom, padLeft, padRight,
+//        dilationH, dilationW, groups): 20 arguments from `first` on.
+// weight is cout x (c / groups) x kh x kw; out is n x cout x oh x ow.
+constexpr size_t kConv2dArgc = 20;
+
+struct Conv2dArgs {
+  DType dtype;
+  const void* x;
+  const void* weight;
+  const void* bias;  // nullptr: no bias
+  void* out;
+  ntensor::Conv2dShape shape;
+  bool empty;  // the output has no elements: nothing to run
+};
+
+Conv2dArgs parseConv2dArgs(const Napi::CallbackInfo& info, size_t first) {
+  static constexpr const char* op = "conv2d";
+  Napi::Env env = info.Env();
+  if (info.Length() != first + kConv2dArgc) throwType(env, "conv2d: expected 20 arguments");
+  const Array x = getArray(info, first + 0, op, "input");
+  const Array wt = getArray(info, first + 1, op, "weight");
+  const bool hasBias = !(info[first + 2].IsNull() || info[first + 2].IsUndefined());
+  Array bias{};
+  if (hasBias) bias = getArray(info, first + 2, op, "bias");
+  const Array out = getArray(info, first + 3, op, "out");
+  requireSameDType(env, op, "weight", wt, x);
+  if (hasBias) requireSameDType(env, op, "bias", bias, x);
+  requireSameDType(env, op, "out", out, x);
+  ntensor::Conv2dShape s{};
+  size_t i = first + 4;
+  s.n = getIndex(info, i++, op, "n");
+  s.c = getIndex(info, i++, op, "c");
+  s.h = getIndex(info, i++, op, "h");
+  s.w = getIndex(info, i++, op, "w");
+  s.cout = getIndex(info, i++, op, "cout");
+  s.kh = getIndex(info, i++, op, "kh", 1);
+  s.kw = getIndex(info, i++, op, "kw", 1);
+  s.strideH = getIndex(info, i++, op, "strideH", 1);
+  s.strideW = getIndex(info, i++, op, "strideW", 1);
+  s.padTop = getIndex(info, i++, op, "padTop");
+  s.padBottom = getIndex(info, i++, op, "padBottom");
+  s.padLeft = getIndex(info, i++, op, "padLeft");
+  s.padRight = getIndex(info, i++, op, "padRight");
+  s.dilationH = getIndex(info, i++, op, "dilationH", 1);
+  s.dilationW = getIndex(info, i++, op, "dilationW", 1);
+  s.groups = getIndex(info, i++, op, "groups", 1);
+  if (s.c % s.groups != 0 || s.cout % s.groups != 0) {
+    throwRange(env, "conv2d: groups (" + std::to_string(s.groups) +
+                        ") must divide both c (" + std::to_string(s.c) + ") and cout (" +
+                        std::to_string(s.cout) + ")");
+  }
+  // Every size is at most 2^53, so these sums and products of two stay far
+  // inside int64; larger products go through mul().
+  const index_t ph = s.h + s.padTop + s.padBottom, pw = s.w + s.padLeft + s.padRight;
+  const index_t ekh = mul(env, op, s.dilationH, s.kh - 1) + 1;
+  const index_t ekw = mul(env, op, s.dilationW, s.kw - 1) + 1;
+  if (ph < ekh || pw < ekw) {
+    throwRange(env, "conv2d: kernel size can't be greater than the padded input size");
+  }
+  s.oh = (ph - ekh) / s.strideH + 1;
+  s.ow = (pw - ekw) / s.strideW + 1;
+  requireLength(env, op, "input", x,
+                mul(env, op, mul(env, op, s.n, s.c), mul(env, op, s.h, s.w)));
+  requireLength(env, op, "weight", wt,
+                mul(env, op, mul(env, op, s.cout, s.c / s.groups), mul(env, op, s.kh, s.kw)));
+  if (hasBias) requireLength(env, op, "bias", bias, s.cout);
+  const index_t outLen = mul(env, op, mul(env, op, s.n, s.cout), mul(env, op, s.oh, s.ow));
+  requireLength(env, op, "out", out, outLen);
+  requireDisjoint(env, op, "out", out, "input", x);
+  requireDisjoint(env, op, "out", out, "weight", wt);
+  if (hasBias) requireDisjoint(env, op, "out", out, "bias", bias);
+  return Conv2dArgs{x.dtype, x.data, wt.data, hasBias ? bias.data : nullptr, out.data, s,
+                    outLen == 0};
+}
+
+void runConv2d(const Conv2dArgs& a) {
+  if (a.empty) return;
+  if (a.dtype == DType::f32) {
+    ntensor::conv2d_f32(a.shape, static_cast<const float*>(a.x),
+                        static_cast<const float*>(a.weight),
+                        static_cast<const float*>(a.bias), static_cast<float*>(a.out));
+  } else {
+    ntensor::conv2d_f64(a.shape, static_cast<const double*>(a.x),
+                        static_cast<const double*>(a.weight),
+                        static_cast<const double*>(a.bias), static_cast<double*>(a.out));
+  }
+}
+
+// maxPool2d / avgPool2d(input, out, n, c, h, w, kh, kw, strideH, strideW,
+//                       padH, padW): 12 arguments from `first` on.
+constexpr size_t kPool2dArgc = 12;
+enum class PoolKind { max, avg };
+
+struct Pool2dArgs {
+  PoolKind kind;
+  DType dtype;
+  const void* x;
+  void* out;
+  ntensor::Pool2dShape shape;
+  bool empty;
+};
+
+Pool2dArgs parsePool2dArgs(const Napi::CallbackInfo& info, size_t first, PoolKind kind) {
+  const char* op = kind == PoolKind::max ? "maxPool2d" : "avgPool2d";
+  Napi::Env env = info.Env();
+  if (info.Length() != first + kPool2dArgc) throwType(env, std::string(op) + ": expected 12 arguments");
+  const Array x = getArray(info, first + 0, op, "input");
+  const Array out = getArray(info, first + 1, op, "out");
+  requireSameDType(env, op, "out", out, x);
+  ntensor::Pool2dShape s{};
+  size_t i = first + 2;
+  s.n = getIndex(info, i++, op, "n");
+  s.c = getIndex(info, i++, op, "c");
+  s.h = getIndex(info, i++, op, "h");
+  s.w = getIndex(info, i++, op, "w");
+  s.kh = getIndex(info, i++, op, "kh", 1);
+  s.kw = getIndex(info, i++, op, "kw", 1);
+  s.strideH = getIndex(info, i++, op, "strideH", 1);
+  s.strideW = getIndex(info, i++, op, "strideW", 1);
+  s.padH = getIndex(info, i++, op, "padH");
+  s.padW = getIndex(info, i++, op, "padW");
+  if (s.padH > s.kh / 2 || s.padW > s.kw / 2) {
+    throwRange(env, std::string(op) + ": pad should be at most half of effective kernel size");
+  }
+  const index_t ph = s.h + 2 * s.padH, pw = s.w + 2 * s.padW;
+  if (ph < s.kh || pw < s.kw) {
+    throwRange(env, std::string(op) + ": kernel size can't be greater than the padded input size");
+  }
+  s.oh = (ph - s.kh) / s.strideH + 1;
+  s.ow = (pw - s.kw) / s.strideW + 1;
+  requireLength(env, op, "input", x,
+                mul(env, op, mul(env, op, s.n, s.c), mul(env, op, s.h, s.w)));
+  const index_t outLen = mul(env, op, mul(env, op, s.n, s.c), mul(env, op, s.oh, s.ow));
+  requireLength(env, op, "out", out, outLen);
+  requireDisjoint(env, op, "out", out, "input", x);
+  return Pool2dArgs{kind, x.dtype, x.data, out.data, s, outLen == 0};
+}
+
+void runPool2d(const Pool2dArgs& a) {
+  if (a.empty) return;
+  const bool mx = a.kind == PoolKind::max;
+  if (a.dtype == DType::f32) {
+    const auto* x = static_cast<const float*>(a.x);
+    auto* y = static_cast<float*>(a.out);
+    mx ? ntensor::max_pool2d_f32(a.shape, x, y) : ntensor::avg_pool2d_f32(a.shape, x, y);
+  } else {
+    const auto* x = static_cast<const double*>(a.x);
+    auto* y = static_cast<double*>(a.out);
+    mx ? ntensor::max_pool2d_f64(a.shape, x, y) : ntensor::avg_pool2d_f64(a.shape, x, y);
+  }
+}
+
 class NtensorAddon : public Napi::Addon<NtensorAddon> {
  public:
   NtensorAddon(Napi::Env /*env*/, Napi::Object exports) {
     DefineAddon(exports, {
         InstanceMethod("matmul", &NtensorAddon::Matmul),
         InstanceMethod("conv2d", &NtensorAddon::Conv2d),
+        InstanceMethod("maxPool2d", &NtensorAddon::MaxPool2d),
+        InstanceMethod("avgPool2d", &NtensorAddon::AvgPool2d),
         InstanceMethod("backendInfo", &NtensorAddon::BackendInfo),
         InstanceMethod("setNumThreads", &NtensorAddon::SetNumThreads),
         InstanceMethod("getNumThreads", &NtensorAddon::GetNumThreads),
@@ -235,61 +394,20 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     return env.Undefined();
   }
 
-  // conv2d(x, weight, bias | null, out, n, c, h, w, cout, kh, kw,
-  //        strideH, strideW, padH, padW)
+  // conv2d(...): see parseConv2dArgs.
   Napi::Value Conv2d(const Napi::CallbackInfo& info) {
-    static constexpr const char* op = "conv2d";
-    Napi::Env env = info.Env();
-    if (info.Length() != 15) throwType(env, "conv2d: expected 15 arguments");
-    const Array x = getArray(info, 0, op, "input");
-    const Array wt = getArray(info, 1, op, "weight");
-    const bool hasBias = !(info[2].IsNull() || info[2].IsUndefined());
-    Array bias{};
-    if (hasBias) bias = getArray(info, 2, op, "bias");
-    const Array out = getArray(info, 3, op, "out");
-    requireSameDType(env, op, "weight", wt, x);
-    if (hasBias) requireSameDType(env, op, "bias", bias, x);
-    requireSameDType(env, op, "out", out, x);
-    ntensor::Conv2dShape s{};
-    s.n = getIndex(info, 4, op, "n");
-    s.c = getIndex(info, 5, op, "c");
-    s.h = getIndex(info, 6, op, "h");
-    s.w = getIndex(info, 7, op, "w");
-    s.cout = getIndex(info, 8, op, "cout");
-    s.kh = getIndex(info, 9, op, "kh", 1);
-    s.kw = getIndex(info, 10, op, "kw", 1);
-    s.strideH = getIndex(info, 11, op, "strideH", 1);
-    s.strideW = getIndex(info, 12, op, "strideW", 1);
-    s.padH = getIndex(info, 13, op, "padH");
-    s.padW = getIndex(info, 14, op, "padW");
-    const index_t ph = s.h + 2 * s.padH, pw = s.w + 2 * s.padW;
-    if (ph < s.kh || pw < s.kw) {
-      throwRange(env, "conv2d: kernel size can't be greater than the padded input size");
-    }
-    s.oh = (ph - s.kh) / s.strideH + 1;
-    s.ow = (pw - s.kw) / s.strideW + 1;
-    requireLength(env, op, "input", x,
-                  mul(env, op, mul(env, op, s.n, s.c), mul(env, op, s.h, s.w)));
-    requireLength(env, op, "weight", wt,
-                  mul(env, op, mul(env, op, s.cout, s.c), mul(env, op, s.kh, s.kw)));
-    if (hasBias) requireLength(env, op, "bias", bias, s.cout);
-    requireLength(env, op, "out", out,
-                  mul(env, op, mul(env, op, s.n, s.cout), mul(env, op, s.oh, s.ow)));
-    requireDisjoint(env, op, "out", out, "input", x);
-    requireDisjoint(env, op, "out", out, "weight", wt);
-    if (hasBias) requireDisjoint(env, op, "out", out, "bias", bias);
-    if (x.dtype == DType::f32) {
-      ntensor::conv2d_f32(s, static_cast<const float*>(x.data),
-                          static_cast<const float*>(wt.data),
-                          hasBias ? static_cast<const float*>(bias.data) : nullptr,
-                          static_cast<float*>(out.data));
-    } else {
-      ntensor::conv2d_f64(s, static_cast<const double*>(x.data),
-                          static_cast<const double*>(wt.data),
-                          hasBias ? static_cast<const double*>(bias.data) : nullptr,
-                          static_cast<double*>(out.data));
-    }
-    return env.Undefined();
+    runConv2d(parseConv2dArgs(info, 0));
+    return info.Env().Undefined();
+  }
+
+  // maxPool2d(...) / avgPool2d(...): see parsePool2dArgs.
+  Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
+    runPool2d(parsePool2dArgs(info, 0, PoolKind::max));
+    return info.Env().Undefined();
+  }
+  Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
+    runPool2d(parsePool2dArgs(info, 0, PoolKind::avg));
+    return info.Env().Undefined();
   }
 
   Napi::Value BackendInfo(const Napi::CallbackInfo& info) {

@@ -49,12 +49,26 @@ void gemm_f64(bool transA, bool transB, index_t m, index_t n, index_t k,
               index_t ldb, double beta, double* C, index_t ldc);
 
 // Shapes and arguments of a 2-D convolution (cross-correlation, as PyTorch's
-// conv2d): input N x C x H x W, weight Cout x C x KH x KW, output
-// N x Cout x OH x OW with OH = (H + 2*padH - KH) / strideH + 1 (same for W).
+// conv2d): input N x C x H x W, weight Cout x (C / groups) x KH x KW, output
+// N x Cout x OH x OW with
+//   OH = (H + padTop + padBottom - dilationH * (KH - 1) - 1) / strideH + 1
+// (the same for W). Output channel co of group g = co / (Cout / groups) reads
+// input channels [g * C / groups, (g + 1) * C / groups). The caller (addon.cc)
+// has checked every size: groups divides C and Cout, the dilated kernel fits
+// the padded input, and no size product overflows.
+//
+// Reduction order (the contract above): per output element, (input channel
+// of its group, kernel row, kernel column) ascending, every product one FMA,
+// products that fall on the zero padding included as fma(0, w, acc) (so a
+// non-finite weight over the padding gives NaN, as PyTorch's im2col does);
+// the bias, if any, is added once after the reduction.
 struct Conv2dShape {
   index_t n, c, h, w;
   index_t cout, kh, kw;
-  index_t strideH, strideW, padH, padW;
+  index_t strideH, strideW;
+  index_t padTop, padLeft, padBottom, padRight;
+  index_t dilationH, dilationW;
+  index_t groups;
   index_t oh, ow;
 };
 
@@ -63,6 +77,26 @@ void conv2d_f32(const Conv2dShape& s, const float* x, const float* weight,
                 const float* bias, float* y);
 void conv2d_f64(const Conv2dShape& s, const double* x, const double* weight,
                 const double* bias, double* y);
+
+// 2-D max and average pooling over N x C x H x W (torch.nn.functional's
+// max_pool2d / avg_pool2d with dilation 1, ceil_mode false): output
+// N x C x OH x OW, OH = (H + 2 * padH - KH) / strideH + 1, with
+// padH <= KH / 2 (checked by the caller), so every window holds at least one
+// real element. Max pooling treats the padding as -inf and propagates NaN
+// (a NaN in the window gives NaN); average pooling sums the window's real
+// elements in ascending (row, column) order from 0 and divides by KH * KW
+// (count_include_pad = true).
+struct Pool2dShape {
+  index_t n, c, h, w;
+  index_t kh, kw;
+  index_t strideH, strideW;
+  index_t padH, padW;
+  index_t oh, ow;
+};
+void max_pool2d_f32(const Pool2dShape& s, const float* x, float* y);
+void max_pool2d_f64(const Pool2dShape& s, const double* x, double* y);
+void avg_pool2d_f32(const Pool2dShape& s, const float* x, float* y);
+void avg_pool2d_f64(const Pool2dShape& s, const double* x, double* y);
 
 // The instruction set the kernels run now: "avx512", "avx2" or "scalar".
 // Chosen once, the first time a kernel runs: the best the CPU (and, for the

@@ -561,13 +561,13 @@ describe('native matmul(a, b, out, m, k, n, aOffsets, bOffsets)', () => {
   });
 });
 
-describe('native conv2d(x, w, bias, out, n, c, h, w, cout, kh, kw, sH, sW, pH, pW)', () => {
+describe('native conv2d(x, w, bias, out, n, c, h, w, cout, kh, kw, sH, sW, pTop, pBottom, pLeft, pRight, dH, dW, groups)', () => {
   const nc = (...args: unknown[]): unknown => (binding.conv2d as AnyFn)(...args);
   // A valid configuration: x 2x2x5x4 (80), weight 3x2x3x2 (36), out 2x3x3x3 (54); no padding, stride 1.
   const x = Float32Array.from({ length: 80 }, (_, i) => (i % 5) - 2);
   const w = Float32Array.from({ length: 36 }, (_, i) => (i % 3) - 1);
   const bias = Float32Array.from([0.5, -1, 2]);
-  const dims = [2, 2, 5, 4, 3, 3, 2, 1, 1, 0, 0];
+  const dims = [2, 2, 5, 4, 3, 3, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1];
   const expected = ref.conv2d(Array.from(x), [2, 2, 5, 4], Array.from(w), [3, 2, 3, 2], { bias: Array.from(bias) }).data;
 
   it('a valid call matches the reference; null and undefined bias both mean none', () => {
@@ -600,7 +600,7 @@ describe('native conv2d(x, w, bias, out, n, c, h, w, cout, kh, kw, sH, sW, pH, p
     expectError(() => nc(x, w, bias, new Float32Array(53), ...dims), RangeError, 'conv2d', 'out');
     expectError(() => nc(x.subarray(1), w, bias, out, ...dims), RangeError, 'conv2d', 'input');
     // kernel larger than the padded input
-    expectError(() => nc(new Float32Array(4), new Float32Array(9), null, out, 1, 1, 2, 2, 1, 3, 3, 1, 1, 0, 0), RangeError, 'conv2d');
+    expectError(() => nc(new Float32Array(4), new Float32Array(9), null, out, 1, 1, 2, 2, 1, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1), RangeError, 'conv2d');
     unchanged();
   });
 
@@ -616,14 +616,14 @@ describe('native conv2d(x, w, bias, out, n, c, h, w, cout, kh, kw, sH, sW, pH, p
       d[i] = String(dims[i]) as unknown as number;
       expectError(() => nc(x, w, bias, out, ...d), TypeError, 'conv2d');
     }
-    for (const i of [5, 6, 7, 8]) { // kh, kw, strideH, strideW must be >= 1
+    for (const i of [5, 6, 7, 8, 13, 14, 15]) { // kh, kw, strideH, strideW, dilationH, dilationW, groups must be >= 1
       const d = [...dims];
       d[i] = 0;
       expectError(() => nc(x, w, bias, out, ...d), RangeError, 'conv2d', '>= 1');
     }
     // sizes whose products overflow
-    expectError(() => nc(x, w, bias, out, 1, 1, 2 ** 40, 2 ** 40, 1, 1, 1, 1, 1, 0, 0), RangeError, 'conv2d');
-    expectError(() => nc(x, w, bias, out, ...dims.slice(0, 9), 2 ** 50, 2 ** 50), RangeError, 'conv2d');
+    expectError(() => nc(x, w, bias, out, 1, 1, 2 ** 40, 2 ** 40, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1), RangeError, 'conv2d');
+    expectError(() => nc(x, w, bias, out, ...dims.slice(0, 9), 2 ** 50, 2 ** 50, ...dims.slice(11)), RangeError, 'conv2d');
     unchanged();
   });
 
@@ -639,7 +639,7 @@ describe('native conv2d(x, w, bias, out, n, c, h, w, cout, kh, kw, sH, sW, pH, p
     expectError(() => nc(x, w, [0.5, -1, 2], out, ...dims), TypeError, 'conv2d', "'bias'");
     expectError(() => nc(x, w, 0, out, ...dims), TypeError, 'conv2d', "'bias'");
     expectError(() => nc(x, w, bias, Array.from(out), ...dims), TypeError, 'conv2d', "'out'");
-    expectError(() => nc(x, w, bias, out, ...dims.slice(1)), TypeError, 'conv2d', '15 arguments');
+    expectError(() => nc(x, w, bias, out, ...dims.slice(1)), TypeError, 'conv2d', '20 arguments');
     unchanged();
   });
 

@@ -227,21 +227,23 @@ function matmulModel(args: unknown[]): Verdict {
 
 function conv2dModel(args: unknown[]): Verdict {
   try {
-    if (args.length !== 15) invalid(`${args.length} arguments`);
+    if (args.length !== 20) invalid(`${args.length} arguments`);
     const x = checkArray(args[0], 'input'), w = checkArray(args[1], 'weight');
     const bias = args[2] === null || args[2] === undefined ? null : checkArray(args[2], 'bias');
     const out = checkArray(args[3], 'out');
     if (dtOf(w) !== dtOf(x) || dtOf(out) !== dtOf(x) || (bias && dtOf(bias) !== dtOf(x))) invalid('dtypes differ');
-    const names = ['n', 'c', 'h', 'w', 'cout', 'kh', 'kw', 'strideH', 'strideW', 'padH', 'padW'];
-    const mins = [0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0];
+    const names = ['n', 'c', 'h', 'w', 'cout', 'kh', 'kw', 'strideH', 'strideW', 'padTop', 'padBottom', 'padLeft', 'padRight', 'dilationH', 'dilationW', 'groups'];
+    const mins = [0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1];
     const d = names.map((nm, i) => BigInt(checkSize(args[4 + i], nm, mins[i])));
-    const [N, C, H, W, CO, KH, KW, SH, SW, PH, PW] = d;
-    const ph = H + 2n * PH, pw = W + 2n * PW;
-    if (ph < KH || pw < KW) invalid('kernel larger than padded input');
-    const OH = (ph - KH) / SH + 1n, OW = (pw - KW) / SW + 1n;
+    const [N, C, H, W, CO, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, G] = d;
+    if (C % G !== 0n || CO % G !== 0n) invalid('groups does not divide c and cout');
+    const ph = H + PT + PB, pw = W + PL + PR;
+    const ekh = mulChecked(DH, KH - 1n, 'dilationH*(kh-1)') + 1n, ekw = mulChecked(DW, KW - 1n, 'dilationW*(kw-1)') + 1n;
+    if (ph < ekh || pw < ekw) invalid('kernel larger than padded input');
+    const OH = (ph - ekh) / SH + 1n, OW = (pw - ekw) / SW + 1n;
     const need = (nm: string, arr: FloatArray, len: bigint): void => { if (BigInt(arr.length) !== len) invalid(`${nm} length`); };
     need('input', x, mulChecked(mulChecked(N, C, 'n*c'), mulChecked(H, W, 'h*w'), 'input size'));
-    need('weight', w, mulChecked(mulChecked(CO, C, 'cout*c'), mulChecked(KH, KW, 'kh*kw'), 'weight size'));
+    need('weight', w, mulChecked(mulChecked(CO, C / G, 'cout*c/groups'), mulChecked(KH, KW, 'kh*kw'), 'weight size'));
     if (bias) need('bias', bias, CO);
     need('out', out, mulChecked(mulChecked(N, CO, 'n*cout'), mulChecked(OH, OW, 'oh*ow'), 'out size'));
     if (overlaps(out, x) || overlaps(out, w) || (bias && overlaps(out, bias))) invalid('out overlaps an input');
@@ -271,8 +273,9 @@ function refMatmul(a: number[], b: number[], m: number, k: number, n: number, ao
 }
 
 function refConv2d(x: number[], w: number[], bias: number[] | null, s: number[], dt: DT): number[] {
-  const [N, C, H, W, CO, KH, KW, SH, SW, PH, PW] = s;
-  const OH = Math.floor((H + 2 * PH - KH) / SH) + 1, OW = Math.floor((W + 2 * PW - KW) / SW) + 1;
+  const [N, C, H, W, CO, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, G] = s;
+  const OH = Math.floor((H + PT + PB - DH * (KH - 1) - 1) / SH) + 1, OW = Math.floor((W + PL + PR - DW * (KW - 1) - 1) / SW) + 1;
+  const CG = C / G, COG = CO / G;
   const out: number[] = [];
   if (N * CO * OH * OW === 0) return out; // N or CO may be huge when the other is 0
   for (let nb = 0; nb < N; nb++) {
@@ -280,12 +283,14 @@ function refConv2d(x: number[], w: number[], bias: number[] | null, s: number[],
       for (let oy = 0; oy < OH; oy++) {
         for (let ox = 0; ox < OW; ox++) {
           let acc = 0;
-          for (let ci = 0; ci < C; ci++) {
+          for (let ci = 0; ci < CG; ci++) {
             for (let ki = 0; ki < KH; ki++) {
               for (let kj = 0; kj < KW; kj++) {
-                const iy = oy * SH - PH + ki, ix = ox * SW - PW + kj;
-                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue; // zero padding contributes nothing
-                acc += x[((nb * C + ci) * H + iy) * W + ix] * w[((co * C + ci) * KH + ki) * KW + kj];
+                const iy = oy * SH - PT + ki * DH, ix = ox * SW - PL + kj * DW;
+                // Zero padding: 0 * w (weights are finite here) adds a zero.
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                const cin = Math.floor(co / COG) * CG + ci;
+                acc += x[((nb * C + cin) * H + iy) * W + ix] * w[((co * CG + ci) * KH + ki) * KW + kj];
               }
             }
           }
@@ -517,8 +522,9 @@ function mutateMatmul(args: unknown[], mu: Mutation, dt: DT): void {
 
 const conv2dDesc = fc.record({
   dt: fc.constantFrom<DT>('f32', 'f64'),
-  n: fc.nat(2), c: fc.nat(3), h: fc.nat(5), w: fc.nat(5), cout: fc.nat(3),
-  kh: unit, kw: unit, sh: fc.integer({ min: 1, max: 3 }), sw: fc.integer({ min: 1, max: 3 }), ph: fc.nat(2), pw: fc.nat(2),
+  n: fc.nat(2), cg: fc.nat(3), h: fc.nat(5), w: fc.nat(5), coutg: fc.nat(3), groups: fc.integer({ min: 1, max: 3 }),
+  kh: unit, kw: unit, sh: fc.integer({ min: 1, max: 3 }), sw: fc.integer({ min: 1, max: 3 }),
+  pt: fc.nat(2), pb: fc.nat(2), pl: fc.nat(2), pr: fc.nat(2), dh: fc.integer({ min: 1, max: 3 }), dw: fc.integer({ min: 1, max: 3 }),
   hasBias: fc.nat(3), seed: fc.nat(), special: fc.boolean(),
   shared: fc.boolean(), order: unit, gaps: fc.array(fc.nat(2), { minLength: 4, maxLength: 4 }),
   mutations,
@@ -526,11 +532,13 @@ const conv2dDesc = fc.record({
 
 type Conv2dDesc = typeof conv2dDesc extends fc.Arbitrary<infer T> ? T : never;
 function buildConv2d(d: Conv2dDesc): unknown[] {
-  const { dt, n, c, h, w, cout, sh, sw, ph, pw } = d;
-  // Kernel sizes that fit the padded input (when it has room for one).
-  const kh = 1 + Math.floor(d.kh * Math.max(1, Math.min(3, h + 2 * ph))), kw = 1 + Math.floor(d.kw * Math.max(1, Math.min(3, w + 2 * pw)));
-  const oh = Math.max(0, Math.floor((h + 2 * ph - kh) / sh) + 1), ow = Math.max(0, Math.floor((w + 2 * pw - kw) / sw) + 1);
-  const lengths = [n * c * h * w, cout * c * kh * kw, cout, n * cout * oh * ow];
+  const { dt, n, h, w, groups, sh, sw, pt, pb, pl, pr, dh, dw } = d;
+  const c = d.cg * groups, cout = d.coutg * groups;
+  // Kernel sizes whose dilated extent fits the padded input (when it has room for one).
+  const fit = (room: number, dil: number): number => Math.max(1, Math.min(3, Math.floor((room - 1) / dil) + 1));
+  const kh = 1 + Math.floor(d.kh * fit(h + pt + pb, dh)), kw = 1 + Math.floor(d.kw * fit(w + pl + pr, dw));
+  const oh = Math.max(0, Math.floor((h + pt + pb - dh * (kh - 1) - 1) / sh) + 1), ow = Math.max(0, Math.floor((w + pl + pr - dw * (kw - 1) - 1) / sw) + 1);
+  const lengths = [n * c * h * w, cout * d.cg * kh * kw, cout, n * cout * oh * ow];
   let arrs: FloatArray[];
   if (d.shared) arrs = carve([dt, dt, dt, dt], lengths, permutation(d.order, 4), d.gaps);
   else arrs = lengths.map((len) => new (ctor(dt))(len));
@@ -542,7 +550,7 @@ function buildConv2d(d: Conv2dDesc): unknown[] {
   bias.set(values(d.seed + 2, bias.length, d.special));
   out.fill(-999);
   // No bias as null or as undefined, or (half the calls) a bias.
-  const args: unknown[] = [x, wt, d.hasBias === 0 ? null : d.hasBias === 1 ? undefined : bias, out, n, c, h, w, cout, kh, kw, sh, sw, ph, pw];
+  const args: unknown[] = [x, wt, d.hasBias === 0 ? null : d.hasBias === 1 ? undefined : bias, out, n, c, h, w, cout, kh, kw, sh, sw, pt, pb, pl, pr, dh, dw, groups];
   for (const mu of d.mutations) mutateConv2d(args, mu, dt);
   return args;
 }
@@ -550,7 +558,7 @@ function buildConv2d(d: Conv2dDesc): unknown[] {
 function mutateConv2d(args: unknown[], mu: Mutation, dt: DT): void {
   const kind = mu.t % 5;
   if (kind === 0) {
-    args[4 + (mu.which % 11)] = HOSTILE_SIZES[mu.v % HOSTILE_SIZES.length];
+    args[4 + (mu.which % 16)] = HOSTILE_SIZES[mu.v % HOSTILE_SIZES.length];
   } else if (kind === 1) {
     const i = mu.which % 4;
     args[i] = hostileArray(args[i], mu.v, dt);
@@ -569,9 +577,9 @@ function mutateConv2d(args: unknown[], mu: Mutation, dt: DT): void {
   } else if (kind === 3) {
     if (mu.v % 3 === 0) args.pop();
     else if (mu.v % 3 === 1) args.push(0);
-    else args.length = mu.which % 15;
+    else args.length = mu.which % 20;
   } else {
-    args[4 + (mu.which % 11)] = mu.v % 6;
+    args[4 + (mu.which % 16)] = mu.v % 6;
   }
 }
 
@@ -613,7 +621,7 @@ describe('fuzz: the native binding under random valid and hostile arguments', ()
   // other sizes, which the binding accepts up to 2^53 - 1:
   //   matmul(a = [], b = [], out = [], m = 0, k = 0, n = 2^32, [0], [0])
   //     the GEMM allocates and zeroes n accumulators (16 GiB as float32);
-  //   conv2d([], [], null, [], n = 2^53 - 1, c = 0, h = 1, w = 1, cout = 0, 1, 1, 1, 1, 0, 0)
+  //   conv2d([], [], null, [], n = 2^53 - 1, c = 0, h = 1, w = 1, cout = 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1)
   //     loops over all n images, doing nothing in each.
   // Both are reachable from the public API (matmul(zeros([0, 0]), zeros([0, 2 ** 32])),
   // conv2d(zeros([2 ** 40, 0, 1, 1]), zeros([0, 0, 1, 1]))). g++ -O3 deletes the
@@ -628,7 +636,7 @@ describe('fuzz: the native binding under random valid and hostile arguments', ()
     const e32 = new Float32Array(0);
     const time = (f: () => void): number => { const t0 = performance.now(); f(); return performance.now() - t0; };
     const tMatmul = time(() => binding.matmul(e32, e32, e32, 0, 0, 2 ** 25, new Float64Array(1), new Float64Array(1)));
-    const tConv = time(() => binding.conv2d(e32, e32, null, e32, 2 ** 26, 0, 1, 1, 0, 1, 1, 1, 1, 0, 0));
+    const tConv = time(() => binding.conv2d(e32, e32, null, e32, 2 ** 26, 0, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1));
     expect({ tMatmul: tMatmul < 20, tConv: tConv < 20 }).toEqual({ tMatmul: true, tConv: true });
   });
 

@@ -205,15 +205,11 @@ describe('NaN and Infinity propagate as IEEE arithmetic does (values from PyTorc
       expectTensor(conv2d(ones([1, 1, 2, 2], { dtype }), ones([1, 1, 1, 1], { dtype }), { bias: full([1], NaN, { dtype }) }), [1, 1, 2, 2], [NaN, NaN, NaN, NaN]);
     });
 
-    // BUG (native/reference_loops.inc, conv2d kernel; not fixed here, native/
-    // belongs to the kernel work): the kernel skips the products that fall on
-    // the zero padding instead of multiplying by 0, so a non-finite weight
-    // there adds nothing, where 0 * inf = NaN. PyTorch 1.13 (float32 and
-    // float64): conv2d(ones(1,1,2,2), w = ones(1,1,3,3) with w[0,0,0,0] = inf,
-    // padding=1) = [[nan, nan], [nan, inf]]. ntensor gives [[4, 4], [4, inf]].
-    // (The other kernels' results are unaffected: they never see non-finite
-    // weights on padding unless the weights themselves are non-finite.)
-    it.fails(`conv2d: an infinite weight on the zero padding gives NaN, as 0 * inf does (${dtype})`, () => {
+    // Products on the zero padding are computed as fma(0, w, acc), as
+    // PyTorch's im2col does, so a non-finite weight there gives NaN. PyTorch
+    // 1.13 (float32 and float64): conv2d(ones(1,1,2,2), w = ones(1,1,3,3) with
+    // w[0,0,0,0] = inf, padding=1) = [[nan, nan], [nan, inf]].
+    it(`conv2d: an infinite weight on the zero padding gives NaN, as 0 * inf does (${dtype})`, () => {
       const w = ones([1, 1, 3, 3], { dtype });
       w.data[0] = inf;
       expectTensor(conv2d(ones([1, 1, 2, 2], { dtype }), w, { padding: 1 }), [1, 1, 2, 2], [NaN, NaN, NaN, inf]);

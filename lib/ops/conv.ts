@@ -89,7 +89,7 @@ export function conv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {
   }
   const out = allocate(input.dtype, n * cout * oh * ow, op);
   // An empty result (n or cout is 0) needs no call: the other size may be huge.
-  if (out.length > 0) native().conv2d(input.data, weight.data, bias ? bias.data : null, out, n, c, h, w, cout, kh, kw, sh, sw, ph, pw);
+  if (out.length > 0) native().conv2d(input.data, weight.data, bias ? bias.data : null, out, n, c, h, w, cout, kh, kw, sh, sw, ph, ph, pw, pw, 1, 1, 1);
   return new Tensor(out, batched ? [n, cout, oh, ow] : [cout, oh, ow]);
 }
 
