@@ -47,6 +47,8 @@ export interface NativeBinding {
   _setIsa(name: 'avx512' | 'avx2' | 'scalar' | 'auto'): string;
   /** Test hook: force the GEMM path (small loop, packed, packed and split over all threads). */
   _setGemmPath(mode: 'auto' | 'small' | 'packed' | 'parallel'): string;
+  /** Speed scripts: the current ISA's one-thread FMA peak in GFLOP/s, measured for about `seconds`. */
+  _fmaPeak(dtype: 'float32' | 'float64', seconds: number): number;
   /** Test hook: C = alpha * op(A) * op(B) + beta * C, row-major with leading dimensions (C in place). */
   _gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
     A: FloatArray, lda: number, B: FloatArray, ldb: number, beta: number, C: FloatArray, ldc: number): void;

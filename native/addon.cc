@@ -300,6 +300,7 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
         InstanceMethod("_setIsa", &NtensorAddon::SetIsa),
         InstanceMethod("_gemm", &NtensorAddon::Gemm),
         InstanceMethod("_setGemmPath", &NtensorAddon::SetGemmPath),
+        InstanceMethod("_fmaPeak", &NtensorAddon::FmaPeak),
     });
   }
 
@@ -468,6 +469,21 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
                           "' (expected 'avx512', 'avx2', 'scalar' or 'auto')");
     }
     return Napi::String::New(env, set);
+  }
+
+  // _fmaPeak(dtype, seconds) (speed scripts): the current ISA's one-thread
+  // FMA peak in GFLOP/s, measured for about `seconds` (0 to 10).
+  Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 2 || !info[0].IsString() || !info[1].IsNumber()) {
+      throwType(env, "_fmaPeak: expected (dtype: 'float32' | 'float64', seconds: number)");
+    }
+    const std::string dt = info[0].As<Napi::String>().Utf8Value();
+    const double seconds = info[1].As<Napi::Number>().DoubleValue();
+    if ((dt != "float32" && dt != "float64") || !(seconds >= 0 && seconds <= 10)) {
+      throwRange(env, "_fmaPeak: dtype must be 'float32' or 'float64' and seconds in [0, 10]");
+    }
+    return Napi::Number::New(env, ntensor::fma_peak_gflops(dt == "float64", seconds));
   }
 
   // _setGemmPath(mode) (tests): 'auto' | 'small' | 'packed' | 'parallel'

@@ -6,6 +6,7 @@
 #include "gemm.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -365,6 +366,25 @@ int supported_isas(const char** names, int max) {
   int i = 0;
   for (; i < s.count && i < max; ++i) names[i] = s.list[i]->name;
   return i;
+}
+
+double fma_peak_gflops(bool f64, double seconds) {
+  const gemm::Isa& isa = gemm::current_isa();
+  double flops = 0, best = 0, spent = 0;
+  long iters = 1000;
+  volatile double sink = 0;
+  while (spent < seconds) {
+    const auto t0 = std::chrono::steady_clock::now();
+    sink = sink + isa.fmaLoop(f64, iters, &flops);
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    spent += dt;
+    if (dt < 1e-3) {
+      iters *= 4;  // too short to time well
+      continue;
+    }
+    if (flops / dt > best) best = flops / dt;
+  }
+  return best / 1e9;
 }
 
 GemmBlocking gemm_blocking(bool f64) {

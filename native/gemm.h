@@ -77,6 +77,9 @@ struct Isa {
   int level;         // 2, 1, 0: an ISA can be forced down, never up
   Kernels<float> f32;
   Kernels<double> f64;
+  // Register-only FMA loop (the ISA's one-thread peak): runs iters steps,
+  // sets *flops, returns a checksum.
+  double (*fmaLoop)(bool f64, long iters, double* flops);
 };
 
 // Defined in the per-ISA files. The avx2/avx512 tables exist only on x86-64

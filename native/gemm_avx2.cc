@@ -118,6 +118,11 @@ void ukernel_full(index_t kc, const typename X::T* A, const typename X::T* B,
 
 constexpr int kMR32 = 6, kNR32 = 16, kMR64 = 6, kNR64 = 8;
 
+
+double fma_loop(bool f64, long iters, double* flops) {
+  return f64 ? fma_loop_simd<F64>(iters, flops) : fma_loop_simd<F32>(iters, flops);
+}
+
 }  // namespace avx2
 
 const Isa isa_avx2 = {
@@ -135,6 +140,7 @@ const Isa isa_avx2 = {
      avx2::packA<double, avx2::kMR64>,
      avx2::packB<double, avx2::kNR64>,
      avx2::small_gemm_simd<avx2::F64>},
+    avx2::fma_loop,
 };
 
 }  // namespace gemm

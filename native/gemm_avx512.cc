@@ -239,6 +239,11 @@ void packA_f64(index_t mc, index_t kc, const double* src, index_t rs, index_t cs
   if (full < mc) packA<double, MR>(mc - full, kc, src + full * rs, rs, cs, dst);
 }
 
+
+double fma_loop(bool f64, long iters, double* flops) {
+  return f64 ? fma_loop_simd<F64>(iters, flops) : fma_loop_simd<F32>(iters, flops);
+}
+
 }  // namespace avx512
 
 const Isa isa_avx512 = {
@@ -254,6 +259,7 @@ const Isa isa_avx512 = {
      avx512::packA_f64,
      avx512::packB<double, avx512::kNR64>,
      avx512::small_gemm_simd<avx512::F64>},
+    avx512::fma_loop,
 };
 
 }  // namespace gemm

@@ -120,6 +120,11 @@ int supported_isas(const char** names, int max);
 // Returns the mode set, or nullptr for an unknown name.
 const char* set_gemm_path(const char* name);
 
+// The current ISA's FMA peak on the calling thread, in GFLOP/s, from a
+// register-only loop run for about `seconds` (for speed scripts: a shared
+// machine's clock varies, so GEMM speed is best read next to it).
+double fma_peak_gflops(bool f64, double seconds);
+
 // Register and cache blocking of the current ISA's GEMM for one dtype.
 struct GemmBlocking {
   int mr, nr, mc, kc, nc;

@@ -25,9 +25,11 @@ int get_num_threads();
 // n is clamped to [1, kMaxThreads].
 void set_num_threads(int n);
 
-// Runs fn(ctx, t) for every t in [0, ntasks), each on its own thread (the
-// caller runs t = 0), and returns when all are done. If the pool is busy or
-// ntasks <= 1, the caller runs all tasks itself. fn must not throw.
+// Runs fn(ctx, t) for every t in [0, ntasks) and returns when all are done:
+// on up to get_num_threads() threads, the caller included (the caller runs
+// t = 0; with P threads taking part, thread i runs t = i, i + P, ...). If
+// the pool is busy (another thread's region) or ntasks <= 1, the caller
+// runs all tasks itself, in order. fn must not throw.
 void parallel_run(int ntasks, void (*fn)(void* ctx, int t), void* ctx);
 
 }  // namespace ntensor

@@ -2,7 +2,11 @@
 // the test binding _gemm on preallocated arrays (no JS allocation in the
 // timed loop), for 1 and 2 threads, float32 and float64.
 //   node scripts/gemm-speed.mjs [sizes=256,512,1024,2048] [threads=1,2] [dtypes=f32,f64] [isa]
-// Prints the median and best of several timed runs. Needs `npm run build`.
+// Prints the median and best of several timed runs, and next to them the
+// one-thread FMA peak of the ISA measured right before and after each size
+// (_fmaPeak: a register-only loop): on a shared machine the clock, and so
+// the peak, moves, and speed is best read as a fraction of it. Needs
+// `npm run build`.
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 
@@ -33,24 +37,37 @@ for (const dt of dtypes) {
   for (const n of sizes) {
     const A = fill(new Arr(n * n)), B = fill(new Arr(n * n)), C = new Arr(n * n);
     const flops = 2 * n * n * n;
+    const dtype = dt === 'f64' ? 'float64' : 'float32';
+    const peakBefore = nt._fmaPeak(dtype, 0.1);
     const row = { dtype: dt, n };
+    const call = () => nt._gemm(false, false, n, n, n, 1, A, n, B, n, 0, C, n);
+    // Warm-up (packing buffers, pool threads), then repetitions for ~0.2 s
+    // per timed run; the thread counts alternate run by run, so a slow phase
+    // of the machine (it is shared) hits them alike.
+    const inner = {};
     for (const t of threads) {
       nt.setNumThreads(t);
-      nt._gemm(false, false, n, n, n, 1, A, n, B, n, 0, C, n); // warm-up: buffers, threads
-      // Enough repetitions for ~0.3 s per timed run, 7 runs.
+      call();
       const t0 = performance.now();
-      nt._gemm(false, false, n, n, n, 1, A, n, B, n, 0, C, n);
-      const once = performance.now() - t0;
-      const inner = Math.max(1, Math.round(300 / Math.max(once, 0.01)));
-      const rates = [];
-      for (let r = 0; r < 7; r++) {
+      call();
+      inner[t] = Math.max(1, Math.round(200 / Math.max(performance.now() - t0, 0.01)));
+    }
+    const rates = Object.fromEntries(threads.map((t) => [t, []]));
+    for (let r = 0; r < 7; r++) {
+      for (const t of threads) {
+        nt.setNumThreads(t);
         const s = performance.now();
-        for (let i = 0; i < inner; i++) nt._gemm(false, false, n, n, n, 1, A, n, B, n, 0, C, n);
-        rates.push((flops * inner) / ((performance.now() - s) * 1e6));
+        for (let i = 0; i < inner[t]; i++) call();
+        rates[t].push((flops * inner[t]) / ((performance.now() - s) * 1e6));
       }
-      rates.sort((a, b) => a - b);
-      row[`${t}T median`] = rates[3].toFixed(1);
-      row[`${t}T best`] = rates[6].toFixed(1);
+    }
+    const peak = Math.max(peakBefore, nt._fmaPeak(dtype, 0.1));
+    row['1T peak'] = peak.toFixed(1);
+    for (const t of threads) {
+      const v = rates[t].sort((a, b) => a - b);
+      row[`${t}T median`] = v[3].toFixed(1);
+      row[`${t}T best`] = v[6].toFixed(1);
+      row[`${t}T best/peak`] = `${((100 * v[6]) / (t * peak)).toFixed(0)}%`;
     }
     rows.push(row);
     console.log(JSON.stringify(row));
