@@ -446,6 +446,25 @@ describe('float32 GEMM is bit-identical to the sequential-fma loop', () => {
     });
   }
 
+  it('lies within gamma_k * sum |a||b| of the float64 product (the documented bound)', () => {
+    const rng = mulberry32(3500);
+    for (const isa of ISAS) {
+      const { kc } = blockingFor(isa, 'float32');
+      for (const [m, n, k] of [[31, 45, 7], [20, 33, kc + 9], [9, 70, 3 * kc + 1]]) {
+        const P = makeProblem('float32', false, false, m, n, k, rng);
+        const C = runGemm(P, 1, 0, new Float32Array(m * n), n);
+        const { val, tol } = ref64(P, 1, 0, C, n, 2 ** -24);
+        let worst = 0;
+        for (let q = 0; q < m * n; q++) {
+          const err = Math.abs(C[q] - val[q]);
+          if (!(err <= tol[q])) throw new Error(`${isa} ${m}x${n}x${k} element ${q}: error ${err} > bound ${tol[q]}`);
+          worst = Math.max(worst, err / tol[q]);
+        }
+        expect(worst).toBeGreaterThan(0); // the comparison is not vacuous: float32 rounds
+      }
+    }
+  });
+
   it('alpha == 0 and k == 0 do not read A or B', () => {
     for (const isa of ISAS) {
       nt._setIsa(isa);
