@@ -12,7 +12,11 @@
         "native/gemm_avx2.cc",
         "native/gemm_avx512.cc",
         "native/threadpool.cc",
-        "native/pool.cc"
+        "native/pool.cc",
+        "native/conv.cc",
+        "native/conv_scalar.cc",
+        "native/conv_avx2.cc",
+        "native/conv_avx512.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

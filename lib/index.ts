@@ -12,6 +12,8 @@ export { matmul } from './ops/matmul';
 export { stack, cat, transpose } from './ops/shape_ops';
 export { conv2d, corr2d, corr2dMultiIn, corr2dMultiInOut, corr2dMultiInOut1x1 } from './ops/conv';
 export type { Conv2dOptions } from './ops/conv';
+export { maxPool2d, avgPool2d } from './ops/pool';
+export type { Pool2dOptions } from './ops/pool';
 export { allclose, assertClose, DEFAULT_TOLERANCES } from './testing';
 export type { CloseOptions, AssertCloseOptions } from './testing';
 export { formatTensor } from './print';

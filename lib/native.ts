@@ -49,6 +49,10 @@ export interface NativeBinding {
   _setGemmPath(mode: 'auto' | 'small' | 'packed' | 'parallel'): string;
   /** Speed scripts: the current ISA's one-thread FMA peak in GFLOP/s, measured for about `seconds`. */
   _fmaPeak(dtype: 'float32' | 'float64', seconds: number): number;
+  /** Test hook: force the conv2d path (every path gives the same bits); returns the one set. */
+  _setConvPath(mode: 'auto' | 'reference' | 'direct' | 'gemm' | 'pointwise'): string;
+  /** Test/bench hook: what this thread's last conv2d did and the extra memory it used. */
+  _lastConv2d(): { path: string; packedWeightBytes: number; tileBytesPerThread: number; threads: number };
   /** Test hook: C = alpha * op(A) * op(B) + beta * C, row-major with leading dimensions (C in place). */
   _gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
     A: FloatArray, lda: number, B: FloatArray, ldb: number, beta: number, C: FloatArray, ldc: number): void;

@@ -300,6 +300,8 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
         InstanceMethod("_setIsa", &NtensorAddon::SetIsa),
         InstanceMethod("_gemm", &NtensorAddon::Gemm),
         InstanceMethod("_setGemmPath", &NtensorAddon::SetGemmPath),
+        InstanceMethod("_setConvPath", &NtensorAddon::SetConvPath),
+        InstanceMethod("_lastConv2d", &NtensorAddon::LastConv2d),
         InstanceMethod("_fmaPeak", &NtensorAddon::FmaPeak),
     });
   }
@@ -500,6 +502,35 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
                           "' (expected 'auto', 'small', 'packed' or 'parallel')");
     }
     return Napi::String::New(env, set);
+  }
+
+  // _setConvPath(mode) (tests, bench): 'auto' | 'reference' | 'direct' |
+  // 'gemm' | 'pointwise' (kernels.h: set_conv_path); returns the mode set.
+  Napi::Value SetConvPath(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    static constexpr const char* modes = "'auto', 'reference', 'direct', 'gemm' or 'pointwise'";
+    if (info.Length() != 1 || !info[0].IsString()) {
+      throwType(env, std::string("_setConvPath: expected a string (") + modes + ")");
+    }
+    const std::string name = info[0].As<Napi::String>().Utf8Value();
+    const char* set = ntensor::set_conv_path(name.c_str());
+    if (set == nullptr) {
+      throwRange(env, "_setConvPath: unknown mode '" + name + "' (expected " + modes + ")");
+    }
+    return Napi::String::New(env, set);
+  }
+
+  // _lastConv2d() (tests, bench): what this thread's last conv2d did:
+  // { path, packedWeightBytes, tileBytesPerThread, threads }.
+  Napi::Value LastConv2d(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const ntensor::Conv2dCallInfo c = ntensor::conv2d_last_call();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("path", c.path != nullptr ? c.path : "none");
+    o.Set("packedWeightBytes", double(c.packedWeightBytes));
+    o.Set("tileBytesPerThread", double(c.tileBytesPerThread));
+    o.Set("threads", c.threads);
+    return o;
   }
 
   // Checks that a row-major rows x cols matrix with leading dimension ld

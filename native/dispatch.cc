@@ -1,6 +1,8 @@
-// Chooses which build of the convolution loops this CPU runs: the AVX2 one
-// when the GEMM ISA in use (gemm.cc, which detects the CPU once) is avx2 or
-// better, else the portable one. Both give the same bits (std::fma).
+// Chooses which build of the simple convolution loops (the "reference" path
+// of conv.cc) this CPU runs: the AVX2 one when the GEMM ISA in use (gemm.cc,
+// which detects the CPU once) is avx2 or better, else the portable one. Both
+// give the same bits (std::fma).
+#include "conv.h"
 #include "gemm.h"
 #include "kernels.h"
 
@@ -28,15 +30,15 @@ bool use_avx2() {
 }
 }  // namespace
 
-void conv2d_f32(const Conv2dShape& s, const float* x, const float* w,
-                const float* bias, float* y) {
+void conv::reference_f32(const Conv2dShape& s, const float* x, const float* w,
+                         const float* bias, float* y) {
 #if defined(__x86_64__) || defined(_M_X64)
   if (use_avx2()) return avx2::conv2d_f32(s, x, w, bias, y);
 #endif
   scalar::conv2d_f32(s, x, w, bias, y);
 }
-void conv2d_f64(const Conv2dShape& s, const double* x, const double* w,
-                const double* bias, double* y) {
+void conv::reference_f64(const Conv2dShape& s, const double* x, const double* w,
+                         const double* bias, double* y) {
 #if defined(__x86_64__) || defined(_M_X64)
   if (use_avx2()) return avx2::conv2d_f64(s, x, w, bias, y);
 #endif

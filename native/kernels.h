@@ -32,6 +32,7 @@
 // the fast GEMM is bit-identical to the naive sequential-fma triple loop.
 // k == 0 or alpha == 0: C = beta * C (zeros if beta == 0); A, B not read.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 namespace ntensor {
@@ -73,10 +74,29 @@ struct Conv2dShape {
 };
 
 // y = conv2d(x, weight) + bias (bias may be null). y is fully written.
+// Threads over images, output channels and output pixel blocks (conv.cc).
 void conv2d_f32(const Conv2dShape& s, const float* x, const float* weight,
                 const float* bias, float* y);
 void conv2d_f64(const Conv2dShape& s, const double* x, const double* weight,
                 const double* bias, double* y);
+
+// What the calling thread's last conv2d did: the path ("pointwise", "gemm",
+// "direct", "reference" or "empty"), the bytes of packed weights it
+// allocated (implicit GEMM), the bytes of the packed input block each
+// thread used, and the threads it ran on. For benchmarks and tests.
+struct Conv2dCallInfo {
+  const char* path;
+  std::size_t packedWeightBytes;
+  std::size_t tileBytesPerThread;
+  int threads;
+};
+Conv2dCallInfo conv2d_last_call();
+
+// Test hook: which conv2d path later calls take: "auto" (the default),
+// "reference" (the simple loops), "direct", "gemm" (implicit GEMM) or
+// "pointwise" (1x1 GEMM; only where it applies, else auto). Every path
+// gives the same bits. Returns the mode set, or nullptr for an unknown name.
+const char* set_conv_path(const char* name);
 
 // 2-D max and average pooling over N x C x H x W (torch.nn.functional's
 // max_pool2d / avg_pool2d with dilation 1, ceil_mode false): output

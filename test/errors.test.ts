@@ -199,11 +199,35 @@ describe('conv2d', () => {
     }
     for (const padding of [-1, [0, -1]]) expectError(() => conv2d(x, w, { padding: padding as number }), RangeError, 'conv2d', 'padding');
     for (const padding of [0.5, 'full', [1], [1, 1, 1]]) expectError(() => conv2d(x, w, { padding: padding as number }), TypeError, 'conv2d', 'padding');
-    expectError(() => conv2d(x, w, { padding: 'same' }), RangeError, 'conv2d', 'same');
-    expectError(() => conv2d(x, w, { dilation: 2 }), RangeError, 'conv2d', 'dilation');
-    expectError(() => conv2d(x, w, { dilation: 0 }), RangeError, 'conv2d', 'dilation');
-    expectError(() => conv2d(x, w, { groups: 3 }), RangeError, 'conv2d', 'groups');
-    expectError(() => conv2d(x, w, { groups: 0 }), RangeError, 'conv2d', 'groups');
+    // PyTorch: "padding='same' is not supported for strided convolutions"
+    expectError(() => conv2d(x, w, { padding: 'same', stride: 2 }), RangeError, 'conv2d', "padding='same'", 'strided');
+    expectError(() => conv2d(x, w, { padding: 'same', stride: [1, 2] }), RangeError, 'conv2d', "padding='same'", 'strided');
+    expectError(() => conv2d(x, w, { padding: 'full' as 'same' }), TypeError, 'conv2d', "Invalid padding string: 'full'");
+    // PyTorch: "Calculated padded input size per channel: (6 x 6). Kernel size: (7 x 7). Kernel size can't be greater than actual input size"
+    expectError(() => conv2d(x, w, { dilation: 3 }), RangeError, 'conv2d', '(6 x 6)', '(7 x 7)', "can't be greater", 'dilation');
+    expectError(() => conv2d(x, w, { dilation: 0 }), RangeError, 'conv2d', 'dilation should be greater than zero, but got [0, 0]');
+    expectError(() => conv2d(x, w, { dilation: [1, 0] }), RangeError, 'conv2d', 'dilation should be greater than zero, but got [1, 0]');
+    for (const groups of [1.5, NaN, '1', null]) expectError(() => conv2d(x, w, { groups: groups as number }), TypeError, 'conv2d', 'groups');
+    // PyTorch: "Given groups=3, expected weight to be divisible by 3 at dimension 0, but got weight of size [[2, 3, 3, 3]] instead"
+    expectError(() => conv2d(x, w, { groups: 3 }), RangeError, 'conv2d', 'Given groups=3, expected weight to be divisible by 3 at dimension 0', sh([2, 3, 3, 3]));
+    expectError(() => conv2d(x, w, { groups: 0 }), RangeError, 'conv2d', 'non-positive groups is not supported');
+    expectError(() => conv2d(x, w, { groups: -1 }), RangeError, 'conv2d', 'non-positive groups is not supported');
+    // PyTorch: "Given groups=2, weight of size [2, 3, 3, 3], expected input[1, 4, 6, 6] to have 6 channels, but got 4 channels instead"
+    expectError(() => conv2d(f32([1, 4, 6, 6]), w, { groups: 2 }), RangeError, 'conv2d',
+      `Given groups=2, weight of size ${sh([2, 3, 3, 3])}, expected input${sh([1, 4, 6, 6])} to have 6 channels, but got 4 channels instead`);
+  });
+
+  it('the valid forms of padding, dilation and groups', () => {
+    expect([...conv2d(x, w, { padding: 'same' }).shape]).toEqual([1, 2, 6, 6]);
+    expect([...conv2d(x, f32([2, 3, 2, 4]), { padding: 'same' }).shape]).toEqual([1, 2, 6, 6]); // even kernels
+    expect([...conv2d(x, w, { padding: 'same', dilation: [2, 1] }).shape]).toEqual([1, 2, 6, 6]);
+    expect([...conv2d(x, w, { padding: 'same', stride: [1, 1] }).shape]).toEqual([1, 2, 6, 6]);
+    expect([...conv2d(f32([3, 2, 2]), w, { padding: 'same' }).shape]).toEqual([2, 2, 2]); // kernel larger than the input
+    expect([...conv2d(x, w, { padding: 'valid', stride: 2 }).shape]).toEqual([1, 2, 2, 2]);
+    expect([...conv2d(x, w, { dilation: 2 }).shape]).toEqual([1, 2, 2, 2]);
+    expect([...conv2d(x, w, { dilation: [2, 1], padding: [1, 0] }).shape]).toEqual([1, 2, 4, 4]);
+    expect([...conv2d(f32([1, 4, 6, 6]), f32([6, 2, 3, 3]), { groups: 2 }).shape]).toEqual([1, 6, 4, 4]);
+    expect([...conv2d(f32([3, 6, 6]), f32([3, 1, 3, 3]), { groups: 3, padding: 1 }).shape]).toEqual([3, 6, 6]); // depthwise
   });
 });
 

@@ -10,29 +10,46 @@ export interface Conv2dOptions {
   bias?: Tensor | null;
   /** int or [h, w]; default 1. */
   stride?: number | readonly [number, number];
-  /** int, [h, w] or 'valid'; default 0. ('same' comes with the convolution issue.) */
+  /**
+   * int or [h, w] (zeros on both sides), 'valid' (none) or 'same' (output the
+   * size of the input; stride 1 only). For an even dilated kernel extent
+   * 'same' pads total = dilation·(k − 1) with total // 2 before and the rest
+   * after, as PyTorch does. Default 0.
+   */
   padding?: number | readonly [number, number] | 'valid' | 'same';
-  /** Only 1 for now. */
+  /** int or [h, w]; default 1. */
   dilation?: number | readonly [number, number];
-  /** Only 1 for now. */
+  /** Divides both channel counts; weight is (out, in / groups, kh, kw). Default 1. */
   groups?: number;
 }
 
-function pair(op: string, name: string, v: unknown, dflt: number, min: number): [number, number] {
+/** An int or a pair of ints, each at least `min`; `message` words the range error. */
+export function pair(op: string, name: string, v: unknown, dflt: number, min: number,
+  message?: (got: unknown) => string): [number, number] {
   if (v === undefined) return [dflt, dflt];
   const arr = typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 ? v : null;
   if (arr === null) {
-    throw new TypeError(`${op}: ${name} must be an integer or an array of two integers, got ${JSON.stringify(v)}`);
+    throw new TypeError(`${op}: ${name} must be an integer or an array of two integers, got ${describe(v)}`);
   }
   for (const x of arr) {
     if (typeof x !== 'number' || !Number.isSafeInteger(x)) {
-      throw new TypeError(`${op}: ${name} must be an integer or an array of two integers, got ${JSON.stringify(v)}`);
-    }
-    if (x < min) {
-      throw new RangeError(min > 0 ? `${op}: non-positive ${name} is not supported (got ${JSON.stringify(v)})` : `${op}: negative ${name} is not supported (got ${JSON.stringify(v)})`);
+      throw new TypeError(`${op}: ${name} must be an integer or an array of two integers, got ${describe(v)}`);
     }
   }
+  if (arr[0] < min || arr[1] < min) {
+    throw new RangeError(`${op}: ${message ? message(v) : min > 0 ? `non-positive ${name} is not supported (got ${describe(v)})` : `negative ${name} is not supported (got ${describe(v)})`}`);
+  }
   return [arr[0], arr[1]];
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (Array.isArray(v)) return `[${v.map(describe).join(', ')}]`;
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
 }
 
 export function conv2d<D extends DType>(input: Tensor<D>, weight: Tensor<D>, options?: Conv2dOptions): Tensor<D>;
@@ -42,54 +59,64 @@ export function conv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {
   checkTensor(op, input, 'input');
   checkTensor(op, weight, 'weight');
   if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
-  const { bias = null, stride, padding, dilation, groups } = options;
+  const { bias = null, stride, padding, dilation, groups = 1 } = options;
   if (bias !== null) checkTensor(op, bias, 'bias');
   if (input.ndim !== 3 && input.ndim !== 4) {
     throw new RangeError(`${op}: Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: ${fmt(input.shape)}`);
   }
   if (weight.ndim !== 4) {
-    throw new RangeError(`${op}: weight must be 4-D (out_channels, in_channels, kH, kW), but got weight of size ${fmt(weight.shape)} for input of size ${fmt(input.shape)}`);
+    throw new RangeError(`${op}: weight must be 4-D (out_channels, in_channels / groups, kH, kW), but got weight of size ${fmt(weight.shape)} for input of size ${fmt(input.shape)}`);
   }
   if (input.dtype !== weight.dtype || (bias !== null && bias.dtype !== input.dtype)) {
     throw new TypeError(`${op}: Input type (${input.dtype}), weight type (${weight.dtype})${bias ? ` and bias type (${bias.dtype})` : ''} should be the same`);
   }
   const [sh, sw] = pair(op, 'stride', stride, 1, 1);
-  const [dh, dw] = pair(op, 'dilation', dilation, 1, 1);
-  if (dh !== 1 || dw !== 1) throw new RangeError(`${op}: dilation other than 1 is not supported yet`);
-  if (groups !== undefined && groups !== 1) {
-    if (typeof groups !== 'number' || !Number.isSafeInteger(groups) || groups < 1) {
-      throw new RangeError(`${op}: non-positive groups is not supported (got ${String(groups)})`);
-    }
-    throw new RangeError(`${op}: groups other than 1 are not supported yet`);
+  const [dh, dw] = pair(op, 'dilation', dilation, 1, 1, (v) => `dilation should be greater than zero, but got ${describe(typeof v === 'number' ? [v, v] : v)}`);
+  if (typeof groups !== 'number' || !Number.isSafeInteger(groups)) {
+    throw new TypeError(`${op}: groups must be an integer, got ${describe(groups)}`);
   }
-  let ph: number, pw: number;
-  if (padding === 'valid') {
-    ph = pw = 0;
-  } else if (padding === 'same') {
-    throw new RangeError(`${op}: padding='same' is not supported yet; give the padding as numbers`);
-  } else {
-    [ph, pw] = pair(op, 'padding', padding, 0, 0);
-  }
+  if (groups < 1) throw new RangeError(`${op}: non-positive groups is not supported (got ${groups})`);
   const batched = input.ndim === 4;
   const [n, c, h, w] = batched ? input.shape : [1, ...input.shape];
   const [cout, cin, kh, kw] = weight.shape;
-  if (cin !== c) {
-    throw new RangeError(`${op}: Given groups=1, weight of size ${fmt(weight.shape)}, expected input${fmt(batched ? input.shape : [1, ...input.shape])} to have ${cin} channels, but got ${c} channels instead`);
+  // The extent of the dilated kernel.
+  const ekh = dh * (kh - 1) + 1, ekw = dw * (kw - 1) + 1;
+  let pt: number, pb: number, pl: number, pr: number;
+  if (padding === 'valid') {
+    pt = pb = pl = pr = 0;
+  } else if (padding === 'same') {
+    if (sh !== 1 || sw !== 1) throw new RangeError(`${op}: padding='same' is not supported for strided convolutions (got stride ${describe(stride)})`);
+    // PyTorch: total = dilation * (k - 1), the odd one out after (bottom, right).
+    const th = Math.max(0, ekh - 1), tw = Math.max(0, ekw - 1);
+    pt = th >> 1; pb = th - pt; pl = tw >> 1; pr = tw - pl;
+  } else if (typeof padding === 'string') {
+    throw new TypeError(`${op}: Invalid padding string: '${padding}' (expected 'valid', 'same', an integer or an array of two integers)`);
+  } else {
+    [pt, pl] = pair(op, 'padding', padding, 0, 0);
+    pb = pt; pr = pl;
+  }
+  if (cout % groups !== 0) {
+    throw new RangeError(`${op}: Given groups=${groups}, expected weight to be divisible by ${groups} at dimension 0, but got weight of size ${fmt(weight.shape)} instead`);
+  }
+  if (cin * groups !== c) {
+    throw new RangeError(`${op}: Given groups=${groups}, weight of size ${fmt(weight.shape)}, expected input${fmt(batched ? input.shape : [1, ...input.shape])} to have ${cin * groups} channels, but got ${c} channels instead`);
   }
   if (bias !== null && (bias.ndim !== 1 || bias.shape[0] !== cout)) {
     throw new RangeError(`${op}: Given weight of size ${fmt(weight.shape)}, expected bias to be 1-dimensional with ${cout} elements, but got bias of size ${fmt(bias.shape)} instead`);
   }
-  if (h + 2 * ph < kh || w + 2 * pw < kw) {
-    throw new RangeError(`${op}: Calculated padded input size per channel: (${h + 2 * ph} x ${w + 2 * pw}). Kernel size: (${kh} x ${kw}). Kernel size can't be greater than actual input size (input ${fmt(input.shape)}, weight ${fmt(weight.shape)})`);
-  }
-  const oh = Math.floor((h + 2 * ph - kh) / sh) + 1;
-  const ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
   if (kh === 0 || kw === 0) {
     throw new RangeError(`${op}: kernel size must be positive, got weight of size ${fmt(weight.shape)}`);
   }
+  if (h + pt + pb < ekh || w + pl + pr < ekw) {
+    throw new RangeError(`${op}: Calculated padded input size per channel: (${h + pt + pb} x ${w + pl + pr}). Kernel size: (${ekh} x ${ekw}). Kernel size can't be greater than actual input size (input ${fmt(input.shape)}, weight ${fmt(weight.shape)}${dh !== 1 || dw !== 1 ? `, dilation [${dh}, ${dw}]` : ''})`);
+  }
+  const oh = Math.floor((h + pt + pb - ekh) / sh) + 1;
+  const ow = Math.floor((w + pl + pr - ekw) / sw) + 1;
   const out = allocate(input.dtype, n * cout * oh * ow, op);
   // An empty result (n or cout is 0) needs no call: the other size may be huge.
-  if (out.length > 0) native().conv2d(input.data, weight.data, bias ? bias.data : null, out, n, c, h, w, cout, kh, kw, sh, sw, ph, ph, pw, pw, 1, 1, 1);
+  if (out.length > 0) {
+    native().conv2d(input.data, weight.data, bias ? bias.data : null, out, n, c, h, w, cout, kh, kw, sh, sw, pt, pb, pl, pr, dh, dw, groups);
+  }
   return new Tensor(out, batched ? [n, cout, oh, ow] : [cout, oh, ow]);
 }
 

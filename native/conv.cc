@@ -1,0 +1,485 @@
+// The conv2d driver: picks a path per call (conv.h), splits the work over
+// the thread pool and runs the per-ISA kernels. Every path keeps the
+// summation-order contract of kernels.h, so the path, the ISA and the thread
+// count never change the bits of the result.
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "conv.h"
+#include "gemm.h"
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace ntensor {
+namespace conv {
+namespace {
+
+enum class Path { automatic, reference, direct, gemm, pointwise };
+std::atomic<Path> g_path{Path::automatic};
+
+// The calling thread's last call (the bench reports it; see kernels.h).
+thread_local Conv2dCallInfo g_last{};
+
+// Each thread gets at least this many multiply-adds (waking a sleeping
+// worker costs tens of microseconds); as the GEMM driver.
+constexpr double kMinWorkPerThread = 96.0 * 96.0 * 96.0;
+// The direct kernel keeps per-column lane masks for kernels up to this wide.
+constexpr index_t kDirectMaxKw = 16;
+
+inline index_t round_up(index_t x, index_t to) { return (x + to - 1) / to * to; }
+inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
+
+const Isa& conv_isa() {
+#if defined(__x86_64__) || defined(_M_X64)
+  const int level = gemm::current_isa().level;
+  if (level >= 2) return isa_avx512;
+  if (level >= 1) return isa_avx2;
+#endif
+  return isa_scalar;
+}
+
+template <typename T>
+const gemm::Kernels<T>& gemm_kernels();
+template <>
+const gemm::Kernels<float>& gemm_kernels<float>() { return gemm::current_isa().f32; }
+template <>
+const gemm::Kernels<double>& gemm_kernels<double>() { return gemm::current_isa().f64; }
+
+template <typename T>
+const Kernels<T>& conv_kernels();
+template <>
+const Kernels<float>& conv_kernels<float>() { return conv_isa().f32; }
+template <>
+const Kernels<double>& conv_kernels<double>() { return conv_isa().f64; }
+
+void gemm_call(index_t m, index_t n, index_t k, const float* A, index_t lda, const float* B,
+               index_t ldb, float* C, index_t ldc) {
+  gemm_f32(false, false, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+}
+void gemm_call(index_t m, index_t n, index_t k, const double* A, index_t lda, const double* B,
+               index_t ldb, double* C, index_t ldc) {
+  gemm_f64(false, false, m, n, k, 1.0, A, lda, B, ldb, 0.0, C, ldc);
+}
+
+template <typename T>
+void add_bias_rows(T* y, index_t rows, index_t ld, index_t q0, index_t q1, const T* bias) {
+  for (index_t r = 0; r < rows; ++r) {
+    const T b = bias[r];
+    T* o = y + r * ld;
+    for (index_t q = q0; q < q1; ++q) o[q] += b;
+  }
+}
+
+int threads_for(double work) {
+  int t = get_num_threads();
+  const double byWork = work / kMinWorkPerThread;
+  if (byWork < double(t)) t = byWork < 1 ? 1 : int(byWork);
+  return t < 1 ? 1 : t;
+}
+
+// One grow-only, 64-byte aligned buffer.
+struct Buffer {
+  void* p = nullptr;
+  std::size_t bytes = 0;
+  ~Buffer() { std::free(p); }
+  void* get(std::size_t want) {
+    if (want <= bytes) return p;
+    std::free(p);
+    p = nullptr;
+    bytes = 0;
+    want = (want + 4095) & ~std::size_t(4095);
+    void* q = nullptr;
+    if (posix_memalign(&q, 64, want) != 0) return nullptr;
+    p = q;
+    bytes = want;
+    return p;
+  }
+};
+
+// Per thread: the B block of the implicit GEMM and its column segments;
+// per calling thread: the packed weights.
+struct ThreadScratch {
+  Buffer b;
+  std::vector<Segment> segs;
+};
+ThreadScratch& scratch() {
+  thread_local ThreadScratch s;
+  return s;
+}
+Buffer& packed_weights() {
+  thread_local Buffer b;
+  return b;
+}
+
+// ---- pointwise: 1x1, stride 1, no padding ----
+
+template <typename T>
+struct PointwiseJob {
+  const Conv2dShape* s;
+  const T* x;
+  const T* w;
+  const T* bias;
+  T* y;
+  std::atomic<index_t> next;
+  index_t jobs;
+};
+
+template <typename T>
+void pointwise_task(void* ctx, int) {
+  auto& j = *static_cast<PointwiseJob<T>*>(ctx);
+  const Conv2dShape& s = *j.s;
+  const index_t G = s.groups, cg = s.c / G, mg = s.cout / G, P = s.h * s.w;
+  const gemm::Kernels<T>& kern = gemm_kernels<T>();
+  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.jobs;) {
+    const index_t b = i / G, g = i % G;
+    const T* A = j.w + g * mg * cg;
+    const T* B = j.x + (b * s.c + g * cg) * P;
+    T* C = j.y + (b * s.cout + g * mg) * P;
+    // The same paths as gemm_f32/gemm_f64 take, without their threading.
+    const double work = double(mg) * double(P) * double(cg);
+    if (cg == 0) {
+      for (index_t r = 0; r < mg; ++r) std::fill(C + r * P, C + (r + 1) * P, T(0));
+    } else if (work <= 48.0 * 48.0 * 48.0 || ((mg < 4 || P < 8) && work <= double(1 << 22))) {
+      kern.small(mg, P, cg, T(1), A, cg, 1, B, P, 1, T(0), C, P);
+    } else {
+      gemm::gemm_packed<T>(kern, mg, P, cg, T(1), A, cg, 1, B, P, 1, T(0), C, P,
+                           gemm::thread_buffers());
+    }
+    if (j.bias != nullptr) add_bias_rows(C, mg, P, 0, P, j.bias + g * mg);
+  }
+}
+
+template <typename T>
+void pointwise(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  const index_t G = s.groups, cg = s.c / G, mg = s.cout / G, P = s.h * s.w;
+  const index_t jobs = s.n * G;
+  const double work = double(mg) * double(P) * double(cg);
+  const int threads = threads_for(work * double(jobs));
+  g_last = {"pointwise", 0, 0, 1};
+  if (jobs >= threads || threads == 1) {
+    // Whole GEMMs per thread: enough of them to go round.
+    PointwiseJob<T> job{&s, x, w, bias, y, {0}, jobs};
+    const int tasks = int(std::min<index_t>(threads, jobs));
+    g_last.threads = tasks;
+    if (tasks <= 1) {
+      pointwise_task<T>(&job, 0);
+    } else {
+      parallel_run(tasks, pointwise_task<T>, &job);
+    }
+    return;
+  }
+  // Few large GEMMs: each splits itself over the threads (gemm.cc).
+  g_last.threads = threads;
+  for (index_t b = 0; b < s.n; ++b) {
+    for (index_t g = 0; g < G; ++g) {
+      T* C = y + (b * s.cout + g * mg) * P;
+      gemm_call(mg, P, cg, w + g * mg * cg, cg, x + (b * s.c + g * cg) * P, P, C, P);
+      if (bias != nullptr) add_bias_rows(C, mg, P, 0, P, bias + g * mg);
+    }
+  }
+}
+
+// ---- implicit GEMM ----
+
+template <typename T>
+struct GemmJob {
+  const Conv2dShape* s;
+  const T* x;
+  const T* bias;
+  T* y;
+  const T* ap;  // packed weights: group g, k block at pc: ap + g * mgr * K + pc * mgr
+  index_t mgr;  // rows of one group's packed weights (a multiple of MR)
+  index_t colBlock, colBlocks, rowBlock, rowBlocks;
+  index_t items;
+  std::atomic<index_t> next;
+  std::atomic<int> failed;
+};
+
+// Output columns [q0, q0 + nc) as segments that stay within one output row
+// and one NR-wide micro-panel.
+void build_segments(std::vector<Segment>& segs, index_t ow, index_t q0, index_t nc, index_t nr) {
+  segs.clear();
+  index_t q = q0;
+  const index_t end = q0 + nc;
+  while (q < end) {
+    const index_t oy = q / ow, ox = q % ow;
+    const index_t j = q - q0;
+    index_t len = std::min(ow - ox, end - q);
+    len = std::min(len, nr - j % nr);
+    segs.push_back({j, oy, ox, len});
+    q += len;
+  }
+}
+
+template <typename T>
+void gemm_task(void* ctx, int) {
+  auto& j = *static_cast<GemmJob<T>*>(ctx);
+  const Conv2dShape& s = *j.s;
+  const gemm::Kernels<T>& kern = gemm_kernels<T>();
+  const Kernels<T>& ck = conv_kernels<T>();
+  const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
+  const index_t K = cg * s.kh * s.kw, P = s.oh * s.ow;
+  const index_t MR = kern.blk.mr, NR = kern.blk.nr, KC = kern.blk.kc;
+  ThreadScratch& sc = scratch();
+  T* bp = static_cast<T*>(sc.b.get(sizeof(T) * std::size_t(std::min(KC, K) * round_up(j.colBlock, NR))));
+  if (bp == nullptr) {
+    j.failed.store(1, std::memory_order_relaxed);
+    return;
+  }
+  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
+    // Items: (image, group) jobs x column blocks x row blocks.
+    const index_t rb = i % j.rowBlocks;
+    const index_t cb = i / j.rowBlocks % j.colBlocks;
+    const index_t job = i / j.rowBlocks / j.colBlocks;
+    const index_t b = job / G, g = job % G;
+    const index_t q0 = cb * j.colBlock, nc = std::min(j.colBlock, P - q0);
+    const index_t m0 = rb * j.rowBlock, m1 = std::min(mg, m0 + j.rowBlock);
+    if (nc <= 0 || m0 >= m1) continue;
+    const T* xg = j.x + (b * s.c + g * cg) * s.h * s.w;
+    T* yg = j.y + (b * s.cout + g * mg) * P;
+    build_segments(sc.segs, s.ow, q0, nc, NR);
+    for (index_t pc = 0; pc < K; pc += KC) {
+      const index_t kc = std::min(KC, K - pc);
+      ck.packB(s, xg, pc, kc, sc.segs.data(), index_t(sc.segs.size()), nc, int(NR), bp);
+      const T* ablock = j.ap + g * j.mgr * K + pc * j.mgr;
+      for (index_t ir = m0; ir < m1; ir += MR) {
+        const int mr = int(std::min(MR, m1 - ir));
+        T* crow = yg + ir * P + q0;
+        for (index_t jr = 0; jr < nc; jr += NR) {
+          kern.ukernel(kc, ablock + ir * kc, bp + jr * kc, crow + jr, P, mr,
+                       int(std::min(NR, nc - jr)), pc > 0, T(1), T(0));
+        }
+      }
+    }
+    if (j.bias != nullptr) add_bias_rows(yg + m0 * P, m1 - m0, P, q0, q0 + nc, j.bias + g * mg + m0);
+  }
+}
+
+template <typename T>
+struct PackAJob {
+  const gemm::Kernels<T>* kern;
+  const T* w;
+  T* ap;
+  index_t G, mg, mgr, K, KC;
+  index_t blocks;  // (group, k block) pairs
+  std::atomic<index_t> next;
+};
+
+template <typename T>
+void packa_task(void* ctx, int) {
+  auto& j = *static_cast<PackAJob<T>*>(ctx);
+  const index_t kblocks = ceil_div(j.K, j.KC);
+  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.blocks;) {
+    const index_t g = i / kblocks, pc = i % kblocks * j.KC;
+    const index_t kc = std::min(j.KC, j.K - pc);
+    j.kern->packA(j.mg, kc, j.w + g * j.mg * j.K + pc, j.K, 1, j.ap + g * j.mgr * j.K + pc * j.mgr);
+  }
+}
+
+template <typename T>
+bool implicit_gemm(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  const gemm::Kernels<T>& kern = gemm_kernels<T>();
+  const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
+  const index_t K = cg * s.kh * s.kw, P = s.oh * s.ow;
+  const index_t MR = kern.blk.mr, NR = kern.blk.nr, KC = kern.blk.kc, NC = kern.blk.nc;
+  const index_t mgr = round_up(mg, MR);
+  // The weights as the GEMM's A operand, packed once per call.
+  const std::size_t aBytes = sizeof(T) * std::size_t(G * mgr * K);
+  T* ap = static_cast<T*>(packed_weights().get(aBytes));
+  if (ap == nullptr) return false;
+  const double work = double(s.n) * double(s.cout) * double(K) * double(P);
+  const int threads = threads_for(work);
+  {
+    const index_t blocks = G * ceil_div(K, KC);
+    PackAJob<T> pj{&kern, w, ap, G, mg, mgr, K, KC, blocks, {0}};
+    const int tasks = int(std::min<index_t>(blocks, aBytes >= (std::size_t(1) << 20) ? threads : 1));
+    if (tasks <= 1) {
+      packa_task<T>(&pj, 0);
+    } else {
+      parallel_run(tasks, packa_task<T>, &pj);
+    }
+  }
+  // Work items: (image, group) x column blocks x row blocks. Column blocks of
+  // at most NC columns, equal in size, at least ~4 per thread when the
+  // images are few; rows are split only when columns cannot go round.
+  const index_t jobs = s.n * G;
+  const index_t panels = ceil_div(P, NR);
+  index_t colBlocks = ceil_div(P, NC);
+  const index_t want = ceil_div(4 * index_t(threads), jobs);
+  if (threads > 1 && colBlocks < want) colBlocks = std::min(want, std::max<index_t>(1, panels / 2));
+  colBlocks = std::max<index_t>(1, std::min(colBlocks, panels));
+  const index_t colBlock = round_up(ceil_div(P, colBlocks), NR);
+  colBlocks = ceil_div(P, colBlock);
+  index_t rowBlocks = 1;
+  if (jobs * colBlocks < index_t(threads)) {
+    rowBlocks = std::min(ceil_div(threads, jobs * colBlocks), ceil_div(mg, MR));
+  }
+  const index_t rowBlock = round_up(ceil_div(mg, rowBlocks), MR);
+  rowBlocks = ceil_div(mg, rowBlock);
+  GemmJob<T> job{&s, x, bias, y, ap, mgr, colBlock, colBlocks, rowBlock, rowBlocks,
+                 jobs * colBlocks * rowBlocks, {0}, {0}};
+  const int tasks = int(std::min<index_t>(threads, job.items));
+  g_last = {"gemm", aBytes, sizeof(T) * std::size_t(std::min(KC, K) * round_up(colBlock, NR)), tasks};
+  if (tasks <= 1) {
+    gemm_task<T>(&job, 0);
+  } else {
+    parallel_run(tasks, gemm_task<T>, &job);
+  }
+  return job.failed.load() == 0;
+}
+
+// ---- direct ----
+
+template <typename T>
+struct DirectJob {
+  const Conv2dShape* s;
+  const T* x;
+  const T* w;
+  const T* bias;
+  T* y;
+  index_t coBlock, coBlocks, rowBlock, rowBlocks, items;
+  std::atomic<index_t> next;
+};
+
+template <typename T>
+void direct_task(void* ctx, int) {
+  auto& j = *static_cast<DirectJob<T>*>(ctx);
+  const Conv2dShape& s = *j.s;
+  const Kernels<T>& ck = conv_kernels<T>();
+  const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
+  const index_t wstride = cg * s.kh * s.kw, P = s.oh * s.ow;
+  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
+    const index_t rb = i % j.rowBlocks;
+    const index_t cb = i / j.rowBlocks % j.coBlocks;
+    const index_t job = i / j.rowBlocks / j.coBlocks;
+    const index_t b = job / G, g = job % G;
+    const index_t c0 = cb * j.coBlock, c1 = std::min(mg, c0 + j.coBlock);
+    const index_t oy0 = rb * j.rowBlock, oy1 = std::min(s.oh, oy0 + j.rowBlock);
+    if (c0 >= c1 || oy0 >= oy1) continue;
+    const index_t co = g * mg + c0;
+    ck.direct(s, j.x + (b * s.c + g * cg) * s.h * s.w, j.w + co * wstride,
+              j.bias != nullptr ? j.bias + co : nullptr, j.y + (b * s.cout + co) * P, c1 - c0,
+              oy0, oy1);
+  }
+}
+
+template <typename T>
+void direct(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
+  const double work = double(s.n) * double(s.cout) * double(cg * s.kh * s.kw) * double(s.oh * s.ow);
+  const int threads = threads_for(work);
+  // Items: (image, group) x blocks of 4 output channels x blocks of rows,
+  // about 4 per thread.
+  const index_t jobs = s.n * G;
+  index_t coBlock = std::min<index_t>(mg, 4);
+  index_t coBlocks = ceil_div(mg, coBlock);
+  index_t rowBlocks = 1;
+  const index_t want = 4 * index_t(threads);
+  if (threads > 1 && jobs * coBlocks < want) rowBlocks = std::min(s.oh, ceil_div(want, jobs * coBlocks));
+  const index_t rowBlock = ceil_div(s.oh, rowBlocks);
+  rowBlocks = ceil_div(s.oh, rowBlock);
+  DirectJob<T> job{&s, x, w, bias, y, coBlock, coBlocks, rowBlock, rowBlocks,
+                   jobs * coBlocks * rowBlocks, {0}};
+  const int tasks = int(std::min<index_t>(threads, job.items));
+  g_last = {"direct", 0, 0, tasks};
+  if (tasks <= 1) {
+    direct_task<T>(&job, 0);
+  } else {
+    parallel_run(tasks, direct_task<T>, &job);
+  }
+}
+
+// ---- choosing ----
+
+void reference(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
+  reference_f32(s, x, w, b, y);
+}
+void reference(const Conv2dShape& s, const double* x, const double* w, const double* b, double* y) {
+  reference_f64(s, x, w, b, y);
+}
+
+template <typename T>
+void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  if (s.n == 0 || s.cout == 0 || s.oh == 0 || s.ow == 0) return;
+  const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
+  if (cg == 0) {
+    // No products: the bias (or zeros) everywhere.
+    const index_t P = s.oh * s.ow;
+    for (index_t b = 0; b < s.n; ++b) {
+      for (index_t co = 0; co < s.cout; ++co) {
+        std::fill(y + (b * s.cout + co) * P, y + (b * s.cout + co + 1) * P,
+                  bias != nullptr ? bias[co] : T(0));
+      }
+    }
+    g_last = {"empty", 0, 0, 1};
+    return;
+  }
+  const bool isPointwise = s.kh == 1 && s.kw == 1 && s.strideH == 1 && s.strideW == 1 &&
+                           s.padTop == 0 && s.padBottom == 0 && s.padLeft == 0 &&
+                           s.padRight == 0;
+  const bool directOk = s.kw <= kDirectMaxKw;
+  Path path = g_path.load(std::memory_order_relaxed);
+  if (path == Path::pointwise && !isPointwise) path = Path::automatic;
+  if (path == Path::direct && !directOk) path = Path::automatic;
+  if (path == Path::automatic) {
+    if (isPointwise) {
+      path = Path::pointwise;
+    } else if (directOk && (cg == 1 || mg <= 4)) {
+      // One input channel per group (depthwise) or few output channels:
+      // the GEMM's MR-high tiles would compute mostly padding rows.
+      path = Path::direct;
+    } else {
+      path = Path::gemm;
+    }
+  }
+  switch (path) {
+    case Path::pointwise: pointwise(s, x, w, bias, y); return;
+    case Path::direct: direct(s, x, w, bias, y); return;
+    case Path::gemm:
+      if (implicit_gemm(s, x, w, bias, y)) return;
+      break;  // out of memory for the packed weights: the loops need none
+    default: break;
+  }
+  g_last = {"reference", 0, 0, 1};
+  reference(s, x, w, bias, y);
+}
+
+}  // namespace
+}  // namespace conv
+
+void conv2d_f32(const Conv2dShape& s, const float* x, const float* w, const float* bias,
+                float* y) {
+  conv::run<float>(s, x, w, bias, y);
+}
+void conv2d_f64(const Conv2dShape& s, const double* x, const double* w, const double* bias,
+                double* y) {
+  conv::run<double>(s, x, w, bias, y);
+}
+
+const char* set_conv_path(const char* name) {
+  using conv::Path;
+  static const struct {
+    const char* name;
+    Path path;
+  } modes[] = {{"auto", Path::automatic},
+               {"reference", Path::reference},
+               {"direct", Path::direct},
+               {"gemm", Path::gemm},
+               {"pointwise", Path::pointwise}};
+  if (name == nullptr) return nullptr;
+  for (const auto& m : modes) {
+    if (!std::strcmp(name, m.name)) {
+      conv::g_path.store(m.path, std::memory_order_relaxed);
+      return m.name;
+    }
+  }
+  return nullptr;
+}
+
+Conv2dCallInfo conv2d_last_call() { return conv::g_last; }
+
+}  // namespace ntensor

@@ -1,0 +1,80 @@
+// Internal convolution machinery shared by the driver (conv.cc) and the
+// per-ISA kernel files (conv_scalar.cc, conv_avx2.cc, conv_avx512.cc, which
+// compile conv_generic.inc under their target pragmas). Plain C++; nothing
+// here knows about Node. Shapes and the summation-order contract are in
+// kernels.h (Conv2dShape).
+//
+// Paths (conv.cc picks one per call; test hooks can force one):
+//   pointwise  1x1 kernel, stride 1, no padding: per image and group one GEMM
+//              straight on the N-C-H-W buffers, weight (Cout/g x C/g) times
+//              input (C/g x H*W), no copies.
+//   gemm       implicit GEMM: the weights are packed once per call into the
+//              GEMM's A micro-panels (packA); B micro-panels (KC x NR, gemm.h)
+//              are packed straight from the image by pack_b below, one
+//              cache-sized block at a time per thread (im2col is never
+//              materialised); then the GEMM micro-kernel runs over them.
+//   direct     register-blocked loops for few output channels per group or
+//              one input channel per group (depthwise): SIMD over output
+//              columns, a few output channels at a time, padding as zero
+//              lanes of masked loads; no packing, no allocation.
+//   reference  the simple loops of reference_loops.inc.
+// All four keep the contract of kernels.h, so they give identical bits.
+#pragma once
+#include <cstddef>
+
+#include "kernels.h"
+
+namespace ntensor {
+namespace conv {
+
+// Output columns q in [q0, q0 + nc) of one image, cut into pieces that stay
+// within one output row: output row oy, columns [ox, ox + len), landing at
+// column j = q - q0 of the packed block. Built once per block, reused for
+// every reduction row of it.
+struct Segment {
+  index_t j, oy, ox, len;
+};
+
+// Packs reduction rows [p0, p0 + kc) (p = (ci * KH + ki) * KW + kj, ci local
+// to the group whose first input plane is x) of the implicit im2col matrix,
+// for the output columns described by segs (nc columns in all), into
+// NR-wide micro-panels at dst: element (p - p0, j) at
+// dst[(j / NR) * kc * NR + (p - p0) * NR + j % NR]; columns past nc up to the
+// next multiple of NR are zero, and so is every element on the padding.
+template <typename T>
+using PackBFn = void (*)(const Conv2dShape& s, const T* x, index_t p0, index_t kc,
+                         const Segment* segs, index_t nsegs, index_t nc, int nr, T* dst);
+
+// The direct kernel for output channels [co0, co1) of one group of one
+// image, output rows [oy0, oy1): x points at the group's first input plane,
+// w at output channel co0's weights, y at output channel co0's plane;
+// bias (or null) at co0's bias.
+template <typename T>
+using DirectFn = void (*)(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
+                          index_t ncout, index_t oy0, index_t oy1);
+
+template <typename T>
+struct Kernels {
+  PackBFn<T> packB;
+  DirectFn<T> direct;
+};
+
+struct Isa {
+  Kernels<float> f32;
+  Kernels<double> f64;
+};
+
+extern const Isa isa_scalar;
+#if defined(__x86_64__) || defined(_M_X64)
+extern const Isa isa_avx2;
+extern const Isa isa_avx512;
+#endif
+
+// The simple loops (reference_loops.inc through dispatch.cc).
+void reference_f32(const Conv2dShape& s, const float* x, const float* w, const float* bias,
+                   float* y);
+void reference_f64(const Conv2dShape& s, const double* x, const double* w, const double* bias,
+                   double* y);
+
+}  // namespace conv
+}  // namespace ntensor

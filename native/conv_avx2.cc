@@ -1,0 +1,91 @@
+// The convolution kernels (conv_generic.inc) for AVX2 + FMA, through a
+// target pragma (the rest of the binary stays baseline x86-64); conv.cc
+// selects them only when the GEMM ISA in use is avx2 or better. Lane masks
+// for maskload/maskstore; strided loads are masked gathers.
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "conv.h"
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+
+namespace ntensor {
+namespace conv {
+namespace avx2 {
+
+struct F32 {
+  using T = float;
+  using V = __m256;
+  using M = __m256i;
+  static constexpr int W = 8;
+  static constexpr int kMaxAcc = 8;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V set1(T x) { return _mm256_set1_ps(x); }
+  static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static M lanes(int lo, int hi) {
+    const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(lo), i),
+                               _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), i));
+  }
+  static V load(M m, const T* p) { return _mm256_maskload_ps(p, m); }
+  static V load_strided(M m, const T* p, index_t stride) {
+    if (stride > (index_t(1) << 27)) {
+      alignas(32) T v[W];
+      alignas(32) std::int32_t mk[W];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(mk), m);
+      for (int l = 0; l < W; ++l) v[l] = mk[l] ? p[l * stride] : T(0);
+      return _mm256_load_ps(v);
+    }
+    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                           _mm256_set1_epi32(int(stride)));
+    return _mm256_mask_i32gather_ps(zero(), p, idx, _mm256_castsi256_ps(m), 4);
+  }
+  static void store(T* p, M m, V v) { _mm256_maskstore_ps(p, m, v); }
+};
+
+struct F64 {
+  using T = double;
+  using V = __m256d;
+  using M = __m256i;
+  static constexpr int W = 4;
+  static constexpr int kMaxAcc = 8;
+  static V zero() { return _mm256_setzero_pd(); }
+  static V set1(T x) { return _mm256_set1_pd(x); }
+  static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  static M lanes(int lo, int hi) {
+    const __m256i i = _mm256_setr_epi64x(0, 1, 2, 3);
+    return _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_set1_epi64x(lo), i),
+                               _mm256_cmpgt_epi64(_mm256_set1_epi64x(hi), i));
+  }
+  static V load(M m, const T* p) { return _mm256_maskload_pd(p, m); }
+  static V load_strided(M m, const T* p, index_t stride) {
+    if (stride > (index_t(1) << 27)) {
+      alignas(32) T v[W];
+      alignas(32) std::int64_t mk[W];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(mk), m);
+      for (int l = 0; l < W; ++l) v[l] = mk[l] ? p[l * stride] : T(0);
+      return _mm256_load_pd(v);
+    }
+    const __m128i idx = _mm_mullo_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32(int(stride)));
+    return _mm256_mask_i32gather_pd(zero(), p, idx, _mm256_castsi256_pd(m), 8);
+  }
+  static void store(T* p, M m, V v) { _mm256_maskstore_pd(p, m, v); }
+};
+
+#include "conv_generic.inc"
+
+}  // namespace avx2
+
+const Isa isa_avx2 = {avx2::kernels<avx2::F32>(), avx2::kernels<avx2::F64>()};
+
+}  // namespace conv
+}  // namespace ntensor
+
+#pragma GCC pop_options
+#endif

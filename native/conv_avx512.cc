@@ -1,0 +1,109 @@
+// The convolution kernels (conv_generic.inc) for AVX-512 (F, BW, DQ, VL),
+// through a target pragma; conv.cc selects them only when the GEMM ISA in
+// use is avx512. Lane masks are k-registers; a stride-2 load is two masked
+// loads and one two-source permute; other strides are masked gathers.
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "conv.h"
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,prefer-vector-width=512")
+// GCC 12 warns about the deliberately undefined pass-through operand inside
+// some intrinsics (_mm512_undefined_ps).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace ntensor {
+namespace conv {
+namespace avx512 {
+
+// Elements [2a, 2b - 1) for the contiguous lane range [a, b) that m holds:
+// what a stride-2 load of those lanes touches.
+inline std::uint64_t stride2_elements(std::uint32_t m) {
+  if (m == 0) return 0;
+  const int a = __builtin_ctz(m), b = 32 - __builtin_clz(m);
+  const int e0 = 2 * a, e1 = 2 * b - 1;
+  return ((e1 >= 64 ? ~0ull : (1ull << e1) - 1)) & ~((1ull << e0) - 1);
+}
+
+struct F32 {
+  using T = float;
+  using V = __m512;
+  using M = __mmask16;
+  static constexpr int W = 16;
+  static constexpr int kMaxAcc = 16;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V set1(T x) { return _mm512_set1_ps(x); }
+  static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static M lanes(int lo, int hi) { return M(((1u << hi) - 1) & ~((1u << lo) - 1)); }
+  static V load(M m, const T* p) { return _mm512_maskz_loadu_ps(m, p); }
+  static V load_strided(M m, const T* p, index_t stride) {
+    if (stride == 2) {
+      const std::uint64_t e = stride2_elements(m);
+      const V lo = _mm512_maskz_loadu_ps(__mmask16(e), p);
+      const V hi = _mm512_maskz_loadu_ps(__mmask16(e >> 16), p + 16);
+      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      return _mm512_maskz_permutex2var_ps(m, lo, even, hi);
+    }
+    if (stride > (index_t(1) << 26)) {
+      alignas(64) T v[W];
+      for (int l = 0; l < W; ++l) v[l] = (m >> l) & 1 ? p[l * stride] : T(0);
+      return _mm512_load_ps(v);
+    }
+    const __m512i idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(int(stride)));
+    return _mm512_mask_i32gather_ps(zero(), m, idx, p, 4);
+  }
+  static void store(T* p, M m, V v) { _mm512_mask_storeu_ps(p, m, v); }
+};
+
+struct F64 {
+  using T = double;
+  using V = __m512d;
+  using M = __mmask8;
+  static constexpr int W = 8;
+  static constexpr int kMaxAcc = 16;
+  static V zero() { return _mm512_setzero_pd(); }
+  static V set1(T x) { return _mm512_set1_pd(x); }
+  static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static M lanes(int lo, int hi) { return M(((1u << hi) - 1) & ~((1u << lo) - 1)); }
+  static V load(M m, const T* p) { return _mm512_maskz_loadu_pd(m, p); }
+  static V load_strided(M m, const T* p, index_t stride) {
+    if (stride == 2) {
+      const std::uint64_t e = stride2_elements(m);
+      const V lo = _mm512_maskz_loadu_pd(__mmask8(e), p);
+      const V hi = _mm512_maskz_loadu_pd(__mmask8(e >> 8), p + 8);
+      const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+      return _mm512_maskz_permutex2var_pd(m, lo, even, hi);
+    }
+    if (stride > (index_t(1) << 26)) {
+      alignas(64) T v[W];
+      for (int l = 0; l < W; ++l) v[l] = (m >> l) & 1 ? p[l * stride] : T(0);
+      return _mm512_load_pd(v);
+    }
+    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                           _mm256_set1_epi32(int(stride)));
+    return _mm512_mask_i32gather_pd(zero(), m, idx, p, 8);
+  }
+  static void store(T* p, M m, V v) { _mm512_mask_storeu_pd(p, m, v); }
+};
+
+#include "conv_generic.inc"
+
+}  // namespace avx512
+
+const Isa isa_avx512 = {avx512::kernels<avx512::F32>(), avx512::kernels<avx512::F64>()};
+
+}  // namespace conv
+}  // namespace ntensor
+
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+#endif

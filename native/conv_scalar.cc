@@ -1,0 +1,41 @@
+// The portable convolution kernels (conv_generic.inc) for any CPU: one-lane
+// "vectors", std::fma (a libm call where the CPU has no FMA instruction).
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "conv.h"
+
+namespace ntensor {
+namespace conv {
+namespace scalar {
+
+template <typename Elem>
+struct Lane {
+  using T = Elem;
+  using V = Elem;
+  using M = bool;
+  static constexpr int W = 1;
+  static constexpr int kMaxAcc = 16;
+  static V zero() { return T(0); }
+  static V set1(T x) { return x; }
+  static V fmadd(V a, V b, V c) { return std::fma(a, b, c); }
+  static V add(V a, V b) { return a + b; }
+  static M lanes(int lo, int hi) { return lo < hi; }
+  static V load(M m, const T* p) { return m ? *p : T(0); }
+  static V load_strided(M m, const T* p, index_t) { return m ? *p : T(0); }
+  static void store(T* p, M m, V v) {
+    if (m) *p = v;
+  }
+};
+using F32 = Lane<float>;
+using F64 = Lane<double>;
+
+#include "conv_generic.inc"
+
+}  // namespace scalar
+
+const Isa isa_scalar = {scalar::kernels<scalar::F32>(), scalar::kernels<scalar::F64>()};
+
+}  // namespace conv
+}  // namespace ntensor
