@@ -210,7 +210,7 @@ void build_segments(std::vector<Segment>& segs, index_t ow, index_t q0, index_t 
     const index_t j = q - q0;
     index_t len = std::min(ow - ox, end - q);
     len = std::min(len, nr - j % nr);
-    segs.push_back({j, oy, ox, len});
+    segs.push_back({j / nr, j % nr, oy, ox, len});
     q += len;
   }
 }

@@ -28,11 +28,11 @@ namespace ntensor {
 namespace conv {
 
 // Output columns q in [q0, q0 + nc) of one image, cut into pieces that stay
-// within one output row: output row oy, columns [ox, ox + len), landing at
-// column j = q - q0 of the packed block. Built once per block, reused for
-// every reduction row of it.
+// within one output row and one micro-panel: output row oy, columns
+// [ox, ox + len), landing at column q - q0 = panel * NR + lane of the packed
+// block. Built once per block, reused for every reduction row of it.
 struct Segment {
-  index_t j, oy, ox, len;
+  index_t panel, lane, oy, ox, len;
 };
 
 // Packs reduction rows [p0, p0 + kc) (p = (ci * KH + ki) * KW + kj, ci local

@@ -23,6 +23,7 @@ struct F32 {
   using M = __m256i;
   static constexpr int W = 8;
   static constexpr int kMaxAcc = 8;
+  static constexpr int kChains = 8;
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(T x) { return _mm256_set1_ps(x); }
   static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
@@ -33,6 +34,8 @@ struct F32 {
                                _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), i));
   }
   static V load(M m, const T* p) { return _mm256_maskload_ps(p, m); }
+  static V loadu(const T* p) { return _mm256_loadu_ps(p); }
+  static void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
   static V load_strided(M m, const T* p, index_t stride) {
     if (stride > (index_t(1) << 27)) {
       alignas(32) T v[W];
@@ -54,6 +57,7 @@ struct F64 {
   using M = __m256i;
   static constexpr int W = 4;
   static constexpr int kMaxAcc = 8;
+  static constexpr int kChains = 8;
   static V zero() { return _mm256_setzero_pd(); }
   static V set1(T x) { return _mm256_set1_pd(x); }
   static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
@@ -64,6 +68,8 @@ struct F64 {
                                _mm256_cmpgt_epi64(_mm256_set1_epi64x(hi), i));
   }
   static V load(M m, const T* p) { return _mm256_maskload_pd(p, m); }
+  static V loadu(const T* p) { return _mm256_loadu_pd(p); }
+  static void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
   static V load_strided(M m, const T* p, index_t stride) {
     if (stride > (index_t(1) << 27)) {
       alignas(32) T v[W];

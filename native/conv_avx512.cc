@@ -11,7 +11,7 @@
 #include "conv.h"
 
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,prefer-vector-width=512")
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi,bmi2,prefer-vector-width=512")
 // GCC 12 warns about the deliberately undefined pass-through operand inside
 // some intrinsics (_mm512_undefined_ps).
 #pragma GCC diagnostic push
@@ -36,12 +36,15 @@ struct F32 {
   using M = __mmask16;
   static constexpr int W = 16;
   static constexpr int kMaxAcc = 16;
+  static constexpr int kChains = 12;
   static V zero() { return _mm512_setzero_ps(); }
   static V set1(T x) { return _mm512_set1_ps(x); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
-  static M lanes(int lo, int hi) { return M(((1u << hi) - 1) & ~((1u << lo) - 1)); }
+  static M lanes(int lo, int hi) { return M(_bzhi_u32(~0u, unsigned(hi)) & ~_bzhi_u32(~0u, unsigned(lo))); }
   static V load(M m, const T* p) { return _mm512_maskz_loadu_ps(m, p); }
+  static V loadu(const T* p) { return _mm512_loadu_ps(p); }
+  static void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
   static V load_strided(M m, const T* p, index_t stride) {
     if (stride == 2) {
       const std::uint64_t e = stride2_elements(m);
@@ -69,12 +72,15 @@ struct F64 {
   using M = __mmask8;
   static constexpr int W = 8;
   static constexpr int kMaxAcc = 16;
+  static constexpr int kChains = 12;
   static V zero() { return _mm512_setzero_pd(); }
   static V set1(T x) { return _mm512_set1_pd(x); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
-  static M lanes(int lo, int hi) { return M(((1u << hi) - 1) & ~((1u << lo) - 1)); }
+  static M lanes(int lo, int hi) { return M(_bzhi_u32(~0u, unsigned(hi)) & ~_bzhi_u32(~0u, unsigned(lo))); }
   static V load(M m, const T* p) { return _mm512_maskz_loadu_pd(m, p); }
+  static V loadu(const T* p) { return _mm512_loadu_pd(p); }
+  static void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
   static V load_strided(M m, const T* p, index_t stride) {
     if (stride == 2) {
       const std::uint64_t e = stride2_elements(m);

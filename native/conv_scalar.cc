@@ -17,12 +17,15 @@ struct Lane {
   using M = bool;
   static constexpr int W = 1;
   static constexpr int kMaxAcc = 16;
+  static constexpr int kChains = 4;
   static V zero() { return T(0); }
   static V set1(T x) { return x; }
   static V fmadd(V a, V b, V c) { return std::fma(a, b, c); }
   static V add(V a, V b) { return a + b; }
   static M lanes(int lo, int hi) { return lo < hi; }
   static V load(M m, const T* p) { return m ? *p : T(0); }
+  static V loadu(const T* p) { return *p; }
+  static void storeu(T* p, V v) { *p = v; }
   static V load_strided(M m, const T* p, index_t) { return m ? *p : T(0); }
   static void store(T* p, M m, V v) {
     if (m) *p = v;

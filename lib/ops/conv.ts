@@ -3,7 +3,7 @@
 import { DType, allocate } from '../dtype';
 import { fmt } from '../shape';
 import { native } from '../native';
-import { Tensor, checkTensor } from '../tensor';
+import { Tensor, adopt, checkTensor } from '../tensor';
 import { matmul } from './matmul';
 
 export interface Conv2dOptions {
@@ -71,7 +71,7 @@ export function conv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {
     throw new TypeError(`${op}: Input type (${input.dtype}), weight type (${weight.dtype})${bias ? ` and bias type (${bias.dtype})` : ''} should be the same`);
   }
   const [sh, sw] = pair(op, 'stride', stride, 1, 1);
-  const [dh, dw] = pair(op, 'dilation', dilation, 1, 1, (v) => `dilation should be greater than zero, but got ${describe(typeof v === 'number' ? [v, v] : v)}`);
+  const [dh, dw] = pair(op, 'dilation', dilation, 1, 1, dilationMessage);
   if (typeof groups !== 'number' || !Number.isSafeInteger(groups)) {
     throw new TypeError(`${op}: groups must be an integer, got ${describe(groups)}`);
   }
@@ -117,8 +117,10 @@ export function conv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {
   if (out.length > 0) {
     native().conv2d(input.data, weight.data, bias ? bias.data : null, out, n, c, h, w, cout, kh, kw, sh, sw, pt, pb, pl, pr, dh, dw, groups);
   }
-  return new Tensor(out, batched ? [n, cout, oh, ow] : [cout, oh, ow]);
+  return adopt(out, batched ? [n, cout, oh, ow] : [cout, oh, ow]);
 }
+
+const dilationMessage = (v: unknown): string => `dilation should be greater than zero, but got ${describe(typeof v === 'number' ? [v, v] : v)}`;
 
 /** d2l's corr2d: valid 2-D cross-correlation of X (h, w) with K (kh, kw). */
 export function corr2d<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
@@ -128,9 +130,9 @@ export function corr2d(X: Tensor, K: Tensor): Tensor {
   if (X.ndim !== 2 || K.ndim !== 2) {
     throw new RangeError(`corr2d: expected X and K to be 2-D, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
   }
-  checkFits('corr2d', X.shape, K.shape);
-  return conv2d(X.reshape(1, ...X.shape), K.reshape(1, 1, ...K.shape)).reshape(
-    X.shape[0] - K.shape[0] + 1, X.shape[1] - K.shape[1] + 1);
+  const [h, w] = X.shape, [kh, kw] = K.shape;
+  checkFits('corr2d', X.shape, K.shape, 0, 0);
+  return validCorrelation('corr2d', X, K, 1, 1, h, w, kh, kw, [h - kh + 1, w - kw + 1]);
 }
 
 /** d2l's corr2d_multi_in: X (ci, h, w) with K (ci, kh, kw), summed over channels. */
@@ -141,9 +143,9 @@ export function corr2dMultiIn(X: Tensor, K: Tensor): Tensor {
   if (X.ndim !== 3 || K.ndim !== 3 || X.shape[0] !== K.shape[0]) {
     throw new RangeError(`corr2dMultiIn: expected X (channels, h, w) and K (channels, kh, kw) with the same channels, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
   }
-  checkFits('corr2dMultiIn', X.shape.slice(1), K.shape.slice(1));
-  const y = conv2d(X, K.reshape(1, ...K.shape));
-  return y.reshape(y.shape.slice(1));
+  const [c, h, w] = X.shape, [, kh, kw] = K.shape;
+  checkFits('corr2dMultiIn', X.shape, K.shape, 1, 1);
+  return validCorrelation('corr2dMultiIn', X, K, c, 1, h, w, kh, kw, [h - kh + 1, w - kw + 1]);
 }
 
 /** d2l's corr2d_multi_in_out: X (ci, h, w) with K (co, ci, kh, kw) gives (co, h', w'). */
@@ -154,8 +156,20 @@ export function corr2dMultiInOut(X: Tensor, K: Tensor): Tensor {
   if (X.ndim !== 3 || K.ndim !== 4 || X.shape[0] !== K.shape[1]) {
     throw new RangeError(`corr2dMultiInOut: expected X (ci, h, w) and K (co, ci, kh, kw) with the same ci, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
   }
-  checkFits('corr2dMultiInOut', X.shape.slice(1), K.shape.slice(2));
-  return conv2d(X, K);
+  const [c, h, w] = X.shape, [co, , kh, kw] = K.shape;
+  checkFits('corr2dMultiInOut', X.shape, K.shape, 1, 2);
+  return validCorrelation('corr2dMultiInOut', X, K, c, co, h, w, kh, kw, [co, h - kh + 1, w - kw + 1]);
+}
+
+/**
+ * The d2l functions' shared core: one image, stride 1, no padding, on the
+ * same native kernel as conv2d (their arguments are checked already).
+ */
+function validCorrelation(op: string, X: Tensor, K: Tensor, c: number, co: number, h: number, w: number,
+  kh: number, kw: number, shape: number[]): Tensor {
+  const out = allocate(X.dtype, co * (h - kh + 1) * (w - kw + 1), op);
+  if (out.length > 0) native().conv2d(X.data, K.data, null, out, 1, c, h, w, co, kh, kw, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+  return adopt(out, shape);
 }
 
 /**
@@ -184,8 +198,10 @@ function checkPair(op: string, X: unknown, K: unknown): void {
   }
 }
 
-function checkFits(op: string, x: readonly number[], k: readonly number[]): void {
-  if (k[0] > x[0] || k[1] > x[1] || k[0] === 0 || k[1] === 0) {
-    throw new RangeError(`${op}: kernel of size ${fmt(k)} does not fit in input of size ${fmt(x)}`);
+/** The kernel's (h, w) (from index ki of K's shape) fits the input's (from index xi of X's). */
+function checkFits(op: string, X: readonly number[], K: readonly number[], xi: number, ki: number): void {
+  const kh = K[ki], kw = K[ki + 1];
+  if (kh > X[xi] || kw > X[xi + 1] || kh === 0 || kw === 0) {
+    throw new RangeError(`${op}: kernel of size ${fmt(K.slice(ki))} does not fit in input of size ${fmt(X.slice(xi))}`);
   }
 }

@@ -7,7 +7,7 @@
 import { DType, allocate } from '../dtype';
 import { fmt } from '../shape';
 import { native } from '../native';
-import { Tensor, checkTensor } from '../tensor';
+import { Tensor, adopt, checkTensor } from '../tensor';
 import { pair } from './conv';
 
 export interface Pool2dOptions {
@@ -47,7 +47,7 @@ function pool2d(op: PoolOp, input: Tensor, kernelSize: number | readonly [number
   }
   const out = allocate(input.dtype, n * c * oh * ow, op);
   if (out.length > 0) native()[op](input.data, out, n, c, h, w, kh, kw, sh, sw, ph, pw);
-  return new Tensor(out, batched ? [n, c, oh, ow] : [c, oh, ow]);
+  return adopt(out, batched ? [n, c, oh, ow] : [c, oh, ow]);
 }
 
 function describeInts(v: unknown): string {
