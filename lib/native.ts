@@ -45,8 +45,8 @@ export interface NativeBinding {
   getNumThreads(): number;
   /** Test hook: force the kernels' ISA (only down to what the CPU supports); returns the one set. */
   _setIsa(name: 'avx512' | 'avx2' | 'scalar' | 'auto'): string;
-  /** Test hook: force the GEMM path (small loop, packed, packed and split over all threads). */
-  _setGemmPath(mode: 'auto' | 'small' | 'packed' | 'parallel'): string;
+  /** Test hook: force the GEMM path (small loop, packed, packed and split over all threads, GEMV split over all threads). */
+  _setGemmPath(mode: 'auto' | 'small' | 'packed' | 'parallel' | 'gemv'): string;
   /** Speed scripts: the current ISA's one-thread FMA peak in GFLOP/s, measured for about `seconds`. */
   _fmaPeak(dtype: 'float32' | 'float64', seconds: number): number;
   /** Test hook: force the conv2d path (every path gives the same bits); returns the one set. */

@@ -488,18 +488,18 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     return Napi::Number::New(env, ntensor::fma_peak_gflops(dt == "float64", seconds));
   }
 
-  // _setGemmPath(mode) (tests): 'auto' | 'small' | 'packed' | 'parallel'
-  // (kernels.h: set_gemm_path); returns the mode set.
+  // _setGemmPath(mode) (tests): 'auto' | 'small' | 'packed' | 'parallel' |
+  // 'gemv' (kernels.h: set_gemm_path); returns the mode set.
   Napi::Value SetGemmPath(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() != 1 || !info[0].IsString()) {
-      throwType(env, "_setGemmPath: expected a string ('auto', 'small', 'packed' or 'parallel')");
+      throwType(env, "_setGemmPath: expected a string ('auto', 'small', 'packed', 'parallel' or 'gemv')");
     }
     const std::string name = info[0].As<Napi::String>().Utf8Value();
     const char* set = ntensor::set_gemm_path(name.c_str());
     if (set == nullptr) {
       throwRange(env, "_setGemmPath: unknown mode '" + name +
-                          "' (expected 'auto', 'small', 'packed' or 'parallel')");
+                          "' (expected 'auto', 'small', 'packed', 'parallel' or 'gemv')");
     }
     return Napi::String::New(env, set);
   }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <cmath>
 #include <cstring>
 
 #include "kernels.h"
@@ -31,6 +32,11 @@ constexpr double kNarrowWork = double(1 << 22);
 // Each thread gets at least this much of m*n*k, so waking a worker (tens of
 // microseconds when it sleeps) stays a small part of its work.
 constexpr double kMinWorkPerThread = 96.0 * 96.0 * 96.0;
+// The same for matrix-vector products (m == 1 or n == 1), which stream their
+// matrix from memory at a few multiply-adds per nanosecond.
+constexpr double kMinGemvWorkPerThread = double(1 << 19);
+// Threads split a matrix-vector product's outputs in multiples of this.
+constexpr index_t kGemvUnit = 64;
 
 // ---- CPU detection ----
 
@@ -106,7 +112,7 @@ std::atomic<const Isa*>& isa_slot() {
 
 // ---- the path test hook (kernels.h: set_gemm_path) ----
 
-enum class Path { automatic, small, packed, parallel };
+enum class Path { automatic, small, packed, parallel, gemv };
 std::atomic<Path> g_path{Path::automatic};
 
 // ---- sizes ----
@@ -176,6 +182,93 @@ void run_task(void* ctx, int t) {
                  thread_buffers());
 }
 
+// ---- matrix-vector products ----
+
+template <typename T>
+struct GemvJob {
+  const Kernels<T>* kern;
+  bool dot;  // the dot form (else the axpy form), gemm.h
+  index_t len, k;
+  T alpha, beta;
+  const T* M;
+  index_t ld;
+  const T* s;
+  index_t ss;
+  T* out;
+  index_t os;
+  int parts;
+};
+
+template <typename T>
+void run_gemv(void* ctx, int t) {
+  const GemvJob<T>& j = *static_cast<const GemvJob<T>*>(ctx);
+  index_t lo, hi;
+  split(j.len, kGemvUnit, j.parts, t, lo, hi);
+  if (lo >= hi) return;
+  if (j.dot) {
+    j.kern->gemvDot(hi - lo, j.k, j.alpha, j.M + lo * j.ld, j.ld, j.s, j.ss, j.beta,
+                    j.out + lo * j.os, j.os);
+  } else {
+    j.kern->gemvAxpy(hi - lo, j.k, j.alpha, j.s, j.ss, j.M + lo, j.ld, j.beta, j.out + lo * j.os,
+                     j.os);
+  }
+}
+
+// m == 1 or n == 1 (k > 0, alpha != 0): the form that reads M along its
+// rows, threads splitting the outputs (never k).
+template <typename T>
+void gemv_run(index_t m, index_t n, index_t k, T alpha, const T* A, index_t ars, index_t acs,
+              const T* B, index_t brs, index_t bcs, T beta, T* C, index_t ldc,
+              const Kernels<T>& kern, bool allThreads) {
+  GemvJob<T> job{&kern, false, 0, k, alpha, beta, nullptr, 0, nullptr, 0, C, 0, 1};
+  if (m == 1 && n == 1) {
+    // A single dot product: one sequential chain, nothing to split.
+    T acc = T(0);
+    for (index_t p = 0; p < k; ++p) acc = T(std::fma(A[p * acs], B[p * brs], acc));
+    C[0] = beta == T(0) ? (alpha == T(1) ? acc : alpha * acc)
+                        : T(std::fma(alpha, acc, beta * C[0]));
+    return;
+  }
+  if (m == 1) {
+    // C's row: c(j) = sum_p a(p) b(p, j).
+    job.len = n;
+    job.s = A;
+    job.ss = acs;
+    job.os = 1;
+    job.M = B;
+    if (bcs == 1) {
+      job.ld = brs;
+    } else {
+      job.dot = true;
+      job.ld = bcs;
+    }
+  } else {
+    // C's column: c(i) = sum_p a(i, p) b(p).
+    job.len = m;
+    job.s = B;
+    job.ss = brs;
+    job.os = ldc;
+    job.M = A;
+    if (acs == 1) {
+      job.dot = true;
+      job.ld = ars;
+    } else {
+      job.ld = acs;
+    }
+  }
+  const index_t units = (job.len + kGemvUnit - 1) / kGemvUnit;
+  index_t threads = get_num_threads();
+  const double byWork = double(m) * double(n) * double(k) / kMinGemvWorkPerThread;
+  if (!allThreads && byWork < double(threads)) threads = byWork < 1 ? 1 : index_t(byWork);
+  if (threads > units) threads = units;
+  job.parts = int(threads);
+  if (threads <= 1) {
+    run_gemv<T>(&job, 0);
+  } else {
+    parallel_run(int(threads), run_gemv<T>, &job);
+  }
+}
+
 template <typename T>
 void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha,
               const T* A, index_t lda, const T* B, index_t ldb, T beta, T* C,
@@ -188,7 +281,13 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
   const index_t ars = transA ? 1 : lda, acs = transA ? lda : 1;
   const index_t brs = transB ? 1 : ldb, bcs = transB ? ldb : 1;
   const double work = double(m) * double(n) * double(k);
-  const Path path = g_path.load(std::memory_order_relaxed);
+  Path path = g_path.load(std::memory_order_relaxed);
+  if ((m == 1 || n == 1) && (path == Path::automatic || path == Path::gemv)) {
+    gemv_run<T>(m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc, kern,
+                path == Path::gemv);
+    return;
+  }
+  if (path == Path::gemv) path = Path::automatic;
   const bool narrow = m < 4 || n < 8;
   if (path == Path::small ||
       (path == Path::automatic &&
@@ -350,7 +449,8 @@ const char* set_gemm_path(const char* name) {
   } modes[] = {{"auto", Path::automatic},
                {"small", Path::small},
                {"packed", Path::packed},
-               {"parallel", Path::parallel}};
+               {"parallel", Path::parallel},
+               {"gemv", Path::gemv}};
   if (name == nullptr) return nullptr;
   for (const auto& m : modes) {
     if (!std::strcmp(name, m.name)) {

@@ -62,6 +62,27 @@ using SmallGemm = void (*)(index_t m, index_t n, index_t k, T alpha, const T* A,
                            index_t ars, index_t acs, const T* B, index_t brs,
                            index_t bcs, T beta, T* C, index_t ldc);
 
+// Matrix-vector products (m == 1 or n == 1), memory-bound: every element of
+// the matrix operand M is read once. Same contract: each output element is
+// one accumulator from +0 taking its k products in ascending p, one FMA
+// each; then out = finish(acc) as in the small path (beta == 0: alpha * acc,
+// else fma(alpha, acc, beta * out), over the whole k, no KC blocks).
+// Axpy form, the output direction contiguous in M's rows (m == 1 with op(B)
+// not transposed, n == 1 with op(A) transposed); vectorised over j, M's
+// rows streamed in ascending p:
+//   out[j * os] (j in [0, n)) = sum_p s[p * ss] * M[p * ld + j]
+// Dot form, each output's k products contiguous in M (n == 1 with op(A) not
+// transposed, m == 1 with op(B) transposed); vector lanes are outputs (a
+// block of M's rows transposed in registers), k stays sequential per lane:
+//   out[i * os] (i in [0, m)) = sum_p M[i * ld + p] * s[p * ss]
+// Require k > 0 and alpha != 0.
+template <typename T>
+using GemvAxpy = void (*)(index_t n, index_t k, T alpha, const T* s, index_t ss, const T* M,
+                          index_t ld, T beta, T* out, index_t os);
+template <typename T>
+using GemvDot = void (*)(index_t m, index_t k, T alpha, const T* M, index_t ld, const T* s,
+                         index_t ss, T beta, T* out, index_t os);
+
 template <typename T>
 struct Kernels {
   Blocking blk;
@@ -69,6 +90,8 @@ struct Kernels {
   PackA<T> packA;
   PackB<T> packB;
   SmallGemm<T> small;
+  GemvAxpy<T> gemvAxpy;
+  GemvDot<T> gemvDot;
 };
 
 // Everything one instruction set provides.

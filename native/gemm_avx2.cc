@@ -22,6 +22,40 @@ namespace avx2 {
 
 #include "gemm_generic.inc"
 
+// Transposes an 8 x 8 block of floats held as 8 row vectors: afterwards r[c]
+// holds column c.
+inline void transpose8x8(__m256 r[8]) {
+  __m256 t[8], u[8];
+#pragma GCC unroll 4
+  for (int q = 0; q < 4; ++q) {
+    t[2 * q] = _mm256_unpacklo_ps(r[2 * q], r[2 * q + 1]);
+    t[2 * q + 1] = _mm256_unpackhi_ps(r[2 * q], r[2 * q + 1]);
+  }
+  // u[4h + e], 128-bit lane L: rows 4h..4h+3 of column 4L + e.
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    u[4 * h + 0] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+    u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+    u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+    u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+  }
+#pragma GCC unroll 4
+  for (int e = 0; e < 4; ++e) {
+    r[e] = _mm256_permute2f128_ps(u[e], u[4 + e], 0x20);
+    r[4 + e] = _mm256_permute2f128_ps(u[e], u[4 + e], 0x31);
+  }
+}
+
+// Transposes a 4 x 4 block of doubles held as 4 row vectors.
+inline void transpose4x4(__m256d r[4]) {
+  const __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+  const __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+  r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+  r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+  r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+  r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+
 struct F32 {
   using T = float;
   using V = __m256;
@@ -34,6 +68,8 @@ struct F32 {
   static void maskstore(T* p, M m, V v) { _mm256_maskstore_ps(p, m, v); }
   static V zero() { return _mm256_setzero_ps(); }
   static V load(const T* p) { return _mm256_load_ps(p); }
+  static void store(T* p, V v) { _mm256_store_ps(p, v); }
+  static void transpose(V r[W]) { transpose8x8(r); }
   static V loadu(const T* p) { return _mm256_loadu_ps(p); }
   static void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
   static V set1(T x) { return _mm256_set1_ps(x); }
@@ -53,6 +89,8 @@ struct F64 {
   static void maskstore(T* p, M m, V v) { _mm256_maskstore_pd(p, m, v); }
   static V zero() { return _mm256_setzero_pd(); }
   static V load(const T* p) { return _mm256_load_pd(p); }
+  static void store(T* p, V v) { _mm256_store_pd(p, v); }
+  static void transpose(V r[W]) { transpose4x4(r); }
   static V loadu(const T* p) { return _mm256_loadu_pd(p); }
   static void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
   static V set1(T x) { return _mm256_set1_pd(x); }
@@ -133,13 +171,17 @@ const Isa isa_avx2 = {
                          avx2::ukernel_full<avx2::F32, avx2::kMR32, 2>>,
      avx2::packA<float, avx2::kMR32>,
      avx2::packB<float, avx2::kNR32>,
-     avx2::small_gemm_simd<avx2::F32>},
+     avx2::small_gemm_simd<avx2::F32>,
+     avx2::gemv_axpy_simd<avx2::F32>,
+     avx2::gemv_dot_simd<avx2::F32>},
     {{avx2::kMR64, avx2::kNR64, 144, 256, 512},
      avx2::ukernel_tiled<double, avx2::kMR64, avx2::kNR64,
                          avx2::ukernel_full<avx2::F64, avx2::kMR64, 2>>,
      avx2::packA<double, avx2::kMR64>,
      avx2::packB<double, avx2::kNR64>,
-     avx2::small_gemm_simd<avx2::F64>},
+     avx2::small_gemm_simd<avx2::F64>,
+     avx2::gemv_axpy_simd<avx2::F64>,
+     avx2::gemv_dot_simd<avx2::F64>},
     avx2::fma_loop,
 };
 

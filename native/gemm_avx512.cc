@@ -27,6 +27,9 @@ namespace avx512 {
 
 #include "gemm_generic.inc"
 
+inline void transpose16(__m512 r[16]);
+inline void transpose8(__m512d r[8]);
+
 struct F32 {
   using T = float;
   using V = __m512;
@@ -34,6 +37,9 @@ struct F32 {
   static constexpr int W = 16;
   static V zero() { return _mm512_setzero_ps(); }
   static V load(const T* p) { return _mm512_load_ps(p); }
+  static V loadu(const T* p) { return _mm512_loadu_ps(p); }
+  static void store(T* p, V v) { _mm512_store_ps(p, v); }
+  static void transpose(V r[W]) { transpose16(r); }
   static V maskload(M m, const T* p) { return _mm512_maskz_loadu_ps(m, p); }
   static void maskstore(T* p, M m, V v) { _mm512_mask_storeu_ps(p, m, v); }
   static V set1(T x) { return _mm512_set1_ps(x); }
@@ -50,6 +56,9 @@ struct F64 {
   static constexpr int W = 8;
   static V zero() { return _mm512_setzero_pd(); }
   static V load(const T* p) { return _mm512_load_pd(p); }
+  static V loadu(const T* p) { return _mm512_loadu_pd(p); }
+  static void store(T* p, V v) { _mm512_store_pd(p, v); }
+  static void transpose(V r[W]) { transpose8(r); }
   static V maskload(M m, const T* p) { return _mm512_maskz_loadu_pd(m, p); }
   static void maskstore(T* p, M m, V v) { _mm512_mask_storeu_pd(p, m, v); }
   static V set1(T x) { return _mm512_set1_pd(x); }
@@ -253,12 +262,16 @@ const Isa isa_avx512 = {
      avx512::ukernel<avx512::F32, avx512::kMR32, 2>,
      avx512::packA_f32,
      avx512::packB<float, avx512::kNR32>,
-     avx512::small_gemm_simd<avx512::F32>},
+     avx512::small_gemm_simd<avx512::F32>,
+     avx512::gemv_axpy_simd<avx512::F32>,
+     avx512::gemv_dot_simd<avx512::F32>},
     {{avx512::kMR64, avx512::kNR64, 168, 256, 1024},
      avx512::ukernel<avx512::F64, avx512::kMR64, 2>,
      avx512::packA_f64,
      avx512::packB<double, avx512::kNR64>,
-     avx512::small_gemm_simd<avx512::F64>},
+     avx512::small_gemm_simd<avx512::F64>,
+     avx512::gemv_axpy_simd<avx512::F64>,
+     avx512::gemv_dot_simd<avx512::F64>},
     avx512::fma_loop,
 };
 

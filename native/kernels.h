@@ -22,7 +22,8 @@
 //   S(i, j) = fma(a(i,k-1), b(k-1,j), ... fma(a(i,1), b(1,j), fma(a(i,0), b(0,j), +0)))
 //   beta == 0 (any alpha):  C(i, j) = alpha * S(i, j)   (alpha == 1: S itself;
 //                           C is not read, so NaN in C does not leak)
-//   beta != 0, k <= KC of the ISA (or the small path):
+//   beta != 0, k <= KC of the ISA (or the small path, or the matrix-vector
+//                           path that m == 1 or n == 1 takes):
 //                           C(i, j) = fma(alpha, S(i, j), beta * C(i, j))
 //   beta != 0, k > KC:      C = fma(alpha, S_0, beta * C), then
 //                           C = fma(alpha, S_p, C) for each later KC block p
@@ -132,11 +133,14 @@ const char* set_kernel_isa(const char* name);
 // Fills names with the ISAs this CPU supports, best first; returns how many.
 int supported_isas(const char** names, int max);
 
-// Test hook: which GEMM path later calls take. "auto" (the default: small
-// products take the no-packing loop, large ones the packed path, threads by
+// Test hook: which GEMM path later calls take. "auto" (the default:
+// matrix-vector products (m == 1 or n == 1) take the GEMV kernels, other
+// small products the no-packing loop, large ones the packed path, threads by
 // amount of work), "small" (always the loop), "packed" (always the packed
-// path, threads as in auto) or "parallel" (packed, and split over every
-// thread whenever there are enough micro-tiles, however little the work).
+// path, threads as in auto), "parallel" (packed, and split over every
+// thread whenever there are enough micro-tiles, however little the work) or
+// "gemv" (as auto, but matrix-vector products split over every thread
+// whenever they have more than 64 outputs).
 // Returns the mode set, or nullptr for an unknown name.
 const char* set_gemm_path(const char* name);
 

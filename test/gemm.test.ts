@@ -580,6 +580,131 @@ describe('float64 GEMM', () => {
   });
 });
 
+// ---- matrix-vector products: the GEMV path (m == 1 or n == 1) ----
+
+describe('matrix-vector products (m == 1 or n == 1) are bit-identical to the sequential-fma loop', () => {
+  // Vector widths of every ISA (16, 8, 4 lanes) and the kernels' internal
+  // edges: register accumulators up to 8 vectors, then 16 KB chunks of
+  // accumulators (4096 float32, 2048 float64), rows streamed 4 at a time,
+  // transposed blocks of W rows x W deep; threads split outputs by 64.
+  const LENS = [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 127, 129, 200];
+  const KS = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 100];
+  const THREADS = [1, 2, 3, 5];
+
+  /** Every ISA, thread count and path that takes m == 1 / n == 1 products, against `want`. */
+  function checkAll(P: Problem, alpha: number, beta: number, C0: Arr, ldc: number, want: Arr, label: string): number {
+    let checked = 0;
+    for (const isa of ISAS) {
+      nt._setIsa(isa);
+      for (const mode of ['auto', 'gemv'] as const) {
+        nt._setGemmPath(mode);
+        for (const t of mode === 'auto' ? [1] : THREADS) {
+          setNumThreads(t);
+          const d = firstDiff(runGemm(P, alpha, beta, C0.slice() as Arr, ldc), want);
+          if (d !== null) throw new Error(`${label} ${isa} ${mode} ${t} threads: ${d}`);
+          checked++;
+        }
+      }
+    }
+    return checked;
+  }
+
+  it('float32: every length and depth edge, both forms (transposes), strides and padding', () => {
+    const rng = mulberry32(11000);
+    let checked = 0;
+    const shapes: [number, number, number][] = [];
+    for (const len of LENS) for (const k of KS) shapes.push([1, len, k], [len, 1, k]);
+    // Past one 16 KB chunk of accumulators, and long k.
+    shapes.push([1, 4096 + 19, 6], [1, 8192 + 64 + 5, 3], [4096 + 19, 1, 5], [1, 300, 1031], [300, 1, 1031]);
+    for (const [m, n, k] of shapes) {
+      for (const [ta, tb] of [[false, false], [true, true], [false, true], [true, false]] as const) {
+        const pad = (m * 7 + n + k) % 3;
+        const P = makeProblem('float32', ta, tb, m, n, k, rng, pad);
+        const want = Float32Array.from(seqSums32(P));
+        // C with a leading dimension: for n == 1 the output is a strided column.
+        const ldc = n + pad;
+        const C0 = makeC('float32', m, n, ldc, () => NaN);
+        const wantC = Float32Array.from(C0);
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) wantC[i * ldc + j] = want[i * n + j];
+        checked += checkAll(P, 1, 0, C0, ldc, wantC, `${ta ? 'T' : 'N'}${tb ? 'T' : 'N'} ${m}x${n}x${k}`);
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
+  });
+
+  it('float32: alpha and beta as the small path (one finish over the whole k)', () => {
+    const rng = mulberry32(12000);
+    const cases: [number, number][] = [[1, 0], [-0.5, 0], [2.75, 0], [1, 1], [0.3, -1.5], [-2, 0.25]];
+    for (const [m, n, k] of [[1, 37, 1000], [1, 200, 17], [37, 1, 1000], [130, 1, 33], [1, 5000, 2]]) {
+      for (const [ta, tb] of [[false, false], [true, true]] as const) {
+        const P = makeProblem('float32', ta, tb, m, n, k, rng, 1);
+        for (const [alpha, beta] of cases) {
+          const ldc = n + 2;
+          const C0 = makeC('float32', m, n, ldc, beta === 0 ? () => NaN : () => rng() * 4 - 2);
+          const want = expected32(P, alpha, beta, C0, ldc, Infinity, true);
+          checkAll(P, alpha, beta, C0, ldc, want, `${m}x${n}x${k} alpha=${alpha} beta=${beta}`);
+        }
+      }
+    }
+  });
+
+  it('float64: every ISA, thread count and form gives the scalar ISA\'s bits, which are the sequential fma', () => {
+    const rng = mulberry32(13000);
+    let checked = 0;
+    const shapes: [number, number, number][] = [];
+    for (const len of [1, 3, 4, 5, 7, 8, 9, 16, 17, 33, 65, 129]) {
+      for (const k of [1, 3, 4, 5, 8, 9, 17, 70]) shapes.push([1, len, k], [len, 1, k]);
+    }
+    shapes.push([1, 2048 + 9, 5], [2048 + 9, 1, 6]);
+    for (const [m, n, k] of shapes) {
+      for (const [ta, tb] of [[false, false], [true, true], [false, true], [true, false]] as const) {
+        const P = makeProblem('float64', ta, tb, m, n, k, rng, 1);
+        for (const [alpha, beta] of [[1, 0], [0.5, -1.25]]) {
+          const C0 = makeC('float64', m, n, n, beta === 0 ? () => NaN : () => rng() - 0.5);
+          nt._setIsa('scalar');
+          nt._setGemmPath('small');
+          const base = runGemm(P, alpha, beta, Float64Array.from(C0), n);
+          if (m * n * k <= 2000 && beta === 0 && alpha === 1) {
+            // The scalar loop is the sequential fma: exact on small integers.
+            const Q = makeProblem('float64', ta, tb, m, n, k, rng, 1, true);
+            const exact = new Float64Array(m * n);
+            for (let i = 0; i < m; i++) {
+              for (let j = 0; j < n; j++) {
+                let s = 0;
+                for (let p = 0; p < k; p++) s += aAt(Q, i, p) * bAt(Q, p, j);
+                exact[i * n + j] = s;
+              }
+            }
+            checked += checkAll(Q, 1, 0, new Float64Array(m * n).fill(NaN), n, exact, `f64 ints ${m}x${n}x${k}`);
+          }
+          checked += checkAll(P, alpha, beta, C0, n, base, `f64 ${m}x${n}x${k} alpha=${alpha} beta=${beta}`);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
+  });
+
+  it('through matmul: vector-matrix and matrix-vector products of every ISA equal the packed path', () => {
+    const generator = new Generator(77);
+    for (const isa of ISAS) {
+      nt._setIsa(isa);
+      for (const [m, k, n] of [[1, 513, 1000], [1000, 513, 1], [1, 4096, 70], [70, 4096, 1]]) {
+        const A = normal(0, 1, [m, k], { generator }), B = normal(0, 1, [k, n], { generator });
+        nt._setGemmPath('auto');
+        setNumThreads(2);
+        const fast = A.matmul(B).data;
+        nt._setGemmPath('packed');
+        setNumThreads(1);
+        const kc = nt.backendInfo().blocking.float32.kc;
+        // The packed path applies KC blocks through C, which for beta == 0 is
+        // the same sequential accumulator: identical bits.
+        expect(k > kc).toBe(true);
+        expect(bitsEqual(fast, A.matmul(B).data), `${isa} ${m}x${k}x${n}`).toBe(true);
+      }
+    }
+  });
+});
+
 // ---- large products, threads ----
 
 describe('large products and threads', () => {
