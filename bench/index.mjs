@@ -3,8 +3,9 @@
 //
 //   --quick                 shorter timing plan, square sizes up to 1024 (a couple of minutes)
 //   --threads 1|all|both|N  thread settings to run (default both: 1 and all cores)
-//   --only matmul[,…]       suites to run (registry: bench/suites/index.mjs)
-//   --sizes 16,64,1x4096x4096   shapes instead of the defaults (N = square, MxKxN)
+//   --only matmul,conv2d    suites to run (registry: bench/suites/index.mjs)
+//   --sizes 16,64,1x4096x4096   shapes instead of the defaults (matmul: N = square, MxKxN;
+//                           conv2d: case ids, e.g. seed,stem,3x3-64)
 //   --libs ntensor,js,ort,numpy,torch   peers to run (default all that are available)
 //   --openblas-coretype auto|none|NAME  extra forced OpenBLAS core for the Python peers (default auto)
 //   --no-d2l                skip the d2l §6.4 seed timings

@@ -312,8 +312,19 @@ bool implicit_gemm(const Conv2dShape& s, const T* x, const T* w, const T* bias, 
   const index_t want = ceil_div(4 * index_t(threads), jobs);
   if (threads > 1 && colBlocks < want) colBlocks = std::min(want, std::max<index_t>(1, panels / 2));
   colBlocks = std::max<index_t>(1, std::min(colBlocks, panels));
-  const index_t colBlock = round_up(ceil_div(P, colBlocks), NR);
+  index_t colBlock = round_up(ceil_div(P, colBlocks), NR);
   colBlocks = ceil_div(P, colBlock);
+  // Few items: a multiple of the thread count, so none waits at the end.
+  if (threads > 1 && jobs * colBlocks < 16 * index_t(threads)) {
+    for (index_t cbs = colBlocks; cbs <= std::min(panels, 2 * colBlocks); ++cbs) {
+      const index_t cw = round_up(ceil_div(P, cbs), NR);
+      if (jobs * ceil_div(P, cw) % threads == 0) {
+        colBlock = cw;
+        colBlocks = ceil_div(P, cw);
+        break;
+      }
+    }
+  }
   index_t rowBlocks = 1;
   if (jobs * colBlocks < index_t(threads)) {
     rowBlocks = std::min(ceil_div(threads, jobs * colBlocks), ceil_div(mg, MR));

@@ -119,9 +119,9 @@ export function matmulModel(m, k, n) {
 
 /**
  * Y = Conv(X, W[, B]) with the weights (and bias) as initializers, as a
- * deployed model holds them. xShape is N,C,H,W; weight is { shape: [Cout,C,kh,kw], data }.
+ * deployed model holds them. xShape is N,C,H,W; weight is { shape: [Cout,C/group,kh,kw], data }.
  */
-export function conv2dModel({ xShape, weight, bias, stride = [1, 1], pad = [0, 0] }) {
+export function conv2dModel({ xShape, weight, bias, stride = [1, 1], pad = [0, 0], group = 1 }) {
   const [nb, , h, w] = xShape;
   const [cout, , kh, kw] = weight.shape;
   const oh = Math.floor((h + 2 * pad[0] - kh) / stride[0]) + 1;
@@ -135,7 +135,7 @@ export function conv2dModel({ xShape, weight, bias, stride = [1, 1], pad = [0, 0
       inputs: bias ? ['X', 'W', 'B'] : ['X', 'W'],
       outputs: ['Y'],
       name: 'conv',
-      attributes: { kernel_shape: [kh, kw], strides: stride, pads: [pad[0], pad[1], pad[0], pad[1]], dilations: [1, 1], group: 1 },
+      attributes: { kernel_shape: [kh, kw], strides: stride, pads: [pad[0], pad[1], pad[0], pad[1]], dilations: [1, 1], group },
     }],
     inputs: [{ name: 'X', shape: xShape }],
     outputs: [{ name: 'Y', shape: [nb, cout, oh, ow] }],

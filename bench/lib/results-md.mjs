@@ -1,7 +1,8 @@
 // Rewrites the "latest run" section of bench/RESULTS.md (between the
 // bench:latest markers) from a run's metadata and each suite's Markdown
 // report, so the file is reproducible with `npm run bench -- --write-results`.
-// Text outside the markers is kept.
+// Text outside the markers is kept, and so is the section of every suite the
+// run did not measure (`--only`), marked with the run it came from.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -74,14 +75,57 @@ export function writeResultsMd({ meta, peak, reports }) {
     bullet('OpenBLAS settings in the environment', Object.entries(meta.env).map(([k, v]) => `${k}=${v ?? 'unset'}`).join(', ')),
     bullet('peak compiler', meta.gxx),
     '',
-    ...reports.map((r) => r.suite.reportMarkdown(r.result, r.rctx)),
-    END,
+    ...reports.map((r) => suiteBlock(r.suite.name, r.suite.reportMarkdown(r.result, r.rctx))),
   ].filter((l) => l !== null);
-  const section = lines.join('\n') + '\n';
   let text = existsSync(FILE) ? readFileSync(FILE, 'utf8') : PREAMBLE;
   const b = text.indexOf(BEGIN), e = text.indexOf(END);
+  // Suites this run did not measure (--only) keep their section from the run that did.
+  const ran = new Set(reports.map((r) => r.suite.name));
+  if (b >= 0 && e > b) {
+    for (const [suite, block] of previousBlocks(text.slice(b + BEGIN.length, e))) {
+      if (!ran.has(suite)) lines.push(block.trimEnd(), '');
+    }
+  }
+  lines.push(END);
+  const section = lines.join('\n') + '\n';
   if (b >= 0 && e > b) text = text.slice(0, b) + section + text.slice(e + END.length + 1);
   else text = text.trimEnd() + '\n\n' + section;
   writeFileSync(FILE, text);
   return FILE;
+}
+
+const blockBegin = (suite) => `<!-- bench:suite:${suite} -->`;
+const blockEnd = (suite) => `<!-- bench:suite:${suite}:end -->`;
+
+function suiteBlock(suite, markdown) {
+  return `${blockBegin(suite)}\n${markdown.trimEnd()}\n${blockEnd(suite)}\n`;
+}
+
+/**
+ * The suite sections of an earlier "latest" section, as [suite, block]
+ * pairs, each block marked with the run it came from (unless it already
+ * is). Sections written before the per-suite markers existed are found by
+ * their "### Name" heading.
+ */
+function previousBlocks(old) {
+  const date = old.match(/## Latest run: (\S+)/)?.[1] ?? 'an earlier date';
+  const command = old.match(/^`([^`]+)`/m)?.[1];
+  const commit = old.match(/- ntensor: commit (\S+)/)?.[1];
+  const origin = `_Not re-measured by the latest run: from the run of ${date}${command ? ` (\`${command}\`` : ''}${commit ? `${command ? ', ' : ' ('}ntensor ${commit})` : command ? ')' : ''}._`;
+  const out = [];
+  const re = /<!-- bench:suite:([\w-]+) -->\n([\s\S]*?)<!-- bench:suite:\1:end -->/g;
+  let m;
+  while ((m = re.exec(old)) !== null) {
+    const body = m[2].includes('_Not re-measured by the latest run') ? m[2] : m[2].replace(/^(### [^\n]*\n)/, `$1\n${origin}\n`);
+    out.push([m[1], suiteBlock(m[1], body)]);
+  }
+  if (out.length === 0) {
+    // Before the markers: one "### Name" section per suite, up to the next one.
+    const parts = old.split(/^(?=### )/m).slice(1);
+    for (const part of parts) {
+      const suite = part.match(/^### (\S+)/)[1].toLowerCase();
+      out.push([suite, suiteBlock(suite, part.replace(/^(### [^\n]*\n)/, `$1\n${origin}\n`))]);
+    }
+  }
+  return out;
 }

@@ -9,6 +9,7 @@ Commands:
   {"op": "hello", "threads": N}                  -> versions, thread settings, OpenBLAS core
   {"op": "matmul", "lib": "numpy"|"torch", "shapes": [[m, k, n], ...], "plan": {...}}
   {"op": "d2l", "plan": {...}}                   -> the d2l 6.4 seed, piece by piece, in PyTorch
+  {"op": "conv2d", "cases": [{id, n, c, h, w, cout, kh, kw, stride, pad, groups}], "plan": {...}}
   {"op": "exit"}
 """
 import json
@@ -199,8 +200,26 @@ def d2l(cmd):
     return out
 
 
+def conv2d(cmd):
+    """torch.nn.functional.conv2d per case: {n (0 = unbatched), c, h, w, cout, kh, kw, stride, pad, groups}."""
+    plan = cmd["plan"]
+    F = torch.nn.functional
+    results = []
+    for c in cmd["cases"]:
+        torch.manual_seed(0)
+        shape = (c["c"], c["h"], c["w"]) if c["n"] == 0 else (c["n"], c["c"], c["h"], c["w"])
+        x = torch.randn(*shape)
+        w = torch.randn(c["cout"], c["c"] // c["groups"], c["kh"], c["kw"])
+        s, p, g = c["stride"], c["pad"], c["groups"]
+        with torch.inference_mode():
+            r = time_fn(lambda: F.conv2d(x, w, None, s, p, 1, g), plan)
+        r["id"] = c["id"]
+        results.append(r)
+    return {"results": results, "mkldnn": bool(torch.backends.mkldnn.is_available())}
+
+
 def main():
-    handlers = {"hello": hello, "matmul": matmul, "d2l": d2l}
+    handlers = {"hello": hello, "matmul": matmul, "d2l": d2l, "conv2d": conv2d}
     for line in sys.stdin:
         line = line.strip()
         if not line:

@@ -1,7 +1,8 @@
 // The registry of benchmark suites: name → lazy module. A suite exports
 // `name`, `description`, `run(ctx)` → a JSON-able result, and
 // `reportText(result, ctx)`, `reportMarkdown(result, ctx)`, optionally
-// `chart(result, ctx)` → SVG text. A conv2d suite is added here the same way.
+// `chart(result, ctx)` → SVG text.
 export const SUITES = {
   matmul: () => import('./matmul.mjs'),
+  conv2d: () => import('./conv2d.mjs'),
 };

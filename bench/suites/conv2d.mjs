@@ -1,0 +1,314 @@
+// Conv2d suite: ntensor's public conv2d against onnxruntime-node (a one-node
+// Conv model with the weights as an initializer, bench/lib/onnx.mjs), PyTorch
+// (torch.nn.functional.conv2d in a long-lived Python child) and a naive
+// seven-loop JS convolution where it finishes in reasonable time; at 1 thread
+// and at all cores. Shapes: the d2l seed and edge detector, ResNet-style
+// 1x1 and 3x3 layers, the 7x7 stride-2 stem, a batch of 8 and a depthwise
+// 3x3. For ntensor it also records which path ran and the extra memory the
+// call used (packed weights + one packed input block per thread, from the
+// native binding), and for the 1x1 layers the speed of ntensor's own matmul
+// on the same product.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+import * as nt from 'ntensor';
+
+import { ROOT } from '../lib/machine.mjs';
+import { conv2dModel } from '../lib/onnx.mjs';
+import { PythonPeer, childEnv, pythonAvailable } from '../lib/python.mjs';
+import { fmt3, markdownTable, textTable } from '../lib/table.mjs';
+import { timeAsync, timeSync } from '../lib/timing.mjs';
+
+export const name = 'conv2d';
+export const description = 'fp32 conv2d, no bias, N-C-H-W; GFLOP/s = 2·N·Cout·(Cin/groups)·kh·kw·Hout·Wout / t';
+
+// n = 0: unbatched (C, H, W) input, as d2l's examples.
+export const CASES = [
+  { id: 'seed', label: 'd2l seed 3×3×3 → 2, 1×1', n: 0, c: 3, h: 3, w: 3, cout: 2, kh: 1, kw: 1, stride: 1, pad: 0, groups: 1 },
+  { id: 'edge', label: 'd2l edge 1×6×8 → 1, 1×2', n: 0, c: 1, h: 6, w: 8, cout: 1, kh: 1, kw: 2, stride: 1, pad: 0, groups: 1 },
+  { id: '1x1-256-64', label: '256×56² → 64, 1×1', n: 1, c: 256, h: 56, w: 56, cout: 64, kh: 1, kw: 1, stride: 1, pad: 0, groups: 1 },
+  { id: '1x1-64-256', label: '64×56² → 256, 1×1', n: 1, c: 64, h: 56, w: 56, cout: 256, kh: 1, kw: 1, stride: 1, pad: 0, groups: 1 },
+  { id: '3x3-64', label: '64×56² → 64, 3×3 p1', n: 1, c: 64, h: 56, w: 56, cout: 64, kh: 3, kw: 3, stride: 1, pad: 1, groups: 1 },
+  { id: 'stem', label: '3×224² → 64, 7×7 s2 p3', n: 1, c: 3, h: 224, w: 224, cout: 64, kh: 7, kw: 7, stride: 2, pad: 3, groups: 1 },
+  { id: '3x3-128', label: '128×28² → 128, 3×3 p1', n: 1, c: 128, h: 28, w: 28, cout: 128, kh: 3, kw: 3, stride: 1, pad: 1, groups: 1 },
+  { id: '3x3-512', label: '512×7² → 512, 3×3 p1', n: 1, c: 512, h: 7, w: 7, cout: 512, kh: 3, kw: 3, stride: 1, pad: 1, groups: 1 },
+  { id: '3x3-64-b8', label: '8×64×56² → 64, 3×3 p1', n: 8, c: 64, h: 56, w: 56, cout: 64, kh: 3, kw: 3, stride: 1, pad: 1, groups: 1 },
+  { id: 'dw3x3', label: 'depthwise 64×56², 3×3 p1', n: 1, c: 64, h: 56, w: 56, cout: 64, kh: 3, kw: 3, stride: 1, pad: 1, groups: 64 },
+];
+/** The plain-JS loop runs only where one call is at most this many flops. */
+export const JS_MAX_FLOPS = 3e8;
+const TINY = new Set(['seed', 'edge']);
+
+const outSize = (c) => [Math.floor((c.h + 2 * c.pad - c.kh) / c.stride) + 1, Math.floor((c.w + 2 * c.pad - c.kw) / c.stride) + 1];
+export function flopsOf(c) {
+  const [oh, ow] = outSize(c);
+  return 2 * Math.max(1, c.n) * c.cout * (c.c / c.groups) * c.kh * c.kw * oh * ow;
+}
+
+/** The naive seven loops over Float32Arrays (zero padding, groups). */
+export function jsConv2d(x, w, c) {
+  const N = Math.max(1, c.n), [OH, OW] = outSize(c);
+  const cg = c.c / c.groups, og = c.cout / c.groups;
+  const y = new Float32Array(N * c.cout * OH * OW);
+  for (let b = 0; b < N; b++) {
+    for (let co = 0; co < c.cout; co++) {
+      const g = Math.floor(co / og);
+      for (let oy = 0; oy < OH; oy++) {
+        for (let ox = 0; ox < OW; ox++) {
+          let acc = 0;
+          for (let ci = 0; ci < cg; ci++) {
+            for (let ki = 0; ki < c.kh; ki++) {
+              const iy = oy * c.stride - c.pad + ki;
+              if (iy < 0 || iy >= c.h) continue;
+              for (let kj = 0; kj < c.kw; kj++) {
+                const ix = ox * c.stride - c.pad + kj;
+                if (ix < 0 || ix >= c.w) continue;
+                acc += x[((b * c.c + g * cg + ci) * c.h + iy) * c.w + ix] * w[((co * cg + ci) * c.kh + ki) * c.kw + kj];
+              }
+            }
+          }
+          y[((b * c.cout + co) * OH + oy) * OW + ox] = acc;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+function maxRelDiff(x, y) {
+  let d = 0, s = 0;
+  for (let i = 0; i < x.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - y[i]));
+    s = Math.max(s, Math.abs(y[i]));
+  }
+  return d / (s || 1);
+}
+
+/** The native binding the package loaded (for its test/bench hooks), or null. */
+function nativeBinding() {
+  try {
+    const req = createRequire(path.join(ROOT, 'package.json'));
+    const b = process.env.NTENSOR_NATIVE_PATH ? req(process.env.NTENSOR_NATIVE_PATH) : req('node-gyp-build')(ROOT);
+    return typeof b._lastConv2d === 'function' ? b : null;
+  } catch {
+    return null;
+  }
+}
+
+async function loadOrt() {
+  try {
+    const mod = await import('onnxruntime-node');
+    return { ort: mod.default ?? mod, error: null };
+  } catch (err) {
+    return { ort: null, error: `onnxruntime-node is not installed or does not load (${err.message.split('\n')[0]})` };
+  }
+}
+
+// ---------------------------------------------------------------- the run
+
+export async function run(ctx) {
+  const { opts, plan, threadSettings, log } = ctx;
+  const want = (lib) => !opts.libs || opts.libs.includes(lib);
+  const cases = opts.sizes ? CASES.filter((c) => opts.sizes.split(',').includes(c.id)) : CASES;
+  const notes = [];
+  const skipped = {};
+  const series = {}; // id -> { label, byThreads: { threads: { caseId: timing } } }
+  const record = (id, label, threads, c, t, extra = {}) => {
+    series[id] ??= { label, byThreads: {} };
+    (series[id].byThreads[threads] ??= {})[c.id] = { ...t, gflopsMedian: flopsOf(c) / t.median / 1e9, gflopsBest: flopsOf(c) / t.min / 1e9, ...extra };
+  };
+  const binding = nativeBinding();
+  if (!binding) notes.push('the native binding has no _lastConv2d hook: paths and extra memory are not reported');
+
+  // Inputs, shared by the JS-side libraries.
+  nt.manualSeed(0);
+  const inputs = new Map();
+  for (const c of cases) {
+    const x = nt.normal(0, 1, c.n === 0 ? [c.c, c.h, c.w] : [c.n, c.c, c.h, c.w]);
+    const w = nt.normal(0, 1, [c.cout, c.c / c.groups, c.kh, c.kw]);
+    inputs.set(c.id, { x, w });
+  }
+  const ntCall = (c) => {
+    const { x, w } = inputs.get(c.id);
+    const o = { stride: c.stride, padding: c.pad, groups: c.groups };
+    return () => nt.conv2d(x, w, o);
+  };
+
+  const { ort, error: ortError } = want('ort') ? await loadOrt() : { ort: null, error: null };
+  if (ortError) skipped.ort = ortError;
+  const ortSession = (c, threads) => {
+    const { w } = inputs.get(c.id);
+    const xShape = [Math.max(1, c.n), c.c, c.h, c.w];
+    return ort.InferenceSession.create(conv2dModel({ xShape, weight: { shape: [...w.shape], data: w.data }, stride: [c.stride, c.stride], pad: [c.pad, c.pad], group: c.groups }), {
+      intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+    });
+  };
+  const pyError = want('torch') ? pythonAvailable() : null;
+  if (pyError) skipped.torch = pyError;
+
+  // Sanity: every JS-side library computes the same convolution (smallest non-trivial case).
+  const checks = {};
+  {
+    const c = cases.find((k) => flopsOf(k) <= JS_MAX_FLOPS && !TINY.has(k.id)) ?? cases[0];
+    const { x, w } = inputs.get(c.id);
+    const ref = jsConv2d(x.data, w.data, c);
+    checks.ntensor = maxRelDiff(ntCall(c)().data, ref);
+    if (ort) {
+      const s = await ortSession(c, 1);
+      const r = await s.run({ X: new ort.Tensor('float32', x.data, [Math.max(1, c.n), c.c, c.h, c.w]) });
+      checks.ort = maxRelDiff(r.Y.data, ref);
+      await s.release();
+    }
+    checks.case = c.id;
+    for (const [lib, d] of Object.entries(checks)) if (typeof d === 'number' && !(d < 1e-4)) notes.push(`CHECK FAILED: ${lib} differs from the JS loop on ${c.id} by ${d} (relative to max |y|)`);
+  }
+
+  const defaultThreads = nt.getNumThreads();
+  const ntInfo = {};
+  const pyInfo = {};
+  for (const threads of threadSettings) {
+    const tLabel = `${threads} thread${threads === 1 ? '' : 's'}`;
+    if (want('ntensor')) {
+      nt.setNumThreads(threads);
+      for (const c of cases) {
+        log(`conv2d ${tLabel}: ntensor ${c.id}`);
+        const f = ntCall(c);
+        f();
+        const info = binding ? binding._lastConv2d() : null;
+        if (info) (ntInfo[threads] ??= {})[c.id] = { ...info, extraBytes: info.packedWeightBytes + info.tileBytesPerThread * info.threads };
+        record('ntensor', 'ntensor', threads, c, timeSync(f, plan), info ? { path: info.path } : {});
+        // 1x1 layers: ntensor's own matmul on the same product, (Cout × Cin) · (Cin × H·W).
+        if (c.kh === 1 && c.kw === 1 && c.stride === 1 && c.pad === 0 && c.groups === 1 && c.n <= 1) {
+          const { x, w } = inputs.get(c.id);
+          const W2 = w.reshape(c.cout, c.c), X2 = x.reshape(c.c, c.h * c.w);
+          record('ntmatmul', 'ntensor matmul (same GEMM)', threads, c, timeSync(() => nt.matmul(W2, X2), plan));
+        }
+      }
+      nt.setNumThreads(defaultThreads);
+    }
+    if (want('js') && threads === threadSettings[0]) {
+      for (const c of cases.filter((k) => flopsOf(k) <= JS_MAX_FLOPS)) {
+        log(`conv2d: plain JS ${c.id}`);
+        const { x, w } = inputs.get(c.id);
+        record('js', 'plain JS (7 loops)', threads, c, timeSync(() => jsConv2d(x.data, w.data, c), plan));
+      }
+    }
+    if (ort) {
+      for (const c of cases) {
+        log(`conv2d ${tLabel}: onnxruntime-node ${c.id}`);
+        const session = await ortSession(c, threads);
+        const feeds = { X: new ort.Tensor('float32', inputs.get(c.id).x.data, [Math.max(1, c.n), c.c, c.h, c.w]) };
+        record('ort', 'onnxruntime-node', threads, c, await timeAsync(() => session.run(feeds), plan));
+        await session.release();
+      }
+    }
+    if (want('torch') && !pyError) {
+      const peer = new PythonPeer(childEnv({}, threads));
+      try {
+        const hello = await peer.request({ op: 'hello', threads, libs: ['torch'] });
+        pyInfo[threads] = { torch: hello.torch ?? null, torchThreads: hello.torchThreads ?? null, parallel: hello.torchParallel ?? null };
+        if (!hello.torch) {
+          skipped.torch = `torch is not importable by /usr/bin/python3: ${hello.skipped?.torch ?? 'unknown'}`;
+        } else {
+          log(`conv2d ${tLabel}: PyTorch ${cases.length} cases`);
+          const r = await peer.request({ op: 'conv2d', cases, plan });
+          pyInfo[threads].mkldnn = r.mkldnn;
+          for (const t of r.results) record('torch', 'PyTorch', threads, cases.find((c) => c.id === t.id), t);
+        }
+      } catch (err) {
+        notes.push(`python peer (${tLabel}) failed: ${err.message}`);
+      } finally {
+        await peer.close();
+      }
+    }
+  }
+
+  return {
+    suite: name,
+    description,
+    versions: {
+      'onnxruntime-node': ort ? (ort.env?.versions?.node ?? null) : null,
+      torch: Object.values(pyInfo)[0]?.torch ?? null,
+    },
+    cases,
+    threadSettings,
+    series,
+    ntensor: { info: ntInfo, backend: nt.backendInfo() },
+    python: pyInfo,
+    checks,
+    skipped,
+    notes,
+  };
+}
+
+// ---------------------------------------------------------------- reporting
+
+const PEERS = [['ort', 'onnxruntime'], ['torch', 'PyTorch'], ['js', 'plain JS']];
+const tLabel = (t) => `${t} thread${t === 1 ? '' : 's'}`;
+const peakPerCore = (peak) => (peak?.find((x) => x.isa === 'avx512' && x.threads === 1 && x.supported) ?? peak?.find((x) => x.isa === 'avx2' && x.threads === 1 && x.supported))?.perCore ?? null;
+const mib = (b) => (b >= 1 << 20 ? `${fmt3(b / (1 << 20))} MiB` : `${fmt3(b / 1024)} KiB`);
+
+function tablesFor(result, threads, peak) {
+  const pk = peakPerCore(peak);
+  const get = (id, c) => result.series[id]?.byThreads[threads]?.[c.id];
+  const peers = PEERS.filter(([id]) => result.series[id]?.byThreads[threads]);
+  const hasMm = !!result.series.ntmatmul?.byThreads[threads];
+  const headers = ['shape', 'ntensor', ...(pk ? ['% peak'] : []), 'path', 'extra memory', ...peers.map(([, l]) => l), ...peers.map(([, l]) => `÷ ${l}`), ...(hasMm ? ['÷ own matmul'] : [])];
+  const rows = result.cases.map((c) => {
+    const e = get('ntensor', c);
+    const info = result.ntensor.info[threads]?.[c.id];
+    const cell = (t) => (t ? (TINY.has(c.id) ? `${fmt3(t.median * 1e6)} µs` : `${fmt3(t.gflopsMedian)} (${fmt3(t.gflopsBest)})`) : '—');
+    const row = [c.label, cell(e)];
+    if (pk) row.push(e ? `${fmt3((100 * e.gflopsMedian) / (pk * threads))}%` : '—');
+    row.push(info?.path ?? '—', info ? (info.extraBytes ? mib(info.extraBytes) : '0') : '—');
+    for (const [id] of peers) row.push(cell(get(id, c)));
+    for (const [id] of peers) {
+      const p = get(id, c);
+      row.push(e && p ? `${fmt3(p.median / e.median)}×` : '—');
+    }
+    if (hasMm) {
+      const m = get('ntmatmul', c);
+      row.push(e && m ? `${fmt3(m.median / e.median)}×` : '—');
+    }
+    return row;
+  });
+  return { headers, rows };
+}
+
+function legend(result) {
+  const lines = [
+    'Cells: GFLOP/s at the median time (best run in parentheses); the two d2l cases in µs per call. "÷ peer" = peer time ÷ ntensor time (> 1: ntensor is faster).',
+    '"% peak": ntensor against the measured FMA peak per core × threads. "path": the conv2d path ntensor took (pointwise GEMM, implicit GEMM, direct). "extra memory": packed weights + one packed input block per thread, as the native binding reports it (the output is not counted).',
+    '"÷ own matmul": for the 1×1 layers, ntensor\'s matmul of the same (Cout × Cin)·(Cin × H·W) product, time ÷ the conv\'s time.',
+  ];
+  for (const [t, p] of Object.entries(result.python)) {
+    if (p.torch) lines.push(`PyTorch ${p.torch}, ${t} thread(s): torch.get_num_threads() = ${p.torchThreads}, mkldnn ${p.mkldnn ? 'available' : 'not available'}.`);
+  }
+  if (result.checks?.case) lines.push(`Check on ${result.checks.case}: max |difference| / max |y| against the JS loop: ${Object.entries(result.checks).filter(([k]) => k !== 'case').map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}.`);
+  return lines;
+}
+
+export function reportText(result, { peak, contention = [] }) {
+  const out = [`== conv2d: ${result.description}`, ...contention];
+  for (const t of result.threadSettings) {
+    const tb = tablesFor(result, t, peak);
+    out.push('', `-- ${tLabel(t)}`, textTable(tb.headers, tb.rows));
+  }
+  out.push('', ...legend(result));
+  for (const [k, v] of Object.entries(result.skipped)) out.push(`skipped ${k}: ${v}`);
+  for (const n of result.notes) out.push(`note: ${n}`);
+  return out.join('\n');
+}
+
+export function reportMarkdown(result, { peak, contention = [] }) {
+  const out = ['### Conv2d', '', `${result.description}.`, ''];
+  if (contention.length) out.push(...contention.map((l) => `> ${l}`), '');
+  for (const t of result.threadSettings) {
+    const tb = tablesFor(result, t, peak);
+    out.push(`#### ${tLabel(t)}`, '', markdownTable(tb.headers, tb.rows), '');
+  }
+  out.push(...legend(result).map((l) => `- ${l}`), '');
+  const extra = [...Object.entries(result.skipped).map(([k, v]) => `Skipped ${k}: ${v}`), ...result.notes];
+  if (extra.length) out.push(...extra.map((l) => `- ${l}`), '');
+  return out.join('\n');
+}
