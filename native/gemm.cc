@@ -18,6 +18,9 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
 #endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace ntensor {
 namespace gemm {
@@ -145,6 +148,28 @@ void scale_c(index_t m, index_t n, T beta, T* C, index_t ldc) {
       for (index_t j = 0; j < n; ++j) c[j] = beta * c[j];
     }
   }
+}
+
+// A large output that is about to be written whole (beta == 0) is most
+// often fresh memory (a new tensor): its pages are not there yet, and
+// faulting them in 4 KB at a time costs ~2 us each on this kind of VM, as
+// much as the product itself for a shallow k. Ask the kernel for 2 MB pages
+// over the part of C made of whole 2 MB pages (numpy does the same for its
+// own arrays of 4 MB and more). Only a hint: pages already present are not
+// touched, no value changes, and an error is ignored.
+template <typename T>
+void advise_huge_pages(index_t m, index_t n, T* C, index_t ldc) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
+  if (ldc != n) return;
+  const std::size_t bytes = sizeof(T) * std::size_t(m) * std::size_t(n);
+  if (bytes < 2 * kHuge) return;
+  const std::uintptr_t lo = (reinterpret_cast<std::uintptr_t>(C) + kHuge - 1) & ~(kHuge - 1);
+  const std::uintptr_t hi = (reinterpret_cast<std::uintptr_t>(C) + bytes) & ~(kHuge - 1);
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+#else
+  (void)m, (void)n, (void)C, (void)ldc;
+#endif
 }
 
 // ---- the threaded driver ----
@@ -295,6 +320,7 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
     kern.small(m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
     return;
   }
+  if (beta == T(0)) advise_huge_pages(m, n, C, ldc);
   Job<T> job{&kern, m, n, k, alpha, beta, A, ars, acs, B, brs, bcs, C, ldc, 1, 1};
   // Threads: enough work each, and no more than there are micro-tiles.
   const index_t mt = (m + kern.blk.mr - 1) / kern.blk.mr;
@@ -357,8 +383,12 @@ void gemm_packed(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alph
   const Blocking& bl = kern.blk;
   const index_t MR = bl.mr, NR = bl.nr;
   const index_t KC = bl.kc;
-  const index_t NC = round_up(bl.nc, NR), MC = round_up(bl.mc, MR);
+  const index_t MC = round_up(bl.mc, MR);
   const index_t kcMax = min_i(KC, k);
+  // The packed B block (KC x NC) is sized for L2; a shallower product (k <
+  // KC) keeps the same bytes with wider blocks (up to 8 NC), so that each A
+  // block is packed fewer times and C is written in longer row segments.
+  const index_t NC = round_up(bl.nc * min_i(8, KC / kcMax), NR);
   const index_t ncMax = min_i(NC, round_up(n, NR));
   const index_t mcMax = min_i(MC, round_up(m, MR));
   T* bp = static_cast<T*>(buf.getB(sizeof(T) * std::size_t(kcMax * ncMax)));

@@ -73,20 +73,40 @@ struct F64 {
 // (measured: 16 and more recover the 15-20% lost to L2 latency; 32-64 best).
 constexpr index_t kPrefetchB = 48;
 
-template <typename X, int MR, int NV>
-void ukernel(index_t kc, const typename X::T* A, const typename X::T* B,
-             typename X::T* C, index_t ldc, int mr, int nr, bool loadC,
-             typename X::T alpha, typename X::T beta) {
+// RM rows (RM <= MR) x NV vectors of a tile whose A micro-panel is packed MR
+// high and B micro-panel PV vectors wide (NV <= PV): the full tile (RM ==
+// MR, NV == PV), or a smaller one for the last rows or columns of C, so that
+// an edge of mr <= 8 or <= 4 rows (nr <= W columns) costs about that many
+// FMAs, not a full tile's.
+template <typename X, int MR, int RM, int PV, int NV>
+void ukernel_rows(index_t kc, const typename X::T* A, const typename X::T* B,
+                  typename X::T* C, index_t ldc, int mr, int nr, bool loadC,
+                  typename X::T alpha, typename X::T beta) {
   using T = typename X::T;
   using V = typename X::V;
   using M = typename X::M;
-  constexpr int W = X::W, NR = NV * W;
+  constexpr int W = X::W, NR = PV * W;
   M mask[NV];
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) mask[v] = X::mask(nr - v * W);
-  V c[MR][NV];
+  V c[RM][NV];
+  if (!loadC) {
+    // The tile's lines of C, fetched while the k loop runs, so that its
+    // stores at the end do not wait for them (C is often far out of cache:
+    // a fresh output, or rows 4 KB and more apart).
+    const T* last = C + (nr - 1);
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < RM; ++i) {
+      if (i < mr) {
+        const char* row = reinterpret_cast<const char*>(C + i * ldc);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) _mm_prefetch(row + v * 64, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(last + i * ldc), _MM_HINT_T0);
+      }
+    }
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < RM; ++i) {
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
       c[i][v] = (loadC && i < mr) ? X::maskload(mask[v], C + i * ldc + v * W) : X::zero();
@@ -104,7 +124,7 @@ void ukernel(index_t kc, const typename X::T* A, const typename X::T* B,
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) b[v] = X::load(B + p * NR + v * W);
 #pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < RM; ++i) {
       const V a = X::set1(A[p * MR + i]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) c[i][v] = X::fmadd(a, b[v], c[i][v]);
@@ -113,7 +133,7 @@ void ukernel(index_t kc, const typename X::T* A, const typename X::T* B,
   const bool plain = beta == T(0) && alpha == T(1);
   const V va = X::set1(alpha), vb = X::set1(beta);
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < RM; ++i) {
     if (i >= mr) break;
     T* cr = C + i * ldc;
 #pragma GCC unroll 4
@@ -126,6 +146,21 @@ void ukernel(index_t kc, const typename X::T* A, const typename X::T* B,
       X::maskstore(cr + v * W, mask[v], r);
     }
   }
+}
+
+template <typename X, int MR, int NV>
+void ukernel(index_t kc, const typename X::T* A, const typename X::T* B,
+             typename X::T* C, index_t ldc, int mr, int nr, bool loadC,
+             typename X::T alpha, typename X::T beta) {
+  static_assert(MR > 8 && NV == 2, "edge kernels of 8 and 4 rows, 1 vector");
+  if (nr > X::W) {
+    if (mr > 8) return ukernel_rows<X, MR, MR, 2, 2>(kc, A, B, C, ldc, mr, nr, loadC, alpha, beta);
+    if (mr > 4) return ukernel_rows<X, MR, 8, 2, 2>(kc, A, B, C, ldc, mr, nr, loadC, alpha, beta);
+    return ukernel_rows<X, MR, 4, 2, 2>(kc, A, B, C, ldc, mr, nr, loadC, alpha, beta);
+  }
+  if (mr > 8) return ukernel_rows<X, MR, MR, 2, 1>(kc, A, B, C, ldc, mr, nr, loadC, alpha, beta);
+  if (mr > 4) return ukernel_rows<X, MR, 8, 2, 1>(kc, A, B, C, ldc, mr, nr, loadC, alpha, beta);
+  ukernel_rows<X, MR, 4, 2, 1>(kc, A, B, C, ldc, mr, nr, loadC, alpha, beta);
 }
 
 constexpr int kMR32 = 14, kNR32 = 32, kMR64 = 14, kNR64 = 16;

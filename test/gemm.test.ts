@@ -3,8 +3,8 @@
 // every ISA this CPU supports (forced with _setIsa), on every path (forced
 // with _setGemmPath: the small loop, the packed path, the packed path split
 // over threads), at the sizes where blocking has edges (read from
-// backendInfo().blocking): 1, MR-1, MR, MR+1, 2MR+3, NR-1, NR, NR+1, KC-1,
-// KC, KC+1, 2KC+1.
+// backendInfo().blocking): 1, MR-1, MR, MR+1, MR+5, MR+8, 2MR+3, NR/2,
+// NR/2+1, NR-1, NR, NR+1, KC-1, KC, KC+1, 2KC+1.
 //
 // The summation-order contract (native/kernels.h) makes float32 results
 // predictable to the bit: S(i,j) is the sequential fused multiply-add of the
@@ -367,8 +367,10 @@ describe('float32 GEMM is bit-identical to the sequential-fma loop', () => {
     it(`${isa}: every edge size of its blocking, on every path`, () => {
       const { mr, nr, kc } = blockingFor(isa, 'float32');
       const rng = mulberry32(1000 + mr * 7 + nr);
-      const ms = uniq([1, mr - 1, mr, mr + 1, 2 * mr + 3]);
-      const ns = uniq([1, nr - 1, nr, nr + 1]);
+      // mr + 5 and mr + 8: the last micro-panel takes the narrower edge
+      // kernels (AVX-512: 8 or 4 rows); nr / 2 (+ 1): one vector of columns.
+      const ms = uniq([1, mr - 1, mr, mr + 1, mr + 5, mr + 8, 2 * mr + 3]);
+      const ns = uniq([1, nr / 2, nr / 2 + 1, nr - 1, nr, nr + 1]);
       const ks = uniq([1, kc - 1, kc + 1]);
       let checked = 0;
       for (const m of ms) {
@@ -489,8 +491,8 @@ describe('float64 GEMM', () => {
     const shapes: [number, number, number][] = [];
     for (const isa of ISAS) {
       const { mr, nr, kc } = blockingFor(isa, 'float64');
-      for (const m of uniq([1, mr - 1, mr, mr + 1, 2 * mr + 3])) {
-        for (const n of uniq([1, nr - 1, nr, nr + 1])) {
+      for (const m of uniq([1, mr - 1, mr, mr + 1, mr + 5, mr + 8, 2 * mr + 3])) {
+        for (const n of uniq([1, nr / 2, nr / 2 + 1, nr - 1, nr, nr + 1])) {
           for (const k of uniq([1, kc - 1, kc + 1])) shapes.push([m, n, k]);
         }
       }
