@@ -439,9 +439,10 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   if (path == Path::automatic) {
     if (isPointwise) {
       path = Path::pointwise;
-    } else if (directOk && (cg == 1 || mg <= 4)) {
+    } else if (directOk && (cg == 1 || mg <= 4 || (mg <= 12 && cg * s.kh * s.kw <= 256))) {
       // One input channel per group (depthwise) or few output channels:
-      // the GEMM's MR-high tiles would compute mostly padding rows.
+      // the GEMM's MR-high tiles would compute mostly padding rows, and for
+      // short reductions packing would cost more than it saves (measured).
       path = Path::direct;
     } else {
       path = Path::gemm;
