@@ -27,8 +27,6 @@ thread_local Conv2dCallInfo g_last{};
 // Each thread gets at least this many multiply-adds (waking a sleeping
 // worker costs tens of microseconds); as the GEMM driver.
 constexpr double kMinWorkPerThread = 96.0 * 96.0 * 96.0;
-// The direct kernel keeps per-column lane masks for kernels up to this wide.
-constexpr index_t kDirectMaxKw = 16;
 
 inline index_t round_up(index_t x, index_t to) { return (x + to - 1) / to * to; }
 inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
@@ -139,7 +137,9 @@ void pointwise_task(void* ctx, int) {
     const T* A = j.w + g * mg * cg;
     const T* B = j.x + (b * s.c + g * cg) * P;
     T* C = j.y + (b * s.cout + g * mg) * P;
-    // The same paths as gemm_f32/gemm_f64 take, without their threading.
+    // On a pool thread: the GEMM's own no-packing loop for small products
+    // (about where gemm.cc draws the line) or its packed path, unthreaded.
+    // Every GEMM path gives the same bits (kernels.h).
     const double work = double(mg) * double(P) * double(cg);
     if (cg == 0) {
       for (index_t r = 0; r < mg; ++r) std::fill(C + r * P, C + (r + 1) * P, T(0));
@@ -166,7 +166,14 @@ void pointwise(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y
     const int tasks = int(std::min<index_t>(threads, jobs));
     g_last.threads = tasks;
     if (tasks <= 1) {
-      pointwise_task<T>(&job, 0);
+      // One thread: gemm_f32/gemm_f64 choose their path (small, gemv, packed).
+      for (index_t b = 0; b < s.n; ++b) {
+        for (index_t g = 0; g < G; ++g) {
+          T* C = y + (b * s.cout + g * mg) * P;
+          gemm_call(mg, P, cg, w + g * mg * cg, cg, x + (b * s.c + g * cg) * P, P, C, P);
+          if (bias != nullptr) add_bias_rows(C, mg, P, 0, P, bias + g * mg);
+        }
+      }
     } else {
       parallel_run(tasks, pointwise_task<T>, &job);
     }

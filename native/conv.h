@@ -45,6 +45,10 @@ template <typename T>
 using PackBFn = void (*)(const Conv2dShape& s, const T* x, index_t p0, index_t kc,
                          const Segment* segs, index_t nsegs, index_t nc, int nr, T* dst);
 
+// Kernel widths up to this take the direct kernel (it keeps the lane masks
+// and offsets of every kernel column on the stack); wider ones never do.
+constexpr index_t kDirectMaxKw = 16;
+
 // The direct kernel for output channels [co0, co1) of one group of one
 // image, output rows [oy0, oy1): x points at the group's first input plane,
 // w at output channel co0's weights, y at output channel co0's plane;
