@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Soak test (not a unit test: it takes tens of seconds). Runs 100,000 mixed
-// operations through the public API — matmul (2-D, batched, 1-D), conv2d,
+// operations through the public API — matmul (2-D, batched, 1-D), conv2d, pooling,
 // the d2l functions, elementwise ops with broadcasting, reductions, stack /
 // cat / transpose / reshape, and the error paths of the TypeScript layer and
 // of the native binding (which throw C++ exceptions into JS) — at small and
@@ -52,6 +52,7 @@ const fixed = {
   v: rnd([32]), vd: rnd([32], 'float64'),
   x1: rnd([1, 3, 8, 8]), w1: rnd([4, 3, 3, 3]), bias1: rnd([4]),
   x2: rnd([2, 8, 32, 32]), w2: rnd([16, 8, 3, 3]), bias2: rnd([16]),
+  wdw: rnd([8, 1, 3, 3]), wg: rnd([16, 4, 2, 2]),
   X: rnd([3, 3, 3]), K: rnd([2, 3, 1, 1]),
   e1: rnd([16, 32]), e2: rnd([32]), e3: rnd([16, 1]),
   ed: rnd([16, 32], 'float64'),
@@ -90,6 +91,10 @@ const MIX = [
   [12, () => sink(nt.conv2d(fixed.x1, fixed.w1, { bias: fixed.bias1, padding: 1 }))],
   [4, () => sink(nt.conv2d(fixed.x1, fixed.w1, { stride: 2 }))],
   [2, () => sink(nt.conv2d(fixed.x2, fixed.w2, { bias: fixed.bias2, padding: 1 }))],
+  [2, () => sink(nt.conv2d(fixed.x2, fixed.wdw, { padding: 'same', groups: 8 }))],
+  [2, () => sink(nt.conv2d(fixed.x2, fixed.wg, { padding: 'same', groups: 2, dilation: 2 }))],
+  [3, () => sink(nt.maxPool2d(fixed.x2, 3, { stride: 2, padding: 1 }))],
+  [3, () => sink(nt.avgPool2d(fixed.x1, 2))],
   [6, () => sink(nt.corr2dMultiInOut(fixed.X, fixed.K))],
   [6, () => sink(nt.corr2dMultiInOut1x1(fixed.X, fixed.K))],
   [3, () => sink(nt.corr2d(rnd([6, 6]), rnd([2, 2])))],
@@ -109,7 +114,8 @@ const MIX = [
   [2, () => expectThrow(() => nt.conv2d(fixed.x1, fixed.w2))],
   [2, () => expectThrow(() => nt.zeros([2 ** 31, 2 ** 31]))],
   [2, () => expectThrow(() => binding.matmul(f32(6), f32(6), f32(4), 2, 3, 3, off0, off0))],
-  [2, () => expectThrow(() => binding.conv2d(f32(4), f32(9), null, f32(1), 1, 1, 2, 2, 1, 3, 3, 1, 1, 0, 0))],
+  [2, () => expectThrow(() => binding.conv2d(f32(4), f32(9), null, f32(1), 1, 1, 2, 2, 1, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1))],
+  [1, () => expectThrow(() => nt.maxPool2d(fixed.x1, 3, { padding: 2 }))],
   [2, () => expectThrow(() => binding.matmul(f32(6), new Float64Array(6), f32(4), 2, 3, 2, off0, off0))],
   [1, () => { // a tensor whose buffer is detached
     const ab = new ArrayBuffer(64);
