@@ -186,6 +186,7 @@ struct Job {
   T* C;
   index_t ldc;
   int tm, tn;  // thread grid: tm blocks of rows x tn blocks of columns
+  bool allowDirect;
 };
 
 // Rows (or columns) [lo, hi) of part t out of parts, in whole micro-tiles.
@@ -196,15 +197,21 @@ inline void split(index_t size, index_t unit, int parts, int t, index_t& lo, ind
 }
 
 template <typename T>
+void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alpha,
+                  const T* A, index_t ars, index_t acs, const T* B, index_t brs,
+                  index_t bcs, T beta, T* C, index_t ldc, PackBuffers& buf,
+                  bool allowDirect);
+
+template <typename T>
 void run_task(void* ctx, int t) {
   const Job<T>& j = *static_cast<const Job<T>*>(ctx);
   index_t m0, m1, n0, n1;
   split(j.m, j.kern->blk.mr, j.tm, t / j.tn, m0, m1);
   split(j.n, j.kern->blk.nr, j.tn, t % j.tn, n0, n1);
   if (m0 >= m1 || n0 >= n1) return;
-  gemm_packed<T>(*j.kern, m1 - m0, n1 - n0, j.k, j.alpha, j.A + m0 * j.ars, j.ars, j.acs,
-                 j.B + n0 * j.bcs, j.brs, j.bcs, j.beta, j.C + m0 * j.ldc + n0, j.ldc,
-                 thread_buffers());
+  gemm_blocked<T>(*j.kern, m1 - m0, n1 - n0, j.k, j.alpha, j.A + m0 * j.ars, j.ars, j.acs,
+                  j.B + n0 * j.bcs, j.brs, j.bcs, j.beta, j.C + m0 * j.ldc + n0, j.ldc,
+                  thread_buffers(), j.allowDirect);
 }
 
 // ---- matrix-vector products ----
@@ -321,7 +328,8 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
     return;
   }
   if (beta == T(0)) advise_huge_pages(m, n, C, ldc);
-  Job<T> job{&kern, m, n, k, alpha, beta, A, ars, acs, B, brs, bcs, C, ldc, 1, 1};
+  Job<T> job{&kern, m, n, k, alpha, beta, A, ars, acs, B, brs, bcs, C, ldc, 1, 1,
+             path != Path::packed};
   // Threads: enough work each, and no more than there are micro-tiles.
   const index_t mt = (m + kern.blk.mr - 1) / kern.blk.mr;
   const index_t nt = (n + kern.blk.nr - 1) / kern.blk.nr;
@@ -376,10 +384,15 @@ const Isa& current_isa() { return *isa_slot().load(std::memory_order_acquire); }
 
 // ---- the five loops on one thread ----
 
+namespace {
+
+// The five loops; allowDirect lets B be read in place where that pays
+// (the "packed" test mode turns it off, so that both ways stay tested).
 template <typename T>
-void gemm_packed(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alpha,
-                 const T* A, index_t ars, index_t acs, const T* B, index_t brs,
-                 index_t bcs, T beta, T* C, index_t ldc, PackBuffers& buf) {
+void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alpha,
+                  const T* A, index_t ars, index_t acs, const T* B, index_t brs,
+                  index_t bcs, T beta, T* C, index_t ldc, PackBuffers& buf,
+                  bool allowDirect) {
   const Blocking& bl = kern.blk;
   const index_t MR = bl.mr, NR = bl.nr;
   const index_t KC = bl.kc;
@@ -391,9 +404,15 @@ void gemm_packed(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alph
   const index_t NC = round_up(bl.nc * min_i(8, KC / kcMax), NR);
   const index_t ncMax = min_i(NC, round_up(n, NR));
   const index_t mcMax = min_i(MC, round_up(m, MR));
-  T* bp = static_cast<T*>(buf.getB(sizeof(T) * std::size_t(kcMax * ncMax)));
+  // B read in place, unpacked, when its panels serve few A panels (one row
+  // block) and its rows are short (no two rows of a panel's prefetch window
+  // alias in L1): packing would then cost about as much as the FMAs that use
+  // it (64x4096x64: ~12% of the time).
+  const bool directB = allowDirect && kern.ukernelDirect != nullptr && bcs == 1 && m <= MC &&
+                       brs * index_t(sizeof(T)) <= 1024;
+  T* bp = directB ? nullptr : static_cast<T*>(buf.getB(sizeof(T) * std::size_t(kcMax * ncMax)));
   T* ap = static_cast<T*>(buf.getA(sizeof(T) * std::size_t(mcMax * kcMax)));
-  if (bp == nullptr || ap == nullptr) {
+  if ((bp == nullptr && !directB) || ap == nullptr) {
     // Out of memory for packing: the small path needs none.
     kern.small(m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
     return;
@@ -418,7 +437,8 @@ void gemm_packed(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alph
         a = alpha;
         b = first ? beta : T(1);
       }
-      kern.packB(kc, nc, B + pc * brs + jc * bcs, brs, bcs, bp);
+      if (!directB) kern.packB(kc, nc, B + pc * brs + jc * bcs, brs, bcs, bp);
+      const T* bsrc = B + pc * brs + jc;  // directB: the block in place
       for (index_t ic = 0; ic < m; ic += MC) {  // loop 3: rows of C
         const index_t mc = min_i(MC, m - ic);
         kern.packA(mc, kc, A + ic * ars + pc * acs, ars, acs, ap);
@@ -426,6 +446,13 @@ void gemm_packed(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alph
           const T* a_panel = ap + ir * kc;
           T* c_row = C + (ic + ir) * ldc + jc;
           const int mr = int(min_i(MR, mc - ir));
+          if (directB) {
+            for (index_t jr = 0; jr < nc; jr += NR) {  // loop 1: B in place
+              kern.ukernelDirect(kc, a_panel, bsrc + jr, brs, c_row + jr, ldc, mr,
+                                 int(min_i(NR, nc - jr)), loadC, a, b);
+            }
+            continue;
+          }
           for (index_t jr = 0; jr < nc; jr += NR) {  // loop 1: B micro-panels
             kern.ukernel(kc, a_panel, bp + jr * kc, c_row + jr, ldc, mr,
                          int(min_i(NR, nc - jr)), loadC, a, b);
@@ -434,6 +461,15 @@ void gemm_packed(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alph
       }
     }
   }
+}
+
+}  // namespace
+
+template <typename T>
+void gemm_packed(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alpha,
+                 const T* A, index_t ars, index_t acs, const T* B, index_t brs,
+                 index_t bcs, T beta, T* C, index_t ldc, PackBuffers& buf) {
+  gemm_blocked<T>(kern, m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc, buf, true);
 }
 
 template void gemm_packed<float>(const Kernels<float>&, index_t, index_t, index_t, float,

@@ -83,6 +83,16 @@ template <typename T>
 using GemvDot = void (*)(index_t m, index_t k, T alpha, const T* M, index_t ld, const T* s,
                          index_t ss, T beta, T* out, index_t os);
 
+// The micro-kernel with op(B) read in place instead of from a packed
+// micro-panel: row p of the tile's B (nr <= NR contiguous elements) at
+// B + p * ldb, nothing read past column nr. Otherwise as MicroKernel. For
+// shapes whose B panels are reused by few A panels (m <= MC) and whose rows
+// are short (gemm.cc), where packing B costs about as much as using it.
+// Optional (nullptr: always pack).
+template <typename T>
+using MicroKernelDirect = void (*)(index_t kc, const T* A, const T* B, index_t ldb, T* C,
+                                   index_t ldc, int mr, int nr, bool loadC, T alpha, T beta);
+
 template <typename T>
 struct Kernels {
   Blocking blk;
@@ -92,6 +102,7 @@ struct Kernels {
   SmallGemm<T> small;
   GemvAxpy<T> gemvAxpy;
   GemvDot<T> gemvDot;
+  MicroKernelDirect<T> ukernelDirect;
 };
 
 // Everything one instruction set provides.

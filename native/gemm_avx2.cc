@@ -173,7 +173,8 @@ const Isa isa_avx2 = {
      avx2::packB<float, avx2::kNR32>,
      avx2::small_gemm_simd<avx2::F32>,
      avx2::gemv_axpy_simd<avx2::F32>,
-     avx2::gemv_dot_simd<avx2::F32>},
+     avx2::gemv_dot_simd<avx2::F32>,
+     nullptr},
     {{avx2::kMR64, avx2::kNR64, 144, 256, 512},
      avx2::ukernel_tiled<double, avx2::kMR64, avx2::kNR64,
                          avx2::ukernel_full<avx2::F64, avx2::kMR64, 2>>,
@@ -181,7 +182,8 @@ const Isa isa_avx2 = {
      avx2::packB<double, avx2::kNR64>,
      avx2::small_gemm_simd<avx2::F64>,
      avx2::gemv_axpy_simd<avx2::F64>,
-     avx2::gemv_dot_simd<avx2::F64>},
+     avx2::gemv_dot_simd<avx2::F64>,
+     nullptr},
     avx2::fma_loop,
 };
 

@@ -74,18 +74,20 @@ struct F64 {
 constexpr index_t kPrefetchB = 48;
 
 // RM rows (RM <= MR) x NV vectors of a tile whose A micro-panel is packed MR
-// high and B micro-panel PV vectors wide (NV <= PV): the full tile (RM ==
-// MR, NV == PV), or a smaller one for the last rows or columns of C, so that
-// an edge of mr <= 8 or <= 4 rows (nr <= W columns) costs about that many
-// FMAs, not a full tile's.
-template <typename X, int MR, int RM, int PV, int NV>
-void ukernel_rows(index_t kc, const typename X::T* A, const typename X::T* B,
+// high: the full tile (RM == MR, NV == the panel's vectors), or a smaller one
+// for the last rows or columns of C, so that an edge of mr <= 8 or <= 4 rows
+// (nr <= W columns) costs about that many FMAs, not a full tile's. Row p of
+// the tile's B is at B + p * bs: the packed micro-panel (bs = NR, aligned,
+// zero-padded) or, Direct, op(B) itself (bs = its row stride; MaskB when the
+// tile is narrower than NV vectors, so that nothing past column nr is read).
+template <typename X, int MR, int RM, int NV, bool Direct, bool MaskB>
+void ukernel_core(index_t kc, const typename X::T* A, const typename X::T* B, index_t bs,
                   typename X::T* C, index_t ldc, int mr, int nr, bool loadC,
                   typename X::T alpha, typename X::T beta) {
   using T = typename X::T;
   using V = typename X::V;
   using M = typename X::M;
-  constexpr int W = X::W, NR = PV * W;
+  constexpr int W = X::W;
   M mask[NV];
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) mask[v] = X::mask(nr - v * W);
@@ -115,14 +117,17 @@ void ukernel_rows(index_t kc, const typename X::T* A, const typename X::T* B,
 #pragma GCC unroll 2
   for (index_t p = 0; p < kc; ++p) {
     V b[NV];
-    // The B block streams from L2: fetch it into L1 kPrefetchB steps ahead,
-    // one prefetch per cache line (NV lines per step).
+    // B streams from L2 (or beyond): fetch it into L1 kPrefetchB steps
+    // ahead, one prefetch per cache line (NV lines per step).
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      _mm_prefetch(reinterpret_cast<const char*>(B + (p + kPrefetchB) * NR + v * W), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(B + (p + kPrefetchB) * bs + v * W), _MM_HINT_T0);
     }
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) b[v] = X::load(B + p * NR + v * W);
+    for (int v = 0; v < NV; ++v) {
+      const T* bp = B + p * bs + v * W;
+      b[v] = MaskB ? X::maskload(mask[v], bp) : Direct ? X::loadu(bp) : X::load(bp);
+    }
 #pragma GCC unroll 32
     for (int i = 0; i < RM; ++i) {
       const V a = X::set1(A[p * MR + i]);
@@ -148,19 +153,45 @@ void ukernel_rows(index_t kc, const typename X::T* A, const typename X::T* B,
   }
 }
 
+// The packed micro-kernel (gemm.h: MicroKernel): B is a micro-panel of NV
+// vectors, zero-padded past nr.
 template <typename X, int MR, int NV>
 void ukernel(index_t kc, const typename X::T* A, const typename X::T* B,
              typename X::T* C, index_t ldc, int mr, int nr, bool loadC,
              typename X::T alpha, typename X::T beta) {
   static_assert(MR > 8 && NV == 2, "edge kernels of 8 and 4 rows, 1 vector");
+  constexpr index_t NR = NV * X::W;
   if (nr > X::W) {
-    if (mr > 8) return ukernel_rows<X, MR, MR, 2, 2>(kc, A, B, C, ldc, mr, nr, loadC, alpha, beta);
-    if (mr > 4) return ukernel_rows<X, MR, 8, 2, 2>(kc, A, B, C, ldc, mr, nr, loadC, alpha, beta);
-    return ukernel_rows<X, MR, 4, 2, 2>(kc, A, B, C, ldc, mr, nr, loadC, alpha, beta);
+    if (mr > 8) return ukernel_core<X, MR, MR, 2, false, false>(kc, A, B, NR, C, ldc, mr, nr, loadC, alpha, beta);
+    if (mr > 4) return ukernel_core<X, MR, 8, 2, false, false>(kc, A, B, NR, C, ldc, mr, nr, loadC, alpha, beta);
+    return ukernel_core<X, MR, 4, 2, false, false>(kc, A, B, NR, C, ldc, mr, nr, loadC, alpha, beta);
   }
-  if (mr > 8) return ukernel_rows<X, MR, MR, 2, 1>(kc, A, B, C, ldc, mr, nr, loadC, alpha, beta);
-  if (mr > 4) return ukernel_rows<X, MR, 8, 2, 1>(kc, A, B, C, ldc, mr, nr, loadC, alpha, beta);
-  ukernel_rows<X, MR, 4, 2, 1>(kc, A, B, C, ldc, mr, nr, loadC, alpha, beta);
+  if (mr > 8) return ukernel_core<X, MR, MR, 1, false, false>(kc, A, B, NR, C, ldc, mr, nr, loadC, alpha, beta);
+  if (mr > 4) return ukernel_core<X, MR, 8, 1, false, false>(kc, A, B, NR, C, ldc, mr, nr, loadC, alpha, beta);
+  ukernel_core<X, MR, 4, 1, false, false>(kc, A, B, NR, C, ldc, mr, nr, loadC, alpha, beta);
+}
+
+// The same with B read in place (gemm.h: MicroKernelDirect): row p of the
+// tile's B at B + p * ldb, masked loads only on a narrow last tile.
+template <typename X, int MR, int NV>
+void ukernel_direct(index_t kc, const typename X::T* A, const typename X::T* B, index_t ldb,
+                    typename X::T* C, index_t ldc, int mr, int nr, bool loadC,
+                    typename X::T alpha, typename X::T beta) {
+  static_assert(MR > 8 && NV == 2, "edge kernels of 8 and 4 rows, 1 vector");
+  constexpr int W = X::W;
+  if (nr == 2 * W) {
+    if (mr > 8) return ukernel_core<X, MR, MR, 2, true, false>(kc, A, B, ldb, C, ldc, mr, nr, loadC, alpha, beta);
+    if (mr > 4) return ukernel_core<X, MR, 8, 2, true, false>(kc, A, B, ldb, C, ldc, mr, nr, loadC, alpha, beta);
+    return ukernel_core<X, MR, 4, 2, true, false>(kc, A, B, ldb, C, ldc, mr, nr, loadC, alpha, beta);
+  }
+  if (nr > W) {
+    if (mr > 8) return ukernel_core<X, MR, MR, 2, true, true>(kc, A, B, ldb, C, ldc, mr, nr, loadC, alpha, beta);
+    if (mr > 4) return ukernel_core<X, MR, 8, 2, true, true>(kc, A, B, ldb, C, ldc, mr, nr, loadC, alpha, beta);
+    return ukernel_core<X, MR, 4, 2, true, true>(kc, A, B, ldb, C, ldc, mr, nr, loadC, alpha, beta);
+  }
+  if (mr > 8) return ukernel_core<X, MR, MR, 1, true, true>(kc, A, B, ldb, C, ldc, mr, nr, loadC, alpha, beta);
+  if (mr > 4) return ukernel_core<X, MR, 8, 1, true, true>(kc, A, B, ldb, C, ldc, mr, nr, loadC, alpha, beta);
+  ukernel_core<X, MR, 4, 1, true, true>(kc, A, B, ldb, C, ldc, mr, nr, loadC, alpha, beta);
 }
 
 constexpr int kMR32 = 14, kNR32 = 32, kMR64 = 14, kNR64 = 16;
@@ -299,14 +330,16 @@ const Isa isa_avx512 = {
      avx512::packB<float, avx512::kNR32>,
      avx512::small_gemm_simd<avx512::F32>,
      avx512::gemv_axpy_simd<avx512::F32>,
-     avx512::gemv_dot_simd<avx512::F32>},
+     avx512::gemv_dot_simd<avx512::F32>,
+     avx512::ukernel_direct<avx512::F32, avx512::kMR32, 2>},
     {{avx512::kMR64, avx512::kNR64, 168, 256, 1024},
      avx512::ukernel<avx512::F64, avx512::kMR64, 2>,
      avx512::packA_f64,
      avx512::packB<double, avx512::kNR64>,
      avx512::small_gemm_simd<avx512::F64>,
      avx512::gemv_axpy_simd<avx512::F64>,
-     avx512::gemv_dot_simd<avx512::F64>},
+     avx512::gemv_dot_simd<avx512::F64>,
+     avx512::ukernel_direct<avx512::F64, avx512::kMR64, 2>},
     avx512::fma_loop,
 };
 

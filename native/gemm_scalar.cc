@@ -41,14 +41,16 @@ const Isa isa_scalar = {
      scalar::packB<float, scalar::kNR32>,
      scalar::small_gemm<float>,
      scalar::gemv_axpy<float>,
-     scalar::gemv_dot<float>},
+     scalar::gemv_dot<float>,
+     nullptr},
     {{scalar::kMR64, scalar::kNR64, 64, 256, 512},
      scalar::ukernel_generic<double, scalar::kMR64, scalar::kNR64>,
      scalar::packA<double, scalar::kMR64>,
      scalar::packB<double, scalar::kNR64>,
      scalar::small_gemm<double>,
      scalar::gemv_axpy<double>,
-     scalar::gemv_dot<double>},
+     scalar::gemv_dot<double>,
+     nullptr},
     scalar::fma_loop,
 };
 

@@ -137,7 +137,8 @@ int supported_isas(const char** names, int max);
 // matrix-vector products (m == 1 or n == 1) take the GEMV kernels, other
 // small products the no-packing loop, large ones the packed path, threads by
 // amount of work), "small" (always the loop), "packed" (always the packed
-// path, threads as in auto), "parallel" (packed, and split over every
+// path, both operands packed, threads as in auto), "parallel" (the packed
+// path, B read in place where auto would (gemm.cc), and split over every
 // thread whenever there are enough micro-tiles, however little the work) or
 // "gemv" (as auto, but matrix-vector products split over every thread
 // whenever they have more than 64 outputs).

@@ -432,8 +432,9 @@ describe('float32 GEMM is bit-identical to the sequential-fma loop', () => {
       const { mr, nr, kc } = blockingFor(isa, 'float32');
       const rng = mulberry32(3000 + mr);
       const cases: [number, number][] = [[1, 0], [-0.5, 0], [2.75, 0], [1, 1], [0.3, -1.5], [-2, 0.25], [0, 0], [0, -3]];
-      for (const [m, n, k] of [[mr + 1, nr + 1, kc - 1], [mr + 2, nr + 3, kc + 1], [mr, nr, 2 * kc + 3], [5, 7, 0]]) {
-        const P = makeProblem('float32', false, true, m, n, k, rng);
+      for (const [m, n, k, tb] of [[mr + 1, nr + 1, kc - 1, true], [mr + 2, nr + 3, kc + 1, true], [mr, nr, 2 * kc + 3, true],
+        [5, 7, 0, true], [mr + 5, 2 * nr + 3, kc + 1, false], [2 * mr, nr, 2 * kc + 3, false]] as const) {
+        const P = makeProblem('float32', false, tb, m, n, k, rng);
         for (const [alpha, beta] of cases) {
           const ldc = n + 1;
           const C0 = makeC('float32', m, n, ldc, beta === 0 ? () => NaN : () => rng() * 4 - 2);
