@@ -259,7 +259,7 @@ function tablesFor(result, threads, peak) {
     const info = result.ntensor.info[threads]?.[c.id];
     const cell = (t) => (t ? (TINY.has(c.id) ? `${fmt3(t.median * 1e6)} µs` : `${fmt3(t.gflopsMedian)} (${fmt3(t.gflopsBest)})`) : '—');
     const row = [c.label, cell(e)];
-    if (pk) row.push(e ? `${fmt3((100 * e.gflopsMedian) / (pk * threads))}%` : '—');
+    if (pk) row.push(e && !TINY.has(c.id) ? `${fmt3((100 * e.gflopsMedian) / (pk * threads))}%` : '—');
     row.push(info?.path ?? '—', info ? (info.extraBytes ? mib(info.extraBytes) : '0') : '—');
     for (const [id] of peers) row.push(cell(get(id, c)));
     for (const [id] of peers) {
