@@ -129,6 +129,115 @@ void requireDisjoint(Napi::Env env, const char* op, const char* outName,
   }
 }
 
+// ---- matmul: a parse step and a run step, as conv2d's below. ----
+
+// matmul(a, b, out, m, k, n, aOffsets, bOffsets): 8 arguments from `first`
+// on. For every batch i: out[i] (m x n) = a[aOffsets[i] ..] (m x k) times
+// b[bOffsets[i] ..] (k x n), all row-major and contiguous per matrix.
+// Offsets are element offsets in a Float64Array (so broadcast batches need
+// no copies); out must hold exactly batch * m * n elements.
+constexpr size_t kMatmulArgc = 8;
+
+struct MatmulArgs {
+  DType dtype;
+  const void* a;
+  const void* b;
+  void* out;
+  index_t m, k, n, batch;
+  // Every offset, copied and checked before any output is written (out may
+  // alias the offsets' memory): batch i's offsets into a and b at [2i] and
+  // [2i + 1]. A few batches need no heap allocation.
+  index_t few[2 * 8] = {};
+  std::vector<index_t> many;
+  const index_t* offsets() const { return batch > 8 ? many.data() : few; }
+};
+
+MatmulArgs parseMatmulArgs(const Napi::CallbackInfo& info, size_t first) {
+  static constexpr const char* op = "matmul";
+  Napi::Env env = info.Env();
+  if (info.Length() != first + kMatmulArgc) throwType(env, "matmul: expected 8 arguments");
+  const Array a = getArray(info, first + 0, op, "a");
+  const Array b = getArray(info, first + 1, op, "b");
+  const Array out = getArray(info, first + 2, op, "out");
+  requireSameDType(env, op, "b", b, a);
+  requireSameDType(env, op, "out", out, a);
+  MatmulArgs p;
+  p.dtype = a.dtype;
+  p.a = a.data;
+  p.b = b.data;
+  p.out = out.data;
+  p.m = getIndex(info, first + 3, op, "m");
+  p.k = getIndex(info, first + 4, op, "k");
+  p.n = getIndex(info, first + 5, op, "n");
+  // The offsets: one typedarray-info call each.
+  const double* offs[2] = {nullptr, nullptr};
+  size_t offLen[2] = {0, 0};
+  for (size_t j : {0u, 1u}) {
+    napi_typedarray_type type;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(env, info[first + 6 + j], &type, &offLen[j], &data, nullptr,
+                                 nullptr) != napi_ok ||
+        type != napi_float64_array) {
+      throwType(env, std::string(op) + ": argument '" + (j == 0 ? "aOffsets" : "bOffsets") +
+                         "' must be a Float64Array");
+    }
+    offs[j] = static_cast<const double*>(data);
+  }
+  const index_t batch = p.batch = static_cast<index_t>(offLen[0]);
+  if (static_cast<index_t>(offLen[1]) != batch) {
+    throwRange(env, "matmul: 'aOffsets' and 'bOffsets' differ in length");
+  }
+  const index_t aSize = mul(env, op, p.m, p.k), bSize = mul(env, op, p.k, p.n);
+  const index_t cSize = mul(env, op, p.m, p.n);
+  requireLength(env, op, "out", out, mul(env, op, batch, cSize));
+  requireDisjoint(env, op, "out", out, "a", a);
+  requireDisjoint(env, op, "out", out, "b", b);
+  const double* ao = offs[0];
+  const double* bo = offs[1];
+  if (batch > 0 && (ao == nullptr || bo == nullptr)) {
+    throwType(env, "matmul: offsets have a detached buffer");
+  }
+  index_t* offsets = p.few;
+  if (batch > 8) {
+    p.many.resize(static_cast<size_t>(2 * batch));
+    offsets = p.many.data();
+  }
+  for (index_t i = 0; i < batch; ++i) {
+    const double oa = ao[i], ob = bo[i];
+    if (!(oa >= 0) || std::floor(oa) != oa || oa + aSize > a.length ||
+        (aSize > 0 && oa >= a.length)) {
+      throwRange(env, "matmul: aOffsets[" + std::to_string(i) + "] is outside 'a' (" +
+                          std::to_string(a.length) + " elements)");
+    }
+    if (!(ob >= 0) || std::floor(ob) != ob || ob + bSize > b.length ||
+        (bSize > 0 && ob >= b.length)) {
+      throwRange(env, "matmul: bOffsets[" + std::to_string(i) + "] is outside 'b' (" +
+                          std::to_string(b.length) + " elements)");
+    }
+    offsets[2 * i] = static_cast<index_t>(oa);
+    offsets[2 * i + 1] = static_cast<index_t>(ob);
+  }
+  return p;
+}
+
+// The GEMMs of a parsed matmul.
+void runMatmul(const MatmulArgs& p) {
+  const index_t m = p.m, k = p.k, n = p.n, cSize = m * n;
+  const index_t* offsets = p.offsets();
+  for (index_t i = 0; i < p.batch; ++i) {
+    const index_t oa = offsets[2 * i], ob = offsets[2 * i + 1];
+    if (p.dtype == DType::f32) {
+      ntensor::gemm_f32(false, false, m, n, k, 1.0f, static_cast<const float*>(p.a) + oa, k,
+                        static_cast<const float*>(p.b) + ob, n, 0.0f,
+                        static_cast<float*>(p.out) + i * cSize, n);
+    } else {
+      ntensor::gemm_f64(false, false, m, n, k, 1.0, static_cast<const double*>(p.a) + oa, k,
+                        static_cast<const double*>(p.b) + ob, n, 0.0,
+                        static_cast<double*>(p.out) + i * cSize, n);
+    }
+  }
+}
+
 // ---- conv2d and pooling: a parse step (on the JS thread, every check
 // before any pointer is used) and a run step (plain C++, no Node-API: safe on
 // a worker thread for the async variants, which keep the buffers alive). ----
@@ -307,94 +416,10 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
   }
 
  private:
-  // matmul(a, b, out, m, k, n, aOffsets, bOffsets)
-  // For every batch i: out[i] (m x n) = a[aOffsets[i] ..] (m x k) times
-  // b[bOffsets[i] ..] (k x n), all row-major and contiguous per matrix.
-  // Offsets are element offsets in a Float64Array (so broadcast batches need
-  // no copies); out must hold exactly batch * m * n elements.
+  // matmul(...): see parseMatmulArgs.
   Napi::Value Matmul(const Napi::CallbackInfo& info) {
-    static constexpr const char* op = "matmul";
-    Napi::Env env = info.Env();
-    if (info.Length() != 8) throwType(env, "matmul: expected 8 arguments");
-    const Array a = getArray(info, 0, op, "a");
-    const Array b = getArray(info, 1, op, "b");
-    const Array out = getArray(info, 2, op, "out");
-    requireSameDType(env, op, "b", b, a);
-    requireSameDType(env, op, "out", out, a);
-    const index_t m = getIndex(info, 3, op, "m");
-    const index_t k = getIndex(info, 4, op, "k");
-    const index_t n = getIndex(info, 5, op, "n");
-    // The offsets: one typedarray-info call each.
-    const double* offs[2] = {nullptr, nullptr};
-    size_t offLen[2] = {0, 0};
-    for (size_t i : {6u, 7u}) {
-      napi_typedarray_type type;
-      void* data = nullptr;
-      if (napi_get_typedarray_info(env, info[i], &type, &offLen[i - 6], &data, nullptr,
-                                   nullptr) != napi_ok ||
-          type != napi_float64_array) {
-        throwType(env, std::string(op) + ": argument '" +
-                           (i == 6 ? "aOffsets" : "bOffsets") +
-                           "' must be a Float64Array");
-      }
-      offs[i - 6] = static_cast<const double*>(data);
-    }
-    const index_t batch = static_cast<index_t>(offLen[0]);
-    if (static_cast<index_t>(offLen[1]) != batch) {
-      throwRange(env, "matmul: 'aOffsets' and 'bOffsets' differ in length");
-    }
-    const index_t aSize = mul(env, op, m, k), bSize = mul(env, op, k, n);
-    const index_t cSize = mul(env, op, m, n);
-    requireLength(env, op, "out", out, mul(env, op, batch, cSize));
-    requireDisjoint(env, op, "out", out, "a", a);
-    requireDisjoint(env, op, "out", out, "b", b);
-    const double* ao = offs[0];
-    const double* bo = offs[1];
-    if (batch > 0 && (ao == nullptr || bo == nullptr)) {
-      throwType(env, "matmul: offsets have a detached buffer");
-    }
-    // Copy and check every offset before any output is written: the kernels
-    // then never read the offsets again (out could alias them). A few
-    // batches need no heap allocation.
-    index_t few[2 * 8];
-    std::vector<index_t> many;
-    index_t* offsets = few;
-    if (batch > 8) {
-      many.resize(static_cast<size_t>(2 * batch));
-      offsets = many.data();
-    }
-    for (index_t i = 0; i < batch; ++i) {
-      const double oa = ao[i], ob = bo[i];
-      if (!(oa >= 0) || std::floor(oa) != oa || oa + aSize > a.length ||
-          (aSize > 0 && oa >= a.length)) {
-        throwRange(env, "matmul: aOffsets[" + std::to_string(i) +
-                            "] is outside 'a' (" + std::to_string(a.length) +
-                            " elements)");
-      }
-      if (!(ob >= 0) || std::floor(ob) != ob || ob + bSize > b.length ||
-          (bSize > 0 && ob >= b.length)) {
-        throwRange(env, "matmul: bOffsets[" + std::to_string(i) +
-                            "] is outside 'b' (" + std::to_string(b.length) +
-                            " elements)");
-      }
-      offsets[2 * i] = static_cast<index_t>(oa);
-      offsets[2 * i + 1] = static_cast<index_t>(ob);
-    }
-    for (index_t i = 0; i < batch; ++i) {
-      const index_t oa = offsets[2 * i], ob = offsets[2 * i + 1];
-      if (a.dtype == DType::f32) {
-        ntensor::gemm_f32(false, false, m, n, k, 1.0f,
-                          static_cast<const float*>(a.data) + oa, k,
-                          static_cast<const float*>(b.data) + ob, n, 0.0f,
-                          static_cast<float*>(out.data) + i * cSize, n);
-      } else {
-        ntensor::gemm_f64(false, false, m, n, k, 1.0,
-                          static_cast<const double*>(a.data) + oa, k,
-                          static_cast<const double*>(b.data) + ob, n, 0.0,
-                          static_cast<double*>(out.data) + i * cSize, n);
-      }
-    }
-    return env.Undefined();
+    runMatmul(parseMatmulArgs(info, 0));
+    return info.Env().Undefined();
   }
 
   // conv2d(...): see parseConv2dArgs.

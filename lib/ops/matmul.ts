@@ -1,7 +1,7 @@
 // torch.matmul semantics over the native GEMM: 1-D operands are promoted
 // (and the added dim removed afterwards), batch dims broadcast, and each
 // batch is a GEMM on the operands' own buffers (offsets, no copies).
-import { DType, allocate } from '../dtype';
+import { DType, FloatArray, allocate } from '../dtype';
 import { broadcastShapes, fmt, numel, stridesOf } from '../shape';
 import { native } from '../native';
 import { Tensor, adopt, checkTensor } from '../tensor';
@@ -14,9 +14,27 @@ function sameDType(op: string, a: Tensor, b: Tensor): void {
   }
 }
 
-export function matmul<D extends DType>(a: Tensor<D>, b: Tensor<D>): Tensor<D>;
-export function matmul(a: Tensor, b: Tensor): Tensor;
-export function matmul(a: Tensor, b: Tensor): Tensor {
+/**
+ * A checked matmul, ready to run (shared by matmul and matmulAsync): the
+ * operands' data, the output (allocated, zeros) and its shape, and the
+ * native call's sizes and batch offsets. `work` is the number of
+ * multiply-adds; an empty output needs no native call.
+ */
+export interface MatmulPlan {
+  a: FloatArray;
+  b: FloatArray;
+  out: FloatArray;
+  shape: number[];
+  m: number;
+  k: number;
+  n: number;
+  aOffsets: Float64Array;
+  bOffsets: Float64Array;
+  work: number;
+}
+
+/** Every check of matmul, and its output; throws matmul's errors. */
+export function prepareMatmul(a: Tensor, b: Tensor): MatmulPlan {
   checkTensor('matmul', a, 'input');
   checkTensor('matmul', b, 'other');
   sameDType('matmul', a, b);
@@ -29,8 +47,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       throw new RangeError(`matmul: mat1 and mat2 shapes cannot be multiplied (${m}x${k} and ${k2}x${n}) (input shapes ${fmt(a.shape)} and ${fmt(b.shape)})`);
     }
     const out = allocate(a.dtype, m * n, 'matmul');
-    if (out.length !== 0) native().matmul(a.data, b.data, out, m, k, n, SINGLE_OFFSET, SINGLE_OFFSET);
-    return adopt(out, [m, n]);
+    return { a: a.data, b: b.data, out, shape: [m, n], m, k, n, aOffsets: SINGLE_OFFSET, bOffsets: SINGLE_OFFSET, work: out.length * k };
   }
   if (ad === 0 || bd === 0) {
     throw new RangeError(`matmul: both arguments to matmul need to be at least 1D, but they are ${ad}D and ${bd}D`);
@@ -58,18 +75,26 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const shape = [...batchShape];
   if (ad > 1) shape.push(m);
   if (bd > 1) shape.push(n);
-  // An empty result needs no call (and no offsets, one per batch, which a
-  // zero-size m or n could make astronomically many).
-  if (out.length === 0) return new Tensor(out, shape);
-  let aOffsets: Float64Array, bOffsets: Float64Array;
-  if (batch === 1) {
-    aOffsets = bOffsets = SINGLE_OFFSET;
-  } else {
+  let aOffsets: Float64Array = SINGLE_OFFSET, bOffsets: Float64Array = SINGLE_OFFSET;
+  // An empty result needs no offsets (one per batch, which a zero-size m or
+  // n could make astronomically many).
+  if (batch > 1 && out.length !== 0) {
     aOffsets = batchOffsets(aBatch, batchShape, m * k);
     bOffsets = batchOffsets(bBatch, batchShape, k * n);
   }
-  native().matmul(a.data, b.data, out, m, k, n, aOffsets, bOffsets);
-  return new Tensor(out, shape);
+  return { a: a.data, b: b.data, out, shape, m, k, n, aOffsets, bOffsets, work: out.length * k };
+}
+
+export function matmul<D extends DType>(a: Tensor<D>, b: Tensor<D>): Tensor<D>;
+export function matmul(a: Tensor, b: Tensor): Tensor;
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  return runMatmulPlan(prepareMatmul(a, b));
+}
+
+/** Runs a plan's native call (none for an empty output) and wraps its output. */
+export function runMatmulPlan(p: MatmulPlan): Tensor {
+  if (p.out.length !== 0) native().matmul(p.a, p.b, p.out, p.m, p.k, p.n, p.aOffsets, p.bOffsets);
+  return adopt(p.out, p.shape);
 }
 
 /** Element offset of each broadcast batch's matrix within its operand. */
