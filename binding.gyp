@@ -4,6 +4,7 @@
       "target_name": "ntensor",
       "sources": [
         "native/addon.cc",
+        "native/async.cc",
         "native/dispatch.cc",
         "native/kernels_scalar.cc",
         "native/kernels_avx2.cc",

@@ -12,6 +12,11 @@ export { matmul } from './ops/matmul';
 export { stack, cat, transpose } from './ops/shape_ops';
 export { conv2d, corr2d, corr2dMultiIn, corr2dMultiInOut, corr2dMultiInOut1x1 } from './ops/conv';
 export type { Conv2dOptions } from './ops/conv';
+export {
+  matmulAsync, conv2dAsync, corr2dAsync, corr2dMultiInAsync, corr2dMultiInOutAsync, corr2dMultiInOut1x1Async,
+  INLINE_MAX_WORK, MAX_IN_FLIGHT,
+} from './ops/async';
+export type { AsyncOptions } from './ops/async';
 export { maxPool2d, avgPool2d } from './ops/pool';
 export type { Pool2dOptions } from './ops/pool';
 export { allclose, assertClose, DEFAULT_TOLERANCES } from './testing';

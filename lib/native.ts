@@ -27,6 +27,24 @@ export interface BackendInfo {
   blocking: { float32: GemmBlocking; float64: GemmBlocking };
 }
 
+/** Counts of one JS environment's async jobs (native/async.h). */
+export interface AsyncStats {
+  queued: number;
+  /** Picked up by a thread and run (to the end or until stopped). */
+  started: number;
+  /** Cancelled before a thread picked them up: the kernel never ran. */
+  skipped: number;
+  /** Cancelled while running: the kernel stopped between blocks. */
+  stopped: number;
+  completed: number;
+  /** Promise settled and references to the typed arrays released. */
+  settled: number;
+  /** queued - settled. */
+  live: number;
+  /** The environment is exiting (closeAsync, or a Promise that could not be settled). */
+  closing: boolean;
+}
+
 /** The functions native/addon.cc exports. Each validates its arguments itself. */
 export interface NativeBinding {
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number,
@@ -40,6 +58,23 @@ export interface NativeBinding {
     kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number): void;
   avgPool2d(input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
     kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number): void;
+  /**
+   * The async variants (native/async.h): the sync call's arguments after a
+   * cancellation token (null, or a fresh object for abortAsync); resolve
+   * with true once `out` holds the result, false if the job was cancelled.
+   */
+  matmulAsync(token: object | null, a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number,
+    aOffsets: Float64Array, bOffsets: Float64Array): Promise<boolean>;
+  conv2dAsync(token: object | null, input: FloatArray, weight: FloatArray, bias: FloatArray | null, out: FloatArray,
+    n: number, c: number, h: number, w: number, cout: number, kh: number, kw: number,
+    strideH: number, strideW: number, padTop: number, padBottom: number, padLeft: number, padRight: number,
+    dilationH: number, dilationW: number, groups: number): Promise<boolean>;
+  /** Cancels the job queued with this token: skipped if not started, stopped between blocks if running. */
+  abortAsync(token: object): void;
+  /** This environment is exiting: its queued jobs are skipped and its running ones stopped. */
+  closeAsync(): void;
+  /** Test hook: this environment's async job counters. */
+  _asyncStats(): AsyncStats;
   backendInfo(): BackendInfo;
   setNumThreads(n: number): void;
   getNumThreads(): number;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "async.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -220,11 +221,14 @@ MatmulArgs parseMatmulArgs(const Napi::CallbackInfo& info, size_t first) {
   return p;
 }
 
-// The GEMMs of a parsed matmul.
-void runMatmul(const MatmulArgs& p) {
+// The GEMMs of a parsed matmul. With a cancel (the async variant) it checks
+// before each batch and returns false, leaving the rest of out unspecified,
+// once cancellation is requested; otherwise it returns true.
+bool runMatmul(const MatmulArgs& p, const ntensor::async::Cancellation* cancel = nullptr) {
   const index_t m = p.m, k = p.k, n = p.n, cSize = m * n;
   const index_t* offsets = p.offsets();
   for (index_t i = 0; i < p.batch; ++i) {
+    if (cancel != nullptr && cancel->requested()) return false;
     const index_t oa = offsets[2 * i], ob = offsets[2 * i + 1];
     if (p.dtype == DType::f32) {
       ntensor::gemm_f32(false, false, m, n, k, 1.0f, static_cast<const float*>(p.a) + oa, k,
@@ -236,6 +240,7 @@ void runMatmul(const MatmulArgs& p) {
                         static_cast<double*>(p.out) + i * cSize, n);
     }
   }
+  return true;
 }
 
 // ---- conv2d and pooling: a parse step (on the JS thread, every check
@@ -403,6 +408,11 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
         InstanceMethod("conv2d", &NtensorAddon::Conv2d),
         InstanceMethod("maxPool2d", &NtensorAddon::MaxPool2d),
         InstanceMethod("avgPool2d", &NtensorAddon::AvgPool2d),
+        InstanceMethod("matmulAsync", &NtensorAddon::MatmulAsync),
+        InstanceMethod("conv2dAsync", &NtensorAddon::Conv2dAsync),
+        InstanceMethod("abortAsync", &NtensorAddon::AbortAsync),
+        InstanceMethod("closeAsync", &NtensorAddon::CloseAsync),
+        InstanceMethod("_asyncStats", &NtensorAddon::AsyncStats),
         InstanceMethod("backendInfo", &NtensorAddon::BackendInfo),
         InstanceMethod("setNumThreads", &NtensorAddon::SetNumThreads),
         InstanceMethod("getNumThreads", &NtensorAddon::GetNumThreads),
@@ -416,6 +426,9 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
   }
 
  private:
+  // What this environment's async jobs share (async.h).
+  std::shared_ptr<ntensor::async::EnvState> async_ = std::make_shared<ntensor::async::EnvState>();
+
   // matmul(...): see parseMatmulArgs.
   Napi::Value Matmul(const Napi::CallbackInfo& info) {
     runMatmul(parseMatmulArgs(info, 0));
@@ -436,6 +449,47 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
   Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
     runPool2d(parsePool2dArgs(info, 0, PoolKind::avg));
     return info.Env().Undefined();
+  }
+
+  // ---- async variants (async.h): (token, ...the sync call's arguments) ->
+  // Promise<boolean>, parsed and checked here by the sync call's parse step,
+  // run on libuv's thread pool. ----
+
+  Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
+    MatmulArgs args = parseMatmulArgs(info, 1);
+    return ntensor::async::Queue(
+        info.Env(), "matmul", async_,
+        [args = std::move(args)](const ntensor::async::Cancellation& c) { return runMatmul(args, &c); },
+        {info[1], info[2], info[3]}, info[0]);
+  }
+
+  Napi::Value Conv2dAsync(const Napi::CallbackInfo& info) {
+    const Conv2dArgs args = parseConv2dArgs(info, 1);
+    return ntensor::async::Queue(
+        info.Env(), "conv2d", async_,
+        [args](const ntensor::async::Cancellation&) {
+          runConv2d(args);
+          return true;
+        },
+        {info[1], info[2], info[3], info[4]}, info[0]);
+  }
+
+  // abortAsync(token): cancels the job queued with token (see async.h).
+  Napi::Value AbortAsync(const Napi::CallbackInfo& info) {
+    ntensor::async::Abort(info.Env(), info[0]);
+    return info.Env().Undefined();
+  }
+
+  // closeAsync(): this environment is exiting (process.exit): its queued
+  // jobs skip and its running ones stop, so exit does not wait for them.
+  Napi::Value CloseAsync(const Napi::CallbackInfo& info) {
+    async_->closing.store(true, std::memory_order_relaxed);
+    return info.Env().Undefined();
+  }
+
+  // _asyncStats() (tests): this environment's job counters (async.h).
+  Napi::Value AsyncStats(const Napi::CallbackInfo& info) {
+    return ntensor::async::Stats(info.Env(), *async_);
   }
 
   Napi::Value BackendInfo(const Napi::CallbackInfo& info) {

@@ -8,6 +8,10 @@
 //   - either way no byte of any buffer involved changes, except `out`'s own
 //     bytes on success (so a rejected call leaves `out` unchanged and nothing
 //     is ever written around `out` or into an input).
+// The async entry points (matmulAsync, conv2dAsync: a cancellation token,
+// then the same arguments; native/async.h) get the same lists: invalid ones
+// must throw synchronously, before anything is queued; valid ones return a
+// Promise that resolves true once out holds the reference result.
 // Run under `npm run test:sanitize` the same calls are checked by ASan/UBSan
 // for reads and writes outside the typed arrays.
 //
@@ -16,7 +20,8 @@
 // from the description inside the property, fresh for every run, so a failure
 // replays and shrinks deterministically. fast-check prints the seed and path of
 // a failure; NTENSOR_FUZZ_SEED=<seed> replays it, NTENSOR_FUZZ_RUNS=<n> scales
-// the number of runs per property (default 5000, two properties: 10,000 calls).
+// the number of runs per property (default 5000; four properties, sync and
+// async: 20,000 calls).
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -24,7 +29,7 @@ import { native, type NativeBinding } from '../lib/native';
 
 const binding: NativeBinding = native();
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const callNative = (name: 'matmul' | 'conv2d', args: unknown[]): unknown => (binding[name] as (...a: any[]) => unknown)(...args);
+const callNative = (name: 'matmul' | 'conv2d' | 'matmulAsync' | 'conv2dAsync', args: unknown[]): unknown => (binding[name] as (...a: any[]) => unknown)(...args);
 
 const RUNS = Number(process.env.NTENSOR_FUZZ_RUNS ?? 5000);
 const SEED = process.env.NTENSOR_FUZZ_SEED === undefined ? undefined : Number(process.env.NTENSOR_FUZZ_SEED);
@@ -316,10 +321,8 @@ function sameValues(got: ArrayLike<number>, want: readonly number[]): string | n
 // ---------------------------------------------------------------------------
 // The property: one call, checked against the model
 // ---------------------------------------------------------------------------
-const stats = {
-  matmul: { calls: 0, valid: 0, invalid: 0, either: 0, returned: 0, TypeError: 0, RangeError: 0 },
-  conv2d: { calls: 0, valid: 0, invalid: 0, either: 0, returned: 0, TypeError: 0, RangeError: 0 },
-};
+const newStats = () => ({ calls: 0, valid: 0, invalid: 0, either: 0, returned: 0, TypeError: 0, RangeError: 0 });
+const stats = { matmul: newStats(), conv2d: newStats(), matmulAsync: newStats(), conv2dAsync: newStats() };
 const started = performance.now();
 
 /**
@@ -339,41 +342,91 @@ function emptyOutputWork(op: 'matmul' | 'conv2d', args: unknown[]): number {
   return num(args[4]) * Math.max(1, num(args[8]));
 }
 
-function checkCall(op: 'matmul' | 'conv2d', args: unknown[], reference: () => number[]): void {
-  const st = stats[op];
-  const verdict = op === 'matmul' ? matmulModel(args) : conv2dModel(args);
+type Op = 'matmul' | 'conv2d';
+interface Check {
+  name: Op | 'matmulAsync' | 'conv2dAsync';
+  verdict: Verdict;
+  out: unknown;
+  want: number[] | null;
+  snap: Snapshot;
+}
+
+/**
+ * The model's verdict and a snapshot, before the call. The async variants take
+ * a cancellation token first: null, undefined or a fresh object.
+ */
+function beginCheck(op: Op, async: boolean, args: unknown[], reference: () => number[], token?: unknown): Check {
+  const name = async ? (`${op}Async` as const) : op;
+  let verdict = op === 'matmul' ? matmulModel(args) : conv2dModel(args);
   fc.pre(verdict.kind === 'invalid' || emptyOutputWork(op, args) <= 2 ** 20);
-  st.calls++;
-  st[verdict.kind]++;
+  if (async && !(token === null || token === undefined || typeof token === 'object')) verdict = { kind: 'invalid', why: `token ${String(token)}` };
+  stats[name].calls++;
+  stats[name][verdict.kind]++;
   const out = args[op === 'matmul' ? 2 : 3];
   // The reference reads the inputs before the call: out may alias the offsets.
   const want = verdict.kind === 'invalid' ? null : reference();
-  const snap = snapshot(args);
+  return { name, verdict, out, want, snap: snapshot(args) };
+}
+
+/** Judges the outcome: err is what the call threw (null: it returned, or its Promise resolved true). */
+function endCheck({ name, verdict, out, want, snap }: Check, err: unknown): void {
+  const op = name.replace('Async', '');
+  const st = stats[name];
+  if (err === null) {
+    st.returned++;
+    if (verdict.kind === 'invalid') throw new Error(`${name} accepted invalid arguments (${verdict.why})`);
+    const o = out as FloatArray;
+    const diff = sameValues(o, want!);
+    if (diff) throw new Error(`${name} returned a wrong result: ${diff}`);
+    const changed = changedBytes(snap, o.buffer, o.byteOffset, o.byteOffset + o.byteLength);
+    if (changed) throw new Error(`${name} wrote outside 'out': ${changed}`);
+    return;
+  }
+  if (!(err instanceof Error) || (err.constructor !== TypeError && err.constructor !== RangeError)) {
+    throw new Error(`${name} threw something other than TypeError/RangeError: ${String(err)} (${(err as Error)?.constructor?.name})`);
+  }
+  if (!err.message.startsWith(`${op}:`)) throw new Error(`${name}'s ${err.constructor.name} does not name the op: ${err.message}`);
+  st[err.constructor.name as 'TypeError' | 'RangeError']++;
+  if (verdict.kind === 'valid') throw new Error(`${name} refused valid arguments: ${err.constructor.name}: ${err.message}`);
+  const changed = changedBytes(snap);
+  if (changed) throw new Error(`${name} threw (${err.message}) but changed memory: ${changed}`);
+}
+
+function checkCall(op: Op, args: unknown[], reference: () => number[]): void {
+  const check = beginCheck(op, false, args, reference);
   let err: unknown = null;
   try {
     callNative(op, args);
   } catch (e) {
     err = e;
   }
-  if (err === null) {
-    st.returned++;
-    if (verdict.kind === 'invalid') throw new Error(`${op} accepted invalid arguments (${verdict.why})`);
-    const o = out as FloatArray;
-    const diff = sameValues(o, want!);
-    if (diff) throw new Error(`${op} returned a wrong result: ${diff}`);
-    const changed = changedBytes(snap, o.buffer, o.byteOffset, o.byteOffset + o.byteLength);
-    if (changed) throw new Error(`${op} wrote outside 'out': ${changed}`);
-    return;
-  }
-  if (!(err instanceof Error) || (err.constructor !== TypeError && err.constructor !== RangeError)) {
-    throw new Error(`${op} threw something other than TypeError/RangeError: ${String(err)} (${(err as Error)?.constructor?.name})`);
-  }
-  if (!err.message.startsWith(`${op}:`)) throw new Error(`${op}'s ${err.constructor.name} does not name the op: ${err.message}`);
-  st[err.constructor.name as 'TypeError' | 'RangeError']++;
-  if (verdict.kind === 'valid') throw new Error(`${op} refused valid arguments: ${err.constructor.name}: ${err.message}`);
-  const changed = changedBytes(snap);
-  if (changed) throw new Error(`${op} threw (${err.message}) but changed memory: ${changed}`);
+  endCheck(check, err);
 }
+
+/**
+ * The async variant: invalid arguments throw synchronously (nothing is
+ * queued); valid ones return a Promise that resolves true once out is
+ * written, and nothing else changes.
+ */
+async function checkCallAsync(op: Op, args: unknown[], token: unknown, reference: () => number[]): Promise<void> {
+  const check = beginCheck(op, true, args, reference, token);
+  let err: unknown = null;
+  let pending: unknown;
+  try {
+    pending = callNative(`${op}Async`, [token, ...args]);
+  } catch (e) {
+    err = e;
+  }
+  if (err === null) {
+    if (!(pending instanceof Promise)) throw new Error(`${op}Async returned ${String(pending)}, not a Promise`);
+    const completed: unknown = await pending;
+    if (completed !== true) throw new Error(`${op}Async resolved with ${String(completed)}, not true`);
+  }
+  endCheck(check, err);
+}
+
+/** Tokens for the async variants: mostly null or fresh objects, sometimes not objects. */
+const TOKENS: Array<() => unknown> = [() => null, () => undefined, () => ({}), () => ({}), () => ({}), () => 5, () => 'token'];
 
 // ---------------------------------------------------------------------------
 // Descriptions
@@ -588,7 +641,7 @@ function mutateConv2d(args: unknown[], mu: Mutation, dt: DT): void {
 describe('fuzz: the native binding under random valid and hostile arguments', () => {
   afterAll(() => {
     const secs = ((performance.now() - started) / 1000).toFixed(1);
-    const total = stats.matmul.calls + stats.conv2d.calls;
+    const total = Object.values(stats).reduce((n, st) => n + st.calls, 0);
     console.log(`fuzz: ${total} calls in ${secs} s (seed ${SEED ?? 'random'}): ${JSON.stringify(stats)}`);
   });
 
@@ -615,6 +668,34 @@ describe('fuzz: the native binding under random valid and hostile arguments', ()
     }), { numRuns: RUNS, seed: SEED });
     expect(stats.conv2d.returned).toBeGreaterThan(RUNS / 10);
     expect(stats.conv2d.TypeError + stats.conv2d.RangeError).toBeGreaterThan(RUNS / 10);
+  });
+
+  // The async entry points share the sync parse step; here the same argument
+  // lists go through them, with a token first (native/async.h).
+  it(`matmulAsync: ${RUNS} argument lists`, async () => {
+    await fc.assert(fc.asyncProperty(matmulDesc, fc.nat(TOKENS.length - 1), async (d, t) => {
+      const args = buildMatmul(d);
+      await checkCallAsync('matmul', args, TOKENS[t](), () => {
+        const [a, b, , m, k, n, ao, bo] = args as [FloatArray, FloatArray, FloatArray, number, number, number, Float64Array, Float64Array];
+        return refMatmul(readable(a), readable(b), m, k, n, readable(ao), readable(bo), dtOf(a));
+      });
+    }), { numRuns: RUNS, seed: SEED });
+    expect(stats.matmulAsync.returned).toBeGreaterThan(RUNS / 10);
+    expect(stats.matmulAsync.TypeError + stats.matmulAsync.RangeError).toBeGreaterThan(RUNS / 10);
+    expect(binding._asyncStats().live).toBe(0);
+  });
+
+  it(`conv2dAsync: ${RUNS} argument lists`, async () => {
+    await fc.assert(fc.asyncProperty(conv2dDesc, fc.nat(TOKENS.length - 1), async (d, t) => {
+      const args = buildConv2d(d);
+      await checkCallAsync('conv2d', args, TOKENS[t](), () => {
+        const [x, w, bias] = args as [FloatArray, FloatArray, FloatArray | null];
+        return refConv2d(readable(x), readable(w), bias ? readable(bias) : null, args.slice(4) as number[], dtOf(x));
+      });
+    }), { numRuns: RUNS, seed: SEED });
+    expect(stats.conv2dAsync.returned).toBeGreaterThan(RUNS / 10);
+    expect(stats.conv2dAsync.TypeError + stats.conv2dAsync.RangeError).toBeGreaterThan(RUNS / 10);
+    expect(binding._asyncStats().live).toBe(0);
   });
 
   // Formerly a known issue: a call whose output is empty cost work in

@@ -1,0 +1,377 @@
+// The async twins: the same bits, checks and errors as the sync ops (errors
+// as rejected Promises), AbortSignal handling at each stage (before the call,
+// waiting in this environment's queue, queued on libuv's pool, running), no
+// listeners, references or jobs left behind, and inputs changed while a job
+// is pending. Worker threads, exit and the event loop: worker.test.ts and
+// eventloop.test.ts.
+import { getEventListeners } from 'node:events';
+import { describe, expect, it } from 'vitest';
+
+import {
+  Tensor, conv2d, conv2dAsync, corr2d, corr2dAsync, corr2dMultiIn, corr2dMultiInAsync, corr2dMultiInOut,
+  corr2dMultiInOut1x1, corr2dMultiInOut1x1Async, corr2dMultiInOutAsync, fromTypedArray, manualSeed, matmul,
+  matmulAsync, normal, tensor, zeros,
+} from '../lib/index';
+import type { Conv2dOptions } from '../lib/index';
+import { native } from '../lib/native';
+import { INLINE_MAX_WORK, MAX_IN_FLIGHT, asyncQueueState } from '../lib/ops/async';
+
+const binding = native();
+
+/** True when two typed arrays hold the same bits (NaN payloads and -0 included). */
+function sameBits(a: Float32Array | Float64Array, b: Float32Array | Float64Array): boolean {
+  if (a.constructor !== b.constructor || a.length !== b.length) return false;
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+function expectSame(got: Tensor, want: Tensor): void {
+  expect(got).toBeInstanceOf(Tensor);
+  expect(got.shape).toEqual(want.shape);
+  expect(got.dtype).toBe(want.dtype);
+  expect(sameBits(got.data, want.data)).toBe(true);
+}
+
+/** The error a call throws (sync) or its Promise rejects with (async). */
+async function errorOf(f: () => unknown): Promise<Error> {
+  try {
+    await f();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error');
+}
+
+const stats = () => binding._asyncStats();
+/** Resolves once every job this environment queued has settled. */
+async function drained(): Promise<void> {
+  for (let i = 0; i < 2000 && (stats().live !== 0 || asyncQueueState().inFlight !== 0); i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const aborted = (reason: unknown): AbortSignal => {
+  const ac = new AbortController();
+  ac.abort(reason);
+  return ac.signal;
+};
+
+function expectAbortError(e: unknown, reason: unknown): void {
+  expect(e).toBeInstanceOf(DOMException);
+  const d = e as DOMException;
+  expect(d.name).toBe('AbortError');
+  expect(d.code).toBe(20); // ABORT_ERR
+  expect(d.cause).toBe(reason);
+}
+
+describe('matmulAsync', () => {
+  manualSeed(7);
+  // [a shape, b shape, dtype]: both sides of INLINE_MAX_WORK, every matmul form.
+  const cases: Array<[number[], number[], 'float32' | 'float64']> = [
+    [[2, 3], [3, 9], 'float32'], // d2l: inline
+    [[40, 40], [40, 40], 'float32'], // 64000 multiply-adds: inline
+    [[48, 48], [48, 48], 'float32'], // 110592: on the pool
+    [[300, 200], [200, 100], 'float32'],
+    [[128, 96], [96, 80], 'float64'],
+    [[4, 50, 60], [60, 70], 'float32'], // batched, b broadcast
+    [[3, 1, 40, 50], [4, 50, 60], 'float64'], // batch dims broadcast both ways
+    [[500], [500, 300], 'float32'], // 1-D . 2-D
+    [[200, 300], [300], 'float32'], // 2-D . 1-D
+    [[70000], [70000], 'float64'], // 1-D . 1-D, 70000 multiply-adds
+    [[0, 500], [500, 700], 'float32'], // empty output
+    [[500, 0], [0, 700], 'float32'], // k = 0: zeros
+  ];
+  for (const [as, bs, dtype] of cases) {
+    const work = as.slice(0, -1).concat(bs.length > 1 ? bs.slice(-1) : []).reduce((x, y) => x * y, 1) * (as.at(-1) ?? 1);
+    it(`${JSON.stringify(as)} x ${JSON.stringify(bs)} ${dtype}${work <= INLINE_MAX_WORK ? ' (inline)' : ''}: the sync result, bit for bit`, async () => {
+      const a = normal(0, 1, as, { dtype }), b = normal(0, 1, bs, { dtype });
+      const before = stats().queued;
+      const p = matmulAsync(a, b);
+      expect(p).toBeInstanceOf(Promise);
+      expectSame(await p, matmul(a, b));
+      // Work above the cut-off goes to the pool; an empty output never does.
+      const outEmpty = matmul(a, b).numel === 0;
+      expect(stats().queued - before).toBe(work > INLINE_MAX_WORK && !outEmpty ? 1 : 0);
+    });
+  }
+
+  it('the Tensor method and the function agree; generic dtypes type-check', async () => {
+    const a = normal(0, 1, [64, 64], { dtype: 'float64' });
+    const r: Tensor<'float64'> = await matmulAsync(a, a);
+    expectSame(r, a.matmul(a));
+  });
+
+  it('bad arguments: a rejected Promise (never a synchronous throw) with the sync error', async () => {
+    const bad: Array<[unknown, unknown]> = [
+      [zeros([2, 3]), zeros([4, 5])],
+      [zeros([3]), zeros([4])],
+      [zeros([2, 2, 3]), zeros([3, 3, 4])],
+      [tensor(2), zeros([2])],
+      [zeros([2, 3]), zeros([3, 4], { dtype: 'float64' })],
+      [new Float32Array(4), zeros([2, 2])],
+      [zeros([2, 2]), null],
+    ];
+    for (const [a, b] of bad) {
+      let p: Promise<Tensor> | undefined;
+      expect(() => { p = matmulAsync(a as Tensor, b as Tensor); }).not.toThrow();
+      const got = await errorOf(() => p);
+      const want = await errorOf(() => matmul(a as Tensor, b as Tensor));
+      expect(got.constructor).toBe(want.constructor);
+      expect(got.message).toBe(want.message);
+    }
+  });
+
+  it('bad options: TypeError naming the op', async () => {
+    const a = zeros([2, 2]);
+    for (const options of [null, 5, 'x']) {
+      const e = await errorOf(() => matmulAsync(a, a, options as never));
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message).toMatch(/^matmulAsync: options must be an object/);
+    }
+    for (const signal of [null, {}, new AbortController(), 'abort']) {
+      const e = await errorOf(() => matmulAsync(a, a, { signal: signal as never }));
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message).toBe('matmulAsync: options.signal must be an AbortSignal');
+    }
+    expectSame(await matmulAsync(a, a, {}), matmul(a, a));
+  });
+});
+
+describe('conv2dAsync and the d2l twins', () => {
+  manualSeed(8);
+  // [input, weight, options]: both sides of INLINE_MAX_WORK, every option.
+  const convCases: Array<[number[], number[], Conv2dOptions, 'float32' | 'float64']> = [
+    [[1, 3, 8, 8], [4, 3, 3, 3], { padding: 1 }, 'float32'], // 6912 multiply-adds: inline
+    [[2, 8, 32, 32], [16, 8, 3, 3], { stride: 2, padding: [1, 0] }, 'float32'],
+    [[8, 20, 20], [6, 8, 5, 5], { dilation: 2, padding: 'same' }, 'float64'],
+    [[1, 16, 30, 30], [32, 4, 3, 3], { groups: 4, padding: 'valid' }, 'float32'],
+    [[3, 64, 28, 28], [64, 64, 1, 1], {}, 'float32'], // pointwise
+    [[0, 4, 9, 9], [5, 4, 3, 3], {}, 'float32'], // empty batch
+  ];
+  for (const [xs, ws, options, dtype] of convCases) {
+    it(`conv2dAsync ${JSON.stringify(xs)} * ${JSON.stringify(ws)} ${JSON.stringify(options)} ${dtype}: the sync result, bit for bit`, async () => {
+      const x = normal(0, 1, xs, { dtype }), w = normal(0, 1, ws, { dtype });
+      const bias = normal(0, 1, [ws[0]], { dtype });
+      expectSame(await conv2dAsync(x, w, options), conv2d(x, w, options));
+      expectSame(await conv2dAsync(x, w, { ...options, bias, signal: new AbortController().signal }), conv2d(x, w, { ...options, bias }));
+    });
+  }
+
+  it('the d2l twins give the sync results, bit for bit (small: inline; larger: on the pool)', async () => {
+    for (const [c, h, co, k] of [[3, 3, 2, 1], [16, 64, 8, 3], [32, 40, 16, 1]]) {
+      const X = normal(0, 1, [c, h, h]), K = normal(0, 1, [co, c, k, k]);
+      expectSame(await corr2dMultiInOutAsync(X, K), corr2dMultiInOut(X, K));
+      const Ki = normal(0, 1, [c, k, k]);
+      expectSame(await corr2dMultiInAsync(X, Ki), corr2dMultiIn(X, Ki));
+      if (k === 1) expectSame(await corr2dMultiInOut1x1Async(X, K), corr2dMultiInOut1x1(X, K));
+      const X2 = normal(0, 1, [h, h]), K2 = normal(0, 1, [k + 1, k]);
+      expectSame(await corr2dAsync(X2, K2), corr2d(X2, K2));
+    }
+  });
+
+  it('bad arguments: the sync function\'s error, as a rejected Promise', async () => {
+    const f32 = (shape: number[]): Tensor => zeros(shape);
+    const pairs: Array<[() => Promise<Tensor>, () => Tensor]> = [
+      [() => conv2dAsync(f32([1, 4, 6, 6]), f32([2, 3, 3, 3])), () => conv2d(f32([1, 4, 6, 6]), f32([2, 3, 3, 3]))],
+      [() => conv2dAsync(f32([1, 3, 6, 6]), f32([2, 3, 3, 3]), { stride: 0 }), () => conv2d(f32([1, 3, 6, 6]), f32([2, 3, 3, 3]), { stride: 0 })],
+      [() => conv2dAsync(f32([1, 3, 6, 6]), f32([2, 3, 3, 3]), { padding: 'full' as never }), () => conv2d(f32([1, 3, 6, 6]), f32([2, 3, 3, 3]), { padding: 'full' as never })],
+      [() => conv2dAsync(f32([1, 3, 6, 6]), f32([2, 3, 3, 3]), { bias: f32([3]) }), () => conv2d(f32([1, 3, 6, 6]), f32([2, 3, 3, 3]), { bias: f32([3]) })],
+      [() => corr2dAsync(f32([3, 3]), f32([4, 2])), () => corr2d(f32([3, 3]), f32([4, 2]))],
+      [() => corr2dMultiInAsync(f32([2, 3, 3]), f32([3, 2, 2])), () => corr2dMultiIn(f32([2, 3, 3]), f32([3, 2, 2]))],
+      [() => corr2dMultiInOutAsync(f32([2, 3, 3]), zeros([1, 2, 2, 2], { dtype: 'float64' })), () => corr2dMultiInOut(f32([2, 3, 3]), zeros([1, 2, 2, 2], { dtype: 'float64' }))],
+      [() => corr2dMultiInOut1x1Async(f32([2, 3, 3]), f32([1, 2, 2, 2])), () => corr2dMultiInOut1x1(f32([2, 3, 3]), f32([1, 2, 2, 2]))],
+      [() => corr2dAsync(null as never, f32([2, 2])), () => corr2d(null as never, f32([2, 2]))],
+    ];
+    for (const [asyncCall, syncCall] of pairs) {
+      let p: Promise<Tensor> | undefined;
+      expect(() => { p = asyncCall(); }).not.toThrow();
+      const got = await errorOf(() => p), want = await errorOf(syncCall);
+      expect(got.constructor).toBe(want.constructor);
+      expect(got.message).toBe(want.message);
+    }
+    for (const [f, name] of [[() => conv2dAsync(f32([1, 1, 3, 3]), f32([1, 1, 2, 2]), null as never), 'conv2dAsync'],
+      [() => corr2dAsync(f32([3, 3]), f32([2, 2]), { signal: 1 as never }), 'corr2dAsync']] as const) {
+      const e = await errorOf(f);
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message.startsWith(`${name}: options`)).toBe(true);
+    }
+  });
+
+  it('AbortSignal: conv2dAsync already aborted or aborted while waiting', async () => {
+    const x = normal(0, 1, [2, 16, 64, 64]), w = normal(0, 1, [32, 16, 3, 3]);
+    expectAbortError(await errorOf(() => conv2dAsync(x, w, { signal: aborted('no') })), 'no');
+    const ac = new AbortController();
+    const ps = Array.from({ length: MAX_IN_FLIGHT + 3 }, () => conv2dAsync(x, w, { padding: 1, signal: ac.signal }));
+    ac.abort('later');
+    for (const p of ps) expectAbortError(await errorOf(() => p), 'later');
+    await drained();
+    expect(asyncQueueState()).toEqual({ waiting: 0, inFlight: 0 });
+  });
+});
+
+describe('AbortSignal', () => {
+  const big = normal(0, 1, [512, 512]);
+
+  it('already aborted: AbortError (a DOMException, the reason as cause), nothing queued, inputs untouched', async () => {
+    for (const [a, b] of [[big, big], [zeros([2, 3]), zeros([3, 2])]]) {
+      const reason = new Error('stop');
+      const before = stats().queued;
+      const copy = a.data.slice();
+      expectAbortError(await errorOf(() => matmulAsync(a, b, { signal: aborted(reason) })), reason);
+      expect(stats().queued).toBe(before);
+      expect(sameBits(a.data, copy)).toBe(true);
+    }
+    // AbortSignal.abort() without a reason: the reason is its own AbortError.
+    const s = aborted(undefined);
+    expectAbortError(await errorOf(() => matmulAsync(big, big, { signal: s })), s.reason);
+  });
+
+  it('aborted while waiting in this environment\'s queue: rejected at once, never handed to libuv', async () => {
+    const a = normal(0, 1, [1024, 1024]);
+    const s0 = stats();
+    const running = Array.from({ length: MAX_IN_FLIGHT }, () => matmulAsync(a, a));
+    const ac = new AbortController();
+    const waitingOne = matmulAsync(a, a, { signal: ac.signal });
+    await Promise.resolve(); // the async function body has run
+    expect(asyncQueueState()).toEqual({ waiting: 1, inFlight: MAX_IN_FLIGHT });
+    const t0 = performance.now();
+    ac.abort('enough');
+    expectAbortError(await errorOf(() => waitingOne), 'enough');
+    expect(performance.now() - t0).toBeLessThan(50); // did not wait for the running ones
+    expect(asyncQueueState().waiting).toBe(0);
+    await Promise.all(running);
+    await drained();
+    const s1 = stats();
+    expect(s1.queued - s0.queued).toBe(MAX_IN_FLIGHT);
+    expect(s1.completed - s0.completed).toBe(MAX_IN_FLIGHT);
+  });
+
+  it('native: a job aborted while queued on libuv\'s pool is skipped (resolves false, the kernel never runs)', async () => {
+    // Occupy every libuv thread, then queue two more behind them and abort those.
+    const uvThreads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+    const n = 1024;
+    const A = normal(0, 1, [n, n]).data, off = new Float64Array(1);
+    const s0 = stats();
+    const busy = Array.from({ length: uvThreads }, () => binding.matmulAsync(null, A, A, new Float32Array(n * n), n, n, n, off, off));
+    const tokens = [{}, {}];
+    const outs = tokens.map(() => new Float32Array(n * n).fill(7));
+    const queued = tokens.map((t, i) => binding.matmulAsync(t, A, A, outs[i], n, n, n, off, off));
+    for (const t of tokens) binding.abortAsync(t);
+    expect(await Promise.all(queued)).toEqual([false, false]);
+    expect(await Promise.all(busy)).toEqual(new Array(uvThreads).fill(true));
+    for (const o of outs) expect(o.every((v) => v === 7)).toBe(true); // never written
+    await drained();
+    const s1 = stats();
+    expect(s1.skipped - s0.skipped).toBe(2);
+    expect(s1.started - s0.started).toBe(uvThreads);
+    // abortAsync after settle, twice, or on a token never used: ignored.
+    binding.abortAsync(tokens[0]);
+    binding.abortAsync({});
+    // A token can serve one job only.
+    const t = {};
+    await binding.matmulAsync(t, A, A, new Float32Array(n * n), n, n, n, off, off);
+    expect(() => binding.matmulAsync(t, A, A, new Float32Array(n * n), n, n, n, off, off)).toThrow(/token' was already used/);
+  });
+
+  it('native: a running batched matmul stops between batches', async () => {
+    // 300 batches of (64 x 8192) . (8192 x 64), every batch on the same
+    // matrices: ~100 ms here. Aborted as soon as a thread has picked it up.
+    const m = 64, k = 8192, n = 64, batch = 300;
+    const A = normal(0, 1, [m, k]).data, B = normal(0, 1, [k, n]).data, offs = new Float64Array(batch);
+    const out = new Float32Array(batch * m * n).fill(NaN);
+    const s0 = stats();
+    const token = {};
+    const p = binding.matmulAsync(token, A, B, out, m, k, n, offs, offs);
+    while (stats().started === s0.started) await new Promise((r) => setImmediate(r));
+    binding.abortAsync(token);
+    expect(await p).toBe(false);
+    await drained();
+    expect(stats().stopped - s0.stopped).toBe(1);
+    // The last batch was never computed.
+    expect(out.subarray((batch - 1) * m * n).every(Number.isNaN)).toBe(true);
+  });
+
+  it('one listener per signal, removed when the last call on it settles (resolved, rejected or aborted); one signal serves many calls', async () => {
+    const ac = new AbortController();
+    const { signal } = ac;
+    const results = await Promise.all([
+      matmulAsync(big, big, { signal }),
+      matmulAsync(zeros([2, 3]), zeros([3, 4]), { signal }), // inline
+      matmulAsync(big, big, { signal }),
+    ]);
+    expect(results.map((r) => r.shape)).toEqual([[512, 512], [2, 4], [512, 512]]);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+    await errorOf(() => matmulAsync(big, zeros([3, 3]), { signal })); // rejected in the checks
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+    // Pending calls share one listener (no MaxListenersExceededWarning at 11).
+    const pending = Array.from({ length: 30 }, () => matmulAsync(big, big, { signal }));
+    expect(getEventListeners(signal, 'abort')).toHaveLength(1);
+    ac.abort();
+    for (const p of pending) expectAbortError(await errorOf(() => p), signal.reason);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+    await drained();
+  });
+});
+
+describe('lifetimes and inputs', () => {
+  it('no jobs, references or queue entries left once everything settled', async () => {
+    const a = normal(0, 1, [256, 256]);
+    const ac = new AbortController();
+    const ps = Array.from({ length: 40 }, (_, i) => matmulAsync(a, a, i % 3 === 0 ? { signal: ac.signal } : {}));
+    ac.abort();
+    await Promise.allSettled(ps);
+    await drained();
+    const s = stats();
+    expect(s.live).toBe(0);
+    expect(s.settled).toBe(s.queued);
+    expect(s.started).toBe(s.completed + s.stopped);
+    expect(s.queued).toBe(s.started + s.skipped);
+    expect(asyncQueueState()).toEqual({ waiting: 0, inFlight: 0 });
+    expect(s.closing).toBe(false);
+  });
+
+  it('the output is a fresh, JS-owned ArrayBuffer (no external memory), transferable like any other', async () => {
+    const a = normal(0, 1, [300, 300]);
+    const r = await matmulAsync(a, a);
+    expect(r.data.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(r.data.byteOffset).toBe(0);
+    expect(r.data.buffer.byteLength).toBe(300 * 300 * 4);
+    expect((r.data.buffer as { resizable?: boolean }).resizable).toBe(false);
+    const moved = structuredClone(r.data.buffer, { transfer: [r.data.buffer as ArrayBuffer] });
+    expect(moved.byteLength).toBe(300 * 300 * 4);
+  });
+
+  it('inputs written while the job is pending: memory-safe, the result has the right shape (values unspecified)', async () => {
+    const a = normal(0, 1, [512, 512]), b = normal(0, 1, [512, 512]);
+    const ps = Array.from({ length: 6 }, () => matmulAsync(a, b));
+    for (let i = 0; i < 20; i++) {
+      a.data.fill(i);
+      await new Promise((r) => setImmediate(r));
+    }
+    for (const r of await Promise.all(ps)) expect(r.shape).toEqual([512, 512]);
+  });
+
+  it('an input detached while the job waits in the queue: the sync TypeError, as a rejection', async () => {
+    const a = normal(0, 1, [1024, 1024]);
+    const running = Array.from({ length: MAX_IN_FLIGHT }, () => matmulAsync(a, a));
+    const ab = new ArrayBuffer(400 * 400 * 4);
+    const x = fromTypedArray(new Float32Array(ab), [400, 400]);
+    const p = matmulAsync(x, x);
+    structuredClone(ab, { transfer: [ab] });
+    const e = await errorOf(() => p);
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toMatch(/^matmul: .*detached/);
+    await Promise.all(running);
+  });
+
+  it('inputs on a resizable ArrayBuffer are copied: shrinking it while the job runs changes nothing', async () => {
+    const n = 400;
+    const rab = new (ArrayBuffer as unknown as new (len: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(len: number): void })(
+      n * n * 4, { maxByteLength: n * n * 4 });
+    const x = fromTypedArray(new Float32Array(rab), [n, n]);
+    x.data.set(normal(0, 1, [n * n]).data);
+    const want = matmul(x, x);
+    const p = matmulAsync(x, x);
+    rab.resize(0); // unmaps the pages the kernel would otherwise read
+    expectSame(await p, want);
+  });
+});

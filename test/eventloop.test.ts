@@ -1,0 +1,147 @@
+// The event loop keeps turning while the async ops compute: a 1 ms timer
+// during a 2048² matmulAsync, fs calls while many products are queued, and
+// 100 concurrent calls of mixed sizes that all resolve with the sync results.
+import { promises as fsp, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { describe, expect, it } from 'vitest';
+
+import {
+  Tensor, conv2d, conv2dAsync, corr2d, corr2dAsync, corr2dMultiIn, corr2dMultiInAsync, corr2dMultiInOut,
+  corr2dMultiInOut1x1, corr2dMultiInOut1x1Async, corr2dMultiInOutAsync, getNumThreads, manualSeed, matmul,
+  matmulAsync, normal,
+} from '../lib/index';
+import { MAX_IN_FLIGHT } from '../lib/ops/async';
+
+function sameBits(a: Float32Array | Float64Array, b: Float32Array | Float64Array): boolean {
+  return a.constructor === b.constructor && a.length === b.length &&
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** Runs job() while a 1 ms setInterval ticks; the longest time between ticks (or from the start to the first, or the last to the end). */
+async function maxTimerGap(job: () => Promise<unknown>): Promise<{ gap: number; ticks: number; ms: number }> {
+  let last = 0, gap = 0, ticks = 0;
+  const iv = setInterval(() => {
+    const now = performance.now();
+    gap = Math.max(gap, now - last);
+    last = now;
+    ticks++;
+  }, 1);
+  await new Promise((r) => setTimeout(r, 5)); // the interval is running
+  last = performance.now();
+  gap = 0;
+  ticks = 0;
+  const t0 = last;
+  await job();
+  const t1 = performance.now();
+  clearInterval(iv);
+  return { gap: Math.max(gap, t1 - last), ticks, ms: t1 - t0 };
+}
+
+/** Busy and total CPU ticks of the whole machine (/proc/stat), or null off Linux. */
+function cpuTicks(): [number, number] | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((x, y) => x + y, 0);
+    return [total - f[3] - (f[4] ?? 0), total];
+  } catch {
+    return null;
+  }
+}
+
+/** How many cores other processes kept busy while job() ran (null off Linux). */
+async function othersBusyDuring<T>(job: () => Promise<T>): Promise<{ value: T; others: number | null }> {
+  const a = cpuTicks(), own0 = process.cpuUsage(), t0 = performance.now();
+  const value = await job();
+  const b = cpuTicks(), own = process.cpuUsage(own0), ms = performance.now() - t0;
+  if (a === null || b === null || b[1] === a[1]) return { value, others: null };
+  const busyCores = ((b[0] - a[0]) / (b[1] - a[1])) * availableParallelism();
+  return { value, others: Math.max(0, busyCores - (own.user + own.system) / 1000 / ms) };
+}
+const idle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('event loop', () => {
+  it('a 1 ms setInterval keeps firing (no gap above 5 ms) while a 2048² fp32 matmulAsync runs on all cores', async () => {
+    manualSeed(1);
+    const A = normal(0, 1, [2048, 2048]), B = normal(0, 1, [2048, 2048]);
+    await matmulAsync(A, B); // warm up: packing buffers, pool threads
+    // The GEMM uses every core, so the JS thread waits for a scheduler
+    // slice now and then (~1.5-4 ms here). Other test files and other
+    // tenants share this 2-vCPU host, so a run counts only if other
+    // processes kept less than a third of a core busy during it; each run
+    // first waits (up to 40 s in all) for such a quiet moment. The best quiet
+    // run must stay under 5 ms. If the machine never got quiet, the weaker
+    // check is that the gap stayed under a quarter of the product's time. A
+    // matmul that blocked the loop gives a gap of the whole product (~70 ms
+    // here) in every run, and fails either way.
+    type Run = { gap: number; ticks: number; ms: number; others: number | null };
+    const runs: Run[] = [];
+    const isQuiet = (others: number | null): boolean => others === null || others < 0.33;
+    const deadline = performance.now() + 40_000;
+    for (let i = 0; i < 10 && performance.now() < deadline; i++) {
+      while (performance.now() < deadline && !isQuiet((await othersBusyDuring(() => idle(50))).others)) { /* a quiet moment */ }
+      const { value, others } = await othersBusyDuring(() => maxTimerGap(() => matmulAsync(A, B)));
+      runs.push({ ...value, others });
+      if (isQuiet(others) && value.gap < 5) break;
+    }
+    const quietRuns = runs.filter((r) => isQuiet(r.others));
+    const report = `threads ${getNumThreads()}; runs (max gap ms / ticks / matmul ms / cores other processes used): ${
+      runs.map((r) => `${r.gap.toFixed(2)}/${r.ticks}/${r.ms.toFixed(0)}/${r.others?.toFixed(2) ?? '?'}`).join(', ')}`;
+    console.log(`event loop: ${report}`);
+    if (quietRuns.length > 0) {
+      const best = quietRuns.reduce((x, y) => (y.gap < x.gap ? y : x));
+      expect(best.gap, report).toBeLessThan(5);
+      expect(best.ms, report).toBeGreaterThan(20); // the product overlapped the timer
+      expect(best.ticks, report).toBeGreaterThanOrEqual(best.ms / 5);
+    } else {
+      console.log('event loop: the machine was never quiet; checked gap < 25% of the product instead of < 5 ms');
+      const best = runs.reduce((x, y) => (y.gap / y.ms < x.gap / x.ms ? y : x));
+      expect(best.gap, report).toBeLessThan(best.ms / 4);
+    }
+  });
+
+  it(`fs calls are not held up behind queued products (at most ${MAX_IN_FLIGHT} on libuv's pool at once)`, async () => {
+    const A = normal(0, 1, [1536, 1536]);
+    const t0 = performance.now();
+    const products = Array.from({ length: 12 }, () => matmulAsync(A, A));
+    let read = 0;
+    const reads = (async () => {
+      for (let i = 0; i < 20; i++) read += (await fsp.readFile(__filename)).length;
+      return performance.now() - t0;
+    })();
+    const readsMs = await reads;
+    await Promise.all(products);
+    const allMs = performance.now() - t0;
+    expect(read).toBeGreaterThan(0);
+    expect(readsMs, `20 reads took ${readsMs.toFixed(1)} ms of the products' ${allMs.toFixed(1)} ms`).toBeLessThan(allMs / 3);
+  });
+
+  it('100 concurrent async calls of mixed sizes and ops all resolve with the sync results', async () => {
+    manualSeed(2);
+    const r = (shape: number[], dtype: 'float32' | 'float64' = 'float32'): Tensor => normal(0, 1, shape, { dtype });
+    // [async call, sync call] makers; each is called with fresh inputs.
+    const kinds: Array<() => [() => Promise<Tensor>, () => Tensor]> = [
+      () => { const a = r([2, 3]), b = r([3, 9]); return [() => matmulAsync(a, b), () => matmul(a, b)]; },
+      () => { const a = r([64, 64]), b = r([64, 64]); return [() => matmulAsync(a, b), () => matmul(a, b)]; },
+      () => { const a = r([300, 200], 'float64'), b = r([200, 100], 'float64'); return [() => matmulAsync(a, b), () => matmul(a, b)]; },
+      () => { const a = r([8, 32, 48]), b = r([48, 16]); return [() => matmulAsync(a, b), () => matmul(a, b)]; },
+      () => { const a = r([2, 1, 30, 40], 'float64'), b = r([3, 40, 20], 'float64'); return [() => matmulAsync(a, b), () => matmul(a, b)]; },
+      () => { const a = r([700]), b = r([700, 90]); return [() => matmulAsync(a, b), () => matmul(a, b)]; },
+      () => { const a = r([512, 512]), b = r([512, 512]); return [() => matmulAsync(a, b), () => matmul(a, b)]; },
+      () => { const a = r([1, 4096]), b = r([4096, 64]); return [() => matmulAsync(a, b), () => matmul(a, b)]; },
+      () => { const x = r([2, 8, 32, 32]), w = r([16, 8, 3, 3]), bias = r([16]); const o = { bias, padding: 1 }; return [() => conv2dAsync(x, w, o), () => conv2d(x, w, o)]; },
+      () => { const x = r([1, 3, 8, 8]), w = r([4, 3, 3, 3]); return [() => conv2dAsync(x, w, { stride: 2 }), () => conv2d(x, w, { stride: 2 })]; },
+      () => { const x = r([16, 40, 40], 'float64'), w = r([16, 4, 3, 3], 'float64'); const o = { groups: 4, dilation: 2 }; return [() => conv2dAsync(x, w, o), () => conv2d(x, w, o)]; },
+      () => { const X = r([3, 3, 3]), K = r([2, 3, 1, 1]); return [() => corr2dMultiInOutAsync(X, K), () => corr2dMultiInOut(X, K)]; },
+      () => { const X = r([32, 24, 24]), K = r([16, 32, 1, 1]); return [() => corr2dMultiInOut1x1Async(X, K), () => corr2dMultiInOut1x1(X, K)]; },
+      () => { const X = r([96, 96]), K = r([5, 5]); return [() => corr2dAsync(X, K), () => corr2d(X, K)]; },
+      () => { const X = r([8, 48, 48]), K = r([8, 3, 3]); return [() => corr2dMultiInAsync(X, K), () => corr2dMultiIn(X, K)]; },
+    ];
+    const cases = Array.from({ length: 100 }, (_, i) => kinds[i % kinds.length]());
+    const results = await Promise.all(cases.map(([run]) => run()));
+    for (const [i, [, sync]] of cases.entries()) {
+      const want = sync();
+      expect(results[i].shape, `case ${i}`).toEqual(want.shape);
+      expect(sameBits(results[i].data, want.data), `case ${i}`).toBe(true);
+    }
+  });
+});
