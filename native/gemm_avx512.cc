@@ -228,13 +228,73 @@ inline void transpose16(__m512 r[16]) {
   }
 }
 
+// packA when op(A) is A transposed (rs == 1): the MR elements of one p are
+// contiguous, one masked load and store each (rows past mc stored as 0).
+template <typename X, int MR>
+void packA_trans(index_t mc, index_t kc, const typename X::T* src, index_t cs,
+                 typename X::T* dst) {
+  constexpr int W = X::W;
+  static_assert(MR <= 2 * W, "two vectors per p");
+  for (index_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
+    const int mr = int(imin<typename X::T>(MR, mc - i0));
+    const typename X::M m0 = X::mask(mr), m1 = X::mask(mr - W);
+    const typename X::M s0 = X::mask(MR), s1 = X::mask(MR - W);
+    const typename X::T* sp = src + i0;
+    for (index_t p = 0; p < kc; ++p) {
+      typename X::T* d = dst + p * MR;
+      X::maskstore(d, s0, X::maskload(m0, sp + p * cs));
+      if (MR > W) X::maskstore(d + W, s1, X::maskload(m1, sp + p * cs + W));
+    }
+  }
+}
+
+// packB when op(B) is B transposed (rs == 1: each column of op(B) is
+// contiguous in p): blocks of W columns x W deep loaded column by column and
+// transposed in registers into rows of the micro-panel; columns past nc are
+// zero. Other layouts: the portable packB.
+template <typename X, int NR>
+void packB_simd(index_t kc, index_t nc, const typename X::T* src, index_t rs, index_t cs,
+                typename X::T* dst) {
+  using T = typename X::T;
+  using V = typename X::V;
+  constexpr int W = X::W;
+  static_assert(NR % W == 0, "whole vectors per micro-panel");
+  if (rs != 1) return packB<T, NR>(kc, nc, src, rs, cs, dst);
+  for (index_t j0 = 0; j0 < nc; j0 += NR) {
+    T* d = dst + j0 * kc;  // this micro-panel, 64-byte aligned
+    for (int h = 0; h < NR / W; ++h) {
+      const index_t jh = j0 + h * W;
+      const int cols = int(imin<T>(W, nc > jh ? nc - jh : 0));
+      if (cols == 0) {  // a half panel wholly past nc: zeros
+        for (index_t p = 0; p < kc; ++p) X::store(d + p * NR + h * W, X::zero());
+        continue;
+      }
+      const T* col[W];
+#pragma GCC unroll 16
+      for (int j = 0; j < W; ++j) col[j] = src + (jh + (j < cols ? j : 0)) * cs;
+      for (index_t p0 = 0; p0 < kc; p0 += W) {
+        const int np = int(imin<T>(W, kc - p0));
+        const auto m = X::mask(np);
+        V r[W];
+#pragma GCC unroll 16
+        for (int j = 0; j < W; ++j) r[j] = j < cols ? X::maskload(m, col[j] + p0) : X::zero();
+        X::transpose(r);
+        for (int q = 0; q < np; ++q) X::store(d + (p0 + q) * NR + h * W, r[q]);
+      }
+    }
+  }
+}
+
 // packA for fp32 when op(A)'s rows are contiguous (A not transposed): 16 x
 // 16 blocks transposed in registers instead of element by element.
 void packA_f32(index_t mc, index_t kc, const float* src, index_t rs, index_t cs,
                float* dst) {
   constexpr int MR = kMR32;
   static_assert(MR <= 16, "one 16-wide transpose per block");
-  if (cs != 1) return packA<float, MR>(mc, kc, src, rs, cs, dst);
+  if (cs != 1) {
+    if (rs == 1) return packA_trans<F32, MR>(mc, kc, src, cs, dst);
+    return packA<float, MR>(mc, kc, src, rs, cs, dst);
+  }
   const index_t full = mc / MR * MR;
   for (index_t i0 = 0; i0 < full; i0 += MR, dst += MR * kc) {
     const float* s = src + i0 * rs;
@@ -289,7 +349,10 @@ void packA_f64(index_t mc, index_t kc, const double* src, index_t rs, index_t cs
                double* dst) {
   constexpr int MR = kMR64;
   static_assert(MR > 8 && MR <= 16, "two 8-wide transposes per block");
-  if (cs != 1) return packA<double, MR>(mc, kc, src, rs, cs, dst);
+  if (cs != 1) {
+    if (rs == 1) return packA_trans<F64, MR>(mc, kc, src, cs, dst);
+    return packA<double, MR>(mc, kc, src, rs, cs, dst);
+  }
   const index_t full = mc / MR * MR;
   for (index_t i0 = 0; i0 < full; i0 += MR, dst += MR * kc) {
     const double* s = src + i0 * rs;
@@ -327,7 +390,7 @@ const Isa isa_avx512 = {
     {{avx512::kMR32, avx512::kNR32, 168, 384, 1024},
      avx512::ukernel<avx512::F32, avx512::kMR32, 2>,
      avx512::packA_f32,
-     avx512::packB<float, avx512::kNR32>,
+     avx512::packB_simd<avx512::F32, avx512::kNR32>,
      avx512::small_gemm_simd<avx512::F32>,
      avx512::gemv_axpy_simd<avx512::F32>,
      avx512::gemv_dot_simd<avx512::F32>,
@@ -335,7 +398,7 @@ const Isa isa_avx512 = {
     {{avx512::kMR64, avx512::kNR64, 168, 256, 1024},
      avx512::ukernel<avx512::F64, avx512::kMR64, 2>,
      avx512::packA_f64,
-     avx512::packB<double, avx512::kNR64>,
+     avx512::packB_simd<avx512::F64, avx512::kNR64>,
      avx512::small_gemm_simd<avx512::F64>,
      avx512::gemv_axpy_simd<avx512::F64>,
      avx512::gemv_dot_simd<avx512::F64>,
