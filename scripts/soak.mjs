@@ -2,12 +2,14 @@
 // Soak test (not a unit test: it takes tens of seconds). Runs 100,000 mixed
 // operations through the public API — matmul (2-D, batched, 1-D), conv2d, pooling,
 // the d2l functions, elementwise ops with broadcasting, reductions, stack /
-// cat / transpose / reshape, and the error paths of the TypeScript layer and
-// of the native binding (which throw C++ exceptions into JS) — at small and
-// medium sizes, and checks that the process's resident memory does not keep
+// cat / transpose / reshape, the async twins (inline and on libuv's pool,
+// up to 32 in flight, some aborted before the call or while queued), and
+// the error paths of the TypeScript layer and of the native binding (which
+// throw C++ exceptions into JS; async ones reject) — at small and medium
+// sizes, and checks that the process's resident memory does not keep
 // growing: RSS after a warm-up (and a full GC) against RSS at the end (after
-// a full GC). Exits 1 if it grew by more than the bound, or if a spot check
-// of the results fails.
+// a full GC). Exits 1 if it grew by more than the bound, if a spot check of
+// the results fails, or if async jobs (native references) are left over.
 //
 //   node scripts/soak.mjs [--ops 100000] [--warmup 10000] [--max-growth-mib 64]
 //
@@ -65,7 +67,26 @@ const off0 = new Float64Array(1);
 
 let checksum = 0;
 let errors = 0;
+let aborts = 0;
 const sink = (t) => { checksum += t.data.length > 0 ? t.data[0] : 0; };
+// Async ops in flight; awaited in groups (and before every measurement).
+const pending = [];
+const later = (p) => { pending.push(p.then(sink)); };
+function expectAbort(p) {
+  pending.push(p.then(() => { throw new Error('soak: an aborted call resolved'); }, (e) => {
+    if (e?.name !== 'AbortError') throw e;
+    aborts++;
+  }));
+}
+function expectReject(p) {
+  pending.push(p.then(() => { throw new Error('soak: an invalid async call resolved'); }, (e) => {
+    if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
+    errors++;
+  }));
+}
+async function settle() {
+  while (pending.length > 0) await Promise.all(pending.splice(0));
+}
 function expectThrow(f) {
   try {
     f();
@@ -117,6 +138,24 @@ const MIX = [
   [2, () => expectThrow(() => binding.conv2d(f32(4), f32(9), null, f32(1), 1, 1, 2, 2, 1, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1))],
   [1, () => expectThrow(() => nt.maxPool2d(fixed.x1, 3, { padding: 2 }))],
   [2, () => expectThrow(() => binding.matmul(f32(6), new Float64Array(6), f32(4), 2, 3, 2, off0, off0))],
+  // async: inline (below INLINE_MAX_WORK) and on libuv's pool; aborts; rejections
+  [6, () => later(nt.matmulAsync(fixed.a8, fixed.b8))],
+  [3, () => later(nt.matmulAsync(fixed.a64, fixed.b64))],
+  [2, () => later(nt.matmulAsync(fixed.batchA, fixed.batchB))],
+  [1, () => later(nt.matmulAsync(fixed.a64d, fixed.b64d, { signal: new AbortController().signal }))],
+  [1, () => expectAbort(nt.matmulAsync(fixed.a64, fixed.b64, { signal: AbortSignal.abort() }))],
+  [1, () => { // aborted while queued or running: rejects, the job is skipped or finishes unseen
+    const ac = new AbortController();
+    expectAbort(nt.matmulAsync(fixed.big, fixed.big, { signal: ac.signal }));
+    expectAbort(nt.matmulAsync(fixed.a64, fixed.b64, { signal: ac.signal }));
+    ac.abort();
+  }],
+  [4, () => later(nt.conv2dAsync(fixed.x1, fixed.w1, { bias: fixed.bias1, padding: 1 }))],
+  [2, () => later(nt.conv2dAsync(fixed.x2, fixed.w2, { bias: fixed.bias2, padding: 1 }))],
+  [2, () => later(nt.corr2dMultiInOutAsync(fixed.X, fixed.K))],
+  [2, () => later(nt.corr2dMultiInOut1x1Async(fixed.X, fixed.K))],
+  [1, () => expectReject(nt.matmulAsync(fixed.a8, fixed.a64))],
+  [1, () => expectReject(nt.conv2dAsync(fixed.x1, fixed.w2))],
   [1, () => { // a tensor whose buffer is detached
     const ab = new ArrayBuffer(64);
     const t = nt.fromTypedArray(new Float32Array(ab), [4, 4]);
@@ -139,10 +178,11 @@ function measure() {
   globalThis.gc();
   globalThis.gc();
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+  return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 const fmtMiB = (b) => `${(b / MiB).toFixed(1)} MiB`;
 
+async function main() {
 const t0 = performance.now();
 let warm = null;
 let maxRss = 0;
@@ -151,28 +191,43 @@ for (let i = 0; i < OPS; i++) {
   const j = table[(i * 7919) % table.length];
   counts[j]++;
   MIX[j][1]();
+  if (pending.length >= 32) await settle();
   if (i % 1000 === 999) {
     spotCheck();
     maxRss = Math.max(maxRss, process.memoryUsage.rss());
   }
   if (i + 1 === WARMUP) {
+    await settle();
     warm = measure();
     samples.push([i + 1, warm.rss]);
   } else if ((i + 1) % 10_000 === 0 && i + 1 > WARMUP) {
+    await settle();
     samples.push([i + 1, measure().rss]);
   }
 }
+await settle();
+// Let the last jobs' references go (they are released after the Promise settles).
+await new Promise((r) => setTimeout(r, 50));
 const end = measure();
+const jobs = binding._asyncStats();
 const secs = (performance.now() - t0) / 1000;
 warm ??= end;
 const growth = end.rss - warm.rss;
 
-console.log(`soak: ${OPS} ops (${errors} of them error paths) in ${secs.toFixed(1)} s, ISA ${nt.backendInfo().isa}, checksum ${checksum.toFixed(3)}`);
+console.log(`soak: ${OPS} ops (${errors} of them error paths, ${aborts} aborted async calls) in ${secs.toFixed(1)} s, ISA ${nt.backendInfo().isa}, checksum ${checksum.toFixed(3)}`);
+console.log(`soak: async jobs on libuv's pool: ${jobs.queued} queued, ${jobs.completed} completed, ${jobs.skipped} skipped, ${jobs.stopped} stopped, ${jobs.live} left with live references`);
 console.log(`soak: RSS after ${WARMUP} warm-up ops ${fmtMiB(warm.rss)}, at the end ${fmtMiB(end.rss)}, growth ${fmtMiB(growth)} (bound ${MAX_GROWTH_MIB} MiB); max sampled ${fmtMiB(maxRss)}`);
-console.log(`soak: heapUsed ${fmtMiB(warm.heapUsed)} -> ${fmtMiB(end.heapUsed)}, external ${fmtMiB(warm.external)} -> ${fmtMiB(end.external)}, arrayBuffers ${fmtMiB(warm.arrayBuffers)} -> ${fmtMiB(end.arrayBuffers)}`);
+console.log(`soak: heapTotal ${fmtMiB(warm.heapTotal)} -> ${fmtMiB(end.heapTotal)}, heapUsed ${fmtMiB(warm.heapUsed)} -> ${fmtMiB(end.heapUsed)}, external ${fmtMiB(warm.external)} -> ${fmtMiB(end.external)}, arrayBuffers ${fmtMiB(warm.arrayBuffers)} -> ${fmtMiB(end.arrayBuffers)}`);
 console.log(`soak: RSS every 10,000 ops: ${samples.map(([n, r]) => `${n / 1000}k ${(r / MiB).toFixed(0)}`).join(', ')} (MiB)`);
 if (growth > MAX_GROWTH_MIB * MiB) {
   console.error(`soak: FAILED: RSS grew by ${fmtMiB(growth)} after warm-up, more than ${MAX_GROWTH_MIB} MiB`);
   process.exit(1);
 }
+if (jobs.live !== 0 || jobs.settled !== jobs.queued) {
+  console.error(`soak: FAILED: ${jobs.live} async jobs still hold references after everything settled`);
+  process.exit(1);
+}
 console.log('soak: ok');
+}
+
+await main();
