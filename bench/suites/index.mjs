@@ -5,4 +5,5 @@
 export const SUITES = {
   matmul: () => import('./matmul.mjs'),
   conv2d: () => import('./conv2d.mjs'),
+  eventloop: () => import('./eventloop.mjs'),
 };

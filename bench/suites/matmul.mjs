@@ -87,7 +87,7 @@ function threadControl() {
   }
 }
 
-async function loadOrt() {
+export async function loadOrt() {
   try {
     const mod = await import('onnxruntime-node');
     return { ort: mod.default ?? mod, error: null };
@@ -96,7 +96,7 @@ async function loadOrt() {
   }
 }
 
-async function ortSession(ort, [m, k, n], threads) {
+export async function ortSession(ort, [m, k, n], threads) {
   return ort.InferenceSession.create(matmulModel(m, k, n), {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
