@@ -9,6 +9,10 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "conv.h"
 #include "gemm.h"
 #include "kernels.h"
@@ -411,6 +415,25 @@ void direct(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   }
 }
 
+// A large output about to be written whole is most often a fresh tensor
+// whose pages are not there yet; faulting them in 4 KiB at a time costs
+// about a microsecond each on the development VM. As gemm.cc does for C:
+// ask for 2 MiB pages over the part made of whole 2 MiB pages. Only a hint:
+// present pages are not touched, no value changes, errors are ignored.
+template <typename T>
+void advise_huge_pages(T* y, std::size_t count) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
+  const std::size_t bytes = sizeof(T) * count;
+  if (bytes < 2 * kHuge) return;
+  const std::uintptr_t lo = (reinterpret_cast<std::uintptr_t>(y) + kHuge - 1) & ~(kHuge - 1);
+  const std::uintptr_t hi = (reinterpret_cast<std::uintptr_t>(y) + bytes) & ~(kHuge - 1);
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+#else
+  (void)y, (void)count;
+#endif
+}
+
 // ---- choosing ----
 
 void reference(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
@@ -436,6 +459,7 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
     g_last = {"empty", 0, 0, 1};
     return;
   }
+  advise_huge_pages(y, std::size_t(s.n * s.cout * s.oh * s.ow));
   const bool isPointwise = s.kh == 1 && s.kw == 1 && s.strideH == 1 && s.strideW == 1 &&
                            s.padTop == 0 && s.padBottom == 0 && s.padLeft == 0 &&
                            s.padRight == 0;
