@@ -427,7 +427,7 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
 
  private:
   // What this environment's async jobs share (async.h).
-  std::shared_ptr<ntensor::async::EnvState> async_ = std::make_shared<ntensor::async::EnvState>();
+  ntensor::async::Ref<ntensor::async::EnvState> async_ = ntensor::async::Ref<ntensor::async::EnvState>::make();
 
   // matmul(...): see parseMatmulArgs.
   Napi::Value Matmul(const Napi::CallbackInfo& info) {
@@ -459,7 +459,9 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     MatmulArgs args = parseMatmulArgs(info, 1);
     return ntensor::async::Queue(
         info.Env(), "matmul", async_,
-        [args = std::move(args)](const ntensor::async::Cancellation& c) { return runMatmul(args, &c); },
+        ntensor::async::MakeKernel([args = std::move(args)](const ntensor::async::Cancellation& c) {
+          return runMatmul(args, &c);
+        }),
         {info[1], info[2], info[3]}, info[0]);
   }
 
@@ -467,10 +469,10 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     const Conv2dArgs args = parseConv2dArgs(info, 1);
     return ntensor::async::Queue(
         info.Env(), "conv2d", async_,
-        [args](const ntensor::async::Cancellation&) {
+        ntensor::async::MakeKernel([args](const ntensor::async::Cancellation&) {
           runConv2d(args);
           return true;
-        },
+        }),
         {info[1], info[2], info[3], info[4]}, info[0]);
   }
 

@@ -18,7 +18,6 @@
 
 #include <new>
 #include <string>
-#include <vector>
 
 namespace ntensor {
 namespace async {
@@ -28,8 +27,8 @@ enum class Outcome { completed, stopped, skipped };
 
 class Job final : public Napi::AsyncWorker {
  public:
-  Job(Napi::Env env, const char* op, std::shared_ptr<EnvState> state,
-      std::shared_ptr<Cancellation> cancel, Kernel kernel)
+  Job(Napi::Env env, const char* op, Ref<EnvState> state, Ref<Cancellation> cancel,
+      std::unique_ptr<Kernel> kernel)
       : Napi::AsyncWorker(env, (std::string("ntensor:") + op).c_str()),
         op_(op),
         state_(std::move(state)),
@@ -39,12 +38,12 @@ class Job final : public Napi::AsyncWorker {
   }
 
   ~Job() override {
-    keep_.clear();  // release the typed arrays before counting the job settled
+    for (auto& ref : keep_) ref.Reset();  // release the typed arrays before counting the job settled
     state_->settled.fetch_add(1, std::memory_order_relaxed);
   }
 
   void keep(Napi::Value v) {
-    if (v.IsObject()) keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+    if (v.IsObject() && nkeep_ < kMaxKeep) keep_[nkeep_++] = Napi::Persistent(v.As<Napi::Object>());
   }
   napi_value promise() const { return promise_; }
 
@@ -57,7 +56,7 @@ class Job final : public Napi::AsyncWorker {
     }
     state_->started.fetch_add(1, std::memory_order_relaxed);
     try {
-      outcome_ = kernel_(*cancel_) ? Outcome::completed : Outcome::stopped;
+      outcome_ = kernel_->run(*cancel_) ? Outcome::completed : Outcome::stopped;
     } catch (const std::bad_alloc&) {
       fail("out of memory");
       return;
@@ -99,10 +98,11 @@ class Job final : public Napi::AsyncWorker {
 
   std::string op_;
   std::string error_;
-  std::shared_ptr<EnvState> state_;
-  std::shared_ptr<Cancellation> cancel_;
-  Kernel kernel_;
-  std::vector<Napi::ObjectReference> keep_;
+  Ref<EnvState> state_;
+  Ref<Cancellation> cancel_;
+  std::unique_ptr<Kernel> kernel_;
+  Napi::ObjectReference keep_[kMaxKeep];
+  std::size_t nkeep_ = 0;
   napi_deferred deferred_ = nullptr;
   napi_value promise_ = nullptr;
   Outcome outcome_ = Outcome::skipped;
@@ -110,20 +110,21 @@ class Job final : public Napi::AsyncWorker {
 
 // The token's native half: the job's Cancellation, shared with the job.
 void deleteToken(napi_env, void* data, void*) {
-  delete static_cast<std::shared_ptr<Cancellation>*>(data);
+  delete static_cast<Ref<Cancellation>*>(data);
 }
 
 }  // namespace
 
-Napi::Value Queue(Napi::Env env, const char* op, const std::shared_ptr<EnvState>& state,
-                  Kernel kernel, std::initializer_list<Napi::Value> keep, Napi::Value token) {
+Napi::Value Queue(Napi::Env env, const char* op, const Ref<EnvState>& state,
+                  std::unique_ptr<Kernel> kernel, std::initializer_list<Napi::Value> keep,
+                  Napi::Value token) {
   const bool hasToken = !(token.IsNull() || token.IsUndefined());
   if (hasToken && !token.IsObject()) {
     throw Napi::TypeError::New(env, std::string(op) + ": argument 'token' must be an object or null");
   }
-  auto cancel = std::make_shared<Cancellation>(state);
+  auto cancel = Ref<Cancellation>::make(state);
   if (hasToken) {
-    auto* holder = new std::shared_ptr<Cancellation>(cancel);
+    auto* holder = new Ref<Cancellation>(cancel);
     if (napi_wrap(env, token, holder, deleteToken, nullptr, nullptr) != napi_ok) {
       delete holder;
       throw Napi::TypeError::New(env, std::string(op) + ": argument 'token' was already used");
@@ -147,7 +148,7 @@ Napi::Value Queue(Napi::Env env, const char* op, const std::shared_ptr<EnvState>
 void Abort(Napi::Env env, Napi::Value token) {
   void* data = nullptr;
   if (!token.IsObject() || napi_unwrap(env, token, &data) != napi_ok || data == nullptr) return;
-  (*static_cast<std::shared_ptr<Cancellation>*>(data))->abort();
+  (*static_cast<Ref<Cancellation>*>(data))->abort();
 }
 
 Napi::Object Stats(Napi::Env env, const EnvState& s) {

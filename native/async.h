@@ -21,16 +21,49 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <initializer_list>
 #include <memory>
+#include <utility>
 
 namespace ntensor {
 namespace async {
 
+// A counted reference to a T with an atomic `refs` (1 when created), as
+// std::shared_ptr; which libstdc++ 12 would make need GLIBC_2.32
+// (__libc_single_threaded), above what the prebuilt binary may use
+// (scripts/build-prebuilds.mjs; TOOLCHAIN pitfall 12).
+template <typename T>
+class Ref {
+ public:
+  template <typename... A>
+  static Ref make(A&&... a) {
+    Ref r;
+    r.p_ = new T(std::forward<A>(a)...);
+    return r;
+  }
+  Ref(const Ref& o) : p_(o.p_) {
+    if (p_ != nullptr) p_->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  Ref(Ref&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
+  Ref& operator=(Ref o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~Ref() {
+    if (p_ != nullptr && p_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete p_;
+  }
+  T* operator->() const { return p_; }
+  T& operator*() const { return *p_; }
+
+ private:
+  Ref() = default;
+  T* p_ = nullptr;
+};
+
 // What the jobs of one JS environment share. Held by the environment's
 // addon instance and by each of its jobs, so it outlives both.
 struct EnvState {
+  std::atomic<int> refs{1};
   // The environment is going away: queued jobs skip, running ones stop.
   std::atomic<bool> closing{false};
   // Counters (the _asyncStats test hook): jobs queued; picked up by a
@@ -43,30 +76,50 @@ struct EnvState {
 // One job's cancellation as a kernel sees it.
 class Cancellation {
  public:
-  explicit Cancellation(std::shared_ptr<EnvState> env) : env_(std::move(env)) {}
+  explicit Cancellation(Ref<EnvState> env) : env_(std::move(env)) {}
   bool requested() const {
     return aborted_.load(std::memory_order_relaxed) ||
            env_->closing.load(std::memory_order_relaxed);
   }
   void abort() { aborted_.store(true, std::memory_order_relaxed); }
 
+  std::atomic<int> refs{1};
+
  private:
   std::atomic<bool> aborted_{false};
-  std::shared_ptr<EnvState> env_;
+  Ref<EnvState> env_;
 };
 
-// Runs on a libuv thread; must not touch Node-API. Returns false if it
-// stopped early because cancel.requested() turned true.
-using Kernel = std::function<bool(const Cancellation& cancel)>;
+// A job's work. run() is called on a libuv thread and must not touch
+// Node-API; it returns false if it stopped early because
+// cancel.requested() turned true.
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual bool run(const Cancellation& cancel) = 0;
+};
+
+// A Kernel from a callable bool(const Cancellation&), moved in (never copied:
+// it may own buffers, such as matmul's batch offsets).
+template <typename F>
+std::unique_ptr<Kernel> MakeKernel(F f) {
+  struct Fn final : Kernel {
+    explicit Fn(F g) : f(std::move(g)) {}
+    bool run(const Cancellation& cancel) override { return f(cancel); }
+    F f;
+  };
+  return std::unique_ptr<Kernel>(new Fn(std::move(f)));
+}
 
 // Queues kernel and returns its Promise<boolean>. `keep`: the typed arrays
-// the kernel touches (null and undefined are skipped), referenced until the
-// job settles. `token`: null/undefined, or a fresh object that Abort()
-// later cancels the job through. `op` names the job in errors and in
-// async_hooks ("ntensor:<op>").
-Napi::Value Queue(Napi::Env env, const char* op,
-                  const std::shared_ptr<EnvState>& state, Kernel kernel,
-                  std::initializer_list<Napi::Value> keep, Napi::Value token);
+// the kernel touches (at most kMaxKeep; null and undefined are skipped),
+// referenced until the job settles. `token`: null/undefined, or a fresh
+// object that Abort() later cancels the job through. `op` names the job in
+// errors and in async_hooks ("ntensor:<op>").
+constexpr std::size_t kMaxKeep = 4;
+Napi::Value Queue(Napi::Env env, const char* op, const Ref<EnvState>& state,
+                  std::unique_ptr<Kernel> kernel, std::initializer_list<Napi::Value> keep,
+                  Napi::Value token);
 
 // Cancels the job queued with `token`. A token whose job has settled (or
 // that was never used) is ignored.
