@@ -22,7 +22,7 @@ namespace ntensor {
 namespace conv {
 namespace {
 
-enum class Path { automatic, reference, direct, gemm, pointwise };
+enum class Path { automatic, reference, direct, gemm, gemmt, pointwise };
 std::atomic<Path> g_path{Path::automatic};
 
 // The calling thread's last call (the bench reports it; see kernels.h).
@@ -106,6 +106,7 @@ struct Buffer {
 // per calling thread: the packed weights.
 struct ThreadScratch {
   Buffer b;
+  Buffer a, c;  // the transposed implicit GEMM's im2col block and output tile
   std::vector<Segment> segs;
 };
 ThreadScratch& scratch() {
@@ -354,6 +355,151 @@ bool implicit_gemm(const Conv2dShape& s, const T* x, const T* w, const T* bias, 
   return job.failed.load() == 0;
 }
 
+// ---- transposed implicit GEMM: output pixels as the GEMM's rows ----
+//
+// The same products with the roles swapped: C^T (P x Cout) = im2col^T
+// (P x K) * W^T (K x Cout). The micro-tile's vectors run along output
+// channels and its rows are output pixels, so a layer with few pixels and
+// many channels (512 x 7^2: 49 pixels, 512 channels) fills its tiles
+// (4 x 14 pixel rows for 49, instead of 64 columns for 49 in the normal
+// orientation), and the weights are never packed whole: each thread packs
+// one KC x (<= NC) block of W^T at a time (the GEMM's own packB, transposed
+// in registers) while it is used, so they are read from memory once. The
+// im2col^T block is packed by pack_b with MR-wide panels (the A micro-panel
+// layout). Each accumulator still takes its k products in order, across KC
+// blocks through the per-thread output tile (loadC), as the GEMM does; the
+// tile is then written transposed into y with the bias.
+
+template <typename T>
+struct GemmTJob {
+  const Conv2dShape* s;
+  const T* x;
+  const T* w;
+  const T* bias;
+  T* y;
+  index_t coBlock, coBlocks, items;
+  std::atomic<index_t> next;
+  std::atomic<int> failed;
+};
+
+// Buffers of one thread (elements): im2col^T block, W^T block, output tile.
+struct GemmTSizes {
+  index_t a, b, c, ldc;
+};
+template <typename T>
+GemmTSizes gemmt_sizes(const gemm::Kernels<T>& kern, index_t P, index_t K, index_t coBlock) {
+  const index_t MR = kern.blk.mr, NR = kern.blk.nr, KC = kern.blk.kc;
+  const index_t kc = std::min(KC, K);
+  const index_t ldc = round_up(coBlock, 16);
+  return {round_up(P, MR) * kc, kc * round_up(coBlock, NR), P * ldc, ldc};
+}
+
+template <typename T>
+void gemmt_task(void* ctx, int) {
+  auto& j = *static_cast<GemmTJob<T>*>(ctx);
+  const Conv2dShape& s = *j.s;
+  const gemm::Kernels<T>& kern = gemm_kernels<T>();
+  const Kernels<T>& ck = conv_kernels<T>();
+  const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
+  const index_t K = cg * s.kh * s.kw, P = s.oh * s.ow;
+  const index_t MR = kern.blk.mr, NR = kern.blk.nr, KC = kern.blk.kc;
+  const GemmTSizes z = gemmt_sizes(kern, P, K, j.coBlock);
+  ThreadScratch& sc = scratch();
+  T* ab = static_cast<T*>(sc.a.get(sizeof(T) * std::size_t(z.a)));
+  T* bb = static_cast<T*>(sc.b.get(sizeof(T) * std::size_t(z.b)));
+  T* ct = static_cast<T*>(sc.c.get(sizeof(T) * std::size_t(z.c)));
+  if (ab == nullptr || bb == nullptr || ct == nullptr) {
+    j.failed.store(1, std::memory_order_relaxed);
+    return;
+  }
+  const index_t ldc = z.ldc;
+  build_segments(sc.segs, s.ow, 0, P, MR);
+  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
+    const index_t cb = i % j.coBlocks, job = i / j.coBlocks;
+    const index_t b = job / G, g = job % G;
+    const index_t co0 = cb * j.coBlock, nco = std::min(j.coBlock, mg - co0);
+    if (nco <= 0) continue;
+    const T* xg = j.x + (b * s.c + g * cg) * s.h * s.w;
+    const T* wg = j.w + (g * mg + co0) * K;
+    for (index_t pc = 0; pc < K; pc += KC) {
+      const index_t kc = std::min(KC, K - pc);
+      ck.packB(s, xg, pc, kc, sc.segs.data(), index_t(sc.segs.size()), P, int(MR), ab);
+      kern.packB(kc, nco, wg + pc, 1, K, bb);
+      for (index_t ir = 0; ir < P; ir += MR) {
+        const int mr = int(std::min(MR, P - ir));
+        for (index_t jr = 0; jr < nco; jr += NR) {
+          kern.ukernel(kc, ab + ir * kc, bb + jr * kc, ct + ir * ldc + jr, ldc, mr,
+                       int(std::min(NR, nco - jr)), pc > 0, T(1), T(0));
+        }
+      }
+    }
+    // The tile (pixels x channels) into y (channels x pixels), plus the bias.
+    T* yc = j.y + (b * s.cout + g * mg + co0) * P;
+    const T* bc = j.bias != nullptr ? j.bias + g * mg + co0 : nullptr;
+    constexpr index_t kB = 16;
+    for (index_t c0 = 0; c0 < nco; c0 += kB) {
+      const index_t c1 = std::min(nco, c0 + kB);
+      for (index_t q0 = 0; q0 < P; q0 += kB) {
+        const index_t q1 = std::min(P, q0 + kB);
+        for (index_t c = c0; c < c1; ++c) {
+          T* o = yc + c * P;
+          const T* src = ct + c;
+          if (bc != nullptr) {
+            const T bv = bc[c];
+            for (index_t q = q0; q < q1; ++q) o[q] = src[q * ldc] + bv;
+          } else {
+            for (index_t q = q0; q < q1; ++q) o[q] = src[q * ldc];
+          }
+        }
+      }
+    }
+  }
+}
+
+// Output pixels per image (group) up to this take the transposed path.
+constexpr index_t kGemmTMaxPixels = 256;
+
+template <typename T>
+bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  const gemm::Kernels<T>& kern = gemm_kernels<T>();
+  const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
+  const index_t K = cg * s.kh * s.kw, P = s.oh * s.ow;
+  const index_t NR = kern.blk.nr, NC = kern.blk.nc;
+  const double work = double(s.n) * double(s.cout) * double(K) * double(P);
+  const int threads = threads_for(work);
+  const index_t jobs = s.n * G;
+  // Channel blocks of at most NC (and an output tile of at most 512 KiB),
+  // equal in size; enough, and a multiple of the thread count, for the
+  // threads to share them evenly.
+  const index_t panels = ceil_div(mg, NR);
+  const index_t maxBlock = std::max<index_t>(NR, std::min<index_t>(NC, (index_t(512) << 10) / index_t(sizeof(T)) / P / NR * NR));
+  index_t coBlocks = std::min(panels, ceil_div(mg, maxBlock));
+  index_t coBlock = round_up(ceil_div(mg, coBlocks), NR);
+  if (threads > 1) {
+    for (index_t cbs = coBlocks; cbs <= panels; ++cbs) {
+      const index_t cw = round_up(ceil_div(mg, cbs), NR);
+      const index_t items = jobs * ceil_div(mg, cw);
+      if (items >= threads && items % threads == 0) {
+        coBlock = cw;
+        break;
+      }
+      if (cbs == panels) coBlock = cw;
+    }
+  }
+  coBlocks = ceil_div(mg, coBlock);
+  GemmTJob<T> job{&s, x, w, bias, y, coBlock, coBlocks, jobs * coBlocks, {0}, {0}};
+  const int tasks = int(std::min<index_t>(threads, job.items));
+  const GemmTSizes z = gemmt_sizes(kern, P, K, coBlock);
+  g_last = {"gemm-t", sizeof(T) * std::size_t(z.b) * std::size_t(tasks),
+            sizeof(T) * std::size_t(z.a + z.c), tasks};
+  if (tasks <= 1) {
+    gemmt_task<T>(&job, 0);
+  } else {
+    parallel_run(tasks, gemmt_task<T>, &job);
+  }
+  return job.failed.load() == 0;
+}
+
 // ---- direct ----
 
 template <typename T>
@@ -467,6 +613,7 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   Path path = g_path.load(std::memory_order_relaxed);
   if (path == Path::pointwise && !isPointwise) path = Path::automatic;
   if (path == Path::direct && !directOk) path = Path::automatic;
+  if (path == Path::gemmt && s.oh * s.ow > kGemmTMaxPixels) path = Path::automatic;
   if (path == Path::automatic) {
     if (isPointwise) {
       path = Path::pointwise;
@@ -485,6 +632,9 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
     case Path::gemm:
       if (implicit_gemm(s, x, w, bias, y)) return;
       break;  // out of memory for the packed weights: the loops need none
+    case Path::gemmt:
+      if (implicit_gemm_t(s, x, w, bias, y)) return;
+      break;
     default: break;
   }
   g_last = {"reference", 0, 0, 1};
@@ -512,6 +662,7 @@ const char* set_conv_path(const char* name) {
                {"reference", Path::reference},
                {"direct", Path::direct},
                {"gemm", Path::gemm},
+               {"gemm-t", Path::gemmt},
                {"pointwise", Path::pointwise}};
   if (name == nullptr) return nullptr;
   for (const auto& m : modes) {

@@ -270,7 +270,7 @@ const ISAS = binding.backendInfo().supportedIsas;
 
 describe('every native path, ISA and thread count gives the same bits', () => {
   for (const dtype of ['float32', 'float64'] as const) {
-    it(`${dtype}: reference, direct, gemm, pointwise x ${ISAS.join('/')} x 1 and 3 threads`, () => {
+    it(`${dtype}: reference, direct, gemm, gemm-t, pointwise x ${ISAS.join('/')} x 1 and 3 threads`, () => {
       const g = new Generator(dtype === 'float32' ? 101 : 102);
       for (const s of SHAPES) {
         const x = randn(g, [s.n, s.c, s.h, s.w], dtype), w = randn(g, [s.co, s.c / s.groups, s.kh, s.kw], dtype);
@@ -290,8 +290,8 @@ describe('every native path, ISA and thread count gives the same bits', () => {
           binding._setIsa(isa as 'avx512');
           for (const threads of [1, 3]) {
             setNumThreads(threads);
-            for (const path of ['direct', 'gemm', 'pointwise', 'reference'] as const) {
-              binding._setConvPath(path);
+            for (const path of ['direct', 'gemm', 'gemm-t', 'pointwise', 'reference'] as const) {
+              binding._setConvPath(path as 'gemm');
               const got = runNative(s, x, w, b);
               const info = binding._lastConv2d();
               expect(firstBitDifference(got.data, want.data), `${path} (ran ${info.path}) ${isa} ${threads} threads ${describeShape(s)}`).toBe(-1);
@@ -415,8 +415,8 @@ describe('identities, bit for bit', () => {
   }
 
   it('an infinite weight over the padding gives NaN on every path (fma(0, inf, acc), as im2col)', () => {
-    for (const path of ['reference', 'direct', 'gemm'] as const) {
-      binding._setConvPath(path);
+    for (const path of ['reference', 'direct', 'gemm', 'gemm-t'] as const) {
+      binding._setConvPath(path as 'gemm');
       for (const dtype of ['float32', 'float64'] as const) {
         const x = fromTypedArray(dtype === 'float64' ? new Float64Array(4).fill(1) : new Float32Array(4).fill(1), [1, 1, 2, 2]);
         const wd = dtype === 'float64' ? new Float64Array(9).fill(1) : new Float32Array(9).fill(1);
