@@ -19,6 +19,8 @@
 #include <new>
 #include <string>
 
+#include "threadpool.h"
+
 namespace ntensor {
 namespace async {
 namespace {
@@ -55,6 +57,10 @@ class Job final : public Napi::AsyncWorker {
       return;
     }
     state_->started.fetch_add(1, std::memory_order_relaxed);
+    // This libuv thread computes with the pool's workers: like them, it asks
+    // for a long slice while it does, so the JS thread gets a core as soon
+    // as it wakes (threadpool.h).
+    const LongSliceScope slice;
     try {
       outcome_ = kernel_->run(*cancel_) ? Outcome::completed : Outcome::stopped;
     } catch (const std::bad_alloc&) {

@@ -18,6 +18,8 @@
 #if defined(__linux__)
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 #if defined(__GLIBC__) && defined(__x86_64__)
@@ -57,6 +59,55 @@ int default_threads() {
   }
   return clamp_threads(n);
 }
+
+// ---- scheduler slices (threadpool.h: LongSliceScope) ----
+#if defined(__linux__) && defined(SYS_sched_setattr) && defined(SYS_sched_getattr)
+// struct sched_attr as of Linux 3.14 (SCHED_ATTR_SIZE_VER0, 48 bytes), which
+// every kernel with the calls accepts; glibc only wraps them from 2.41 on.
+struct SchedAttr {
+  std::uint32_t size;
+  std::uint32_t policy;
+  std::uint64_t flags;
+  std::int32_t nice;
+  std::uint32_t priority;
+  std::uint64_t runtime;
+  std::uint64_t deadline;
+  std::uint64_t period;
+};
+static_assert(sizeof(SchedAttr) == 48, "struct sched_attr, version 0");
+constexpr std::uint32_t kSchedOther = 0, kSchedBatch = 3;
+
+// Sets the calling thread's slice to `runtime` ns if its policy is
+// SCHED_OTHER or SCHED_BATCH, keeping its policy and nice value; stores the
+// previous slice in *old. False if nothing was changed.
+bool set_slice(std::uint64_t runtime, std::uint64_t* old) {
+  SchedAttr a{};
+  if (syscall(SYS_sched_getattr, 0, &a, sizeof a, 0) != 0) return false;
+  if (a.policy != kSchedOther && a.policy != kSchedBatch) return false;
+  if (old != nullptr) *old = a.runtime;
+  if (a.runtime == runtime) return false;
+  a.size = sizeof a;
+  a.flags = 0;
+  a.runtime = runtime;
+  a.deadline = 0;
+  a.period = 0;
+  return syscall(SYS_sched_setattr, 0, &a, 0) == 0;
+}
+#else
+bool set_slice(std::uint64_t, std::uint64_t*) { return false; }
+#endif
+
+int read_slice_ms() {
+  long ms = kDefaultSliceMs;
+  if (const char* env = std::getenv("NTENSOR_WORKER_SLICE_MS")) {
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && v >= 0) ms = v > 100 ? 100 : v;
+  }
+  return static_cast<int>(ms);
+}
+
+std::uint64_t slice_ns() { return static_cast<std::uint64_t>(worker_slice_ms()) * 1000000u; }
 
 class Pool {
  public:
@@ -156,6 +207,7 @@ class Pool {
 #if defined(__linux__)
     prctl(PR_SET_NAME, "ntensor-gemm", 0, 0, 0);
 #endif
+    if (worker_slice_ms() > 0) set_slice(slice_ns(), nullptr);  // for good
     s.pool->loop(s.id, s.seen);
     return nullptr;
   }
@@ -185,6 +237,23 @@ Pool& pool() {
 }
 
 }  // namespace
+
+int worker_slice_ms() {
+  static const int ms = read_slice_ms();
+  return ms;
+}
+
+LongSliceScope::LongSliceScope() {
+  if (worker_slice_ms() > 0) {
+    std::uint64_t old = 0;
+    changed_ = set_slice(slice_ns(), &old);
+    saved_ = old;
+  }
+}
+
+LongSliceScope::~LongSliceScope() {
+  if (changed_) set_slice(saved_, nullptr);
+}
 
 int get_num_threads() { return pool().numThreads.load(std::memory_order_relaxed); }
 

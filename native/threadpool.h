@@ -14,6 +14,9 @@
 //   stays mapped even if a worker_threads environment unloads the addon.
 // - One parallel region at a time: a caller that finds the pool busy (a
 //   GEMM running on another JS thread) runs its tasks itself, in order.
+// - Workers ask the scheduler for a long time slice (see LongSliceScope), so
+//   the JS thread, which sleeps most of the time, is run at once when it
+//   wakes instead of at the next scheduler tick.
 #pragma once
 
 namespace ntensor {
@@ -31,5 +34,36 @@ void set_num_threads(int n);
 // the pool is busy (another thread's region) or ntasks <= 1, the caller
 // runs all tasks itself, in order. fn must not throw.
 void parallel_run(int ntasks, void (*fn)(void* ctx, int t), void* ctx);
+
+// Compute threads and the JS event loop on few cores. Linux's EEVDF
+// scheduler (6.6+) lets a running thread finish its protected slice before a
+// thread that wakes up with the same slice length may run: with every core
+// in a GEMM, the JS thread's 1 ms timer then waits for the next scheduler
+// tick (4 ms at HZ=250). Since 6.12 a thread may ask for a longer slice
+// (sched_setattr's sched_runtime for SCHED_OTHER, no privilege needed, the
+// same weight and nice value), and a waking thread with a shorter slice
+// preempts it at once (PREEMPT_SHORT). The pool's workers take the long
+// slice when they start (for good); a thread that runs async work (a libuv
+// thread in async.cc) takes it for the scope's lifetime and then gets its
+// own slice back. Length: NTENSOR_WORKER_SLICE_MS (1-100 ms, 0 = leave the
+// scheduler alone), default kDefaultSliceMs. On older kernels or other
+// policies (real-time, SCHED_IDLE, DEADLINE) nothing changes; errors are
+// ignored.
+constexpr int kDefaultSliceMs = 20;
+
+// The long slice in ms for this process (0 = off), read once.
+int worker_slice_ms();
+
+class LongSliceScope {
+ public:
+  LongSliceScope();
+  ~LongSliceScope();
+  LongSliceScope(const LongSliceScope&) = delete;
+  LongSliceScope& operator=(const LongSliceScope&) = delete;
+
+ private:
+  unsigned long long saved_ = 0;  // the thread's sched_runtime before
+  bool changed_ = false;
+};
 
 }  // namespace ntensor
