@@ -1,0 +1,93 @@
+// The transposed implicit GEMM ('gemm-t': output pixels as the GEMM's rows,
+// output channels as its vectors) against the reference loops, bit for bit:
+// several KC blocks, channel counts that are not a multiple of the tile,
+// groups, strides, dilation, asymmetric padding, bias, fp32 and fp64, every
+// ISA and 1 to 3 threads.
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { Generator, Tensor, fromTypedArray, getNumThreads, normal, setNumThreads } from '../lib/index';
+import { native } from '../lib/native';
+
+type DT = 'float32' | 'float64';
+const binding = native();
+const defaultThreads = getNumThreads();
+afterAll(() => {
+  binding._setConvPath('auto');
+  binding._setIsa('auto');
+  setNumThreads(defaultThreads);
+});
+
+interface Shape {
+  n: number; c: number; h: number; w: number; co: number; kh: number; kw: number;
+  stride: [number, number]; pad: [number, number, number, number]; dil: [number, number]; groups: number; bias: boolean;
+}
+const describeShape = (s: Shape): string =>
+  `x [${s.n},${s.c},${s.h},${s.w}] w [${s.co},${s.c / s.groups},${s.kh},${s.kw}] stride ${s.stride} pad ${s.pad} dil ${s.dil} groups ${s.groups}${s.bias ? ' bias' : ''}`;
+
+function runNative(s: Shape, x: Tensor, w: Tensor, b: Tensor | null): Float32Array | Float64Array {
+  const oh = Math.floor((s.h + s.pad[0] + s.pad[1] - s.dil[0] * (s.kh - 1) - 1) / s.stride[0]) + 1;
+  const ow = Math.floor((s.w + s.pad[2] + s.pad[3] - s.dil[1] * (s.kw - 1) - 1) / s.stride[1]) + 1;
+  const out = x.dtype === 'float64' ? new Float64Array(s.n * s.co * oh * ow) : new Float32Array(s.n * s.co * oh * ow);
+  out.fill(NaN); // every element must be written
+  binding.conv2d(x.data, w.data, b ? b.data : null, out, s.n, s.c, s.h, s.w, s.co, s.kh, s.kw, ...s.stride, ...s.pad, ...s.dil, s.groups);
+  return out;
+}
+
+function firstBitDifference(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number {
+  if (a.length !== b.length) return -3;
+  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength), y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return Math.floor(i / a.BYTES_PER_ELEMENT);
+  return -1;
+}
+
+const SHAPES: Shape[] = [
+  // 512 x 7^2 -> 64: twelve KC blocks, 49 pixels
+  { n: 1, c: 512, h: 7, w: 7, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
+  // two KC blocks, 100 channels (not a multiple of the tile), bias, two images
+  { n: 2, c: 64, h: 7, w: 7, co: 100, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
+  // groups, stride 2, asymmetric padding
+  { n: 2, c: 48, h: 9, w: 11, co: 40, kh: 3, kw: 3, stride: [2, 2], pad: [1, 0, 2, 1], dil: [1, 1], groups: 2, bias: true },
+  // 196 pixels, dilation 2, 33 channels
+  { n: 1, c: 20, h: 16, w: 16, co: 33, kh: 3, kw: 3, stride: [1, 1], pad: [2, 2, 2, 2], dil: [2, 2], groups: 1, bias: false },
+  // one output pixel, stride 3 columns
+  { n: 3, c: 9, h: 3, w: 5, co: 17, kh: 3, kw: 3, stride: [1, 3], pad: [0, 0, 0, 0], dil: [1, 1], groups: 1, bias: true },
+  // 256 pixels (the largest the path takes), 1x1 with padding
+  { n: 1, c: 30, h: 14, w: 14, co: 70, kh: 1, kw: 1, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
+];
+
+describe("the transposed implicit GEMM ('gemm-t')", () => {
+  for (const dtype of ['float32', 'float64'] as DT[]) {
+    it(`${dtype}: same bits as the reference loops on every ISA and 1 to 3 threads`, () => {
+      const g = new Generator(dtype === 'float32' ? 301 : 302);
+      for (const s of SHAPES) {
+        const x = normal(0, 1, [s.n, s.c, s.h, s.w], { generator: g, dtype });
+        const w = normal(0, 1, [s.co, s.c / s.groups, s.kh, s.kw], { generator: g, dtype });
+        const b = s.bias ? normal(0, 1, [s.co], { generator: g, dtype }) : null;
+        binding._setConvPath('reference');
+        const want = runNative(s, x, w, b);
+        for (const isa of binding.backendInfo().supportedIsas) {
+          binding._setIsa(isa as 'avx512');
+          for (const threads of [1, 2, 3]) {
+            setNumThreads(threads);
+            binding._setConvPath('gemm-t' as 'gemm');
+            const got = runNative(s, x, w, b);
+            expect(binding._lastConv2d().path, describeShape(s)).toBe('gemm-t');
+            expect(firstBitDifference(got, want), `${isa} ${threads} threads ${describeShape(s)}`).toBe(-1);
+          }
+        }
+        binding._setIsa('auto');
+        setNumThreads(defaultThreads);
+      }
+      binding._setConvPath('auto');
+    });
+  }
+
+  it('auto falls back for forced gemm-t on more than 256 output pixels', () => {
+    const g = new Generator(303);
+    const s: Shape = { n: 1, c: 4, h: 17, w: 17, co: 8, kh: 1, kw: 1, stride: [1, 1], pad: [0, 0, 0, 0], dil: [1, 1], groups: 1, bias: false };
+    binding._setConvPath('gemm-t' as 'gemm');
+    runNative(s, normal(0, 1, [1, 4, 17, 17], { generator: g }), normal(0, 1, [8, 4, 1, 1], { generator: g }), null);
+    expect(binding._lastConv2d().path).not.toBe('gemm-t');
+    binding._setConvPath('auto');
+  });
+});
