@@ -1,8 +1,8 @@
 // The event loop keeps turning while the async ops compute: a 1 ms timer
 // during a 2048² matmulAsync, fs calls while many products are queued, and
 // 100 concurrent calls of mixed sizes that all resolve with the sync results.
-import { promises as fsp, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { promises as fsp, readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism, release } from 'node:os';
 import { describe, expect, it } from 'vitest';
 
 import {
@@ -64,39 +64,76 @@ describe('event loop', () => {
     manualSeed(1);
     const A = normal(0, 1, [2048, 2048]), B = normal(0, 1, [2048, 2048]);
     await matmulAsync(A, B); // warm up: packing buffers, pool threads
-    // The GEMM uses every core, so the JS thread waits for a scheduler
-    // slice now and then (~1.5-4 ms here). Other test files and other
-    // tenants share this 2-vCPU host, so a run counts only if other
-    // processes kept less than a third of a core busy during it; each run
-    // first waits (up to 40 s in all) for such a quiet moment. The best quiet
-    // run must stay under 5 ms. If the machine never got quiet, the weaker
-    // check is that the gap stayed under a quarter of the product's time. A
+    // With every core in the GEMM the JS thread needs the scheduler to
+    // preempt a GEMM thread when its timer fires; the pool's threads take a
+    // long slice so that happens at once (native/threadpool.h). Measured on
+    // the idle 2-vCPU VM, 30-run series: max gap median ~1.4 ms, worst
+    // ~3.5 ms (without the long slice: median ~3.7 ms, worst 5.5-8 ms).
+    // Other test files and other tenants share this host, so a run counts
+    // only if other processes kept less than a third of a core busy during
+    // it; each run first waits (up to 40 s in all) for such a quiet moment.
+    // The median of the quiet runs (at least 3 of them, up to 7) must stay
+    // under 5 ms. If the machine never got quiet enough, the weaker check is
+    // that the best gap stayed under a quarter of the product's time. A
     // matmul that blocked the loop gives a gap of the whole product (~70 ms
     // here) in every run, and fails either way.
     type Run = { gap: number; ticks: number; ms: number; others: number | null };
     const runs: Run[] = [];
     const isQuiet = (others: number | null): boolean => others === null || others < 0.33;
+    const quietRuns = (): Run[] => runs.filter((r) => isQuiet(r.others));
     const deadline = performance.now() + 40_000;
-    for (let i = 0; i < 10 && performance.now() < deadline; i++) {
+    while (quietRuns().length < 7 && runs.length < 20 && performance.now() < deadline) {
       while (performance.now() < deadline && !isQuiet((await othersBusyDuring(() => idle(50))).others)) { /* a quiet moment */ }
       const { value, others } = await othersBusyDuring(() => maxTimerGap(() => matmulAsync(A, B)));
       runs.push({ ...value, others });
-      if (isQuiet(others) && value.gap < 5) break;
     }
-    const quietRuns = runs.filter((r) => isQuiet(r.others));
+    const quiet = quietRuns().sort((x, y) => x.gap - y.gap);
     const report = `threads ${getNumThreads()}; runs (max gap ms / ticks / matmul ms / cores other processes used): ${
       runs.map((r) => `${r.gap.toFixed(2)}/${r.ticks}/${r.ms.toFixed(0)}/${r.others?.toFixed(2) ?? '?'}`).join(', ')}`;
     console.log(`event loop: ${report}`);
-    if (quietRuns.length > 0) {
-      const best = quietRuns.reduce((x, y) => (y.gap < x.gap ? y : x));
-      expect(best.gap, report).toBeLessThan(5);
-      expect(best.ms, report).toBeGreaterThan(20); // the product overlapped the timer
-      expect(best.ticks, report).toBeGreaterThanOrEqual(best.ms / 5);
+    if (quiet.length >= 3) {
+      const median = quiet[(quiet.length - 1) >> 1];
+      expect(median.gap, `median of ${quiet.length} quiet runs; ${report}`).toBeLessThan(5);
+      expect(median.ms, report).toBeGreaterThan(20); // the product overlapped the timer
+      expect(median.ticks, report).toBeGreaterThanOrEqual(median.ms / 5);
     } else {
-      console.log('event loop: the machine was never quiet; checked gap < 25% of the product instead of < 5 ms');
+      console.log(`event loop: only ${quiet.length} quiet runs; checked gap < 25% of the product instead of < 5 ms`);
       const best = runs.reduce((x, y) => (y.gap / y.ms < x.gap / x.ms ? y : x));
       expect(best.gap, report).toBeLessThan(best.ms / 4);
     }
+  });
+
+  it('the pool\'s threads take a long scheduler slice; the libuv thread gets its own back after the job', async () => {
+    // Linux >= 6.12 (EEVDF custom slices) reports each thread's slice in
+    // /proc/self/task/<tid>/sched (se.slice); elsewhere there is nothing to see.
+    const [major, minor] = release().split('.').map(Number);
+    const slices = (): Array<{ name: string; slice: number }> | null => {
+      try {
+        return readdirSync('/proc/self/task').map((tid) => {
+          const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+          const m = /se\.slice\s*:\s*(\d+)/.exec(readFileSync(`/proc/self/task/${tid}/sched`, 'utf8'));
+          return { name, slice: m ? Number(m[1]) : NaN };
+        });
+      } catch {
+        return null;
+      }
+    };
+    const before = slices();
+    if (process.platform !== 'linux' || major < 6 || (major === 6 && minor < 12) || before === null || before.some((t) => Number.isNaN(t.slice)) ||
+        process.env.NTENSOR_WORKER_SLICE_MS !== undefined) {
+      console.log(`scheduler slices: not checked (${process.platform} ${release()}, /proc sched ${before === null ? 'missing' : 'present'})`);
+      return;
+    }
+    if (getNumThreads() < 2) return;
+    const A = normal(0, 1, [256, 256]);
+    await matmulAsync(A, A); // the pool's workers exist now
+    const after = slices()!;
+    const mainSlice = after[0].slice; // the first task is the main thread
+    const gemm = after.filter((t) => t.name === 'ntensor-gemm');
+    expect(gemm.length).toBeGreaterThan(0);
+    for (const t of gemm) expect(t.slice, JSON.stringify(after)).toBe(20_000_000);
+    // No other thread (the libuv thread that ran the job) kept the long slice.
+    for (const t of after.filter((x) => x.name !== 'ntensor-gemm')) expect(t.slice, JSON.stringify(after)).toBe(mainSlice);
   });
 
   it(`fs calls are not held up behind queued products (at most ${MAX_IN_FLIGHT} on libuv's pool at once)`, async () => {
