@@ -26,12 +26,12 @@ export class Tensor<D extends DType = DType> {
    * numel(shape) elements.
    */
   constructor(data: TypedArrayFor<D>, shape: Shape) {
-    if (adopting) {
+    if (adopting !== undefined) {
       // adopt(): an output an op just allocated, with a fresh shape array.
-      adopting = false;
-      this.data = data;
       this.shape = Object.freeze(shape as number[]);
-      this.dtype = (data instanceof Float64Array ? 'float64' : 'float32') as D;
+      this.dtype = adopting as D;
+      this.data = data;
+      adopting = undefined;
       return;
     }
     if (!(data instanceof Float32Array || data instanceof Float64Array)) {
@@ -42,9 +42,9 @@ export class Tensor<D extends DType = DType> {
     if (data.length !== n) {
       throw new RangeError(`Tensor: data has ${data.length} elements but shape ${fmt(shape)} needs ${n}`);
     }
-    this.data = data;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtypeOfArray(data) as D;
+    this.data = data;
   }
 
   get ndim(): number {
@@ -165,16 +165,18 @@ export class Tensor<D extends DType = DType> {
   }
 }
 
-let adopting = false;
+// Set by adopt() for the one constructor call it makes: the dtype.
+let adopting: DType | undefined;
 
 /**
  * A tensor over an output an op has just allocated: `data` a fresh
  * Float32Array/Float64Array of exactly numel(shape) elements, `shape` a new
- * array nobody else holds (it is frozen in place, not copied). Skips the
- * constructor's checks; the result is the same as `new Tensor(data, shape)`.
+ * array nobody else holds (it is frozen in place, not copied), `dtype` the
+ * data's (looked up if not given). Skips the constructor's checks; the
+ * result is the same as `new Tensor(data, shape)`.
  */
-export function adopt<D extends DType>(data: TypedArrayFor<D>, shape: number[]): Tensor<D> {
-  adopting = true;
+export function adopt<D extends DType>(data: TypedArrayFor<D>, shape: number[], dtype?: D): Tensor<D> {
+  adopting = dtype ?? dtypeOfArray(data);
   return new Tensor<D>(data, shape);
 }
 

@@ -38,9 +38,10 @@ struct Array {
 // One napi_get_typedarray_info call for kind, length, data and buffer (each
 // call is a walk over V8's typed-array kinds: they dominate a small matmul).
 // Error messages are only built when they are thrown.
-Array getArray(const Napi::CallbackInfo& info, size_t i, const char* op,
-               const char* name) {
-  napi_env env = info.Env();
+// The buffer's kind is one more call; whether it is detached only matters
+// (and is only asked) for an empty array: V8 reports a typed array over a
+// detached buffer as empty.
+Array getArray(napi_env env, napi_value value, const char* op, const char* name) {
   const auto what = [&] { return std::string(op) + ": argument '" + name + "'"; };
   // The raw call gives the data pointer for any backing store; the buffer
   // itself is checked to be a plain (not shared) ArrayBuffer.
@@ -48,27 +49,29 @@ Array getArray(const Napi::CallbackInfo& info, size_t i, const char* op,
   size_t length = 0, byteOffset = 0;
   void* data = nullptr;
   napi_value buffer;
-  if (napi_get_typedarray_info(env, info[i], &type, &length, &data, &buffer, &byteOffset) !=
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &byteOffset) !=
       napi_ok) {
     // Not a typed array at all (napi_invalid_arg, no exception pending).
-    throwType(info.Env(), what() + " must be a Float32Array or Float64Array");
+    throwType(env, what() + " must be a Float32Array or Float64Array");
   }
   Array a{};
   switch (type) {
     case napi_float32_array: a.dtype = DType::f32; break;
     case napi_float64_array: a.dtype = DType::f64; break;
-    default: throwType(info.Env(), what() + " must be a Float32Array or Float64Array");
+    default: throwType(env, what() + " must be a Float32Array or Float64Array");
   }
   bool plain = false;
   NAPI_THROW_IF_FAILED(env, napi_is_arraybuffer(env, buffer, &plain), Array{});
   if (!plain) {
     // Another thread could change a SharedArrayBuffer while a kernel reads it.
-    throwType(info.Env(), what() + " must not be backed by a SharedArrayBuffer");
+    throwType(env, what() + " must not be backed by a SharedArrayBuffer");
   }
   bool detached = false;
-  NAPI_THROW_IF_FAILED(env, napi_is_detached_arraybuffer(env, buffer, &detached), Array{});
+  if (length == 0) {
+    NAPI_THROW_IF_FAILED(env, napi_is_detached_arraybuffer(env, buffer, &detached), Array{});
+  }
   if (detached || (data == nullptr && length > 0)) {
-    throwType(info.Env(), what() + " has a detached buffer");
+    throwType(env, what() + " has a detached buffer");
   }
   a.length = static_cast<index_t>(length);
   a.data = data;
@@ -77,22 +80,31 @@ Array getArray(const Napi::CallbackInfo& info, size_t i, const char* op,
                              : a.begin + length * (a.dtype == DType::f32 ? 4 : 8);
   return a;
 }
+Array getArray(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  return getArray(info.Env(), info[i], op, name);
+}
 
-// A non-negative integer that fits comfortably in int64 arithmetic.
-index_t getIndex(const Napi::CallbackInfo& info, size_t i, const char* op,
-                 const char* name, index_t minValue = 0) {
-  Napi::Env env = info.Env();
-  if (!info[i].IsNumber()) {
+// A non-negative integer that fits comfortably in int64 arithmetic. One
+// Node-API call: napi_get_value_double fails exactly for non-numbers.
+index_t getIndex(napi_env env, napi_value value, const char* op, const char* name,
+                 index_t minValue = 0) {
+  double d = 0;
+  if (napi_get_value_double(env, value, &d) != napi_ok) {
     throwType(env, std::string(op) + ": argument '" + name + "' must be a number");
   }
-  const double d = info[i].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(minValue) ||
-      d > 9007199254740991.0) {
+  // In range first (NaN and infinities fail), then integral: the conversion
+  // is exact there, and cheaper than std::floor (a libm call at this ISA).
+  if (!(d >= static_cast<double>(minValue) && d <= 9007199254740991.0) ||
+      static_cast<double>(static_cast<index_t>(d)) != d) {
     throwRange(env, std::string(op) + ": argument '" + name +
                         "' must be an integer >= " + std::to_string(minValue) +
                         ", got " + Napi::Number::New(env, d).ToString().Utf8Value());
   }
   return static_cast<index_t>(d);
+}
+index_t getIndex(const Napi::CallbackInfo& info, size_t i, const char* op,
+                 const char* name, index_t minValue = 0) {
+  return getIndex(info.Env(), info[i], op, name, minValue);
 }
 
 index_t mul(Napi::Env env, const char* op, index_t a, index_t b) {
@@ -153,13 +165,13 @@ struct MatmulArgs {
   const index_t* offsets() const { return batch > 8 ? many.data() : few; }
 };
 
-MatmulArgs parseMatmulArgs(const Napi::CallbackInfo& info, size_t first) {
+// argv holds argc arguments (at least kMatmulArgc of them readable).
+MatmulArgs parseMatmulArgs(napi_env env, const napi_value* argv, size_t argc) {
   static constexpr const char* op = "matmul";
-  Napi::Env env = info.Env();
-  if (info.Length() != first + kMatmulArgc) throwType(env, "matmul: expected 8 arguments");
-  const Array a = getArray(info, first + 0, op, "a");
-  const Array b = getArray(info, first + 1, op, "b");
-  const Array out = getArray(info, first + 2, op, "out");
+  if (argc != kMatmulArgc) throwType(env, "matmul: expected 8 arguments");
+  const Array a = getArray(env, argv[0], op, "a");
+  const Array b = getArray(env, argv[1], op, "b");
+  const Array out = getArray(env, argv[2], op, "out");
   requireSameDType(env, op, "b", b, a);
   requireSameDType(env, op, "out", out, a);
   MatmulArgs p;
@@ -167,16 +179,25 @@ MatmulArgs parseMatmulArgs(const Napi::CallbackInfo& info, size_t first) {
   p.a = a.data;
   p.b = b.data;
   p.out = out.data;
-  p.m = getIndex(info, first + 3, op, "m");
-  p.k = getIndex(info, first + 4, op, "k");
-  p.n = getIndex(info, first + 5, op, "n");
-  // The offsets: one typedarray-info call each.
+  p.m = getIndex(env, argv[3], op, "m");
+  p.k = getIndex(env, argv[4], op, "k");
+  p.n = getIndex(env, argv[5], op, "n");
+  // The offsets: one typedarray-info call each (a walk over V8's typed-array
+  // kinds), or one for both when they are the same array (the JS layer's
+  // single batch at 0).
   const double* offs[2] = {nullptr, nullptr};
   size_t offLen[2] = {0, 0};
+  bool sameOffsets = false;
+  NAPI_THROW_IF_FAILED(env, napi_strict_equals(env, argv[6], argv[7], &sameOffsets), MatmulArgs{});
   for (size_t j : {0u, 1u}) {
+    if (j == 1 && sameOffsets) {
+      offs[1] = offs[0];
+      offLen[1] = offLen[0];
+      break;
+    }
     napi_typedarray_type type;
     void* data = nullptr;
-    if (napi_get_typedarray_info(env, info[first + 6 + j], &type, &offLen[j], &data, nullptr,
+    if (napi_get_typedarray_info(env, argv[6 + j], &type, &offLen[j], &data, nullptr,
                                  nullptr) != napi_ok ||
         type != napi_float64_array) {
       throwType(env, std::string(op) + ": argument '" + (j == 0 ? "aOffsets" : "bOffsets") +
@@ -219,6 +240,13 @@ MatmulArgs parseMatmulArgs(const Napi::CallbackInfo& info, size_t first) {
     offsets[2 * i + 1] = static_cast<index_t>(ob);
   }
   return p;
+}
+// The async variant's arguments start at `first`.
+MatmulArgs parseMatmulArgs(const Napi::CallbackInfo& info, size_t first) {
+  if (info.Length() != first + kMatmulArgc) throwType(info.Env(), "matmul: expected 8 arguments");
+  napi_value argv[kMatmulArgc];
+  for (size_t i = 0; i < kMatmulArgc; ++i) argv[i] = info[first + i];
+  return parseMatmulArgs(info.Env(), argv, kMatmulArgc);
 }
 
 // The GEMMs of a parsed matmul. With a cancel (the async variant) it checks
@@ -263,37 +291,39 @@ struct Conv2dArgs {
   bool empty;  // the output has no elements: nothing to run
 };
 
-Conv2dArgs parseConv2dArgs(const Napi::CallbackInfo& info, size_t first) {
+// argv holds argc arguments (at least kConv2dArgc of them readable).
+Conv2dArgs parseConv2dArgs(napi_env env, const napi_value* argv, size_t argc) {
   static constexpr const char* op = "conv2d";
-  Napi::Env env = info.Env();
-  if (info.Length() != first + kConv2dArgc) throwType(env, "conv2d: expected 20 arguments");
-  const Array x = getArray(info, first + 0, op, "input");
-  const Array wt = getArray(info, first + 1, op, "weight");
-  const bool hasBias = !(info[first + 2].IsNull() || info[first + 2].IsUndefined());
+  if (argc != kConv2dArgc) throwType(env, "conv2d: expected 20 arguments");
+  const Array x = getArray(env, argv[0], op, "input");
+  const Array wt = getArray(env, argv[1], op, "weight");
+  napi_valuetype biasType = napi_undefined;
+  NAPI_THROW_IF_FAILED(env, napi_typeof(env, argv[2], &biasType), Conv2dArgs{});
+  const bool hasBias = !(biasType == napi_null || biasType == napi_undefined);
   Array bias{};
-  if (hasBias) bias = getArray(info, first + 2, op, "bias");
-  const Array out = getArray(info, first + 3, op, "out");
+  if (hasBias) bias = getArray(env, argv[2], op, "bias");
+  const Array out = getArray(env, argv[3], op, "out");
   requireSameDType(env, op, "weight", wt, x);
   if (hasBias) requireSameDType(env, op, "bias", bias, x);
   requireSameDType(env, op, "out", out, x);
   ntensor::Conv2dShape s{};
-  size_t i = first + 4;
-  s.n = getIndex(info, i++, op, "n");
-  s.c = getIndex(info, i++, op, "c");
-  s.h = getIndex(info, i++, op, "h");
-  s.w = getIndex(info, i++, op, "w");
-  s.cout = getIndex(info, i++, op, "cout");
-  s.kh = getIndex(info, i++, op, "kh", 1);
-  s.kw = getIndex(info, i++, op, "kw", 1);
-  s.strideH = getIndex(info, i++, op, "strideH", 1);
-  s.strideW = getIndex(info, i++, op, "strideW", 1);
-  s.padTop = getIndex(info, i++, op, "padTop");
-  s.padBottom = getIndex(info, i++, op, "padBottom");
-  s.padLeft = getIndex(info, i++, op, "padLeft");
-  s.padRight = getIndex(info, i++, op, "padRight");
-  s.dilationH = getIndex(info, i++, op, "dilationH", 1);
-  s.dilationW = getIndex(info, i++, op, "dilationW", 1);
-  s.groups = getIndex(info, i++, op, "groups", 1);
+  const napi_value* v = argv + 4;
+  s.n = getIndex(env, *v++, op, "n");
+  s.c = getIndex(env, *v++, op, "c");
+  s.h = getIndex(env, *v++, op, "h");
+  s.w = getIndex(env, *v++, op, "w");
+  s.cout = getIndex(env, *v++, op, "cout");
+  s.kh = getIndex(env, *v++, op, "kh", 1);
+  s.kw = getIndex(env, *v++, op, "kw", 1);
+  s.strideH = getIndex(env, *v++, op, "strideH", 1);
+  s.strideW = getIndex(env, *v++, op, "strideW", 1);
+  s.padTop = getIndex(env, *v++, op, "padTop");
+  s.padBottom = getIndex(env, *v++, op, "padBottom");
+  s.padLeft = getIndex(env, *v++, op, "padLeft");
+  s.padRight = getIndex(env, *v++, op, "padRight");
+  s.dilationH = getIndex(env, *v++, op, "dilationH", 1);
+  s.dilationW = getIndex(env, *v++, op, "dilationW", 1);
+  s.groups = getIndex(env, *v++, op, "groups", 1);
   if (s.c % s.groups != 0 || s.cout % s.groups != 0) {
     throwRange(env, "conv2d: groups (" + std::to_string(s.groups) +
                         ") must divide both c (" + std::to_string(s.c) + ") and cout (" +
@@ -322,6 +352,14 @@ Conv2dArgs parseConv2dArgs(const Napi::CallbackInfo& info, size_t first) {
   return Conv2dArgs{x.dtype, x.data, wt.data, hasBias ? bias.data : nullptr, out.data, s,
                     outLen == 0};
 }
+// The async variant's arguments start at `first`.
+Conv2dArgs parseConv2dArgs(const Napi::CallbackInfo& info, size_t first) {
+  if (info.Length() != first + kConv2dArgc) throwType(info.Env(), "conv2d: expected 20 arguments");
+  napi_value argv[kConv2dArgc];
+  for (size_t i = 0; i < kConv2dArgc; ++i) argv[i] = info[first + i];
+  return parseConv2dArgs(info.Env(), argv, kConv2dArgc);
+}
+
 
 void runConv2d(const Conv2dArgs& a) {
   if (a.empty) return;
@@ -334,6 +372,36 @@ void runConv2d(const Conv2dArgs& a) {
                         static_cast<const double*>(a.weight),
                         static_cast<const double*>(a.bias), static_cast<double*>(a.out));
   }
+}
+
+// The sync matmul and conv2d are plain Node-API functions rather than
+// node-addon-api instance methods: no CallbackInfo (two napi_get_cb_info
+// calls and a heap array above 6 arguments), no unwrapping of the addon
+// object. At the d2l sizes the call costs more than the kernel. The checks
+// are the same parse steps; their Napi::Error is thrown into JS here, as
+// node-addon-api's wrapper does.
+napi_value SyncMatmul(napi_env env, napi_callback_info cbinfo) {
+  napi_value argv[kMatmulArgc];
+  size_t argc = kMatmulArgc;  // becomes the actual count; argv keeps the first 8
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  try {
+    runMatmul(parseMatmulArgs(env, argv, argc));
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+  }
+  return nullptr;
+}
+
+napi_value SyncConv2d(napi_env env, napi_callback_info cbinfo) {
+  napi_value argv[kConv2dArgc];
+  size_t argc = kConv2dArgc;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  try {
+    runConv2d(parseConv2dArgs(env, argv, argc));
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+  }
+  return nullptr;
 }
 
 // maxPool2d / avgPool2d(input, out, n, c, h, w, kh, kw, strideH, strideW,
@@ -402,10 +470,15 @@ void runPool2d(const Pool2dArgs& a) {
 
 class NtensorAddon : public Napi::Addon<NtensorAddon> {
  public:
-  NtensorAddon(Napi::Env /*env*/, Napi::Object exports) {
+  NtensorAddon(Napi::Env env, Napi::Object exports) {
+    // matmul and conv2d: plain functions (see SyncMatmul), with the
+    // attributes InstanceMethod gives (napi_default).
+    const napi_property_descriptor sync[] = {
+        {"matmul", nullptr, SyncMatmul, nullptr, nullptr, nullptr, napi_default, nullptr},
+        {"conv2d", nullptr, SyncConv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+    };
+    NAPI_THROW_IF_FAILED_VOID(env, napi_define_properties(env, exports, 2, sync));
     DefineAddon(exports, {
-        InstanceMethod("matmul", &NtensorAddon::Matmul),
-        InstanceMethod("conv2d", &NtensorAddon::Conv2d),
         InstanceMethod("maxPool2d", &NtensorAddon::MaxPool2d),
         InstanceMethod("avgPool2d", &NtensorAddon::AvgPool2d),
         InstanceMethod("matmulAsync", &NtensorAddon::MatmulAsync),
@@ -429,17 +502,7 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
   // What this environment's async jobs share (async.h).
   ntensor::async::Ref<ntensor::async::EnvState> async_ = ntensor::async::Ref<ntensor::async::EnvState>::make();
 
-  // matmul(...): see parseMatmulArgs.
-  Napi::Value Matmul(const Napi::CallbackInfo& info) {
-    runMatmul(parseMatmulArgs(info, 0));
-    return info.Env().Undefined();
-  }
-
-  // conv2d(...): see parseConv2dArgs.
-  Napi::Value Conv2d(const Napi::CallbackInfo& info) {
-    runConv2d(parseConv2dArgs(info, 0));
-    return info.Env().Undefined();
-  }
+  // matmul(...) and conv2d(...): SyncMatmul and SyncConv2d above.
 
   // maxPool2d(...) / avgPool2d(...): see parsePool2dArgs.
   Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {

@@ -2,9 +2,28 @@
 // correlation) and the d2l §6.4 functions built on the same native kernel.
 import { DType, FloatArray, allocate } from '../dtype';
 import { fmt } from '../shape';
-import { native } from '../native';
+import { NativeBinding, native } from '../native';
 import { Tensor, adopt, checkTensor } from '../tensor';
-import { MatmulPlan, prepareMatmul, runMatmulPlan } from './matmul';
+import { MatmulPlan, matmul2d, prepareMatmul, runMatmulPlan } from './matmul';
+
+let nativeConv2d: NativeBinding['conv2d'] | undefined;
+/** The binding's conv2d, looked up once (it does not use `this`). */
+function conv2dFn(): NativeBinding['conv2d'] {
+  return nativeConv2d ?? (nativeConv2d = native().conv2d);
+}
+
+/**
+ * A valid, stride-1, ungrouped cross-correlation of n images (c x h x w)
+ * with cout x c x kh x kw weights into a new tensor of `shape` (a fresh
+ * array); the caller has checked the shapes, kh <= h and kw <= w. The d2l
+ * sizes' fast path: no options, no plan object.
+ */
+function validConv(x: FloatArray, weight: FloatArray, n: number, c: number, h: number, w: number,
+  cout: number, kh: number, kw: number, dtype: DType, shape: number[], op: string): Tensor {
+  const out = allocate(dtype, n * cout * (h - kh + 1) * (w - kw + 1), op);
+  if (out.length > 0) conv2dFn()(x, weight, null, out, n, c, h, w, cout, kh, kw, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+  return adopt(out, shape, dtype);
+}
 
 export interface Conv2dOptions {
   bias?: Tensor | null;
@@ -54,7 +73,23 @@ function describe(v: unknown): string {
 
 export function conv2d<D extends DType>(input: Tensor<D>, weight: Tensor<D>, options?: Conv2dOptions): Tensor<D>;
 export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): Tensor;
-export function conv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {}): Tensor {
+export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): Tensor {
+  // No options (d2l's calls): prepareConv2d's checks for stride 1, no
+  // padding, dilation 1, one group, no bias, inline; anything else (errors
+  // included) takes the general path.
+  if (options === undefined && input instanceof Tensor && weight instanceof Tensor) {
+    const is = input.shape, ws = weight.shape, nd = is.length;
+    if ((nd === 3 || nd === 4) && ws.length === 4 && input.dtype === weight.dtype) {
+      const n = nd === 4 ? is[0] : 1, c = is[nd - 3], h = is[nd - 2], w = is[nd - 1];
+      const cout = ws[0], kh = ws[2], kw = ws[3];
+      if (ws[1] === c && kh > 0 && kw > 0 && kh <= h && kw <= w &&
+          input.data.length === n * c * h * w && weight.data.length === cout * c * kh * kw) {
+        const oh = h - kh + 1, ow = w - kw + 1;
+        return validConv(input.data, weight.data, n, c, h, w, cout, kh, kw, input.dtype,
+          nd === 4 ? [n, cout, oh, ow] : [cout, oh, ow], 'conv2d');
+      }
+    }
+  }
   return runConv2dPlan(prepareConv2d(input, weight, options));
 }
 
@@ -81,7 +116,7 @@ export interface Conv2dPlan {
 export function runConv2dPlan(p: Conv2dPlan): Tensor {
   // An empty result (n or cout is 0) needs no call: the other size may be huge.
   if (p.out.length > 0) {
-    native().conv2d(p.x, p.weight, p.bias, p.out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw, p.strideH, p.strideW,
+    conv2dFn()(p.x, p.weight, p.bias, p.out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw, p.strideH, p.strideW,
       p.padTop, p.padBottom, p.padLeft, p.padRight, p.dilationH, p.dilationW, p.groups);
   }
   return adopt(p.out, p.shape);
@@ -195,6 +230,18 @@ export function prepareCorr2dMultiIn(X: Tensor, K: Tensor): Conv2dPlan {
 export function corr2dMultiInOut<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
 export function corr2dMultiInOut(X: Tensor, K: Tensor): Tensor;
 export function corr2dMultiInOut(X: Tensor, K: Tensor): Tensor {
+  // prepareCorr2dMultiInOut's checks inline; anything else (errors
+  // included) takes the general path.
+  if (X instanceof Tensor && K instanceof Tensor) {
+    const xs = X.shape, ks = K.shape;
+    if (xs.length === 3 && ks.length === 4 && X.dtype === K.dtype) {
+      const c = xs[0], h = xs[1], w = xs[2], co = ks[0], kh = ks[2], kw = ks[3];
+      if (ks[1] === c && kh > 0 && kw > 0 && kh <= h && kw <= w &&
+          X.data.length === c * h * w && K.data.length === co * c * kh * kw) {
+        return validConv(X.data, K.data, 1, c, h, w, co, kh, kw, X.dtype, [co, h - kh + 1, w - kw + 1], 'corr2dMultiInOut');
+      }
+    }
+  }
   return runConv2dPlan(prepareCorr2dMultiInOut(X, K));
 }
 /** corr2dMultiInOut's checks and output (shared with corr2dMultiInOutAsync). */
@@ -229,6 +276,17 @@ function validCorrelation(op: string, X: Tensor, K: Tensor, c: number, co: numbe
 export function corr2dMultiInOut1x1<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
 export function corr2dMultiInOut1x1(X: Tensor, K: Tensor): Tensor;
 export function corr2dMultiInOut1x1(X: Tensor, K: Tensor): Tensor {
+  // prepareCorr2dMultiInOut1x1's checks inline, no reshaped views or plan;
+  // anything else (errors included) takes the general path.
+  if (X instanceof Tensor && K instanceof Tensor) {
+    const xs = X.shape, ks = K.shape;
+    if (xs.length === 3 && ks.length === 4 && X.dtype === K.dtype) {
+      const ci = xs[0], h = xs[1], w = xs[2], co = ks[0];
+      if (ks[1] === ci && ks[2] === 1 && ks[3] === 1 && X.data.length === ci * h * w && K.data.length === co * ci) {
+        return matmul2d(K.data, X.data, co, ci, h * w, X.dtype, [co, h, w]);
+      }
+    }
+  }
   return runMatmulPlan(prepareCorr2dMultiInOut1x1(X, K));
 }
 /** corr2dMultiInOut1x1's checks and output: a matmul plan (shared with corr2dMultiInOut1x1Async). */
