@@ -14,6 +14,7 @@ export { conv2d, corr2d, corr2dMultiIn, corr2dMultiInOut, corr2dMultiInOut1x1 } 
 export type { Conv2dOptions } from './ops/conv';
 export {
   matmulAsync, conv2dAsync, corr2dAsync, corr2dMultiInAsync, corr2dMultiInOutAsync, corr2dMultiInOut1x1Async,
+  maxPool2dAsync, avgPool2dAsync,
   INLINE_MAX_WORK, MAX_IN_FLIGHT,
 } from './ops/async';
 export type { AsyncOptions } from './ops/async';

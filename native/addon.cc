@@ -483,6 +483,8 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
         InstanceMethod("avgPool2d", &NtensorAddon::AvgPool2d),
         InstanceMethod("matmulAsync", &NtensorAddon::MatmulAsync),
         InstanceMethod("conv2dAsync", &NtensorAddon::Conv2dAsync),
+        InstanceMethod("maxPool2dAsync", &NtensorAddon::MaxPool2dAsync),
+        InstanceMethod("avgPool2dAsync", &NtensorAddon::AvgPool2dAsync),
         InstanceMethod("abortAsync", &NtensorAddon::AbortAsync),
         InstanceMethod("closeAsync", &NtensorAddon::CloseAsync),
         InstanceMethod("_asyncStats", &NtensorAddon::AsyncStats),
@@ -538,6 +540,21 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
         }),
         {info[1], info[2], info[3], info[4]}, info[0]);
   }
+
+  // maxPool2dAsync / avgPool2dAsync(token, ...maxPool2d's arguments): the
+  // kernel runs to the end once started (a cancel skips it before).
+  Napi::Value Pool2dAsync(const Napi::CallbackInfo& info, PoolKind kind) {
+    const Pool2dArgs args = parsePool2dArgs(info, 1, kind);
+    return ntensor::async::Queue(
+        info.Env(), kind == PoolKind::max ? "maxPool2d" : "avgPool2d", async_,
+        ntensor::async::MakeKernel([args](const ntensor::async::Cancellation&) {
+          runPool2d(args);
+          return true;
+        }),
+        {info[1], info[2]}, info[0]);
+  }
+  Napi::Value MaxPool2dAsync(const Napi::CallbackInfo& info) { return Pool2dAsync(info, PoolKind::max); }
+  Napi::Value AvgPool2dAsync(const Napi::CallbackInfo& info) { return Pool2dAsync(info, PoolKind::avg); }
 
   // abortAsync(token): cancels the job queued with token (see async.h).
   Napi::Value AbortAsync(const Napi::CallbackInfo& info) {

@@ -10,9 +10,9 @@ import { describe, expect, it } from 'vitest';
 import {
   Tensor, conv2d, conv2dAsync, corr2d, corr2dAsync, corr2dMultiIn, corr2dMultiInAsync, corr2dMultiInOut,
   corr2dMultiInOut1x1, corr2dMultiInOut1x1Async, corr2dMultiInOutAsync, fromTypedArray, manualSeed, matmul,
-  matmulAsync, normal, tensor, zeros,
+  matmulAsync, normal, tensor, zeros, maxPool2d, avgPool2d, maxPool2dAsync, avgPool2dAsync,
 } from '../lib/index';
-import type { Conv2dOptions } from '../lib/index';
+import type { Conv2dOptions, Pool2dOptions } from '../lib/index';
 import { native } from '../lib/native';
 import { INLINE_MAX_WORK, MAX_IN_FLIGHT, asyncQueueState } from '../lib/ops/async';
 
@@ -205,6 +205,93 @@ describe('conv2dAsync and the d2l twins', () => {
     for (const p of ps) expectAbortError(await errorOf(() => p), 'later');
     await drained();
     expect(asyncQueueState()).toEqual({ waiting: 0, inFlight: 0 });
+  });
+});
+
+describe('maxPool2dAsync and avgPool2dAsync', () => {
+  manualSeed(9);
+  // [input, kernel size, options]: both sides of INLINE_MAX_WORK (output
+  // elements × kh·kw), unbatched, non-square, padded, strided, empty batch.
+  const poolCases: Array<[number[], number | [number, number], Pool2dOptions, 'float32' | 'float64']> = [
+    [[1, 2, 6, 6], 2, {}, 'float32'], // 72 x 4 = 288: inline
+    [[4, 16, 64, 64], 3, { stride: 2, padding: 1 }, 'float32'], // 65536 x 9: on the pool
+    [[8, 50, 50], [3, 2], { stride: [1, 2], padding: [1, 0] }, 'float64'],
+    [[2, 32, 40, 40], 2, {}, 'float64'],
+    [[1, 64, 56, 56], [5, 5], { stride: 1, padding: 2 }, 'float32'],
+    [[0, 3, 8, 8], 2, {}, 'float32'], // empty batch
+  ];
+  for (const [xs, k, options, dtype] of poolCases) {
+    it(`${JSON.stringify(xs)} kernel ${JSON.stringify(k)} ${JSON.stringify(options)} ${dtype}: the sync results, bit for bit`, async () => {
+      const x = normal(0, 1, xs, { dtype });
+      if (x.data.length > 10) x.data[3] = NaN; // NaN propagates through max, and into the average
+      expectSame(await maxPool2dAsync(x, k, options), maxPool2d(x, k, options));
+      expectSame(await avgPool2dAsync(x, k, options), avgPool2d(x, k, options));
+      const signal = new AbortController().signal;
+      expectSame(await maxPool2dAsync(x, k, { ...options, signal }), maxPool2d(x, k, options));
+      expectSame(await avgPool2dAsync(x, k, { ...options, signal }), avgPool2d(x, k, options));
+    });
+  }
+
+  it('inline below the cut-off, on libuv\'s pool above it', async () => {
+    const s0 = stats();
+    await maxPool2dAsync(normal(0, 1, [1, 4, 16, 16]), 2); // 256 x 4
+    expect(stats().queued).toBe(s0.queued);
+    await avgPool2dAsync(normal(0, 1, [1, 16, 128, 128]), 2); // 65536 x 4
+    await drained();
+    expect(stats().queued - s0.queued).toBe(1);
+    expect(stats().completed - s0.completed).toBe(1);
+  });
+
+  it('bad arguments: the sync function\'s error, as a rejected Promise; bad options name the async function', async () => {
+    const x = zeros([1, 3, 6, 6]);
+    const cases: Array<[Tensor, unknown, unknown]> = [
+      [x, 0, {}], [x, [2, -1], {}], [x, 2, { stride: 0 }], [x, 4, { padding: 3 }], [x, 7, {}],
+      [zeros([6, 6]), 2, {}], [zeros([1, 0, 6, 6]), 2, {}], [null as never, 2, {}], [x, undefined, {}], [x, 2, { padding: -1 }],
+    ];
+    for (const [input, k, options] of cases) {
+      for (const [asyncOp, syncOp] of [[maxPool2dAsync, maxPool2d], [avgPool2dAsync, avgPool2d]] as const) {
+        let p: Promise<Tensor> | undefined;
+        expect(() => { p = asyncOp(input, k as never, options as never); }).not.toThrow();
+        const got = await errorOf(() => p), want = await errorOf(() => syncOp(input, k as never, options as never));
+        expect(want).toBeInstanceOf(Error);
+        expect(got.constructor).toBe(want.constructor);
+        expect(got.message).toBe(want.message);
+      }
+    }
+    for (const [f, name] of [[() => maxPool2dAsync(x, 2, null as never), 'maxPool2dAsync'],
+      [() => avgPool2dAsync(x, 2, { signal: {} as never }), 'avgPool2dAsync']] as const) {
+      const e = await errorOf(f);
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message.startsWith(`${name}: options`)).toBe(true);
+    }
+  });
+
+  it('AbortSignal: already aborted (nothing queued) or aborted while waiting', async () => {
+    const x = normal(0, 1, [4, 32, 96, 96]);
+    const before = stats().queued;
+    expectAbortError(await errorOf(() => maxPool2dAsync(x, 3, { signal: aborted('no') })), 'no');
+    expectAbortError(await errorOf(() => avgPool2dAsync(x, 3, { signal: aborted('no') })), 'no');
+    expect(stats().queued).toBe(before);
+    const ac = new AbortController();
+    const ps = Array.from({ length: MAX_IN_FLIGHT + 3 }, (_, i) => (i % 2 ? maxPool2dAsync : avgPool2dAsync)(x, 3, { padding: 1, signal: ac.signal }));
+    ac.abort('later');
+    for (const p of ps) expectAbortError(await errorOf(() => p), 'later');
+    await drained();
+    expect(asyncQueueState()).toEqual({ waiting: 0, inFlight: 0 });
+  });
+
+  it('native: the parse step checks every argument (arity, kinds, lengths, overlap) under the op\'s name', async () => {
+    const x = new Float32Array(2 * 3 * 8 * 8), out = new Float32Array(2 * 3 * 4 * 4);
+    const args = (o: Partial<Record<string, unknown>> = {}): unknown[] =>
+      [o.x ?? x, o.out ?? out, 2, 3, 8, 8, 2, 2, 2, 2, 0, 0].map((v, i) => (i === 4 && 'h' in o ? o.h : v));
+    const call = binding as unknown as Record<string, (...a: unknown[]) => Promise<boolean>>;
+    expect(await call.maxPool2dAsync(null, ...args())).toBe(true);
+    expect(() => call.maxPool2dAsync(null, ...args().slice(1))).toThrow(/^maxPool2d: expected 12 arguments/);
+    expect(() => call.avgPool2dAsync(null, ...args({ out: new Float64Array(out.length) }))).toThrow(TypeError);
+    expect(() => call.avgPool2dAsync(null, ...args({ out: new Float32Array(5) }))).toThrow(/^avgPool2d: .*out/);
+    expect(() => call.maxPool2dAsync(null, ...args({ h: 9 }))).toThrow(/^maxPool2d: .*input/);
+    expect(() => call.maxPool2dAsync(null, ...args({ out: x.subarray(0, out.length) }))).toThrow(/^maxPool2d: /);
+    expect(() => call.maxPool2dAsync(7, ...args())).toThrow(/^maxPool2d: argument 'token'/);
   });
 });
 

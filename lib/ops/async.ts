@@ -14,6 +14,14 @@ import {
   prepareCorr2dMultiInOut1x1, runConv2dPlan,
 } from './conv';
 import { MatmulPlan, prepareMatmul, runMatmulPlan } from './matmul';
+import { Pool2dOptions, Pool2dPlan, PoolOp, preparePool2d, runPool2dPlan } from './pool';
+
+/**
+ * The pooling twins' native calls (native/addon.cc): maxPool2d's arguments
+ * after the cancellation token; resolve true when the kernel ran.
+ */
+type PoolAsyncBinding = Record<`${PoolOp}Async`, (token: object | null, input: FloatArray, out: FloatArray, n: number, c: number,
+  h: number, w: number, kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number) => Promise<boolean>>;
 
 export interface AsyncOptions {
   /**
@@ -215,6 +223,14 @@ function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Conv
     () => adopt(p.out, p.shape));
 }
 
+function runPool2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Pool2dPlan): Promise<Tensor> {
+  if (p.work > INLINE_MAX_WORK) p.x = pinned(p.x);
+  return runAsync(op, signal, p.work, () => runPool2dPlan(p),
+    (token) => (native() as unknown as PoolAsyncBinding)[`${p.op}Async`](token, p.x, p.out, p.n, p.c, p.h, p.w, p.kh, p.kw,
+      p.sh, p.sw, p.ph, p.pw),
+    () => adopt(p.out, p.shape));
+}
+
 // The twins. Each checks its options (a non-object, or a signal that is not
 // an AbortSignal, is a TypeError naming the async function), then runs the
 // sync function's prepare step (its checks and errors, verbatim) and the
@@ -266,4 +282,20 @@ export function corr2dMultiInOut1x1Async(X: Tensor, K: Tensor, options?: AsyncOp
 export async function corr2dMultiInOut1x1Async(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor> {
   const signal = checkAsyncOptions('corr2dMultiInOut1x1Async', options);
   return runMatmulPlanAsync('corr2dMultiInOut1x1Async', signal, prepareCorr2dMultiInOut1x1(X, K));
+}
+
+/** maxPool2d(input, kernelSize, options) on libuv's thread pool; options also take a signal. */
+export function maxPool2dAsync<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: Pool2dOptions & AsyncOptions): Promise<Tensor<D>>;
+export function maxPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options?: Pool2dOptions & AsyncOptions): Promise<Tensor>;
+export async function maxPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions & AsyncOptions = {}): Promise<Tensor> {
+  const signal = checkAsyncOptions('maxPool2dAsync', options);
+  return runPool2dPlanAsync('maxPool2dAsync', signal, preparePool2d('maxPool2d', input, kernelSize, options));
+}
+
+/** avgPool2d(input, kernelSize, options) on libuv's thread pool; options also take a signal. */
+export function avgPool2dAsync<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: Pool2dOptions & AsyncOptions): Promise<Tensor<D>>;
+export function avgPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options?: Pool2dOptions & AsyncOptions): Promise<Tensor>;
+export async function avgPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions & AsyncOptions = {}): Promise<Tensor> {
+  const signal = checkAsyncOptions('avgPool2dAsync', options);
+  return runPool2dPlanAsync('avgPool2dAsync', signal, preparePool2d('avgPool2d', input, kernelSize, options));
 }

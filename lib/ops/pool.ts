@@ -4,7 +4,7 @@
 // ceil_mode false. Max pooling pads with −inf and propagates NaN; average
 // pooling counts the padding (count_include_pad = true: every window divides
 // by kh·kw).
-import { DType, allocate } from '../dtype';
+import { DType, FloatArray, allocate } from '../dtype';
 import { fmt } from '../shape';
 import { native } from '../native';
 import { Tensor, adopt, checkTensor } from '../tensor';
@@ -17,9 +17,25 @@ export interface Pool2dOptions {
   padding?: number | readonly [number, number];
 }
 
-type PoolOp = 'maxPool2d' | 'avgPool2d';
+export type PoolOp = 'maxPool2d' | 'avgPool2d';
 
-function pool2d(op: PoolOp, input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions): Tensor {
+/**
+ * A checked pooling call: the native arguments, the output (freshly
+ * allocated), its shape and the work (output elements × kh·kw), shared by
+ * maxPool2d / avgPool2d and their async twins.
+ */
+export interface Pool2dPlan {
+  op: PoolOp;
+  x: FloatArray;
+  out: FloatArray;
+  shape: number[];
+  n: number; c: number; h: number; w: number;
+  kh: number; kw: number; sh: number; sw: number; ph: number; pw: number;
+  work: number;
+}
+
+/** The checks of maxPool2d / avgPool2d (their errors, verbatim) and the output. */
+export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions): Pool2dPlan {
   checkTensor(op, input, 'input');
   if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
   if (kernelSize === undefined) throw new TypeError(`${op}: kernelSize must be an integer or an array of two integers, got undefined`);
@@ -46,8 +62,17 @@ function pool2d(op: PoolOp, input: Tensor, kernelSize: number | readonly [number
     throw new RangeError(`${op}: Given input size: (${c}x${h}x${w}). Calculated output size: (${c}x${Math.max(oh, 0)}x${Math.max(ow, 0)}). Output size is too small (kernel size [${kh}, ${kw}], stride [${sh}, ${sw}], padding [${ph}, ${pw}])`);
   }
   const out = allocate(input.dtype, n * c * oh * ow, op);
-  if (out.length > 0) native()[op](input.data, out, n, c, h, w, kh, kw, sh, sw, ph, pw);
-  return adopt(out, batched ? [n, c, oh, ow] : [c, oh, ow]);
+  return { op, x: input.data, out, shape: batched ? [n, c, oh, ow] : [c, oh, ow], n, c, h, w, kh, kw, sh, sw, ph, pw, work: out.length * kh * kw };
+}
+
+/** Runs a plan's native call (none for an empty output) and wraps its output. */
+export function runPool2dPlan(p: Pool2dPlan): Tensor {
+  if (p.out.length > 0) native()[p.op](p.x, p.out, p.n, p.c, p.h, p.w, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw);
+  return adopt(p.out, p.shape);
+}
+
+function pool2d(op: PoolOp, input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions): Tensor {
+  return runPool2dPlan(preparePool2d(op, input, kernelSize, options));
 }
 
 function describeInts(v: unknown): string {
