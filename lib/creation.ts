@@ -2,7 +2,7 @@
 import { DType, TypedArrayFor, allocate, checkDType, describe, dtypeOfArray, isDetached } from './dtype';
 import { Generator, defaultGenerator } from './random';
 import { checkShape, fmt, numel } from './shape';
-import { NestedArray, Tensor } from './tensor';
+import { NestedArray, Tensor, adopt } from './tensor';
 
 export interface DTypeOptions<D extends DType = DType> {
   dtype?: D;
@@ -145,9 +145,10 @@ export function normal<D extends DType = 'float32'>(mean: number, std: number, s
   if (!(std >= 0)) throw new RangeError(`normal: normal expects std >= 0.0, but found std ${std}`);
   const s = checkShape('normal', shape);
   const g = generatorOf('normal', options.generator);
-  const out = allocate(checkDType('normal', options.dtype) as D, numel(s), 'normal');
+  const dtype = checkDType('normal', options.dtype) as D;
+  const out = allocate(dtype, numel(s), 'normal');
   for (let i = 0; i < out.length; i++) out[i] = mean + std * g.nextNormal();
-  return new Tensor<D>(out, s);
+  return adopt<D>(out, s, dtype); // s: checkShape's own copy
 }
 
 /** Uniform samples on [0, 1) (torch.rand). */

@@ -27,8 +27,8 @@ export class Tensor<D extends DType = DType> {
    */
   constructor(data: TypedArrayFor<D>, shape: Shape) {
     if (adopting !== undefined) {
-      // adopt(): an output an op just allocated, with a fresh shape array.
-      this.shape = Object.freeze(shape as number[]);
+      // adopt(): an output an op just allocated, its shape frozen already.
+      this.shape = shape;
       this.dtype = adopting as D;
       this.data = data;
       adopting = undefined;
@@ -177,6 +177,15 @@ let adopting: DType | undefined;
  */
 export function adopt<D extends DType>(data: TypedArrayFor<D>, shape: number[], dtype?: D): Tensor<D> {
   adopting = dtype ?? dtypeOfArray(data);
+  return new Tensor<D>(data, Object.freeze(shape));
+}
+
+/**
+ * adopt() with a shape that is frozen already and may be shared (another
+ * tensor's shape, or one of frozenShape2/3's): nothing to copy or freeze.
+ */
+export function adoptShared<D extends DType>(data: TypedArrayFor<D>, shape: Shape, dtype: D): Tensor<D> {
+  adopting = dtype;
   return new Tensor<D>(data, shape);
 }
 

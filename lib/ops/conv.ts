@@ -1,9 +1,9 @@
 // conv2d with torch.nn.functional.conv2d semantics (N-C-H-W, cross-
 // correlation) and the d2l §6.4 functions built on the same native kernel.
 import { DType, FloatArray, allocate } from '../dtype';
-import { fmt } from '../shape';
+import { Shape, fmt, frozenShape3 } from '../shape';
 import { NativeBinding, native } from '../native';
-import { Tensor, adopt, checkTensor } from '../tensor';
+import { Tensor, adopt, adoptShared, checkTensor } from '../tensor';
 import { MatmulPlan, matmul2d, prepareMatmul, runMatmulPlan } from './matmul';
 
 let nativeConv2d: NativeBinding['conv2d'] | undefined;
@@ -19,10 +19,10 @@ function conv2dFn(): NativeBinding['conv2d'] {
  * sizes' fast path: no options, no plan object.
  */
 function validConv(x: FloatArray, weight: FloatArray, n: number, c: number, h: number, w: number,
-  cout: number, kh: number, kw: number, dtype: DType, shape: number[], op: string): Tensor {
+  cout: number, kh: number, kw: number, dtype: DType, shape: Shape, op: string): Tensor {
   const out = allocate(dtype, n * cout * (h - kh + 1) * (w - kw + 1), op);
   if (out.length > 0) conv2dFn()(x, weight, null, out, n, c, h, w, cout, kh, kw, 1, 1, 0, 0, 0, 0, 1, 1, 1);
-  return adopt(out, shape, dtype);
+  return adoptShared(out, shape, dtype);
 }
 
 export interface Conv2dOptions {
@@ -86,7 +86,7 @@ export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): 
           input.data.length === n * c * h * w && weight.data.length === cout * c * kh * kw) {
         const oh = h - kh + 1, ow = w - kw + 1;
         return validConv(input.data, weight.data, n, c, h, w, cout, kh, kw, input.dtype,
-          nd === 4 ? [n, cout, oh, ow] : [cout, oh, ow], 'conv2d');
+          nd === 4 ? Object.freeze([n, cout, oh, ow]) : frozenShape3(cout, oh, ow), 'conv2d');
       }
     }
   }
@@ -238,7 +238,7 @@ export function corr2dMultiInOut(X: Tensor, K: Tensor): Tensor {
       const c = xs[0], h = xs[1], w = xs[2], co = ks[0], kh = ks[2], kw = ks[3];
       if (ks[1] === c && kh > 0 && kw > 0 && kh <= h && kw <= w &&
           X.data.length === c * h * w && K.data.length === co * c * kh * kw) {
-        return validConv(X.data, K.data, 1, c, h, w, co, kh, kw, X.dtype, [co, h - kh + 1, w - kw + 1], 'corr2dMultiInOut');
+        return validConv(X.data, K.data, 1, c, h, w, co, kh, kw, X.dtype, frozenShape3(co, h - kh + 1, w - kw + 1), 'corr2dMultiInOut');
       }
     }
   }
@@ -283,7 +283,7 @@ export function corr2dMultiInOut1x1(X: Tensor, K: Tensor): Tensor {
     if (xs.length === 3 && ks.length === 4 && X.dtype === K.dtype) {
       const ci = xs[0], h = xs[1], w = xs[2], co = ks[0];
       if (ks[1] === ci && ks[2] === 1 && ks[3] === 1 && X.data.length === ci * h * w && K.data.length === co * ci) {
-        return matmul2d(K.data, X.data, co, ci, h * w, X.dtype, [co, h, w]);
+        return matmul2d(K.data, X.data, co, ci, h * w, X.dtype, frozenShape3(co, h, w));
       }
     }
   }

@@ -3,17 +3,43 @@
 // and a call into native would cost more than the loop (bench/RESULTS.md).
 import { DType, TypedArrayFor, allocate, promote } from '../dtype';
 import { broadcastShapes, broadcastStrides, numel } from '../shape';
-import { Tensor, checkTensor } from '../tensor';
+import { Tensor, adoptShared, checkTensor } from '../tensor';
 
 type BinaryFn = (x: number, y: number) => number;
 
-function binary(op: string, fn: BinaryFn, a: Tensor, b: Tensor | number): Tensor {
+// The operators of the same-shape fast path, one loop each (a shared loop
+// calling `fn` would see four functions and call each per element).
+const enum Code { add, sub, mul, div }
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function binary(op: string, code: Code, fn: BinaryFn, a: Tensor, b: Tensor | number): Tensor {
+  if (a instanceof Tensor && b instanceof Tensor) {
+    // Same shape and dtype (d2l's Y1 - Y2): no broadcasting, and the
+    // result shares a's frozen shape. Anything else takes the general path.
+    const as = a.shape, x = a.data, y = b.data, n = x.length, dtype = a.dtype;
+    if (dtype === b.dtype && sameShape(as, b.shape) && y.length === n && n === numel(as)) {
+      const out = allocate(dtype, n, op);
+      switch (code) {
+        case Code.add: for (let i = 0; i < n; i++) out[i] = x[i] + y[i]; break;
+        case Code.sub: for (let i = 0; i < n; i++) out[i] = x[i] - y[i]; break;
+        case Code.mul: for (let i = 0; i < n; i++) out[i] = x[i] * y[i]; break;
+        default: for (let i = 0; i < n; i++) out[i] = x[i] / y[i]; break;
+      }
+      return adoptShared(out, as, dtype);
+    }
+  }
   checkTensor(op, a, 'self');
   if (typeof b === 'number') {
     const out = allocate(a.dtype, a.data.length);
     const x = a.data;
     for (let i = 0; i < x.length; i++) out[i] = fn(x[i], b);
-    return new Tensor(out, a.shape);
+    return adoptShared(out, a.shape, a.dtype);
   }
   checkTensor(op, b, 'other');
   const dtype = promote(a.dtype, b.dtype);
@@ -73,12 +99,13 @@ function broadcastLoop(
   }
 }
 
-function unary<D extends DType>(op: string, fn: (x: number) => number, a: Tensor<D>): Tensor<D> {
+function unary<D extends DType>(op: string, negate: boolean, a: Tensor<D>): Tensor<D> {
   checkTensor(op, a, 'self');
-  const x = a.data;
-  const out = allocate(a.dtype, x.length) as TypedArrayFor<D>;
-  for (let i = 0; i < x.length; i++) out[i] = fn(x[i]);
-  return new Tensor<D>(out, a.shape);
+  const x = a.data, n = x.length;
+  const out = allocate(a.dtype, n) as TypedArrayFor<D>;
+  if (negate) for (let i = 0; i < n; i++) out[i] = -x[i];
+  else for (let i = 0; i < n; i++) out[i] = Math.abs(x[i]);
+  return adoptShared(out, a.shape, a.dtype);
 }
 
 /** The result's dtype: float64 if either operand is float64 (PyTorch's promotion). */
@@ -86,10 +113,10 @@ export interface BinaryOp {
   <D extends DType>(a: Tensor<D>, b: Tensor<D> | number): Tensor<D>;
   (a: Tensor, b: Tensor | number): Tensor;
 }
-const make = (op: string, fn: BinaryFn): BinaryOp => ((a: Tensor, b: Tensor | number) => binary(op, fn, a, b)) as BinaryOp;
-export const add = make('add', (x, y) => x + y);
-export const sub = make('sub', (x, y) => x - y);
-export const mul = make('mul', (x, y) => x * y);
-export const div = make('div', (x, y) => x / y);
-export const neg = <D extends DType>(a: Tensor<D>): Tensor<D> => unary('neg', (x) => -x, a);
-export const abs = <D extends DType>(a: Tensor<D>): Tensor<D> => unary('abs', Math.abs, a);
+const make = (op: string, code: Code, fn: BinaryFn): BinaryOp => ((a: Tensor, b: Tensor | number) => binary(op, code, fn, a, b)) as BinaryOp;
+export const add = make('add', Code.add, (x, y) => x + y);
+export const sub = make('sub', Code.sub, (x, y) => x - y);
+export const mul = make('mul', Code.mul, (x, y) => x * y);
+export const div = make('div', Code.div, (x, y) => x / y);
+export const neg = <D extends DType>(a: Tensor<D>): Tensor<D> => unary('neg', true, a);
+export const abs = <D extends DType>(a: Tensor<D>): Tensor<D> => unary('abs', false, a);

@@ -2,9 +2,9 @@
 // (and the added dim removed afterwards), batch dims broadcast, and each
 // batch is a GEMM on the operands' own buffers (offsets, no copies).
 import { DType, FloatArray, allocate } from '../dtype';
-import { broadcastShapes, fmt, numel, stridesOf } from '../shape';
+import { Shape, broadcastShapes, fmt, frozenShape2, numel, stridesOf } from '../shape';
 import { NativeBinding, native } from '../native';
-import { Tensor, adopt, checkTensor } from '../tensor';
+import { Tensor, adopt, adoptShared, checkTensor } from '../tensor';
 
 // [0]: one batch starting at 0. Passed as both aOffsets and bOffsets, which
 // the native side then reads once.
@@ -105,7 +105,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       const m = as[0], k = as[1], n = bs[1];
       const ad = a.data, bd = b.data, dtype = a.dtype;
       if (k === bs[0] && dtype === b.dtype && ad.length === m * k && bd.length === k * n) {
-        return matmul2d(ad, bd, m, k, n, dtype, [m, n]);
+        return matmul2d(ad, bd, m, k, n, dtype, frozenShape2(m, n));
       }
     }
   }
@@ -114,12 +114,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 /**
  * One checked 2-D product (m x k by k x n, contiguous) into a new tensor of
- * `shape` (a fresh array, numel m * n).
+ * `shape` (frozen, numel m * n).
  */
-export function matmul2d(a: FloatArray, b: FloatArray, m: number, k: number, n: number, dtype: DType, shape: number[]): Tensor {
+export function matmul2d(a: FloatArray, b: FloatArray, m: number, k: number, n: number, dtype: DType, shape: Shape): Tensor {
   const out = allocate(dtype, m * n, 'matmul');
   if (out.length !== 0) matmulFn()(a, b, out, m, k, n, SINGLE_OFFSET, SINGLE_OFFSET);
-  return adopt(out, shape, dtype);
+  return adoptShared(out, shape, dtype);
 }
 
 /** Runs a plan's native call (none for an empty output) and wraps its output. */

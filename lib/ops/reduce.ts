@@ -2,7 +2,7 @@
 // once), so float32 sums are at least as accurate as PyTorch's.
 import { DType, TypedArrayFor, allocate } from '../dtype';
 import { fmt, normDim, stridesOf } from '../shape';
-import { Tensor, checkTensor } from '../tensor';
+import { Tensor, adopt, checkTensor } from '../tensor';
 
 function dimsOf(op: string, dim: number | readonly number[] | undefined, ndim: number): boolean[] | null {
   if (dim === undefined) return null;
@@ -31,8 +31,7 @@ function reduceSum<D extends DType>(op: string, t: Tensor<D>, dim: number | read
     if (scaleByCount) s /= x.length;
     const out = allocate(t.dtype, 1) as TypedArrayFor<D>;
     out[0] = s;
-    const shape = keepdim ? t.shape.map(() => 1) : [];
-    return new Tensor<D>(out, shape);
+    return adopt<D>(out, keepdim ? t.shape.map(() => 1) : [], t.dtype);
   }
   // Output shape and, per input dim, the stride into the output (0 if reduced).
   const outShapeKeep = t.shape.map((d, i) => (mask[i] ? 1 : d));

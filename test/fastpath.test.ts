@@ -1,0 +1,92 @@
+// The d2l-size fast paths (2-D matmul, option-less conv2d, corr2dMultiInOut,
+// corr2dMultiInOut1x1, same-shape elementwise ops) give the general paths'
+// bits, shapes and errors.
+import { describe, expect, it } from 'vitest';
+
+import {
+  Generator, Tensor, conv2d, corr2dMultiInOut, corr2dMultiInOut1x1, fromTypedArray, matmul, normal,
+} from '../lib/index';
+
+const g = new Generator(7);
+const rnd = (shape: number[], dtype: 'float32' | 'float64' = 'float32'): Tensor => normal(0, 1, shape, { dtype, generator: g });
+const bits = (t: Tensor): number[] => Array.from(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+
+/** A tensor whose buffer is then detached (transferred). */
+function detached(shape: number[]): Tensor {
+  const t = rnd(shape);
+  structuredClone(t.data.buffer, { transfer: [t.data.buffer as ArrayBuffer] });
+  return t;
+}
+
+function errorOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    return `${(e as Error).constructor.name}: ${(e as Error).message}`;
+  }
+  return 'no error';
+}
+
+describe('fast paths', () => {
+  it('2-D matmul equals the batched path bit for bit, shapes frozen and right after a size change', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const a = rnd([2, 3], dtype), b = rnd([3, 9], dtype);
+      const y = matmul(a, b);
+      const yb = matmul(a.reshape(1, 2, 3), b.reshape(1, 3, 9));
+      expect(y.shape).toEqual([2, 9]);
+      expect(y.dtype).toBe(dtype);
+      expect(Object.isFrozen(y.shape)).toBe(true);
+      expect(bits(y)).toEqual(bits(yb));
+      const z = matmul(a, rnd([3, 4], dtype));
+      expect(z.shape).toEqual([2, 4]);
+      expect(matmul(a, b).shape).toEqual([2, 9]);
+      expect(y.shape).toEqual([2, 9]);
+    }
+    // Empty operands.
+    expect(matmul(rnd([0, 3]), rnd([3, 5])).shape).toEqual([0, 5]);
+    expect(matmul(rnd([2, 0]), rnd([0, 5])).toArray()).toEqual([[0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]);
+  });
+
+  it('conv2d without options equals conv2d with {} and corr2dMultiInOut; the 1x1 formulation agrees bit for bit', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = rnd([3, 3, 3], dtype), k = rnd([2, 3, 1, 1], dtype);
+      const y = conv2d(x, k);
+      expect(y.shape).toEqual([2, 3, 3]);
+      expect(Object.isFrozen(y.shape)).toBe(true);
+      expect(bits(y)).toEqual(bits(conv2d(x, k, {})));
+      expect(bits(y)).toEqual(bits(corr2dMultiInOut(x, k)));
+      expect(bits(y)).toEqual(bits(corr2dMultiInOut1x1(x, k)));
+      expect(corr2dMultiInOut1x1(x, k).shape).toEqual([2, 3, 3]);
+      const xb = rnd([2, 3, 5, 6], dtype), kb = rnd([4, 3, 2, 3], dtype);
+      const yb = conv2d(xb, kb);
+      expect(yb.shape).toEqual([2, 4, 4, 4]);
+      expect(bits(yb)).toEqual(bits(conv2d(xb, kb, { stride: 1, padding: 0 })));
+      const k3 = rnd([4, 3, 2, 3], dtype);
+      expect(bits(corr2dMultiInOut(x, k3.reshape(4, 3, 2, 3).reshape(4, 3, 2, 3)))).toEqual(bits(conv2d(x, k3, { padding: 'valid' })));
+    }
+  });
+
+  it('same-shape elementwise ops equal the broadcasting path', () => {
+    const a = rnd([2, 3, 3]), b = rnd([2, 3, 3]);
+    const b4 = b.reshape(1, 2, 3, 3);
+    for (const op of ['add', 'sub', 'mul', 'div'] as const) {
+      const y = a[op](b);
+      expect(y.shape).toEqual([2, 3, 3]);
+      expect(bits(y)).toEqual(bits(a[op](b4)));
+    }
+    expect(bits(a.abs())).toEqual(bits(fromTypedArray(a.data.map(Math.abs), [2, 3, 3])));
+    expect(bits(a.neg())).toEqual(bits(fromTypedArray(a.data.map((v) => -v), [2, 3, 3])));
+    // float64 wins promotion (general path), as before.
+    expect(a.sub(rnd([2, 3, 3], 'float64')).dtype).toBe('float64');
+  });
+
+  it('errors are the general paths\' for detached buffers and bad shapes', () => {
+    expect(errorOf(() => matmul(detached([2, 3]), rnd([3, 9])))).toBe("TypeError: matmul: argument 'input' has a detached buffer");
+    expect(errorOf(() => matmul(rnd([2, 3]), rnd([4, 9])))).toBe('RangeError: matmul: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x9) (input shapes [2, 3] and [4, 9])');
+    expect(errorOf(() => conv2d(detached([3, 3, 3]), rnd([2, 3, 1, 1])))).toBe("TypeError: conv2d: argument 'input' has a detached buffer");
+    expect(errorOf(() => corr2dMultiInOut(rnd([3, 3, 3]), detached([2, 3, 1, 1])))).toBe("TypeError: corr2dMultiInOut: argument 'K' has a detached buffer");
+    expect(errorOf(() => corr2dMultiInOut1x1(rnd([3, 3, 3]), detached([2, 3, 1, 1])))).toBe("TypeError: corr2dMultiInOut1x1: argument 'K' has a detached buffer");
+    expect(errorOf(() => corr2dMultiInOut(rnd([3, 3, 3]), rnd([2, 3, 4, 1])))).toMatch(/^RangeError: corr2dMultiInOut: kernel of size \[4, 1\] does not fit/);
+    expect(errorOf(() => rnd([2, 3]).sub(detached([2, 3])))).toBe("TypeError: sub: argument 'other' has a detached buffer");
+  });
+});
