@@ -377,8 +377,11 @@ struct GemmTJob {
   const T* w;
   const T* bias;
   T* y;
+  int mr, nr;       // the tile: output pixels x output channels
+  index_t kc;       // depth of a W^T block
+  bool wholeA;      // im2col^T packed for the whole depth, once per image
   index_t coBlock, coBlocks, items;
-  std::atomic<index_t> next;
+  int tasks;
   std::atomic<int> failed;
 };
 
@@ -387,23 +390,26 @@ struct GemmTSizes {
   index_t a, b, c, ldc;
 };
 template <typename T>
-GemmTSizes gemmt_sizes(const gemm::Kernels<T>& kern, index_t P, index_t K, index_t coBlock) {
-  const index_t MR = kern.blk.mr, NR = kern.blk.nr, KC = kern.blk.kc;
-  const index_t kc = std::min(KC, K);
+GemmTSizes gemmt_sizes(index_t P, index_t K, index_t mr, index_t nr, index_t kc, bool wholeA,
+                       index_t coBlock) {
   const index_t ldc = round_up(coBlock, 16);
-  return {round_up(P, MR) * kc, kc * round_up(coBlock, NR), P * ldc, ldc};
+  return {round_up(P, mr) * (wholeA ? K : kc), kc * round_up(coBlock, nr), P * ldc, ldc};
 }
 
+int g_gtkc = -1;
+
 template <typename T>
-void gemmt_task(void* ctx, int) {
+void gemmt_task(void* ctx, int t) {
   auto& j = *static_cast<GemmTJob<T>*>(ctx);
   const Conv2dShape& s = *j.s;
   const gemm::Kernels<T>& kern = gemm_kernels<T>();
   const Kernels<T>& ck = conv_kernels<T>();
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
   const index_t K = cg * s.kh * s.kw, P = s.oh * s.ow;
-  const index_t MR = kern.blk.mr, NR = kern.blk.nr, KC = kern.blk.kc;
-  const GemmTSizes z = gemmt_sizes(kern, P, K, j.coBlock);
+  const index_t NR = kern.blk.nr;          // the GEMM's B panels (packB)
+  const index_t MRt = j.mr, NRt = j.nr, KC = j.kc;
+  const bool own = NRt != NR;              // the ISA's own kernel (conv.h)
+  const GemmTSizes z = gemmt_sizes<T>(P, K, MRt, NR, KC, j.wholeA, j.coBlock);
   ThreadScratch& sc = scratch();
   T* ab = static_cast<T*>(sc.a.get(sizeof(T) * std::size_t(z.a)));
   T* bb = static_cast<T*>(sc.b.get(sizeof(T) * std::size_t(z.b)));
@@ -413,23 +419,67 @@ void gemmt_task(void* ctx, int) {
     return;
   }
   const index_t ldc = z.ldc;
-  build_segments(sc.segs, s.ow, 0, P, MR);
-  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
+  build_segments(sc.segs, s.ow, 0, P, MRt);
+  index_t packedJob = -1;
+  // Each task a contiguous range of items, so that the next weights it
+  // needs are known (and fetched while it computes).
+  const index_t i0 = j.items * t / j.tasks, i1 = j.items * (t + 1) / j.tasks;
+  for (index_t i = i0; i < i1; ++i) {
     const index_t cb = i % j.coBlocks, job = i / j.coBlocks;
     const index_t b = job / G, g = job % G;
     const index_t co0 = cb * j.coBlock, nco = std::min(j.coBlock, mg - co0);
     if (nco <= 0) continue;
     const T* xg = j.x + (b * s.c + g * cg) * s.h * s.w;
     const T* wg = j.w + (g * mg + co0) * K;
+    if (j.wholeA && packedJob != job) {
+      ck.packB(s, xg, 0, K, sc.segs.data(), index_t(sc.segs.size()), P, int(MRt), ab);
+      packedJob = job;
+    }
     for (index_t pc = 0; pc < K; pc += KC) {
       const index_t kc = std::min(KC, K - pc);
-      ck.packB(s, xg, pc, kc, sc.segs.data(), index_t(sc.segs.size()), P, int(MR), ab);
+      if (!j.wholeA) ck.packB(s, xg, pc, kc, sc.segs.data(), index_t(sc.segs.size()), P, int(MRt), ab);
       kern.packB(kc, nco, wg + pc, 1, K, bb);
-      for (index_t ir = 0; ir < P; ir += MR) {
-        const int mr = int(std::min(MR, P - ir));
+      const T* a0 = j.wholeA ? ab + pc * MRt : ab;
+      const index_t astride = j.wholeA ? K : kc;  // between A micro-panels, / MRt
+      if (!own) {
         for (index_t jr = 0; jr < nco; jr += NR) {
-          kern.ukernel(kc, ab + ir * kc, bb + jr * kc, ct + ir * ldc + jr, ldc, mr,
-                       int(std::min(NR, nco - jr)), pc > 0, T(1), T(0));
+          for (index_t ir = 0; ir < P; ir += MRt) {
+            kern.ukernel(kc, a0 + ir * astride, bb + jr * kc, ct + ir * ldc + jr, ldc,
+                         int(std::min(MRt, P - ir)), int(std::min(NR, nco - jr)), pc > 0, T(1), T(0));
+          }
+        }
+        continue;
+      }
+      // The weights of the next W^T block (this item's next depth block, or
+      // the next item's first), fetched towards L2 across this block's
+      // micro-kernel calls.
+      const char* pf = nullptr;
+      index_t every = 0, rowLines = 1, rowSkip = 0, col = 0;
+      {
+        const T* nw = nullptr;
+        index_t rows = 0, nkc = 0;
+        if (pc + KC < K) {
+          nw = wg + pc + KC, rows = nco, nkc = std::min(KC, K - pc - KC);
+        } else if (i + 1 < i1) {
+          const index_t ni = i + 1, ncb = ni % j.coBlocks, njob = ni / j.coBlocks;
+          const index_t nco0 = ncb * j.coBlock;
+          nw = j.w + ((njob % G) * mg + nco0) * K, rows = std::min(j.coBlock, mg - nco0), nkc = std::min(KC, K);
+        }
+        if (nw != nullptr) {
+          const std::uintptr_t lo = reinterpret_cast<std::uintptr_t>(nw) & ~std::uintptr_t(63);
+          const std::uintptr_t hi = reinterpret_cast<std::uintptr_t>(nw + nkc);
+          rowLines = index_t((hi - lo + 63) / 64);
+          rowSkip = K * index_t(sizeof(T)) - rowLines * 64;
+          pf = reinterpret_cast<const char*>(lo);
+          const index_t steps = kc * ceil_div(P, MRt) * ceil_div(nco, NRt);
+          every = std::max<index_t>(1, steps / (rows * rowLines));
+        }
+      }
+      for (index_t jr = 0; jr < nco; jr += NRt) {
+        for (index_t ir = 0; ir < P; ir += MRt) {
+          pf = ck.ukernelPf(kc, a0 + ir * astride, bb + jr * kc, NR * kc, ct + ir * ldc + jr, ldc,
+                            int(std::min(MRt, P - ir)), int(std::min(NRt, nco - jr)), pc > 0, pf,
+                            every, rowLines, rowSkip, &col);
         }
       }
     }
@@ -458,26 +508,40 @@ void gemmt_task(void* ctx, int) {
 
 // Output pixels per image (group) up to this take the transposed path.
 constexpr index_t kGemmTMaxPixels = 256;
+// The packed im2col^T of the whole depth, when it is at most this big.
+constexpr std::size_t kGemmTMaxABytes = std::size_t(3) << 19;  // 1.5 MiB
 
 template <typename T>
 bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const gemm::Kernels<T>& kern = gemm_kernels<T>();
+  const Kernels<T>& ck = conv_kernels<T>();
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
   const index_t K = cg * s.kh * s.kw, P = s.oh * s.ow;
   const index_t NR = kern.blk.nr, NC = kern.blk.nc;
+  const bool own = ck.ukernelPf != nullptr && ck.pfNR % NR == 0 && NR == 32 / index_t(sizeof(T) / 4);
+  const index_t MRt = own ? ck.pfMR : kern.blk.mr, NRt = own ? ck.pfNR : NR;
+  {
+    const char* e = std::getenv("NTENSOR_GTKC");
+    g_gtkc = e ? std::atoi(e) : 0;
+  }
+  // Own kernel: W^T blocks of 128 deep (a 64-wide pair of panels, 32 KiB,
+  // stays in L1 while the pixel tiles pass); else the GEMM's KC.
+  const index_t KC = g_gtkc > 0 ? g_gtkc : own ? 128 : kern.blk.kc;
   const double work = double(s.n) * double(s.cout) * double(K) * double(P);
   const int threads = threads_for(work);
   const index_t jobs = s.n * G;
-  // Channel blocks of at most NC (and an output tile of at most 512 KiB),
-  // equal in size; enough, and a multiple of the thread count, for the
-  // threads to share them evenly.
-  const index_t panels = ceil_div(mg, NR);
-  const index_t maxBlock = std::max<index_t>(NR, std::min<index_t>(NC, (index_t(512) << 10) / index_t(sizeof(T)) / P / NR * NR));
+  const bool wholeA = sizeof(T) * std::size_t(round_up(P, MRt) * K) <= kGemmTMaxABytes;
+  // Channel blocks of at most NC (an output tile of at most 512 KiB), equal
+  // in size; enough, and a multiple of the thread count, for the threads to
+  // share them evenly.
+  const index_t panels = ceil_div(mg, NRt);
+  const index_t byC = (index_t(512) << 10) / index_t(sizeof(T)) / P;
+  const index_t maxBlock = std::max<index_t>(NRt, std::min(NC, byC) / NRt * NRt);
   index_t coBlocks = std::min(panels, ceil_div(mg, maxBlock));
-  index_t coBlock = round_up(ceil_div(mg, coBlocks), NR);
+  index_t coBlock = round_up(ceil_div(mg, coBlocks), NRt);
   if (threads > 1) {
     for (index_t cbs = coBlocks; cbs <= panels; ++cbs) {
-      const index_t cw = round_up(ceil_div(mg, cbs), NR);
+      const index_t cw = round_up(ceil_div(mg, cbs), NRt);
       const index_t items = jobs * ceil_div(mg, cw);
       if (items >= threads && items % threads == 0) {
         coBlock = cw;
@@ -487,9 +551,11 @@ bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias
     }
   }
   coBlocks = ceil_div(mg, coBlock);
-  GemmTJob<T> job{&s, x, w, bias, y, coBlock, coBlocks, jobs * coBlocks, {0}, {0}};
+  GemmTJob<T> job{&s, x, w, bias, y, int(MRt), int(NRt), KC, wholeA, coBlock, coBlocks,
+                  jobs * coBlocks, 1, {0}};
   const int tasks = int(std::min<index_t>(threads, job.items));
-  const GemmTSizes z = gemmt_sizes(kern, P, K, coBlock);
+  job.tasks = tasks;
+  const GemmTSizes z = gemmt_sizes<T>(P, K, MRt, NR, KC, wholeA, coBlock);
   g_last = {"gemm-t", sizeof(T) * std::size_t(z.b) * std::size_t(tasks),
             sizeof(T) * std::size_t(z.a + z.c), tasks};
   if (tasks <= 1) {

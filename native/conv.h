@@ -57,10 +57,30 @@ template <typename T>
 using DirectFn = void (*)(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
                           index_t ncout, index_t oy0, index_t oy1);
 
+// The micro-kernel of the transposed implicit GEMM where the ISA has its
+// own (gemm.h's MicroKernel contract with alpha = 1, beta = 0): an
+// mr x nr tile (mr <= pfMR, nr <= pfNR) of C = A * B over kc steps, A an
+// MR-high micro-panel of pfMR rows (element (i, p) at A[p * pfMR + i]), B
+// pfNR / NR of the GEMM's NR-wide micro-panels, the second at B + bstride,
+// ... (element (p, j) at B[(j / NR) * bstride + p * NR + j % NR]); the
+// accumulators start from 0 or from C (loadC). One more stream: before k
+// steps 0, every, 2 * every, ... (every > 0; 0: none) it prefetches the next
+// 64-byte line of a block of rows towards L2 (pf, then pf + 64, ...; after
+// rowLines lines of a row, the next row, rowSkip bytes further): the next
+// weights, so that packing them does not wait for memory. Returns where the
+// walk stopped (pf, and the line within the row in *col).
+template <typename T>
+using PrefetchKernel = const char* (*)(index_t kc, const T* A, const T* B, index_t bstride, T* C,
+                                       index_t ldc, int mr, int nr, bool loadC, const char* pf,
+                                       index_t every, index_t rowLines, index_t rowSkip,
+                                       index_t* col);
+
 template <typename T>
 struct Kernels {
   PackBFn<T> packB;
   DirectFn<T> direct;
+  PrefetchKernel<T> ukernelPf;  // null where the ISA has none
+  int pfMR, pfNR;               // its tile (rows, columns)
 };
 
 struct Isa {

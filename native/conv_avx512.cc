@@ -103,9 +103,92 @@ struct F64 {
 
 #include "conv_generic.inc"
 
+// The fp32 micro-kernel of the transposed implicit GEMM (conv.h:
+// PrefetchKernel): RM rows (RM >= mr) x NV vectors of 16 channels, per k NV
+// aligned loads from two 32-wide packed B panels and RM broadcasts from the
+// 7-high packed A panel, one FMA per (row, vector): 7 x 64 holds 28
+// accumulators, and 7 divides the output sizes of ResNet-style layers (7^2,
+// 14^2, 28^2, 56^2). Accumulators from 0 or from C (loadC), as the GEMM's.
+// B is fetched into L1 kPfB steps ahead; every `every` steps one line of the
+// prefetch walk into L2.
+constexpr int kPfMR = 7, kPfNR = 64, kPanel = 32;
+constexpr index_t kPfB = 32;
+
+template <int RM, int NV>
+const char* ukernel_pf(index_t kc, const float* A, const float* B, index_t bstride, float* C,
+                       index_t ldc, int mr, int nr, bool loadC, const char* pf, index_t every,
+                       index_t rowLines, index_t rowSkip, index_t* colp) {
+  __mmask16 m[NV];
+  const float* bv[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    const int n = nr - 16 * v;
+    m[v] = F32::lanes(0, n < 0 ? 0 : n > 16 ? 16 : n);
+    bv[v] = B + (v / 2) * bstride + (v % 2) * 16;
+  }
+  __m512 c[RM][NV];
+#pragma GCC unroll 7
+  for (int i = 0; i < RM; ++i) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      c[i][v] = loadC && i < mr ? _mm512_maskz_loadu_ps(m[v], C + i * ldc + 16 * v) : _mm512_setzero_ps();
+    }
+  }
+  index_t next = every > 0 ? 0 : kc, col = *colp;
+#pragma GCC unroll 2
+  for (index_t p = 0; p < kc; ++p) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v += 2) {
+      _mm_prefetch(reinterpret_cast<const char*>(bv[v] + (p + kPfB) * kPanel), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(bv[v] + (p + kPfB) * kPanel + 16), _MM_HINT_T0);
+    }
+    if (p == next) {
+      _mm_prefetch(pf, _MM_HINT_T1);
+      pf += 64;
+      if (++col == rowLines) {
+        col = 0;
+        pf += rowSkip;
+      }
+      next += every;
+    }
+    __m512 b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(bv[v] + p * kPanel);
+#pragma GCC unroll 7
+    for (int i = 0; i < RM; ++i) {
+      const __m512 a = _mm512_set1_ps(A[p * kPfMR + i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) c[i][v] = _mm512_fmadd_ps(a, b[v], c[i][v]);
+    }
+  }
+#pragma GCC unroll 7
+  for (int i = 0; i < RM; ++i) {
+    if (i < mr) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(C + i * ldc + 16 * v, m[v], c[i][v]);
+    }
+  }
+  *colp = col;
+  return pf;
+}
+
+const char* ukernel_pf_f32(index_t kc, const float* A, const float* B, index_t bstride, float* C,
+                           index_t ldc, int mr, int nr, bool loadC, const char* pf, index_t every,
+                           index_t rowLines, index_t rowSkip, index_t* col) {
+  if (nr <= 32) {
+    return ukernel_pf<kPfMR, 2>(kc, A, B, bstride, C, ldc, mr, nr, loadC, pf, every, rowLines,
+                                rowSkip, col);
+  }
+  return ukernel_pf<kPfMR, 4>(kc, A, B, bstride, C, ldc, mr, nr, loadC, pf, every, rowLines,
+                              rowSkip, col);
+}
+
 }  // namespace avx512
 
-const Isa isa_avx512 = {avx512::kernels<avx512::F32>(), avx512::kernels<avx512::F64>()};
+const Isa isa_avx512 = {
+    {avx512::pack_b<avx512::F32>, avx512::direct<avx512::F32>, avx512::ukernel_pf_f32,
+     avx512::kPfMR, avx512::kPfNR},
+    avx512::kernels<avx512::F64>()};
 
 }  // namespace conv
 }  // namespace ntensor
