@@ -66,6 +66,24 @@ describe('fast paths', () => {
     }
   });
 
+  it('conv2d with default-valued options takes the same bits; each option is read once', () => {
+    const x = rnd([2, 3, 5, 5]), k = rnd([4, 3, 2, 2]);
+    const want = bits(conv2d(x, k, { stride: [1, 1], padding: [0, 0], dilation: [1, 1] }));
+    expect(bits(conv2d(x, k, { stride: 1, padding: 0, groups: 1 }))).toEqual(want);
+    expect(bits(conv2d(x, k, { padding: 'valid', dilation: 1, bias: null }))).toEqual(want);
+    for (const stride of [1, 2]) {
+      const reads: Record<string, number> = {};
+      const opts = {};
+      for (const [name, value] of Object.entries({ bias: undefined, stride, padding: 0, dilation: 1, groups: 1 })) {
+        Object.defineProperty(opts, name, { get: () => { reads[name] = (reads[name] ?? 0) + 1; return value; }, enumerable: true });
+      }
+      expect(conv2d(x, k, opts).shape).toEqual(stride === 1 ? [2, 4, 4, 4] : [2, 4, 2, 2]);
+      expect(reads).toEqual({ bias: 1, stride: 1, padding: 1, dilation: 1, groups: 1 });
+    }
+    expect(errorOf(() => conv2d(x, k, null as never))).toBe('TypeError: conv2d: options must be an object');
+    expect(errorOf(() => conv2d(x, k, { groups: 2 }))).toMatch(/^RangeError: conv2d: Given groups=2/);
+  });
+
   it('same-shape elementwise ops equal the broadcasting path', () => {
     const a = rnd([2, 3, 3]), b = rnd([2, 3, 3]);
     const b4 = b.reshape(1, 2, 3, 3);

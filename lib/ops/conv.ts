@@ -74,24 +74,34 @@ function describe(v: unknown): string {
 export function conv2d<D extends DType>(input: Tensor<D>, weight: Tensor<D>, options?: Conv2dOptions): Tensor<D>;
 export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): Tensor;
 export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): Tensor {
-  // No options (d2l's calls): prepareConv2d's checks for stride 1, no
-  // padding, dilation 1, one group, no bias, inline; anything else (errors
+  // Valid tensors and an options object (or none): prepareConv2d's steps in
+  // its order, the options read once; with the defaults' values (d2l's
+  // calls: stride 1, no padding, dilation 1, one group, no bias) and
+  // shapes that fit, the native call without a plan. Anything else (errors
   // included) takes the general path.
-  if (options === undefined && input instanceof Tensor && weight instanceof Tensor) {
+  if (input instanceof Tensor && weight instanceof Tensor && (options === undefined || (options !== null && typeof options === 'object'))) {
+    const op = 'conv2d';
+    checkTensor(op, input, 'input');
+    checkTensor(op, weight, 'weight');
+    const { bias = null, stride, padding, dilation, groups = 1 } = options ?? NO_OPTIONS;
     const is = input.shape, ws = weight.shape, nd = is.length;
-    if ((nd === 3 || nd === 4) && ws.length === 4 && input.dtype === weight.dtype) {
+    if (bias === null && groups === 1 && (stride === undefined || stride === 1) && (dilation === undefined || dilation === 1) &&
+        (padding === undefined || padding === 0 || padding === 'valid') &&
+        (nd === 3 || nd === 4) && ws.length === 4 && input.dtype === weight.dtype) {
       const n = nd === 4 ? is[0] : 1, c = is[nd - 3], h = is[nd - 2], w = is[nd - 1];
       const cout = ws[0], kh = ws[2], kw = ws[3];
-      if (ws[1] === c && kh > 0 && kw > 0 && kh <= h && kw <= w &&
-          input.data.length === n * c * h * w && weight.data.length === cout * c * kh * kw) {
+      if (ws[1] === c && kh > 0 && kw > 0 && kh <= h && kw <= w) {
         const oh = h - kh + 1, ow = w - kw + 1;
         return validConv(input.data, weight.data, n, c, h, w, cout, kh, kw, input.dtype,
-          nd === 4 ? Object.freeze([n, cout, oh, ow]) : frozenShape3(cout, oh, ow), 'conv2d');
+          nd === 4 ? Object.freeze([n, cout, oh, ow]) : frozenShape3(cout, oh, ow), op);
       }
     }
+    return runConv2dPlan(conv2dPlanOf(input, weight, bias, stride, padding, dilation, groups));
   }
   return runConv2dPlan(prepareConv2d(input, weight, options));
 }
+
+const NO_OPTIONS: Conv2dOptions = Object.freeze({});
 
 /**
  * A checked conv2d, ready to run (shared by the functions here and their
@@ -129,6 +139,13 @@ export function prepareConv2d(input: Tensor, weight: Tensor, options: Conv2dOpti
   checkTensor(op, weight, 'weight');
   if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
   const { bias = null, stride, padding, dilation, groups = 1 } = options;
+  return conv2dPlanOf(input, weight, bias, stride, padding, dilation, groups);
+}
+
+/** prepareConv2d after the tensor checks, with the options' values read once. */
+function conv2dPlanOf(input: Tensor, weight: Tensor, bias: Tensor | null, stride: Conv2dOptions['stride'],
+  padding: Conv2dOptions['padding'], dilation: Conv2dOptions['dilation'], groups: number): Conv2dPlan {
+  const op = 'conv2d';
   if (bias !== null) checkTensor(op, bias, 'bias');
   if (input.ndim !== 3 && input.ndim !== 4) {
     throw new RangeError(`${op}: Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: ${fmt(input.shape)}`);
