@@ -396,8 +396,6 @@ GemmTSizes gemmt_sizes(index_t P, index_t K, index_t mr, index_t nr, index_t kc,
   return {round_up(P, mr) * (wholeA ? K : kc), kc * round_up(coBlock, nr), P * ldc, ldc};
 }
 
-int g_gtkc = -1;
-
 template <typename T>
 void gemmt_task(void* ctx, int t) {
   auto& j = *static_cast<GemmTJob<T>*>(ctx);
@@ -511,6 +509,14 @@ constexpr index_t kGemmTMaxPixels = 256;
 // The packed im2col^T of the whole depth, when it is at most this big.
 constexpr std::size_t kGemmTMaxABytes = std::size_t(3) << 19;  // 1.5 MiB
 
+// Whether the ISA has its own transposed-GEMM kernel for T (conv.h).
+template <typename T>
+bool gemmt_own() {
+  const Kernels<T>& ck = conv_kernels<T>();
+  const index_t NR = gemm_kernels<T>().blk.nr;
+  return ck.ukernelPf != nullptr && ck.pfNR % NR == 0 && NR == 32 / index_t(sizeof(T) / 4);
+}
+
 template <typename T>
 bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const gemm::Kernels<T>& kern = gemm_kernels<T>();
@@ -518,15 +524,11 @@ bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
   const index_t K = cg * s.kh * s.kw, P = s.oh * s.ow;
   const index_t NR = kern.blk.nr, NC = kern.blk.nc;
-  const bool own = ck.ukernelPf != nullptr && ck.pfNR % NR == 0 && NR == 32 / index_t(sizeof(T) / 4);
+  const bool own = gemmt_own<T>();
   const index_t MRt = own ? ck.pfMR : kern.blk.mr, NRt = own ? ck.pfNR : NR;
-  {
-    const char* e = std::getenv("NTENSOR_GTKC");
-    g_gtkc = e ? std::atoi(e) : 0;
-  }
   // Own kernel: W^T blocks of 128 deep (a 64-wide pair of panels, 32 KiB,
   // stays in L1 while the pixel tiles pass); else the GEMM's KC.
-  const index_t KC = g_gtkc > 0 ? g_gtkc : own ? 128 : kern.blk.kc;
+  const index_t KC = own ? 128 : kern.blk.kc;
   const double work = double(s.n) * double(s.cout) * double(K) * double(P);
   const int threads = threads_for(work);
   const index_t jobs = s.n * G;
@@ -646,6 +648,30 @@ void advise_huge_pages(T* y, std::size_t count) {
 #endif
 }
 
+// A fresh output's pages fault in one at a time as they are first written:
+// about 1.5 us each on the development VM, as much as the arithmetic of a
+// 64x56^2 -> 256 1x1 convolution (3.2 MB output: median 45 GFLOP/s with
+// fresh pages, ~100 with resident ones). Asking the kernel to fault the
+// range in with one call (MADV_POPULATE_WRITE, Linux 5.14+; elsewhere, or on
+// error, nothing happens) saves the traps (median ~60 there). Pages already
+// present are left as they are; no value changes.
+template <typename T>
+void populate_output(T* y, std::size_t count, std::size_t minBytes) {
+#if defined(__linux__)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+  const std::size_t bytes = sizeof(T) * count;
+  if (bytes < minBytes) return;
+  constexpr std::uintptr_t kPage = 4096;
+  const std::uintptr_t lo = (reinterpret_cast<std::uintptr_t>(y) + kPage - 1) & ~(kPage - 1);
+  const std::uintptr_t hi = (reinterpret_cast<std::uintptr_t>(y) + bytes) & ~(kPage - 1);
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_POPULATE_WRITE);
+#else
+  (void)y, (void)count, (void)minBytes;
+#endif
+}
+
 // ---- choosing ----
 
 void reference(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
@@ -672,6 +698,7 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
     return;
   }
   advise_huge_pages(y, std::size_t(s.n * s.cout * s.oh * s.ow));
+  populate_output(y, std::size_t(s.n * s.cout * s.oh * s.ow), std::size_t(128) << 10);
   const bool isPointwise = s.kh == 1 && s.kw == 1 && s.strideH == 1 && s.strideW == 1 &&
                            s.padTop == 0 && s.padBottom == 0 && s.padLeft == 0 &&
                            s.padRight == 0;
@@ -688,6 +715,11 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
       // the GEMM's MR-high tiles would compute mostly padding rows, and for
       // short reductions packing would cost more than it saves (measured).
       path = Path::direct;
+    } else if (s.oh * s.ow <= kGemmTMaxPixels && mg >= 32 && gemmt_own<T>()) {
+      // Few output pixels, many channels (deep ResNet layers: 7^2, 14^2):
+      // channels as the vector direction fill the tiles, and the weights
+      // are packed block by block as they are used (implicit_gemm_t).
+      path = Path::gemmt;
     } else {
       path = Path::gemm;
     }

@@ -82,6 +82,20 @@ describe("the transposed implicit GEMM ('gemm-t')", () => {
     });
   }
 
+  it('extra memory: W^T blocks and the im2col^T of one image per thread, far below the packed weights', () => {
+    const g = new Generator(304);
+    const [cin, cout] = [512, 512];
+    const x = normal(0, 1, [1, cin, 7, 7], { generator: g }), w = normal(0, 1, [cout, cin, 3, 3], { generator: g });
+    binding._setConvPath('gemm-t' as 'gemm');
+    const s: Shape = { n: 1, c: cin, h: 7, w: 7, co: cout, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false };
+    runNative(s, x, w, null);
+    const info = binding._lastConv2d();
+    binding._setConvPath('auto');
+    expect(info.path).toBe('gemm-t');
+    expect(info.packedWeightBytes).toBeLessThan(4 * cout * cin * 9 / 4);
+    expect(info.tileBytesPerThread).toBeLessThanOrEqual(1.5 * 1024 * 1024 + 4 * 49 * cout);
+  });
+
   it('auto falls back for forced gemm-t on more than 256 output pixels', () => {
     const g = new Generator(303);
     const s: Shape = { n: 1, c: 4, h: 17, w: 17, co: 8, kh: 1, kw: 1, stride: [1, 1], pad: [0, 0, 0, 0], dil: [1, 1], groups: 1, bias: false };
