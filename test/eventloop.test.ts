@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Tensor, conv2d, conv2dAsync, corr2d, corr2dAsync, corr2dMultiIn, corr2dMultiInAsync, corr2dMultiInOut,
   corr2dMultiInOut1x1, corr2dMultiInOut1x1Async, corr2dMultiInOutAsync, getNumThreads, manualSeed, matmul,
-  matmulAsync, normal,
+  matmulAsync, normal, maxPool2d, maxPool2dAsync, avgPool2d, avgPool2dAsync,
 } from '../lib/index';
 import { MAX_IN_FLIGHT } from '../lib/ops/async';
 
@@ -172,6 +172,9 @@ describe('event loop', () => {
       () => { const X = r([32, 24, 24]), K = r([16, 32, 1, 1]); return [() => corr2dMultiInOut1x1Async(X, K), () => corr2dMultiInOut1x1(X, K)]; },
       () => { const X = r([96, 96]), K = r([5, 5]); return [() => corr2dAsync(X, K), () => corr2d(X, K)]; },
       () => { const X = r([8, 48, 48]), K = r([8, 3, 3]); return [() => corr2dMultiInAsync(X, K), () => corr2dMultiIn(X, K)]; },
+      () => { const x = r([2, 16, 64, 64]); return [() => maxPool2dAsync(x, 3, { stride: 2, padding: 1 }), () => maxPool2d(x, 3, { stride: 2, padding: 1 })]; },
+      () => { const x = r([3, 40, 40], 'float64'); return [() => avgPool2dAsync(x, [2, 3]), () => avgPool2d(x, [2, 3])]; },
+      () => { const x = r([1, 2, 8, 8]); return [() => maxPool2dAsync(x, 2), () => maxPool2d(x, 2)]; },
     ];
     const cases = Array.from({ length: 100 }, (_, i) => kinds[i % kinds.length]());
     const results = await Promise.all(cases.map(([run]) => run()));
