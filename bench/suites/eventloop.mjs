@@ -4,7 +4,9 @@
 // turning; the product's whole duration means it was blocked). ntensor's
 // matmulAsync (all cores, and one core left free), its sync matmul, and
 // onnxruntime-node's `await session.run()` (the same one-node MatMul model as
-// the matmul suite, all cores).
+// the matmul suite, all cores). The pool's threads ask the scheduler for a
+// long slice (native/threadpool.h); NTENSOR_WORKER_SLICE_MS=0 turns that
+// off, for a before/after comparison.
 import { availableParallelism } from 'node:os';
 
 import * as nt from 'ntensor';
@@ -83,6 +85,7 @@ export async function run(ctx) {
     versions: { 'onnxruntime-node': ort ? (ort.env?.versions?.node ?? null) : null },
     size: N,
     cores,
+    workerSliceMs: process.env.NTENSOR_WORKER_SLICE_MS ?? 'default',
     rows,
     notes,
   };
@@ -96,7 +99,7 @@ function table(result) {
 
 export function reportText(result) {
   const t = table(result);
-  return [`== eventloop: ${result.description} (${result.rows.async.runs} runs each)`, textTable(t.headers, t.rows), ...result.notes].join('\n');
+  return [`== eventloop: ${result.description} (${result.rows.async.runs} runs each; NTENSOR_WORKER_SLICE_MS ${result.workerSliceMs ?? 'default'})`, textTable(t.headers, t.rows), ...result.notes].join('\n');
 }
 
 export function reportMarkdown(result) {
@@ -104,7 +107,7 @@ export function reportMarkdown(result) {
   return [
     '### Event loop',
     '',
-    `${result.description[0].toUpperCase()}${result.description.slice(1)}, ${result.rows.async.runs} runs per row (${result.cores} cores). A gap near the call's duration means the event loop was blocked for all of it.`,
+    `${result.description[0].toUpperCase()}${result.description.slice(1)}, ${result.rows.async.runs} runs per row (${result.cores} cores; NTENSOR_WORKER_SLICE_MS ${result.workerSliceMs ?? 'default'}). A gap near the call's duration means the event loop was blocked for all of it.`,
     '',
     markdownTable(t.headers, t.rows),
     '',
