@@ -76,6 +76,7 @@ struct SchedAttr {
 };
 static_assert(sizeof(SchedAttr) == 48, "struct sched_attr, version 0");
 constexpr std::uint32_t kSchedOther = 0, kSchedBatch = 3;
+constexpr std::uint64_t kResetOnFork = 1;  // SCHED_FLAG_RESET_ON_FORK
 
 // Sets the calling thread's slice to `runtime` ns if its policy is
 // SCHED_OTHER or SCHED_BATCH, keeping its policy and nice value; stores the
@@ -87,7 +88,7 @@ bool set_slice(std::uint64_t runtime, std::uint64_t* old) {
   if (old != nullptr) *old = a.runtime;
   if (a.runtime == runtime) return false;
   a.size = sizeof a;
-  a.flags = 0;
+  a.flags &= kResetOnFork;  // kept as it was (clearing it would need privilege)
   a.runtime = runtime;
   a.deadline = 0;
   a.period = 0;
