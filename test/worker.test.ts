@@ -78,6 +78,7 @@ async function compute(seed) {
     small: [nt.matmulAsync, nt.matmul, A, nt.normal(0, 1, [128, 2])],
     conv: [nt.conv2dAsync, nt.conv2d, I, W, { padding: 1, stride: 2 }],
     d2l: [nt.corr2dMultiInOutAsync, nt.corr2dMultiInOut, Xd, Kd], d2l1x1: [nt.corr2dMultiInOut1x1Async, nt.corr2dMultiInOut1x1, Xd, Kd],
+    maxpool: [nt.maxPool2dAsync, nt.maxPool2d, I, 3, { padding: 1, stride: 1 }], avgpool: [nt.avgPool2dAsync, nt.avgPool2d, Xd, 2],
   };
   for (let round = 0; round < 5; round++) {
     const results = await Promise.all(Object.values(jobs).map(([f, , ...args]) => f(...args)));
@@ -115,7 +116,7 @@ compute(workerData.seed).then((r) => parentPort.postMessage(r));`;
     }
     const results = await Promise.all(workers);
     for (const [i, r] of results.entries()) {
-      expect(Object.keys(r).sort()).toEqual(['batched', 'conv', 'd2l', 'd2l1x1', 'f64', 'mm', 'small']);
+      expect(Object.keys(r).sort()).toEqual(['avgpool', 'batched', 'conv', 'd2l', 'd2l1x1', 'f64', 'maxpool', 'mm', 'small']);
       expect(r.d2l).toEqual(r.d2l1x1); // d2l §6.4: the two formulations agree bit for bit
       expect(r.mm).toEqual(main[i].mm);
     }
