@@ -1,8 +1,9 @@
 // Per-call latency of the d2l §6.4 seed-size calls from JS (issues #3, #4):
 // warm up, then time batches of calls and print the median of the batch
 // means in ns. `node scripts/latency.mjs [pkgDir ...] [--batches N] [--calls N]`
-// times each package directory (default: this checkout) in turn, so an old
-// build and a new one can be compared in one run. Wrap timing runs in
+// times each package directory (default: this checkout) in one process, their
+// batches alternating, so an old build and a new one can be compared in one
+// run. `--only matmul,conv2d` picks cases. Wrap timing runs in
 // `flock /tmp/ntensor-cpu.lock` on a shared host.
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -21,20 +22,22 @@ const CALLS = opt('--calls', 10000);
 const only = (() => { const i = args.indexOf('--only'); if (i < 0) return null; const v = args[i + 1].split(','); args.splice(i, 2); return v; })();
 const dirs = args.length ? args : [path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')];
 
-function time(fn) {
-  for (let i = 0; i < CALLS * 3; i++) fn();
-  const means = [];
+// Batches of the packages' versions of one case alternate, so a change in
+// the machine's load hits all of them alike.
+function timeAll(fns) {
+  for (const fn of fns) for (let i = 0; i < CALLS * 3; i++) fn();
+  const means = fns.map(() => []);
   for (let b = 0; b < BATCHES; b++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < CALLS; i++) fn();
-    means.push(Number(process.hrtime.bigint() - t0) / CALLS);
+    fns.forEach((fn, j) => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < CALLS; i++) fn();
+      means[j].push(Number(process.hrtime.bigint() - t0) / CALLS);
+    });
   }
-  means.sort((x, y) => x - y);
-  return means[means.length >> 1];
+  return means.map((m) => m.sort((x, y) => x - y)[m.length >> 1]);
 }
 
-const rows = {};
-for (const dir of dirs) {
+function casesOf(dir) {
   const nt = createRequire(path.join(path.resolve(dir), 'package.json'))(path.resolve(dir));
   nt.setNumThreads(1);
   nt.manualSeed(0);
@@ -43,9 +46,11 @@ for (const dir of dirs) {
   const K2 = K.reshape(2, 3), X2 = X.reshape(3, 9);
   const Y1 = nt.corr2dMultiInOut1x1(X, K), Y2 = nt.corr2dMultiInOut(X, K);
   const D = Y1.sub(Y2), A = D.abs(), S = A.sum();
-  const cases = {
+  const opts = { stride: 1, padding: 0, groups: 1 }; // as bench/suites/conv2d.mjs passes them
+  return {
     matmul: () => nt.matmul(K2, X2),
     conv2d: () => nt.conv2d(X, K),
+    'conv2d(opts)': () => nt.conv2d(X, K, opts),
     corr2dMultiInOut: () => nt.corr2dMultiInOut(X, K),
     oneByOne: () => nt.corr2dMultiInOut1x1(X, K),
     normal: () => [nt.normal(0, 1, [3, 3, 3]), nt.normal(0, 1, [2, 3, 1, 1])],
@@ -61,10 +66,13 @@ for (const dir of dirs) {
       return y1.sub(y2).abs().sum().item() < 1e-6;
     },
   };
-  for (const [name, fn] of Object.entries(cases)) {
-    if (only && !only.includes(name)) continue;
-    (rows[name] ??= {})[dir] = time(fn).toFixed(0);
-  }
+}
+
+const all = dirs.map(casesOf);
+const rows = {};
+for (const name of Object.keys(all[0])) {
+  if (only && !only.includes(name)) continue;
+  rows[name] = timeAll(all.map((c) => c[name])).map((t) => t.toFixed(0));
 }
 console.log(['ns/call (median of batch means)', ...dirs].join('\t'));
-for (const [name, byDir] of Object.entries(rows)) console.log([name.padEnd(18), ...dirs.map((d) => byDir[d])].join('\t'));
+for (const [name, ts] of Object.entries(rows)) console.log([name.padEnd(18), ...ts].join('\t'));
