@@ -379,7 +379,8 @@ struct GemmTJob {
   T* y;
   int mr, nr;       // the tile: output pixels x output channels
   index_t kc;       // depth of a W^T block
-  bool wholeA;      // im2col^T packed for the whole depth, once per image
+  bool wholeA;      // im2col^T packed for the whole depth, once per pixel block
+  index_t pixBlock, pixBlocks;  // output pixels of an item (a multiple of mr)
   index_t coBlock, coBlocks, items;
   int tasks;
   std::atomic<int> failed;
@@ -407,7 +408,7 @@ void gemmt_task(void* ctx, int t) {
   const index_t NR = kern.blk.nr;          // the GEMM's B panels (packB)
   const index_t MRt = j.mr, NRt = j.nr, KC = j.kc;
   const bool own = NRt != NR;              // the ISA's own kernel (conv.h)
-  const GemmTSizes z = gemmt_sizes<T>(P, K, MRt, NR, KC, j.wholeA, j.coBlock);
+  const GemmTSizes z = gemmt_sizes<T>(j.pixBlock, K, MRt, NR, KC, j.wholeA, j.coBlock);
   ThreadScratch& sc = scratch();
   T* ab = static_cast<T*>(sc.a.get(sizeof(T) * std::size_t(z.a)));
   T* bb = static_cast<T*>(sc.b.get(sizeof(T) * std::size_t(z.b)));
@@ -417,33 +418,39 @@ void gemmt_task(void* ctx, int t) {
     return;
   }
   const index_t ldc = z.ldc;
-  build_segments(sc.segs, s.ow, 0, P, MRt);
-  index_t packedJob = -1;
+  index_t segBlock = -1, packedJob = -1;
   // Each task a contiguous range of items, so that the next weights it
   // needs are known (and fetched while it computes).
   const index_t i0 = j.items * t / j.tasks, i1 = j.items * (t + 1) / j.tasks;
   for (index_t i = i0; i < i1; ++i) {
-    const index_t cb = i % j.coBlocks, job = i / j.coBlocks;
+    // Items: (image, group) x pixel blocks x channel blocks.
+    const index_t cb = i % j.coBlocks, pjob = i / j.coBlocks;
+    const index_t pb = pjob % j.pixBlocks, job = pjob / j.pixBlocks;
     const index_t b = job / G, g = job % G;
     const index_t co0 = cb * j.coBlock, nco = std::min(j.coBlock, mg - co0);
-    if (nco <= 0) continue;
+    const index_t q0 = pb * j.pixBlock, np = std::min(j.pixBlock, P - q0);
+    if (nco <= 0 || np <= 0) continue;
     const T* xg = j.x + (b * s.c + g * cg) * s.h * s.w;
     const T* wg = j.w + (g * mg + co0) * K;
-    if (j.wholeA && packedJob != job) {
-      ck.packB(s, xg, 0, K, sc.segs.data(), index_t(sc.segs.size()), P, int(MRt), ab);
-      packedJob = job;
+    if (segBlock != pb) {
+      build_segments(sc.segs, s.ow, q0, np, MRt);
+      segBlock = pb;
+    }
+    if (j.wholeA && packedJob != pjob) {
+      ck.packB(s, xg, 0, K, sc.segs.data(), index_t(sc.segs.size()), np, int(MRt), ab);
+      packedJob = pjob;
     }
     for (index_t pc = 0; pc < K; pc += KC) {
       const index_t kc = std::min(KC, K - pc);
-      if (!j.wholeA) ck.packB(s, xg, pc, kc, sc.segs.data(), index_t(sc.segs.size()), P, int(MRt), ab);
+      if (!j.wholeA) ck.packB(s, xg, pc, kc, sc.segs.data(), index_t(sc.segs.size()), np, int(MRt), ab);
       kern.packB(kc, nco, wg + pc, 1, K, bb);
       const T* a0 = j.wholeA ? ab + pc * MRt : ab;
       const index_t astride = j.wholeA ? K : kc;  // between A micro-panels, / MRt
       if (!own) {
         for (index_t jr = 0; jr < nco; jr += NR) {
-          for (index_t ir = 0; ir < P; ir += MRt) {
+          for (index_t ir = 0; ir < np; ir += MRt) {
             kern.ukernel(kc, a0 + ir * astride, bb + jr * kc, ct + ir * ldc + jr, ldc,
-                         int(std::min(MRt, P - ir)), int(std::min(NR, nco - jr)), pc > 0, T(1), T(0));
+                         int(std::min(MRt, np - ir)), int(std::min(NR, nco - jr)), pc > 0, T(1), T(0));
           }
         }
         continue;
@@ -459,7 +466,7 @@ void gemmt_task(void* ctx, int t) {
         if (pc + KC < K) {
           nw = wg + pc + KC, rows = nco, nkc = std::min(KC, K - pc - KC);
         } else if (i + 1 < i1) {
-          const index_t ni = i + 1, ncb = ni % j.coBlocks, njob = ni / j.coBlocks;
+          const index_t ni = i + 1, ncb = ni % j.coBlocks, njob = ni / j.coBlocks / j.pixBlocks;
           const index_t nco0 = ncb * j.coBlock;
           nw = j.w + ((njob % G) * mg + nco0) * K, rows = std::min(j.coBlock, mg - nco0), nkc = std::min(KC, K);
         }
@@ -469,34 +476,34 @@ void gemmt_task(void* ctx, int t) {
           rowLines = index_t((hi - lo + 63) / 64);
           rowSkip = K * index_t(sizeof(T)) - rowLines * 64;
           pf = reinterpret_cast<const char*>(lo);
-          const index_t steps = kc * ceil_div(P, MRt) * ceil_div(nco, NRt);
+          const index_t steps = kc * ceil_div(np, MRt) * ceil_div(nco, NRt);
           every = std::max<index_t>(1, steps / (rows * rowLines));
         }
       }
       for (index_t jr = 0; jr < nco; jr += NRt) {
-        for (index_t ir = 0; ir < P; ir += MRt) {
+        for (index_t ir = 0; ir < np; ir += MRt) {
           pf = ck.ukernelPf(kc, a0 + ir * astride, bb + jr * kc, NR * kc, ct + ir * ldc + jr, ldc,
-                            int(std::min(MRt, P - ir)), int(std::min(NRt, nco - jr)), pc > 0, pf,
+                            int(std::min(MRt, np - ir)), int(std::min(NRt, nco - jr)), pc > 0, pf,
                             every, rowLines, rowSkip, &col);
         }
       }
     }
     // The tile (pixels x channels) into y (channels x pixels), plus the bias.
-    T* yc = j.y + (b * s.cout + g * mg + co0) * P;
+    T* yc = j.y + (b * s.cout + g * mg + co0) * P + q0;
     const T* bc = j.bias != nullptr ? j.bias + g * mg + co0 : nullptr;
     constexpr index_t kB = 16;
     for (index_t c0 = 0; c0 < nco; c0 += kB) {
       const index_t c1 = std::min(nco, c0 + kB);
-      for (index_t q0 = 0; q0 < P; q0 += kB) {
-        const index_t q1 = std::min(P, q0 + kB);
+      for (index_t r0 = 0; r0 < np; r0 += kB) {
+        const index_t r1 = std::min(np, r0 + kB);
         for (index_t c = c0; c < c1; ++c) {
           T* o = yc + c * P;
           const T* src = ct + c;
           if (bc != nullptr) {
             const T bv = bc[c];
-            for (index_t q = q0; q < q1; ++q) o[q] = src[q * ldc] + bv;
+            for (index_t q = r0; q < r1; ++q) o[q] = src[q * ldc] + bv;
           } else {
-            for (index_t q = q0; q < q1; ++q) o[q] = src[q * ldc];
+            for (index_t q = r0; q < r1; ++q) o[q] = src[q * ldc];
           }
         }
       }
@@ -504,7 +511,10 @@ void gemmt_task(void* ctx, int t) {
   }
 }
 
-// Output pixels per image (group) up to this take the transposed path.
+// Output pixels per image (group) up to this take the transposed path in
+// auto (one pixel block); more, when forced, are cut into pixel blocks.
+// (3x3 64 -> 64 on 56^2 and 128 -> 128 on 28^2 measured slower here than
+// the normal orientation: 7-wide im2col^T panels cost more to pack.)
 constexpr index_t kGemmTMaxPixels = 256;
 // The packed im2col^T of the whole depth, when it is at most this big.
 constexpr std::size_t kGemmTMaxABytes = std::size_t(3) << 19;  // 1.5 MiB
@@ -531,18 +541,27 @@ bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias
   const index_t KC = own ? 128 : kern.blk.kc;
   const double work = double(s.n) * double(s.cout) * double(K) * double(P);
   const int threads = threads_for(work);
-  const index_t jobs = s.n * G;
-  const bool wholeA = sizeof(T) * std::size_t(round_up(P, MRt) * K) <= kGemmTMaxABytes;
+  // Pixel blocks (multiples of the tile's rows, equal in size) whose
+  // im2col^T of the whole depth fits kGemmTMaxABytes, packed once per block
+  // and shared by its channel blocks; a depth too great for a few tiles'
+  // worth takes KC-deep im2col^T blocks, packed per item.
+  // Up to kGemmTMaxPixels pixels (all that auto sends here) are one block.
+  const index_t byA = index_t(kGemmTMaxABytes / sizeof(T)) / K / MRt * MRt;
+  const bool wholeA = byA >= round_up(P, MRt) || (P > kGemmTMaxPixels && byA >= 4 * MRt);
+  index_t pixBlock = P <= kGemmTMaxPixels ? P : wholeA ? byA : round_up(kGemmTMaxPixels, MRt);
+  index_t pixBlocks = ceil_div(P, pixBlock);
+  pixBlock = round_up(ceil_div(P, pixBlocks), MRt);
+  pixBlocks = ceil_div(P, pixBlock);
   // Channel blocks of at most NC (an output tile of at most 512 KiB), equal
   // in size; enough, and a multiple of the thread count, for the threads to
-  // share them evenly.
+  // share them evenly. With the im2col^T packed once per pixel block, one
+  // tile column per item: the W^T block (KC x 64: 32 KiB) stays in L1 and
+  // the prefetch walk covers a few pages (512x7^2 -> 512: ~111 -> ~117
+  // GFLOP/s against 512 channels per item); else as many channels as
+  // allowed, so that the im2col^T block packed per item serves many.
+  const index_t jobs = s.n * G * pixBlocks;
   const index_t panels = ceil_div(mg, NRt);
-  const index_t byC = (index_t(512) << 10) / index_t(sizeof(T)) / P;
-  // With the im2col^T packed once per image, one tile column per item: the
-  // W^T block (KC x 64: 32 KiB) stays in L1 and the prefetch walk covers a
-  // few pages (512x7^2 -> 512: ~111 -> ~117 GFLOP/s against 512 channels per
-  // item); else as many channels as allowed, so the im2col^T block, packed
-  // per item, serves many.
+  const index_t byC = (index_t(512) << 10) / index_t(sizeof(T)) / pixBlock;
   const index_t maxBlock = wholeA ? NRt : std::max<index_t>(NRt, std::min(NC, byC) / NRt * NRt);
   index_t coBlocks = std::min(panels, ceil_div(mg, maxBlock));
   index_t coBlock = round_up(ceil_div(mg, coBlocks), NRt);
@@ -558,11 +577,11 @@ bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias
     }
   }
   coBlocks = ceil_div(mg, coBlock);
-  GemmTJob<T> job{&s, x, w, bias, y, int(MRt), int(NRt), KC, wholeA, coBlock, coBlocks,
-                  jobs * coBlocks, 1, {0}};
+  GemmTJob<T> job{&s, x, w, bias, y, int(MRt), int(NRt), KC, wholeA, pixBlock, pixBlocks,
+                  coBlock, coBlocks, jobs * coBlocks, 1, {0}};
   const int tasks = int(std::min<index_t>(threads, job.items));
   job.tasks = tasks;
-  const GemmTSizes z = gemmt_sizes<T>(P, K, MRt, NR, KC, wholeA, coBlock);
+  const GemmTSizes z = gemmt_sizes<T>(pixBlock, K, MRt, NR, KC, wholeA, coBlock);
   g_last = {"gemm-t", sizeof(T) * std::size_t(z.b) * std::size_t(tasks),
             sizeof(T) * std::size_t(z.a + z.c), tasks};
   if (tasks <= 1) {
@@ -711,7 +730,6 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   Path path = g_path.load(std::memory_order_relaxed);
   if (path == Path::pointwise && !isPointwise) path = Path::automatic;
   if (path == Path::direct && !directOk) path = Path::automatic;
-  if (path == Path::gemmt && s.oh * s.ow > kGemmTMaxPixels) path = Path::automatic;
   if (path == Path::automatic) {
     if (isPointwise) {
       path = Path::pointwise;

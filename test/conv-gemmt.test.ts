@@ -96,12 +96,25 @@ describe("the transposed implicit GEMM ('gemm-t')", () => {
     expect(info.tileBytesPerThread).toBeLessThanOrEqual(1.5 * 1024 * 1024 + 4 * 49 * cout);
   });
 
-  it('auto falls back for forced gemm-t on more than 256 output pixels', () => {
+  it('forced on more than 256 output pixels: pixel blocks, same bits', () => {
     const g = new Generator(303);
-    const s: Shape = { n: 1, c: 4, h: 17, w: 17, co: 8, kh: 1, kw: 1, stride: [1, 1], pad: [0, 0, 0, 0], dil: [1, 1], groups: 1, bias: false };
-    binding._setConvPath('gemm-t' as 'gemm');
-    runNative(s, normal(0, 1, [1, 4, 17, 17], { generator: g }), normal(0, 1, [8, 4, 1, 1], { generator: g }), null);
-    expect(binding._lastConv2d().path).not.toBe('gemm-t');
+    for (const s of [
+      { n: 2, c: 40, h: 30, w: 31, co: 70, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
+      { n: 1, c: 600, h: 20, w: 20, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
+    ] as Shape[]) {
+      const x = normal(0, 1, [s.n, s.c, s.h, s.w], { generator: g }), w = normal(0, 1, [s.co, s.c, s.kh, s.kw], { generator: g });
+      const b = s.bias ? normal(0, 1, [s.co], { generator: g }) : null;
+      binding._setConvPath('reference');
+      const want = runNative(s, x, w, b);
+      for (const threads of [1, 2]) {
+        setNumThreads(threads);
+        binding._setConvPath('gemm-t' as 'gemm');
+        const got = runNative(s, x, w, b);
+        expect(binding._lastConv2d().path).toBe('gemm-t');
+        expect(firstBitDifference(got, want), `${threads} threads ${describeShape(s)}`).toBe(-1);
+      }
+    }
+    setNumThreads(defaultThreads);
     binding._setConvPath('auto');
   });
 });
