@@ -54,6 +54,8 @@ export interface NativeBinding {
     n: number, c: number, h: number, w: number, cout: number, kh: number, kw: number,
     strideH: number, strideW: number, padTop: number, padBottom: number, padLeft: number, padRight: number,
     dilationH: number, dilationW: number, groups: number): void;
+  /** The same call with the 16 sizes (n .. groups, in that order) in one Float64Array (read once, at the call). */
+  conv2d(input: FloatArray, weight: FloatArray, bias: FloatArray | null, out: FloatArray, sizes: Float64Array): void;
   maxPool2d(input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
     kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number): void;
   avgPool2d(input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,

@@ -3,6 +3,8 @@
 // bits, shapes and errors.
 import { describe, expect, it } from 'vitest';
 
+import { native } from '../lib/native';
+
 import {
   Generator, Tensor, conv2d, corr2dMultiInOut, corr2dMultiInOut1x1, fromTypedArray, matmul, normal,
 } from '../lib/index';
@@ -82,6 +84,32 @@ describe('fast paths', () => {
     }
     expect(errorOf(() => conv2d(x, k, null as never))).toBe('TypeError: conv2d: options must be an object');
     expect(errorOf(() => conv2d(x, k, { groups: 2 }))).toMatch(/^RangeError: conv2d: Given groups=2/);
+  });
+
+  it('native conv2d: sizes in a Float64Array give the 20-argument form\'s results and errors', () => {
+    const conv = native().conv2d as (...args: unknown[]) => void;
+    const x = rnd([2, 3, 5, 5]), k = rnd([4, 3, 2, 2]);
+    const sizes = [2, 3, 5, 5, 4, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1];
+    const run = (z: number[], packed: boolean): [string, number[]] => {
+      const out = new Float32Array(2 * 4 * 4 * 4).fill(-7);
+      const err = errorOf(() => conv(x.data, k.data, null, out, ...(packed ? [Float64Array.from(z)] : z)));
+      return [err, Array.from(out)];
+    };
+    expect(run(sizes, true)).toEqual(run(sizes, false));
+    expect(run(sizes, true)[0]).toBe('no error');
+    const hostile = [-1, -0, 0, 1, 2, 3, 0.5, NaN, Infinity, -Infinity, 2 ** 53, 2 ** 53 - 1, 2 ** 62, 1e300];
+    for (let i = 0; i < 16; i++) {
+      for (const v of hostile) {
+        const z = sizes.slice();
+        z[i] = v;
+        expect(run(z, true), `sizes[${i}] = ${v}`).toEqual(run(z, false));
+      }
+    }
+    const out = new Float32Array(128);
+    expect(errorOf(() => conv(x.data, k.data, null, out, new Float64Array(15)))).toBe("TypeError: conv2d: argument 'sizes' must be a Float64Array of 16 sizes");
+    expect(errorOf(() => conv(x.data, k.data, null, out, new Float32Array(16)))).toBe("TypeError: conv2d: argument 'sizes' must be a Float64Array of 16 sizes");
+    expect(errorOf(() => conv(x.data, k.data, null, out, sizes))).toBe("TypeError: conv2d: argument 'sizes' must be a Float64Array of 16 sizes");
+    expect(errorOf(() => conv(x.data, k.data, null, out))).toBe('TypeError: conv2d: expected 20 arguments');
   });
 
   it('same-shape elementwise ops equal the broadcasting path', () => {

@@ -670,6 +670,27 @@ describe('fuzz: the native binding under random valid and hostile arguments', ()
     expect(stats.conv2d.TypeError + stats.conv2d.RangeError).toBeGreaterThan(RUNS / 10);
   });
 
+  // The sync conv2d also takes its 16 sizes in one Float64Array: argument
+  // lists whose sizes are all numbers go through that form, judged by the
+  // same model (same arrays, same sizes).
+  it(`conv2d, sizes in a Float64Array: ${RUNS} argument lists`, () => {
+    fc.assert(fc.property(conv2dDesc, (d) => {
+      const args = buildConv2d(d);
+      fc.pre(args.length === 20 && args.slice(4).every((v) => typeof v === 'number'));
+      const check = beginCheck('conv2d', false, args, () => {
+        const [x, w, bias] = args as [FloatArray, FloatArray, FloatArray | null];
+        return refConv2d(readable(x), readable(w), bias ? readable(bias) : null, args.slice(4) as number[], dtOf(x));
+      });
+      let err: unknown = null;
+      try {
+        callNative('conv2d', [...args.slice(0, 4), Float64Array.from(args.slice(4) as number[])]);
+      } catch (e) {
+        err = e;
+      }
+      endCheck(check, err);
+    }), { numRuns: RUNS, seed: SEED });
+  });
+
   // The async entry points share the sync parse step; here the same argument
   // lists go through them, with a token first (native/async.h).
   it(`matmulAsync: ${RUNS} argument lists`, async () => {

@@ -12,6 +12,11 @@ function conv2dFn(): NativeBinding['conv2d'] {
   return nativeConv2d ?? (nativeConv2d = native().conv2d);
 }
 
+// The sizes of the sync conv2d call (n .. groups), one array reused: the
+// native side copies them at the call, and one typed array costs it less
+// than 16 numbers.
+const SIZES = new Float64Array(16);
+
 /**
  * A valid, stride-1, ungrouped cross-correlation of n images (c x h x w)
  * with cout x c x kh x kw weights into a new tensor of `shape` (a fresh
@@ -21,7 +26,12 @@ function conv2dFn(): NativeBinding['conv2d'] {
 function validConv(x: FloatArray, weight: FloatArray, n: number, c: number, h: number, w: number,
   cout: number, kh: number, kw: number, dtype: DType, shape: Shape, op: string): Tensor {
   const out = allocate(dtype, n * cout * (h - kh + 1) * (w - kw + 1), op);
-  if (out.length > 0) conv2dFn()(x, weight, null, out, n, c, h, w, cout, kh, kw, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+  if (out.length > 0) {
+    const z = SIZES;
+    z[0] = n; z[1] = c; z[2] = h; z[3] = w; z[4] = cout; z[5] = kh; z[6] = kw;
+    z[7] = 1; z[8] = 1; z[9] = 0; z[10] = 0; z[11] = 0; z[12] = 0; z[13] = 1; z[14] = 1; z[15] = 1;
+    conv2dFn()(x, weight, null, out, z);
+  }
   return adoptShared(out, shape, dtype);
 }
 
@@ -126,8 +136,11 @@ export interface Conv2dPlan {
 export function runConv2dPlan(p: Conv2dPlan): Tensor {
   // An empty result (n or cout is 0) needs no call: the other size may be huge.
   if (p.out.length > 0) {
-    conv2dFn()(p.x, p.weight, p.bias, p.out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw, p.strideH, p.strideW,
-      p.padTop, p.padBottom, p.padLeft, p.padRight, p.dilationH, p.dilationW, p.groups);
+    const z = SIZES;
+    z[0] = p.n; z[1] = p.c; z[2] = p.h; z[3] = p.w; z[4] = p.cout; z[5] = p.kh; z[6] = p.kw;
+    z[7] = p.strideH; z[8] = p.strideW; z[9] = p.padTop; z[10] = p.padBottom; z[11] = p.padLeft; z[12] = p.padRight;
+    z[13] = p.dilationH; z[14] = p.dilationW; z[15] = p.groups;
+    conv2dFn()(p.x, p.weight, p.bias, p.out, z);
   }
   return adopt(p.out, p.shape);
 }
