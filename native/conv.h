@@ -75,12 +75,37 @@ using PrefetchKernel = const char* (*)(index_t kc, const T* A, const T* B, index
                                        index_t every, index_t rowLines, index_t rowSkip,
                                        index_t* col);
 
+// The tile kernel of the transposed direct path (conv.cc: direct_t): mr
+// (<= pfMR) output pixels x nr (<= pfNR) output channels over the whole
+// reduction, accumulators from 0 taking k = 0, 1, ..., K - 1 in order; the
+// products of pixel i at step k are a[off[k] + i] * B(k, channel), B as in
+// PrefetchKernel (NR-wide panels, K deep, bstride elements apart). Stores
+// acc (+ bias[c], or nothing added if bias is null) to y[c * ldy + i].
+// Over reduction steps [0, kc) of a block (off and B already at its first
+// step): the accumulators start from 0, or from ct (loadC: pixel i's row at
+// ct + i * ldct, channels contiguous); if y is null they are stored back to
+// ct, else (the last block) stored as above.
+template <typename T>
+using TileKernel = void (*)(index_t kc, const T* a, const index_t* off, const T* B, index_t bstride,
+                            T* ct, index_t ldct, bool loadC, const T* bias, T* y, index_t ldy,
+                            int mr, int nr);
+
+// The input strip of one direct_t tile on the padding: for every input
+// channel ci < C / groups and kernel row ki, the sw input columns
+// [ix0, ix0 + sw) of input row iy0 + ki * dilationH (zeros outside the
+// image) at dst[(ci * KH + ki) * sw + u]; x at the group's first plane.
+template <typename T>
+using StripFn = void (*)(const Conv2dShape& s, const T* x, index_t iy0, index_t ix0, index_t sw,
+                         T* dst);
+
 template <typename T>
 struct Kernels {
   PackBFn<T> packB;
   DirectFn<T> direct;
   PrefetchKernel<T> ukernelPf;  // null where the ISA has none
   int pfMR, pfNR;               // its tile (rows, columns)
+  TileKernel<T> tile;           // null where the ISA has none (same tile)
+  StripFn<T> strip;
 };
 
 struct Isa {

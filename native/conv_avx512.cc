@@ -183,11 +183,111 @@ const char* ukernel_pf_f32(index_t kc, const float* A, const float* B, index_t b
                               rowSkip, col);
 }
 
+// Transposes a 16 x 16 block of floats held as 16 row vectors: afterwards
+// r[c] holds column c.
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+  }
+  // r[4q + e] now holds, in 128-bit lane L, rows 4q..4q+3 of column 4L + e.
+#pragma GCC unroll 4
+  for (int e = 0; e < 4; ++e) {
+    const __m512 a0 = _mm512_shuffle_f32x4(r[e], r[4 + e], 0x44);
+    const __m512 a1 = _mm512_shuffle_f32x4(r[e], r[4 + e], 0xEE);
+    const __m512 a2 = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0x44);
+    const __m512 a3 = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0xEE);
+    t[e] = _mm512_shuffle_f32x4(a0, a2, 0x88);
+    t[4 + e] = _mm512_shuffle_f32x4(a0, a2, 0xDD);
+    t[8 + e] = _mm512_shuffle_f32x4(a1, a3, 0x88);
+    t[12 + e] = _mm512_shuffle_f32x4(a1, a3, 0xDD);
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
+// conv.h: TileKernel for 7 pixels x NV vectors of 16 channels (two 32-wide
+// panels). Per k: one offset, 7 broadcasts, NV loads, 7 * NV FMAs.
+template <int NV>
+void tile_kernel(index_t K, const float* a, const index_t* off, const float* B, index_t bstride,
+                 float* ct, index_t ldct, bool loadC, const float* bias, float* y, index_t ldy,
+                 int mr, int nr) {
+  constexpr int RM = kPfMR;
+  const float* bv[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) bv[v] = B + (v / 2) * bstride + (v % 2) * 16;
+  __m512 c[RM][NV];
+#pragma GCC unroll 7
+  for (int i = 0; i < RM; ++i) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) c[i][v] = loadC ? _mm512_load_ps(ct + i * ldct + 16 * v) : _mm512_setzero_ps();
+  }
+#pragma GCC unroll 2
+  for (index_t p = 0; p < K; ++p) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v += 2) {
+      _mm_prefetch(reinterpret_cast<const char*>(bv[v] + (p + kPfB) * kPanel), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(bv[v] + (p + kPfB) * kPanel + 16), _MM_HINT_T0);
+    }
+    __m512 b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(bv[v] + p * kPanel);
+    const float* ap = a + off[p];
+#pragma GCC unroll 7
+    for (int i = 0; i < RM; ++i) {
+      const __m512 av = _mm512_set1_ps(ap[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) c[i][v] = _mm512_fmadd_ps(av, b[v], c[i][v]);
+    }
+  }
+  if (y == nullptr) {
+#pragma GCC unroll 7
+    for (int i = 0; i < RM; ++i) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) _mm512_store_ps(ct + i * ldct + 16 * v, c[i][v]);
+    }
+    return;
+  }
+  // Bias, then 16 channels x 7 pixels at a time transposed into channel rows.
+  const __mmask16 pm = F32::lanes(0, mr);
+#pragma GCC unroll 1
+  for (int v = 0; v < NV; ++v) {
+    const int n = nr - 16 * v;
+    if (n <= 0) break;
+    __m512 r[16];
+    const __m512 bsv = bias != nullptr ? _mm512_maskz_loadu_ps(F32::lanes(0, n < 16 ? n : 16), bias + 16 * v) : _mm512_setzero_ps();
+#pragma GCC unroll 7
+    for (int i = 0; i < RM; ++i) r[i] = bias != nullptr ? _mm512_add_ps(c[i][v], bsv) : c[i][v];
+#pragma GCC unroll 9
+    for (int i = RM; i < 16; ++i) r[i] = _mm512_setzero_ps();
+    transpose16(r);
+    float* yv = y + 16 * v * ldy;
+    const int m = n < 16 ? n : 16;
+    for (int l = 0; l < m; ++l) _mm512_mask_storeu_ps(yv + l * ldy, pm, r[l]);
+  }
+}
+
+void tile_kernel_f32(index_t K, const float* a, const index_t* off, const float* B, index_t bstride,
+                     float* ct, index_t ldct, bool loadC, const float* bias, float* y, index_t ldy,
+                     int mr, int nr) {
+  if (nr <= 32) return tile_kernel<2>(K, a, off, B, bstride, ct, ldct, loadC, bias, y, ldy, mr, nr);
+  tile_kernel<4>(K, a, off, B, bstride, ct, ldct, loadC, bias, y, ldy, mr, nr);
+}
+
 }  // namespace avx512
 
 const Isa isa_avx512 = {
     {avx512::pack_b<avx512::F32>, avx512::direct<avx512::F32>, avx512::ukernel_pf_f32,
-     avx512::kPfMR, avx512::kPfNR},
+     avx512::kPfMR, avx512::kPfNR, avx512::tile_kernel_f32, avx512::pack_strip<avx512::F32>},
     avx512::kernels<avx512::F64>()};
 
 }  // namespace conv

@@ -96,6 +96,33 @@ describe("the transposed implicit GEMM ('gemm-t')", () => {
     expect(info.tileBytesPerThread).toBeLessThanOrEqual(1.5 * 1024 * 1024 + 4 * 49 * cout);
   });
 
+  it("direct-t (tiles of 7 pixels read in place): same bits as the reference loops, fp32, 1 to 3 threads", () => {
+    const g = new Generator(305);
+    for (const s of [
+      { n: 1, c: 64, h: 56, w: 56, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
+      { n: 2, c: 24, h: 17, w: 23, co: 70, kh: 3, kw: 3, stride: [1, 1], pad: [0, 2, 1, 0], dil: [1, 1], groups: 1, bias: false },
+      { n: 1, c: 30, h: 20, w: 19, co: 40, kh: 3, kw: 2, stride: [2, 1], pad: [2, 2, 2, 2], dil: [2, 3], groups: 2, bias: true },
+      { n: 1, c: 300, h: 12, w: 30, co: 33, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
+      { n: 1, c: 5, h: 3, w: 3, co: 130, kh: 1, kw: 1, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
+      { n: 1, c: 9, h: 40, w: 6, co: 64, kh: 5, kw: 5, stride: [1, 1], pad: [2, 2, 2, 2], dil: [1, 1], groups: 1, bias: false },
+    ] as Shape[]) {
+      const x = normal(0, 1, [s.n, s.c, s.h, s.w], { generator: g });
+      const w = normal(0, 1, [s.co, s.c / s.groups, s.kh, s.kw], { generator: g });
+      const b = s.bias ? normal(0, 1, [s.co], { generator: g }) : null;
+      binding._setConvPath('reference');
+      const want = runNative(s, x, w, b);
+      for (const threads of [1, 2, 3]) {
+        setNumThreads(threads);
+        binding._setConvPath('direct-t' as 'gemm');
+        const got = runNative(s, x, w, b);
+        if (binding.backendInfo().isa === 'avx512') expect(binding._lastConv2d().path, describeShape(s)).toBe('direct-t');
+        expect(firstBitDifference(got, want), `${threads} threads ${describeShape(s)}`).toBe(-1);
+      }
+    }
+    setNumThreads(defaultThreads);
+    binding._setConvPath('auto');
+  });
+
   it('forced on more than 256 output pixels: pixel blocks, same bits', () => {
     const g = new Generator(303);
     for (const s of [

@@ -270,7 +270,7 @@ const ISAS = binding.backendInfo().supportedIsas;
 
 describe('every native path, ISA and thread count gives the same bits', () => {
   for (const dtype of ['float32', 'float64'] as const) {
-    it(`${dtype}: reference, direct, gemm, gemm-t, pointwise x ${ISAS.join('/')} x 1 and 3 threads`, () => {
+    it(`${dtype}: reference, direct, gemm, gemm-t, direct-t, pointwise x ${ISAS.join('/')} x 1 and 3 threads`, () => {
       const g = new Generator(dtype === 'float32' ? 101 : 102);
       for (const s of SHAPES) {
         const x = randn(g, [s.n, s.c, s.h, s.w], dtype), w = randn(g, [s.co, s.c / s.groups, s.kh, s.kw], dtype);
@@ -290,7 +290,7 @@ describe('every native path, ISA and thread count gives the same bits', () => {
           binding._setIsa(isa as 'avx512');
           for (const threads of [1, 3]) {
             setNumThreads(threads);
-            for (const path of ['direct', 'gemm', 'gemm-t', 'pointwise', 'reference'] as const) {
+            for (const path of ['direct', 'gemm', 'gemm-t', 'direct-t', 'pointwise', 'reference'] as const) {
               binding._setConvPath(path as 'gemm');
               const got = runNative(s, x, w, b);
               const info = binding._lastConv2d();
@@ -317,14 +317,19 @@ describe('every native path, ISA and thread count gives the same bits', () => {
     // few output pixels and >= 32 channels: the transposed implicit GEMM where the ISA has its kernel
     expect(pathOf([16, 10, 10], [32, 16, 3, 3], { padding: 1 })).toMatch(/^gemm(-t)?$/);
     expect(pathOf([16, 10, 10], [32, 16, 1, 1], { padding: 1 })).toMatch(/^gemm(-t)?$/);
-    expect(pathOf([16, 20, 20], [32, 16, 3, 3], { padding: 1 })).toBe('gemm');
+    // many output pixels, unit column stride, >= 32 channels: tiles read in place where the ISA has the kernel
+    expect(pathOf([16, 20, 20], [32, 16, 3, 3], { padding: 1 })).toMatch(/^(gemm|direct-t)$/);
+    expect(pathOf([16, 20, 20], [32, 16, 3, 3], { padding: 1, stride: 2 })).toMatch(/^gemm(-t)?$/);
   });
 
   it('extra memory: the packed weights once per call plus one packed input block per thread', () => {
     const { mr, kc, nc } = binding.backendInfo().blocking.float32;
     const g = new Generator(6);
     const [cin, cout, k] = [64, 64, 3];
-    conv2d(randn(g, [1, cin, 56, 56], 'float32'), randn(g, [cout, cin, k, k], 'float32'), { padding: 1 });
+    const x = randn(g, [1, cin, 56, 56], 'float32'), w = randn(g, [cout, cin, k, k], 'float32');
+    binding._setConvPath('gemm');
+    conv2d(x, w, { padding: 1 });
+    binding._setConvPath('auto');
     const info = binding._lastConv2d();
     expect(info.path).toBe('gemm');
     const K = cin * k * k;
@@ -333,6 +338,15 @@ describe('every native path, ISA and thread count gives the same bits', () => {
     expect(info.tileBytesPerThread).toBeGreaterThan(0);
     // far below a full im2col matrix (K x 56*56)
     expect(info.tileBytesPerThread * info.threads).toBeLessThan(4 * K * 56 * 56 / 2);
+    // direct-t: W^T of up to 64 channels (K x 64) per thread, and one output row's strips and partial sums
+    binding._setConvPath('direct-t' as 'gemm');
+    conv2d(x, w, { padding: 1 });
+    binding._setConvPath('auto');
+    const dt = binding._lastConv2d();
+    if (dt.path === 'direct-t') {
+      expect(dt.packedWeightBytes).toBe(4 * K * 64 * dt.threads);
+      expect(dt.tileBytesPerThread).toBeLessThan(4 * K * 56);
+    }
   });
 });
 
@@ -417,7 +431,7 @@ describe('identities, bit for bit', () => {
   }
 
   it('an infinite weight over the padding gives NaN on every path (fma(0, inf, acc), as im2col)', () => {
-    for (const path of ['reference', 'direct', 'gemm', 'gemm-t'] as const) {
+    for (const path of ['reference', 'direct', 'gemm', 'gemm-t', 'direct-t'] as const) {
       binding._setConvPath(path as 'gemm');
       for (const dtype of ['float32', 'float64'] as const) {
         const x = fromTypedArray(dtype === 'float64' ? new Float64Array(4).fill(1) : new Float32Array(4).fill(1), [1, 1, 2, 2]);
