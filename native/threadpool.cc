@@ -78,24 +78,34 @@ static_assert(sizeof(SchedAttr) == 48, "struct sched_attr, version 0");
 constexpr std::uint32_t kSchedOther = 0, kSchedBatch = 3;
 constexpr std::uint64_t kResetOnFork = 1;  // SCHED_FLAG_RESET_ON_FORK
 
-// Sets the calling thread's slice to `runtime` ns if its policy is
-// SCHED_OTHER or SCHED_BATCH, keeping its policy and nice value; stores the
-// previous slice in *old. False if nothing was changed.
-bool set_slice(std::uint64_t runtime, std::uint64_t* old) {
+// The calling thread's slice request (sched_runtime, ns) in *ns. False if it
+// cannot be read or the policy is not SCHED_OTHER or SCHED_BATCH.
+bool get_slice(std::uint64_t* ns) {
   SchedAttr a{};
   if (syscall(SYS_sched_getattr, 0, &a, sizeof a, 0) != 0) return false;
   if (a.policy != kSchedOther && a.policy != kSchedBatch) return false;
-  if (old != nullptr) *old = a.runtime;
-  if (a.runtime == runtime) return false;
+  *ns = a.runtime;
+  return true;
+}
+
+// Sets the calling thread's slice to `ns`, keeping its policy, nice value
+// and reset-on-fork flag (clearing that would need privilege). True if the
+// thread now has that slice request.
+bool set_slice(std::uint64_t ns) {
+  SchedAttr a{};
+  if (syscall(SYS_sched_getattr, 0, &a, sizeof a, 0) != 0) return false;
+  if (a.policy != kSchedOther && a.policy != kSchedBatch) return false;
+  if (a.runtime == ns) return true;
   a.size = sizeof a;
-  a.flags &= kResetOnFork;  // kept as it was (clearing it would need privilege)
-  a.runtime = runtime;
+  a.flags &= kResetOnFork;
+  a.runtime = ns;
   a.deadline = 0;
   a.period = 0;
   return syscall(SYS_sched_setattr, 0, &a, 0) == 0;
 }
 #else
-bool set_slice(std::uint64_t, std::uint64_t*) { return false; }
+bool get_slice(std::uint64_t*) { return false; }
+bool set_slice(std::uint64_t) { return false; }
 #endif
 
 int read_slice_ms() {
@@ -109,6 +119,16 @@ int read_slice_ms() {
 }
 
 std::uint64_t slice_ns() { return static_cast<std::uint64_t>(worker_slice_ms()) * 1000000u; }
+
+// The calling thread is inside a LongSliceScope: the regions it starts are
+// async work, and their workers take the long slice too.
+thread_local bool t_long_slice = false;
+
+// job_: generation << 16 | kLongSliceBit (the region is async work) |
+// number of participating workers (at most kMaxThreads - 1).
+constexpr std::uint64_t kLongSliceBit = std::uint64_t{1} << 15;
+constexpr std::uint64_t kPartsMask = kLongSliceBit - 1;
+static_assert(kMaxThreads <= kLongSliceBit, "worker count fits below the flag");
 
 class Pool {
  public:
@@ -132,7 +152,8 @@ class Pool {
     pending_.store(parts, std::memory_order_relaxed);
     pthread_mutex_lock(&mu_);
     const std::uint64_t gen = (job_.load(std::memory_order_relaxed) >> 16) + 1;
-    job_.store((gen << 16) | static_cast<std::uint64_t>(parts), std::memory_order_release);
+    job_.store((gen << 16) | (t_long_slice ? kLongSliceBit : 0) | static_cast<std::uint64_t>(parts),
+               std::memory_order_release);
     pthread_cond_broadcast(&cvWork_);
     pthread_mutex_unlock(&mu_);
     for (int t = 0; t < ntasks; t += parts + 1) fn(ctx, t);
@@ -145,7 +166,7 @@ class Pool {
   pthread_mutex_t mu_ = PTHREAD_MUTEX_INITIALIZER;  // guards the sleeps
   pthread_cond_t cvWork_ = PTHREAD_COND_INITIALIZER;
   pthread_cond_t cvDone_ = PTHREAD_COND_INITIALIZER;
-  // generation << 16 | number of participating workers, published last.
+  // generation << 16 | kLongSliceBit | participating workers, published last.
   std::atomic<std::uint64_t> job_{0};
   std::atomic<int> pending_{0};
   void (*fn_)(void*, int) = nullptr;
@@ -157,6 +178,7 @@ class Pool {
     Pool* pool;
     int id;
     std::uint64_t seen;
+    bool longSlice;  // created by a thread in a LongSliceScope (inherits its slice)
   };
 
   // Waits until pred() holds: polls for up to kSpin, then sleeps on cv.
@@ -183,7 +205,7 @@ class Pool {
       // The generation is read here, before the owner publishes the next
       // region, so a worker that starts late still sees that region as new.
       Start* s = new (std::nothrow) Start{this, workers_ + 1,
-                                          job_.load(std::memory_order_relaxed) >> 16};
+                                          job_.load(std::memory_order_relaxed) >> 16, t_long_slice};
       if (s == nullptr) break;
       // Workers block every signal, so Node's own threads handle them; the
       // mask is inherited from the creating thread, then restored.
@@ -208,20 +230,31 @@ class Pool {
 #if defined(__linux__)
     prctl(PR_SET_NAME, "ntensor-gemm", 0, 0, 0);
 #endif
-    if (worker_slice_ms() > 0) set_slice(slice_ns(), nullptr);  // for good
-    s.pool->loop(s.id, s.seen);
+    s.pool->loop(s.id, s.seen, s.longSlice);
     return nullptr;
   }
 
-  [[noreturn]] void loop(int id, std::uint64_t seen) {
+  [[noreturn]] void loop(int id, std::uint64_t seen, bool longNow) {
+    // The slice this worker asks for follows the regions it takes part in:
+    // long for async work, the scheduler's default (sched_runtime 0) for
+    // sync calls. A new thread inherits its creator's slice, so a worker
+    // created in async work starts with the long one. Switched only when
+    // that changes; given up for good if the kernel refuses.
+    std::uint64_t current = 0;
+    bool slicesWork = worker_slice_ms() > 0 && get_slice(&current);
     for (;;) {
       spinThenWait(&cvWork_, [&] {
         return (job_.load(std::memory_order_acquire) >> 16) != seen;
       });
       const std::uint64_t job = job_.load(std::memory_order_acquire);
       seen = job >> 16;
-      const int parts = static_cast<int>(job & 0xffff);
+      const int parts = static_cast<int>(job & kPartsMask);
       if (id > parts) continue;  // not needed this time (fields not read)
+      const bool wantLong = (job & kLongSliceBit) != 0;
+      if (slicesWork && wantLong != longNow) {
+        slicesWork = set_slice(wantLong ? slice_ns() : 0);
+        longNow = wantLong;
+      }
       for (int t = id; t < ntasks_; t += parts + 1) fn_(ctx_, t);
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         pthread_mutex_lock(&mu_);
@@ -245,15 +278,21 @@ int worker_slice_ms() {
 }
 
 LongSliceScope::LongSliceScope() {
-  if (worker_slice_ms() > 0) {
-    std::uint64_t old = 0;
-    changed_ = set_slice(slice_ns(), &old);
+  if (worker_slice_ms() <= 0) return;
+  active_ = !t_long_slice;  // the outermost scope of this thread
+  if (!active_) return;
+  t_long_slice = true;
+  std::uint64_t old = 0;
+  if (get_slice(&old) && old != slice_ns() && set_slice(slice_ns())) {
     saved_ = old;
+    changed_ = true;
   }
 }
 
 LongSliceScope::~LongSliceScope() {
-  if (changed_) set_slice(saved_, nullptr);
+  if (!active_) return;
+  if (changed_) set_slice(saved_);
+  t_long_slice = false;
 }
 
 int get_num_threads() { return pool().numThreads.load(std::memory_order_relaxed); }

@@ -14,9 +14,10 @@
 //   stays mapped even if a worker_threads environment unloads the addon.
 // - One parallel region at a time: a caller that finds the pool busy (a
 //   GEMM running on another JS thread) runs its tasks itself, in order.
-// - Workers ask the scheduler for a long time slice (see LongSliceScope), so
-//   the JS thread, which sleeps most of the time, is run at once when it
-//   wakes instead of at the next scheduler tick.
+// - In async work (regions started inside a LongSliceScope) the workers ask
+//   the scheduler for a long time slice, so the JS thread, which sleeps most
+//   of the time, runs at once when it wakes instead of at the next
+//   scheduler tick; in sync calls they keep their own.
 #pragma once
 
 namespace ntensor {
@@ -42,13 +43,15 @@ void parallel_run(int ntasks, void (*fn)(void* ctx, int t), void* ctx);
 // tick (4 ms at HZ=250). Since 6.12 a thread may ask for a longer slice
 // (sched_setattr's sched_runtime for SCHED_OTHER, no privilege needed, the
 // same weight and nice value), and a waking thread with a shorter slice
-// preempts it at once (PREEMPT_SHORT). The pool's workers take the long
-// slice when they start (for good); a thread that runs async work (a libuv
-// thread in async.cc) takes it for the scope's lifetime and then gets its
-// own slice back. Length: NTENSOR_WORKER_SLICE_MS (1-100 ms, 0 = leave the
-// scheduler alone), default kDefaultSliceMs. On older kernels or other
-// policies (real-time, SCHED_IDLE, DEADLINE) nothing changes; errors are
-// ignored.
+// preempts it at once (PREEMPT_SHORT). A thread that runs async work (a
+// libuv thread in async.cc) takes the long slice for the scope's lifetime
+// and then gets its own back; the workers taking part in the regions it
+// starts switch to the long slice too, and back to their own when they next
+// serve a sync call (a syscall only when that changes). The JS thread and
+// sync calls are left as they are. Length: NTENSOR_WORKER_SLICE_MS (1-100
+// ms, 0 = leave the scheduler alone), default kDefaultSliceMs. On older
+// kernels or other policies (real-time, SCHED_IDLE, DEADLINE) nothing
+// changes; errors are ignored.
 constexpr int kDefaultSliceMs = 20;
 
 // The long slice in ms for this process (0 = off), read once.
@@ -63,7 +66,8 @@ class LongSliceScope {
 
  private:
   unsigned long long saved_ = 0;  // the thread's sched_runtime before
-  bool changed_ = false;
+  bool changed_ = false;          // restore saved_ at the end
+  bool active_ = false;           // the thread's outermost scope
 };
 
 }  // namespace ntensor

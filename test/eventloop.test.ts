@@ -129,7 +129,7 @@ describe('event loop', () => {
     }
   });
 
-  it('the pool\'s threads take a long scheduler slice; the libuv thread gets its own back after the job', async () => {
+  it('async work runs with a long scheduler slice (the pool\'s threads and the libuv thread), sync calls with the default one', async () => {
     // Linux >= 6.12 (EEVDF custom slices) reports each thread's slice in
     // /proc/self/task/<tid>/sched (se.slice); elsewhere there is nothing to see.
     const [major, minor] = release().split('.').map(Number);
@@ -146,20 +146,26 @@ describe('event loop', () => {
     };
     const before = slices();
     if (process.platform !== 'linux' || major < 6 || (major === 6 && minor < 12) || before === null || before.some((t) => Number.isNaN(t.slice)) ||
-        process.env.NTENSOR_WORKER_SLICE_MS !== undefined) {
-      console.log(`scheduler slices: not checked (${process.platform} ${release()}, /proc sched ${before === null ? 'missing' : 'present'})`);
+        process.env.NTENSOR_WORKER_SLICE_MS !== undefined || getNumThreads() < 2) {
+      console.log(`scheduler slices: not checked (${process.platform} ${release()}, /proc sched ${before === null ? 'missing' : 'present'}, ${getNumThreads()} threads)`);
       return;
     }
-    if (getNumThreads() < 2) return;
-    const A = normal(0, 1, [256, 256]);
-    await matmulAsync(A, A); // the pool's workers exist now
-    const after = slices()!;
-    const mainSlice = after[0].slice; // the first task is the main thread
-    const gemm = after.filter((t) => t.name === 'ntensor-gemm');
-    expect(gemm.length).toBeGreaterThan(0);
-    for (const t of gemm) expect(t.slice, JSON.stringify(after)).toBe(20_000_000);
-    // No other thread (the libuv thread that ran the job) kept the long slice.
-    for (const t of after.filter((x) => x.name !== 'ntensor-gemm')) expect(t.slice, JSON.stringify(after)).toBe(mainSlice);
+    const A = normal(0, 1, [512, 512]); // large enough for every pool thread
+    const check = (gemmSlice: number | 'main'): void => {
+      const now = slices()!;
+      const mainSlice = now[0].slice; // the first task is the main thread
+      const gemm = now.filter((t) => t.name === 'ntensor-gemm');
+      expect(gemm.length).toBeGreaterThan(0);
+      for (const t of gemm) expect(t.slice, JSON.stringify(now)).toBe(gemmSlice === 'main' ? mainSlice : gemmSlice);
+      // No other thread (the libuv thread that ran the job) kept the long slice.
+      for (const t of now.filter((x) => x.name !== 'ntensor-gemm')) expect(t.slice, JSON.stringify(now)).toBe(mainSlice);
+    };
+    await matmulAsync(A, A);
+    check(20_000_000);
+    matmul(A, A);
+    check('main');
+    await matmulAsync(A, A);
+    check(20_000_000);
   });
 
   it(`fs calls are not held up behind queued products (at most ${MAX_IN_FLIGHT} on libuv's pool at once)`, async () => {
