@@ -13,12 +13,27 @@
 //              are packed straight from the image by pack_b below, one
 //              cache-sized block at a time per thread (im2col is never
 //              materialised); then the GEMM micro-kernel runs over them.
+//   gemm-t     transposed implicit GEMM for few output pixels (<= 256) and
+//              many channels (deep ResNet layers, 512 x 7^2): output pixels
+//              are the tile's rows and channels its vectors; the im2col^T
+//              is packed in 7-pixel panels once per image, the weights are
+//              packed as W^T one 128 x 64 block at a time per thread while
+//              they are used (prefetched towards L2 the block before), never
+//              all at once; the tile (pixels x channels) is transposed into y.
+//   direct-t   transposed direct conv for many output pixels with unit column
+//              stride: tiles of 7 output pixels of one row x 64 channels read
+//              their inputs from the image in place through a table of
+//              reduction offsets (tiles on the padding from a small
+//              zero-padded strip); W^T of 64 channels over the whole depth is
+//              packed per thread. gemm-t and direct-t need the ISA's own tile
+//              kernels (AVX-512 fp32); when forced elsewhere gemm-t runs the
+//              GEMM's micro-kernel and direct-t falls back to auto.
 //   direct     register-blocked loops for few output channels per group or
 //              one input channel per group (depthwise): SIMD over output
 //              columns, a few output channels at a time, padding as zero
 //              lanes of masked loads; no packing, no allocation.
 //   reference  the simple loops of reference_loops.inc.
-// All four keep the contract of kernels.h, so they give identical bits.
+// All of them keep the contract of kernels.h, so they give identical bits.
 #pragma once
 #include <cstddef>
 
