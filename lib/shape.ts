@@ -8,8 +8,10 @@ export function fmt(shape: Shape): string {
 }
 
 export function numel(shape: Shape): number {
+  // An indexed loop: for-of over a frozen array (every tensor's shape) goes
+  // through V8's generic array iterator, ~40 ns per call.
   let n = 1;
-  for (const d of shape) n *= d;
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
   return n;
 }
 
