@@ -36,6 +36,34 @@ export function allocate<D extends DType>(dtype: D, length: number, op?: string)
   }
 }
 
+/** Outputs of at least this many bytes come from allocateOutput's uninitialised path. */
+export const UNINIT_OUTPUT_BYTES = 65536;
+
+/**
+ * An output array whose every element the op is about to write (a GEMM with
+ * beta = 0, a convolution with a non-empty reduction). From 64 KiB up its
+ * memory is not zeroed first (Buffer.allocUnsafeSlow: its own ArrayBuffer,
+ * byteOffset 0, memory from malloc as is): zeroing costs as much as 5-8 % of
+ * a 128-512 sized product, for values the op overwrites anyway. Smaller
+ * ones, and any case allocUnsafeSlow refuses, are allocate()'s. Callers must
+ * write every element before the array is seen (no stale bytes escape).
+ */
+export function allocateOutput<D extends DType>(dtype: D, length: number, op: string): TypedArrayFor<D> {
+  const bytes = dtype === 'float64' ? 8 * length : 4 * length;
+  if (bytes >= UNINIT_OUTPUT_BYTES && Number.isSafeInteger(length)) {
+    let buf: Buffer | undefined;
+    try {
+      buf = Buffer.allocUnsafeSlow(bytes);
+    } catch {
+      buf = undefined; // allocate() gives the op's RangeError, or succeeds
+    }
+    if (buf !== undefined) {
+      return (dtype === 'float64' ? new Float64Array(buf.buffer, buf.byteOffset, length) : new Float32Array(buf.buffer, buf.byteOffset, length)) as TypedArrayFor<D>;
+    }
+  }
+  return allocate(dtype, length, op);
+}
+
 /** Whether `buffer` was detached (transferred); Node 20 has no ArrayBuffer.prototype.detached. */
 export function isDetached(buffer: ArrayBufferLike): boolean {
   const flag = (buffer as { detached?: unknown }).detached;

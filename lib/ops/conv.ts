@@ -1,6 +1,6 @@
 // conv2d with torch.nn.functional.conv2d semantics (N-C-H-W, cross-
 // correlation) and the d2l §6.4 functions built on the same native kernel.
-import { DType, FloatArray, allocate } from '../dtype';
+import { DType, FloatArray, allocate, allocateOutput } from '../dtype';
 import { Shape, fmt, frozenShape3 } from '../shape';
 import { NativeBinding, native } from '../native';
 import { Tensor, adopt, adoptShared, checkTensor } from '../tensor';
@@ -211,7 +211,8 @@ function conv2dPlanOf(input: Tensor, weight: Tensor, bias: Tensor | null, stride
   }
   const oh = Math.floor((h + pt + pb - ekh) / sh) + 1;
   const ow = Math.floor((w + pl + pr - ekw) / sw) + 1;
-  const out = allocate(input.dtype, n * cout * oh * ow, op);
+  // Every output element is written when the reduction (c / groups) * kh * kw is non-empty.
+  const out = c > 0 ? allocateOutput(input.dtype, n * cout * oh * ow, op) : allocate(input.dtype, n * cout * oh * ow, op);
   return {
     x: input.data, weight: weight.data, bias: bias ? bias.data : null, out, n, c, h, w, cout, kh, kw,
     strideH: sh, strideW: sw, padTop: pt, padBottom: pb, padLeft: pl, padRight: pr, dilationH: dh, dilationW: dw, groups,
