@@ -25,7 +25,9 @@ const SIZES = new Float64Array(16);
  */
 function validConv(x: FloatArray, weight: FloatArray, n: number, c: number, h: number, w: number,
   cout: number, kh: number, kw: number, dtype: DType, shape: Shape, op: string): Tensor {
-  const out = allocate(dtype, n * cout * (h - kh + 1) * (w - kw + 1), op);
+  // As conv2dPlanOf: every element is written when the reduction is non-empty.
+  const len = n * cout * (h - kh + 1) * (w - kw + 1);
+  const out = c > 0 ? allocateOutput(dtype, len, op) : allocate(dtype, len, op);
   if (out.length > 0) {
     const z = SIZES;
     z[0] = n; z[1] = c; z[2] = h; z[3] = w; z[4] = cout; z[5] = kh; z[6] = kw;
