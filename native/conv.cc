@@ -864,6 +864,17 @@ void populate_output(T* y, std::size_t count, std::size_t minBytes) {
 #endif
 }
 
+// The share of the transposed paths' tile work that is real: channels in
+// blocks of 64 (a last block of <= 32 computes 32), pixels (per output row
+// for direct_t, per image for gemm-t) in tiles of 7. Below ~0.85 the normal
+// orientation measured faster (3x3 64 -> 200 on 30^2: 0.76, ~136 vs ~85
+// GFLOP/s; 40 -> 40 on 13^2: 0.6, ~83 vs ~57).
+inline double tile_fill(index_t channels, index_t pixels) {
+  const index_t r = channels % 64;
+  const index_t computed = channels - r + (r == 0 ? 0 : r <= 32 ? 32 : 64);
+  return double(channels) / double(computed) * double(pixels) / double(round_up(pixels, 7));
+}
+
 // ---- choosing ----
 
 void reference(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
@@ -914,12 +925,13 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
       // short reductions packing would cost more than it saves (measured).
       path = Path::direct;
     } else if (s.oh * s.ow > kGemmTMaxPixels && mg >= 32 && s.strideW == 1 &&
-               s.ow <= kDirectTMaxOw && directt_own<T>()) {
+               s.ow <= kDirectTMaxOw && directt_own<T>() && tile_fill(mg, s.ow) >= 0.85) {
       // Many output pixels, unit column stride: tiles of 7 pixels read from
       // the image in place, channels as vectors (direct_t; 3x3 64 -> 64 on
       // 56^2, one thread: ~126 -> ~135 GFLOP/s against gemm).
       path = Path::directt;
-    } else if (s.oh * s.ow <= kGemmTMaxPixels && mg >= 32 && gemmt_own<T>()) {
+    } else if (s.oh * s.ow <= kGemmTMaxPixels && mg >= 32 && gemmt_own<T>() &&
+               tile_fill(mg, s.oh * s.ow) >= 0.85) {
       // Few output pixels, many channels (deep ResNet layers: 7^2, 14^2):
       // channels as the vector direction fill the tiles, and the weights
       // are packed block by block as they are used (implicit_gemm_t).
