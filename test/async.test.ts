@@ -232,6 +232,40 @@ describe('maxPool2dAsync and avgPool2dAsync', () => {
     });
   }
 
+  it('outputs of 64 KiB and more (not zeroed) are written in full: sync and async against a plain JS loop', async () => {
+    const [n, c, h, w, k, st, pad] = [2, 6, 60, 50, 3, 1, 1];
+    const x = normal(0, 1, [n, c, h, w]);
+    const oh = Math.floor((h + 2 * pad - k) / st) + 1, ow = Math.floor((w + 2 * pad - k) / st) + 1;
+    const want = { max: new Float32Array(n * c * oh * ow), avg: new Float32Array(n * c * oh * ow) };
+    for (let p = 0; p < n * c; p++) {
+      for (let oy = 0; oy < oh; oy++) {
+        for (let ox = 0; ox < ow; ox++) {
+          let mx = -Infinity, sum = 0;
+          for (let iy = oy * st - pad; iy < oy * st - pad + k; iy++) {
+            for (let ix = ox * st - pad; ix < ox * st - pad + k; ix++) {
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              const v = x.data[(p * h + iy) * w + ix];
+              if (v > mx) mx = v;
+              sum = Math.fround(sum + v);
+            }
+          }
+          want.max[(p * oh + oy) * ow + ox] = mx;
+          want.avg[(p * oh + oy) * ow + ox] = Math.fround(sum / (k * k));
+        }
+      }
+    }
+    expect(want.max.byteLength).toBeGreaterThanOrEqual(65536);
+    for (let round = 0; round < 3; round++) {
+      // Garbage (0xff bytes: NaN) the allocator may hand out again once it is collected.
+      Buffer.allocUnsafeSlow(want.max.byteLength).fill(0xff);
+      expect(sameBits(maxPool2d(x, k, { stride: st, padding: pad }).data, want.max)).toBe(true);
+      expect(sameBits((await maxPool2dAsync(x, k, { stride: st, padding: pad })).data, want.max)).toBe(true);
+      const avgSync = avgPool2d(x, k, { stride: st, padding: pad }).data, avgAsync = (await avgPool2dAsync(x, k, { stride: st, padding: pad })).data;
+      expect(avgSync.every((v, i) => Math.abs(v - want.avg[i]) <= 1e-6)).toBe(true);
+      expect(sameBits(avgAsync, avgSync)).toBe(true);
+    }
+  });
+
   it('inline below the cut-off, on libuv\'s pool above it', async () => {
     const s0 = stats();
     await maxPool2dAsync(normal(0, 1, [1, 4, 16, 16]), 2); // 256 x 4

@@ -4,7 +4,7 @@
 // ceil_mode false. Max pooling pads with −inf and propagates NaN; average
 // pooling counts the padding (count_include_pad = true: every window divides
 // by kh·kw).
-import { DType, FloatArray, allocate } from '../dtype';
+import { DType, FloatArray, allocateOutput } from '../dtype';
 import { fmt } from '../shape';
 import { native } from '../native';
 import { Tensor, adopt, checkTensor } from '../tensor';
@@ -61,7 +61,9 @@ export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: number | re
   if (oh < 1 || ow < 1) {
     throw new RangeError(`${op}: Given input size: (${c}x${h}x${w}). Calculated output size: (${c}x${Math.max(oh, 0)}x${Math.max(ow, 0)}). Output size is too small (kernel size [${kh}, ${kw}], stride [${sh}, ${sw}], padding [${ph}, ${pw}])`);
   }
-  const out = allocate(input.dtype, n * c * oh * ow, op);
+  // Not zeroed from 64 KiB up (allocateOutput): the kernels write every
+  // output element (every window holds at least one input element).
+  const out = allocateOutput(input.dtype, n * c * oh * ow, op);
   return { op, x: input.data, out, shape: batched ? [n, c, oh, ow] : [c, oh, ow], n, c, h, w, kh, kw, sh, sw, ph, pw, work: out.length * kh * kw };
 }
 
