@@ -869,6 +869,12 @@ void populate_output(T* y, std::size_t count, std::size_t minBytes) {
 // for direct_t, per image for gemm-t) in tiles of 7. Below ~0.85 the normal
 // orientation measured faster (3x3 64 -> 200 on 30^2: 0.76, ~136 vs ~85
 // GFLOP/s; 40 -> 40 on 13^2: 0.6, ~83 vs ~57).
+// The transposed paths only for an (image, group) of at least this many
+// multiply-adds, and direct_t only for output rows of at least 28 (4 tiles,
+// 2 of them on the padding): smaller ones measured faster with gemm
+// (16 -> 32 on 10^2, 32 -> 64 on 20^2, 64 -> 64 on 8^2, one thread).
+constexpr double kTransposedMinMacs = double(1 << 24);
+
 inline double tile_fill(index_t channels, index_t pixels) {
   const index_t r = channels % 64;
   const index_t computed = channels - r + (r == 0 ? 0 : r <= 32 ? 32 : 64);
@@ -917,6 +923,7 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   if (path == Path::direct && !directOk) path = Path::automatic;
   if (path == Path::directt && !(s.strideW == 1 && s.ow <= kDirectTMaxOw && directt_own<T>())) path = Path::automatic;
   if (path == Path::automatic) {
+    const double jobMacs = double(mg) * double(cg * s.kh * s.kw) * double(s.oh * s.ow);
     if (isPointwise) {
       path = Path::pointwise;
     } else if (directOk && (cg == 1 || mg <= 4 || (mg <= 12 && cg * s.kh * s.kw <= 256))) {
@@ -924,14 +931,15 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
       // the GEMM's MR-high tiles would compute mostly padding rows, and for
       // short reductions packing would cost more than it saves (measured).
       path = Path::direct;
-    } else if (s.oh * s.ow > kGemmTMaxPixels && mg >= 32 && s.strideW == 1 &&
-               s.ow <= kDirectTMaxOw && directt_own<T>() && tile_fill(mg, s.ow) >= 0.85) {
+    } else if (s.oh * s.ow > kGemmTMaxPixels && mg >= 32 && s.strideW == 1 && s.ow >= 28 &&
+               s.ow <= kDirectTMaxOw && directt_own<T>() && tile_fill(mg, s.ow) >= 0.85 &&
+               jobMacs >= kTransposedMinMacs) {
       // Many output pixels, unit column stride: tiles of 7 pixels read from
       // the image in place, channels as vectors (direct_t; 3x3 64 -> 64 on
       // 56^2, one thread: ~126 -> ~135 GFLOP/s against gemm).
       path = Path::directt;
     } else if (s.oh * s.ow <= kGemmTMaxPixels && mg >= 32 && gemmt_own<T>() &&
-               tile_fill(mg, s.oh * s.ow) >= 0.85) {
+               tile_fill(mg, s.oh * s.ow) >= 0.85 && jobMacs >= kTransposedMinMacs) {
       // Few output pixels, many channels (deep ResNet layers: 7^2, 14^2):
       // channels as the vector direction fill the tiles, and the weights
       // are packed block by block as they are used (implicit_gemm_t).
