@@ -48,21 +48,27 @@ export function checkShape(op: string, shape: unknown, argName = 'shape'): numbe
 
 // The last frozen shape of 2 and of 3 dims handed out: ops called again and
 // again at one size (the d2l loop) share one frozen array instead of
-// freezing a new one each call (Object.freeze is ~40 ns).
+// freezing a new one each call (Object.freeze is ~40 ns). The dims are kept
+// as numbers too: TurboFan does not inline element loads from frozen arrays
+// (each is a KeyedLoadIC call).
 let last2: readonly number[] = Object.freeze([0, 0]);
+let last2a = 0, last2b = 0;
 let last3: readonly number[] = Object.freeze([0, 0, 0]);
+let last3a = 0, last3b = 0, last3c = 0;
 
 /** A frozen [a, b] (possibly shared: it can never change). */
 export function frozenShape2(a: number, b: number): readonly number[] {
-  const s = last2;
   // (A zero is never matched: -0 === 0, and a shape keeps its -0.)
-  return s[0] === a && s[1] === b && a * b !== 0 ? s : (last2 = Object.freeze([a, b]));
+  if (a === last2a && b === last2b && a * b !== 0) return last2;
+  last2a = a; last2b = b;
+  return (last2 = Object.freeze([a, b]));
 }
 
 /** A frozen [a, b, c] (possibly shared: it can never change). */
 export function frozenShape3(a: number, b: number, c: number): readonly number[] {
-  const s = last3;
-  return s[0] === a && s[1] === b && s[2] === c && a * b * c !== 0 ? s : (last3 = Object.freeze([a, b, c]));
+  if (a === last3a && b === last3b && c === last3c && a * b * c !== 0) return last3;
+  last3a = a; last3b = b; last3c = c;
+  return (last3 = Object.freeze([a, b, c]));
 }
 
 export function stridesOf(shape: Shape): number[] {

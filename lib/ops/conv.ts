@@ -86,29 +86,30 @@ function describe(v: unknown): string {
 export function conv2d<D extends DType>(input: Tensor<D>, weight: Tensor<D>, options?: Conv2dOptions): Tensor<D>;
 export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): Tensor;
 export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): Tensor {
-  // Valid tensors and an options object (or none): prepareConv2d's steps in
-  // its order, the options read once; with the defaults' values (d2l's
-  // calls: stride 1, no padding, dilation 1, one group, no bias) and
-  // shapes that fit, the native call without a plan. Anything else (errors
-  // included) takes the general path.
+  // Valid 3-D/4-D input and 4-D weight tensors and an options object (or
+  // none): prepareConv2d's steps in its order, the options read once; with
+  // the defaults' values (d2l's calls: stride 1, no padding, dilation 1, one
+  // group, no bias) and shapes that fit, the native call without a plan.
+  // Anything else (errors included) takes the general path. (Each dim is
+  // read once: element loads from frozen arrays are calls in TurboFan.)
   if (input instanceof Tensor && weight instanceof Tensor && (options === undefined || (options !== null && typeof options === 'object'))) {
-    const op = 'conv2d';
-    checkTensor(op, input, 'input');
-    checkTensor(op, weight, 'weight');
-    const { bias = null, stride, padding, dilation, groups = 1 } = options ?? NO_OPTIONS;
     const is = input.shape, ws = weight.shape, nd = is.length;
-    if (bias === null && groups === 1 && (stride === undefined || stride === 1) && (dilation === undefined || dilation === 1) &&
-        (padding === undefined || padding === 0 || padding === 'valid') &&
-        (nd === 3 || nd === 4) && ws.length === 4 && input.dtype === weight.dtype) {
+    if ((nd === 3 || nd === 4) && ws.length === 4) {
       const n = nd === 4 ? is[0] : 1, c = is[nd - 3], h = is[nd - 2], w = is[nd - 1];
-      const cout = ws[0], kh = ws[2], kw = ws[3];
-      if (ws[1] === c && kh > 0 && kw > 0 && kh <= h && kw <= w) {
-        const oh = h - kh + 1, ow = w - kw + 1;
-        return validConv(input.data, weight.data, n, c, h, w, cout, kh, kw, input.dtype,
-          nd === 4 ? Object.freeze([n, cout, oh, ow]) : frozenShape3(cout, oh, ow), op);
+      const cout = ws[0], cin = ws[1], kh = ws[2], kw = ws[3];
+      // checkTensor's checks of both (their data fit their shapes).
+      if (input.data.length === n * c * h * w && weight.data.length === cout * cin * kh * kw) {
+        const { bias = null, stride, padding, dilation, groups = 1 } = options ?? NO_OPTIONS;
+        if (bias === null && groups === 1 && (stride === undefined || stride === 1) && (dilation === undefined || dilation === 1) &&
+            (padding === undefined || padding === 0 || padding === 'valid') && input.dtype === weight.dtype &&
+            cin === c && kh > 0 && kw > 0 && kh <= h && kw <= w) {
+          const oh = h - kh + 1, ow = w - kw + 1;
+          return validConv(input.data, weight.data, n, c, h, w, cout, kh, kw, input.dtype,
+            nd === 4 ? Object.freeze([n, cout, oh, ow]) : frozenShape3(cout, oh, ow), 'conv2d');
+        }
+        return runConv2dPlan(conv2dPlanOf(input, weight, bias, stride, padding, dilation, groups));
       }
     }
-    return runConv2dPlan(conv2dPlanOf(input, weight, bias, stride, padding, dilation, groups));
   }
   return runConv2dPlan(prepareConv2d(input, weight, options));
 }
