@@ -51,6 +51,9 @@ const SHAPES: Shape[] = [
   { n: 1, c: 20, h: 16, w: 16, co: 33, kh: 3, kw: 3, stride: [1, 1], pad: [2, 2, 2, 2], dil: [2, 2], groups: 1, bias: false },
   // one output pixel, stride 3 columns
   { n: 3, c: 9, h: 3, w: 5, co: 17, kh: 3, kw: 3, stride: [1, 3], pad: [0, 0, 0, 0], dil: [1, 1], groups: 1, bias: true },
+  // one image, several channel blocks: the im2col^T packed once, split over the threads
+  { n: 1, c: 256, h: 7, w: 7, co: 256, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
+  { n: 1, c: 100, h: 9, w: 9, co: 130, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
   // 256 pixels (the largest the path takes), 1x1 with padding
   { n: 1, c: 30, h: 14, w: 14, co: 70, kh: 1, kw: 1, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
 ];
