@@ -384,6 +384,7 @@ struct GemmTJob {
   index_t pixBlock, pixBlocks;  // output pixels of an item (a multiple of mr)
   index_t coBlock, coBlocks, items;
   int tasks;
+  std::atomic<index_t> next;
   std::atomic<int> failed;
 };
 
@@ -420,10 +421,10 @@ void gemmt_task(void* ctx, int t) {
   }
   const index_t ldc = z.ldc;
   index_t segBlock = -1, packedJob = -1;
-  // Each task a contiguous range of items, so that the next weights it
-  // needs are known (and fetched while it computes).
-  const index_t i0 = j.items * t / j.tasks, i1 = j.items * (t + 1) / j.tasks;
-  for (index_t i = i0; i < i1; ++i) {
+  // Items from a shared counter: a thread slowed by other work on its core
+  // takes fewer.
+  (void)t;
+  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     // Items: (image, group) x pixel blocks x channel blocks.
     const index_t cb = i % j.coBlocks, pjob = i / j.coBlocks;
     const index_t pb = pjob % j.pixBlocks, job = pjob / j.pixBlocks;
@@ -456,9 +457,8 @@ void gemmt_task(void* ctx, int t) {
         }
         continue;
       }
-      // The weights of the next W^T block (this item's next depth block, or
-      // the next item's first), fetched towards L2 across this block's
-      // micro-kernel calls.
+      // The weights of this item's next W^T block, fetched towards L2 across
+      // this block's micro-kernel calls.
       const char* pf = nullptr;
       index_t every = 0, rowLines = 1, rowSkip = 0, col = 0;
       {
@@ -466,10 +466,6 @@ void gemmt_task(void* ctx, int t) {
         index_t rows = 0, nkc = 0;
         if (pc + KC < K) {
           nw = wg + pc + KC, rows = nco, nkc = std::min(KC, K - pc - KC);
-        } else if (i + 1 < i1) {
-          const index_t ni = i + 1, ncb = ni % j.coBlocks, njob = ni / j.coBlocks / j.pixBlocks;
-          const index_t nco0 = ncb * j.coBlock;
-          nw = j.w + ((njob % G) * mg + nco0) * K, rows = std::min(j.coBlock, mg - nco0), nkc = std::min(KC, K);
         }
         if (nw != nullptr) {
           const std::uintptr_t lo = reinterpret_cast<std::uintptr_t>(nw) & ~std::uintptr_t(63);
@@ -579,7 +575,7 @@ bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias
   }
   coBlocks = ceil_div(mg, coBlock);
   GemmTJob<T> job{&s, x, w, bias, y, int(MRt), int(NRt), KC, wholeA, pixBlock, pixBlocks,
-                  coBlock, coBlocks, jobs * coBlocks, 1, {0}};
+                  coBlock, coBlocks, jobs * coBlocks, 1, {0}, {0}};
   const int tasks = int(std::min<index_t>(threads, job.items));
   job.tasks = tasks;
   const GemmTSizes z = gemmt_sizes<T>(pixBlock, K, MRt, NR, KC, wholeA, coBlock);
@@ -617,6 +613,7 @@ struct DirectTJob {
   T* y;
   index_t coBlock, coBlocks, rowBlock, rowBlocks, items;
   int tasks;
+  std::atomic<index_t> next;
   std::atomic<int> failed;
 };
 
@@ -664,8 +661,10 @@ void directt_task(void* ctx, int t) {
   // most 1024 whose partial sums continue through ct.
   const index_t KCd = K <= 2048 ? K : ceil_div(K, ceil_div(K, 1024));
   index_t packedW = -1;
-  const index_t i0 = j.items * t / j.tasks, i1 = j.items * (t + 1) / j.tasks;
-  for (index_t i = i0; i < i1; ++i) {
+  // Items from a shared counter: a thread slowed by other work on its core
+  // takes fewer.
+  (void)t;
+  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     // Items: (image, group) x channel blocks x bands of output rows.
     const index_t rb = i % j.rowBlocks, rest = i / j.rowBlocks;
     const index_t cb = rest % j.coBlocks, job = rest / j.coBlocks;
@@ -745,7 +744,7 @@ bool direct_t(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y)
   const index_t rowBlock = ceil_div(s.oh, rowBlocks);
   rowBlocks = ceil_div(s.oh, rowBlock);
   DirectTJob<T> job{&s, x, w, bias, y, coBlock, coBlocks, rowBlock, rowBlocks,
-                    jobs * coBlocks * rowBlocks, 1, {0}};
+                    jobs * coBlocks * rowBlocks, 1, {0}, {0}};
   const int tasks = int(std::min<index_t>(threads, job.items));
   job.tasks = tasks;
   const index_t tiles = ceil_div(s.ow, index_t(ck.pfMR));
