@@ -18,7 +18,7 @@
 // explicitly, and an unreachable dist-url, so it can never download headers.
 //
 // Then it verifies the result: `file` says stripped, `objdump -T` symbol
-// versions stay at or under GLIBC_2.17 / GLIBCXX_3.4.21 / CXXABI_1.3.9
+// versions stay at or under GLIBC_2.14 / GLIBCXX_3.4.21 / CXXABI_1.3.9
 // (override with NTENSOR_MAX_GLIBC, NTENSOR_MAX_GLIBCXX, NTENSOR_MAX_CXXABI),
 // and PREBUILDS_ONLY=1 node-gyp-build loads it from prebuilds/.
 import { spawnSync } from 'node:child_process';
@@ -37,7 +37,7 @@ const outFile = path.join(outDir, outName);
 const devBinary = path.join(root, 'build', 'Release', `${pkg.name}.node`);
 
 const LIMITS = {
-  GLIBC: process.env.NTENSOR_MAX_GLIBC || '2.17',
+  GLIBC: process.env.NTENSOR_MAX_GLIBC || '2.14',
   GLIBCXX: process.env.NTENSOR_MAX_GLIBCXX || '3.4.21',
   CXXABI: process.env.NTENSOR_MAX_CXXABI || '1.3.9',
 };
