@@ -87,7 +87,7 @@ export interface NativeBinding {
   /** Speed scripts: the current ISA's one-thread FMA peak in GFLOP/s, measured for about `seconds`. */
   _fmaPeak(dtype: 'float32' | 'float64', seconds: number): number;
   /** Test hook: force the conv2d path (every path gives the same bits); returns the one set. */
-  _setConvPath(mode: 'auto' | 'reference' | 'direct' | 'gemm' | 'pointwise'): string;
+  _setConvPath(mode: 'auto' | 'reference' | 'direct' | 'gemm' | 'gemm-t' | 'direct-t' | 'pointwise'): string;
   /** Test/bench hook: what this thread's last conv2d did and the extra memory it used. */
   _lastConv2d(): { path: string; packedWeightBytes: number; tileBytesPerThread: number; threads: number };
   /** Test hook: C = alpha * op(A) * op(B) + beta * C, row-major with leading dimensions (C in place). */

@@ -709,10 +709,10 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
   }
 
   // _setConvPath(mode) (tests, bench): 'auto' | 'reference' | 'direct' |
-  // 'gemm' | 'pointwise' (kernels.h: set_conv_path); returns the mode set.
+  // 'gemm' | 'gemm-t' | 'direct-t' | 'pointwise' (kernels.h: set_conv_path); returns the mode set.
   Napi::Value SetConvPath(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    static constexpr const char* modes = "'auto', 'reference', 'direct', 'gemm' or 'pointwise'";
+    static constexpr const char* modes = "'auto', 'reference', 'direct', 'gemm', 'gemm-t', 'direct-t' or 'pointwise'";
     if (info.Length() != 1 || !info[0].IsString()) {
       throwType(env, std::string("_setConvPath: expected a string (") + modes + ")");
     }

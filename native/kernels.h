@@ -82,7 +82,7 @@ void conv2d_f64(const Conv2dShape& s, const double* x, const double* weight,
                 const double* bias, double* y);
 
 // What the calling thread's last conv2d did: the path ("pointwise", "gemm",
-// "direct", "reference" or "empty"), the bytes of packed weights it
+// "gemm-t", "direct-t", "direct", "reference" or "empty"; conv.h describes them), the bytes of packed weights it
 // allocated (implicit GEMM), the bytes of the packed input block each
 // thread used, and the threads it ran on. For benchmarks and tests.
 struct Conv2dCallInfo {
@@ -94,8 +94,10 @@ struct Conv2dCallInfo {
 Conv2dCallInfo conv2d_last_call();
 
 // Test hook: which conv2d path later calls take: "auto" (the default),
-// "reference" (the simple loops), "direct", "gemm" (implicit GEMM) or
-// "pointwise" (1x1 GEMM; only where it applies, else auto). Every path
+// "reference" (the simple loops), "direct", "gemm" (implicit GEMM), "gemm-t"
+// (transposed implicit GEMM), "direct-t" (transposed direct; only with unit
+// column stride and AVX-512 fp32, else auto) or "pointwise" (1x1 GEMM; only
+// where it applies, else auto). Every path
 // gives the same bits. Returns the mode set, or nullptr for an unknown name.
 const char* set_conv_path(const char* name);
 

@@ -72,7 +72,7 @@ describe("the transposed implicit GEMM ('gemm-t')", () => {
           binding._setIsa(isa as 'avx512');
           for (const threads of [1, 2, 3]) {
             setNumThreads(threads);
-            binding._setConvPath('gemm-t' as 'gemm');
+            binding._setConvPath('gemm-t');
             const got = runNative(s, x, w, b);
             expect(binding._lastConv2d().path, describeShape(s)).toBe('gemm-t');
             expect(firstBitDifference(got, want), `${isa} ${threads} threads ${describeShape(s)}`).toBe(-1);
@@ -89,7 +89,7 @@ describe("the transposed implicit GEMM ('gemm-t')", () => {
     const g = new Generator(304);
     const [cin, cout] = [512, 512];
     const x = normal(0, 1, [1, cin, 7, 7], { generator: g }), w = normal(0, 1, [cout, cin, 3, 3], { generator: g });
-    binding._setConvPath('gemm-t' as 'gemm');
+    binding._setConvPath('gemm-t');
     const s: Shape = { n: 1, c: cin, h: 7, w: 7, co: cout, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false };
     runNative(s, x, w, null);
     const info = binding._lastConv2d();
@@ -116,7 +116,7 @@ describe("the transposed implicit GEMM ('gemm-t')", () => {
       const want = runNative(s, x, w, b);
       for (const threads of [1, 2, 3]) {
         setNumThreads(threads);
-        binding._setConvPath('direct-t' as 'gemm');
+        binding._setConvPath('direct-t');
         const got = runNative(s, x, w, b);
         if (binding.backendInfo().isa === 'avx512') expect(binding._lastConv2d().path, describeShape(s)).toBe('direct-t');
         expect(firstBitDifference(got, want), `${threads} threads ${describeShape(s)}`).toBe(-1);
@@ -138,7 +138,7 @@ describe("the transposed implicit GEMM ('gemm-t')", () => {
       const want = runNative(s, x, w, b);
       for (const threads of [1, 2]) {
         setNumThreads(threads);
-        binding._setConvPath('gemm-t' as 'gemm');
+        binding._setConvPath('gemm-t');
         const got = runNative(s, x, w, b);
         expect(binding._lastConv2d().path).toBe('gemm-t');
         expect(firstBitDifference(got, want), `${threads} threads ${describeShape(s)}`).toBe(-1);

@@ -339,7 +339,7 @@ describe('every native path, ISA and thread count gives the same bits', () => {
     // far below a full im2col matrix (K x 56*56)
     expect(info.tileBytesPerThread * info.threads).toBeLessThan(4 * K * 56 * 56 / 2);
     // direct-t: W^T of up to 64 channels (K x 64) per thread, and one output row's strips and partial sums
-    binding._setConvPath('direct-t' as 'gemm');
+    binding._setConvPath('direct-t');
     conv2d(x, w, { padding: 1 });
     binding._setConvPath('auto');
     const dt = binding._lastConv2d();
