@@ -842,26 +842,8 @@ void advise_huge_pages(T* y, std::size_t count) {
 // A fresh output's pages fault in one at a time as they are first written:
 // about 1.5 us each on the development VM, as much as the arithmetic of a
 // 64x56^2 -> 256 1x1 convolution (3.2 MB output: median 45 GFLOP/s with
-// fresh pages, ~100 with resident ones). Asking the kernel to fault the
-// range in with one call (MADV_POPULATE_WRITE, Linux 5.14+; elsewhere, or on
-// error, nothing happens) saves the traps (median ~60 there). Pages already
-// present are left as they are; no value changes.
-template <typename T>
-void populate_output(T* y, std::size_t count, std::size_t minBytes) {
-#if defined(__linux__)
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-  const std::size_t bytes = sizeof(T) * count;
-  if (bytes < minBytes) return;
-  constexpr std::uintptr_t kPage = 4096;
-  const std::uintptr_t lo = (reinterpret_cast<std::uintptr_t>(y) + kPage - 1) & ~(kPage - 1);
-  const std::uintptr_t hi = (reinterpret_cast<std::uintptr_t>(y) + bytes) & ~(kPage - 1);
-  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_POPULATE_WRITE);
-#else
-  (void)y, (void)count, (void)minBytes;
-#endif
-}
+// fresh pages, ~100 with resident ones); gemm::populate_pages faults them in
+// with one call (median ~60 there).
 
 // The share of the transposed paths' tile work that is real: channels in
 // blocks of 64 (a last block of <= 32 computes 32), pixels (per output row
@@ -911,7 +893,7 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   // the threads) measured slower (3x3 64 -> 64 on 56^2, 2 threads: median
   // ~205 -> ~180-190 GFLOP/s).
   if (threads_for(double(s.n) * double(s.cout) * double(cg * s.kh * s.kw) * double(s.oh * s.ow)) <= 1) {
-    populate_output(y, std::size_t(s.n * s.cout * s.oh * s.ow), std::size_t(128) << 10);
+    ntensor::gemm::populate_pages(y, sizeof(T) * std::size_t(s.n * s.cout * s.oh * s.ow));
   }
   const bool isPointwise = s.kh == 1 && s.kw == 1 && s.strideH == 1 && s.strideW == 1 &&
                            s.padTop == 0 && s.padBottom == 0 && s.padLeft == 0 &&

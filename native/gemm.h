@@ -152,5 +152,9 @@ void gemm_packed(const Kernels<T>& kern, index_t m, index_t n, index_t k,
                  index_t brs, index_t bcs, T beta, T* C, index_t ldc,
                  PackBuffers& buf);
 
+// Faults in the pages of an output of 128 KiB or more that one thread is
+// about to write whole (MADV_POPULATE_WRITE; a no-op where unsupported).
+void populate_pages(void* p, std::size_t bytes);
+
 }  // namespace gemm
 }  // namespace ntensor
