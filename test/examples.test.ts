@@ -1,6 +1,7 @@
 // The runnable examples, run as a user runs them: through the package name
 // (dist/, built by `npm test`), from TypeScript, from import and from require.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -8,8 +9,13 @@ const root = path.resolve(__dirname, '..');
 const run = (args: string[]): string => execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
 
 describe('examples', () => {
-  it('d2l-6.4.ts prints d2l\'s exact values and the seed check passes', () => {
-    const out = run([path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'examples/d2l-6.4.ts']);
+  it('`npm run demo` runs d2l-6.4.ts: d2l\'s exact values, and the seed check passes', () => {
+    // The example the demo script names (after its build step), so that the
+    // README's first command cannot point at a file that is not there.
+    const demo = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.demo;
+    const example = /^npm run build && tsx (\S+)$/.exec(demo)?.[1];
+    expect(example, `package.json scripts.demo: ${demo}`).toBe('examples/d2l-6.4.ts');
+    const out = run([path.join(root, 'node_modules/tsx/dist/cli.mjs'), example as string]);
     expect(out).toContain('tensor([[ 56.,  72.],\n        [104., 120.]])');
     expect(out).toContain(
       'tensor([[[ 56.,  72.],\n         [104., 120.]],\n\n        [[ 76., 100.],\n         [148., 172.]],\n\n        [[ 96., 128.],\n         [192., 224.]]])',
