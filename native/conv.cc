@@ -310,11 +310,7 @@ bool implicit_gemm(const Conv2dShape& s, const T* x, const T* w, const T* bias, 
     const index_t blocks = G * ceil_div(K, KC);
     PackAJob<T> pj{&kern, w, ap, G, mg, mgr, K, KC, blocks, {0}};
     const int tasks = int(std::min<index_t>(blocks, aBytes >= (std::size_t(1) << 20) ? threads : 1));
-    if (tasks <= 1) {
-      packa_task<T>(&pj, 0);
-    } else {
-      parallel_run(tasks, packa_task<T>, &pj);
-    }
+    parallel_run(tasks, packa_task<T>, &pj);
   }
   // Work items: (image, group) x column blocks x row blocks. Column blocks of
   // at most NC columns, equal in size, at least ~4 per thread when the
@@ -348,11 +344,7 @@ bool implicit_gemm(const Conv2dShape& s, const T* x, const T* w, const T* bias, 
                  jobs * colBlocks * rowBlocks, {0}, {0}};
   const int tasks = int(std::min<index_t>(threads, job.items));
   g_last = {"gemm", aBytes, sizeof(T) * std::size_t(std::min(KC, K) * round_up(colBlock, NR)), tasks};
-  if (tasks <= 1) {
-    gemm_task<T>(&job, 0);
-  } else {
-    parallel_run(tasks, gemm_task<T>, &job);
-  }
+  parallel_run(tasks, gemm_task<T>, &job);
   return job.failed.load() == 0;
 }
 
@@ -581,11 +573,7 @@ bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias
   const GemmTSizes z = gemmt_sizes<T>(pixBlock, K, MRt, NR, KC, wholeA, coBlock);
   g_last = {"gemm-t", sizeof(T) * std::size_t(z.b) * std::size_t(tasks),
             sizeof(T) * std::size_t(z.a + z.c), tasks};
-  if (tasks <= 1) {
-    gemmt_task<T>(&job, 0);
-  } else {
-    parallel_run(tasks, gemmt_task<T>, &job);
-  }
+  parallel_run(tasks, gemmt_task<T>, &job);
   return job.failed.load() == 0;
 }
 
@@ -751,11 +739,7 @@ bool direct_t(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y)
   const index_t stripLen = cg * s.kh * ((ck.pfMR - 1) + (s.kw - 1) * s.dilationW + 1);
   g_last = {"direct-t", sizeof(T) * std::size_t(K * round_up(coBlock, gemm_kernels<T>().blk.nr)) * std::size_t(tasks),
             sizeof(T) * std::size_t(tiles * (stripLen + index_t(ck.pfMR) * 64)), tasks};
-  if (tasks <= 1) {
-    directt_task<T>(&job, 0);
-  } else {
-    parallel_run(tasks, directt_task<T>, &job);
-  }
+  parallel_run(tasks, directt_task<T>, &job);
   return job.failed.load() == 0;
 }
 
@@ -813,11 +797,7 @@ void direct(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
                    jobs * coBlocks * rowBlocks, {0}};
   const int tasks = int(std::min<index_t>(threads, job.items));
   g_last = {"direct", 0, 0, tasks};
-  if (tasks <= 1) {
-    direct_task<T>(&job, 0);
-  } else {
-    parallel_run(tasks, direct_task<T>, &job);
-  }
+  parallel_run(tasks, direct_task<T>, &job);
 }
 
 // A large output about to be written whole is most often a fresh tensor

@@ -320,11 +320,7 @@ void gemv_run(index_t m, index_t n, index_t k, T alpha, const T* A, index_t ars,
   if (!allThreads && byWork < double(threads)) threads = byWork < 1 ? 1 : index_t(byWork);
   if (threads > units) threads = units;
   job.parts = int(threads);
-  if (threads <= 1) {
-    run_gemv<T>(&job, 0);
-  } else {
-    parallel_run(int(threads), run_gemv<T>, &job);
-  }
+  parallel_run(int(threads), run_gemv<T>, &job);
 }
 
 template <typename T>
@@ -383,14 +379,10 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
     }
   }
   const int tasks = job.tm * job.tn;
-  if (tasks <= 1) {
-    // One thread: a fresh output's pages faulted in with one call rather
-    // than one trap per 4 KiB page inside the loops (see populate_pages).
-    if (beta == T(0) && ldc == n) populate_pages(C, sizeof(T) * std::size_t(m) * std::size_t(n));
-    run_task<T>(&job, 0);
-  } else {
-    parallel_run(tasks, run_task<T>, &job);
-  }
+  // One thread: a fresh output's pages faulted in with one call rather
+  // than one trap per 4 KiB page inside the loops (see populate_pages).
+  if (tasks <= 1 && beta == T(0) && ldc == n) populate_pages(C, sizeof(T) * std::size_t(m) * std::size_t(n));
+  parallel_run(tasks, run_task<T>, &job);  // one task runs on this thread
 }
 
 }  // namespace

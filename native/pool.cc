@@ -74,11 +74,7 @@ void pool2d(const Pool2dShape& s, const T* x, T* y) {
   if (tasks > planes) tasks = planes;
   if (work < 1 << 17) tasks = 1;
   PoolJob<T, Max> job{&s, x, y, planes, int(tasks)};
-  if (tasks <= 1) {
-    pool_task<T, Max>(&job, 0);
-  } else {
-    parallel_run(int(tasks), pool_task<T, Max>, &job);
-  }
+  parallel_run(int(tasks), pool_task<T, Max>, &job);
 }
 
 }  // namespace
