@@ -40,17 +40,19 @@ export function allocate<D extends DType>(dtype: D, length: number, op?: string)
 export const UNINIT_OUTPUT_BYTES = 65536;
 
 /**
- * An output array whose every element the op is about to write (a GEMM with
- * beta = 0, a convolution with a non-empty reduction). From 64 KiB up its
+ * An output array for an op. When `writesAll` (the op is about to write
+ * every element: a GEMM with k > 0, a convolution with a non-empty
+ * reduction, a pooling kernel) and from 64 KiB up, its
  * memory is not zeroed first (Buffer.allocUnsafeSlow: its own ArrayBuffer,
  * byteOffset 0, memory from malloc as is): zeroing costs as much as 5-8 % of
  * a 128-512 sized product, for values the op overwrites anyway. Smaller
- * ones, and any case allocUnsafeSlow refuses, are allocate()'s. Callers must
+ * ones, outputs an op may leave partly unwritten (they must read as zeros),
+ * and any case allocUnsafeSlow refuses, are allocate()'s. Callers must
  * write every element before the array is seen (no stale bytes escape).
  */
-export function allocateOutput<D extends DType>(dtype: D, length: number, op: string): TypedArrayFor<D> {
+export function allocateOutput<D extends DType>(dtype: D, length: number, op: string, writesAll: boolean): TypedArrayFor<D> {
   const bytes = dtype === 'float64' ? 8 * length : 4 * length;
-  if (bytes >= UNINIT_OUTPUT_BYTES && Number.isSafeInteger(length)) {
+  if (writesAll && bytes >= UNINIT_OUTPUT_BYTES && Number.isSafeInteger(length)) {
     let buf: Buffer | undefined;
     try {
       buf = Buffer.allocUnsafeSlow(bytes);

@@ -71,6 +71,10 @@ export interface NativeBinding {
     n: number, c: number, h: number, w: number, cout: number, kh: number, kw: number,
     strideH: number, strideW: number, padTop: number, padBottom: number, padLeft: number, padRight: number,
     dilationH: number, dilationW: number, groups: number): Promise<boolean>;
+  maxPool2dAsync(token: object | null, input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
+    kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number): Promise<boolean>;
+  avgPool2dAsync(token: object | null, input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
+    kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number): Promise<boolean>;
   /** Cancels the job queued with this token: skipped if not started, stopped between blocks if running. */
   abortAsync(token: object): void;
   /** This environment is exiting: its queued jobs are skipped and its running ones stopped. */

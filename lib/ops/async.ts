@@ -14,14 +14,7 @@ import {
   prepareCorr2dMultiInOut1x1, runConv2dPlan,
 } from './conv';
 import { MatmulPlan, prepareMatmul, runMatmulPlan } from './matmul';
-import { Pool2dOptions, Pool2dPlan, PoolOp, preparePool2d, runPool2dPlan } from './pool';
-
-/**
- * The pooling twins' native calls (native/addon.cc): maxPool2d's arguments
- * after the cancellation token; resolve true when the kernel ran.
- */
-type PoolAsyncBinding = Record<`${PoolOp}Async`, (token: object | null, input: FloatArray, out: FloatArray, n: number, c: number,
-  h: number, w: number, kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number) => Promise<boolean>>;
+import { Pool2dOptions, Pool2dPlan, preparePool2d, runPool2dPlan } from './pool';
 
 export interface AsyncOptions {
   /**
@@ -226,7 +219,7 @@ function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Conv
 function runPool2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Pool2dPlan): Promise<Tensor> {
   if (p.work > INLINE_MAX_WORK) p.x = pinned(p.x);
   return runAsync(op, signal, p.work, () => runPool2dPlan(p),
-    (token) => (native() as unknown as PoolAsyncBinding)[`${p.op}Async`](token, p.x, p.out, p.n, p.c, p.h, p.w, p.kh, p.kw,
+    (token) => native()[`${p.op}Async`](token, p.x, p.out, p.n, p.c, p.h, p.w, p.kh, p.kw,
       p.sh, p.sw, p.ph, p.pw),
     () => adopt(p.out, p.shape));
 }

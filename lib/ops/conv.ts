@@ -27,7 +27,7 @@ function validConv(x: FloatArray, weight: FloatArray, n: number, c: number, h: n
   cout: number, kh: number, kw: number, dtype: DType, shape: Shape, op: string): Tensor {
   // As conv2dPlanOf: every element is written when the reduction is non-empty.
   const len = n * cout * (h - kh + 1) * (w - kw + 1);
-  const out = c > 0 ? allocateOutput(dtype, len, op) : allocate(dtype, len, op);
+  const out = allocateOutput(dtype, len, op, c > 0);
   if (out.length > 0) {
     const z = SIZES;
     z[0] = n; z[1] = c; z[2] = h; z[3] = w; z[4] = cout; z[5] = kh; z[6] = kw;
@@ -215,7 +215,7 @@ function conv2dPlanOf(input: Tensor, weight: Tensor, bias: Tensor | null, stride
   const oh = Math.floor((h + pt + pb - ekh) / sh) + 1;
   const ow = Math.floor((w + pl + pr - ekw) / sw) + 1;
   // Every output element is written when the reduction (c / groups) * kh * kw is non-empty.
-  const out = c > 0 ? allocateOutput(input.dtype, n * cout * oh * ow, op) : allocate(input.dtype, n * cout * oh * ow, op);
+  const out = allocateOutput(input.dtype, n * cout * oh * ow, op, c > 0);
   return {
     x: input.data, weight: weight.data, bias: bias ? bias.data : null, out, n, c, h, w, cout, kh, kw,
     strideH: sh, strideW: sw, padTop: pt, padBottom: pb, padLeft: pl, padRight: pr, dilationH: dh, dilationW: dw, groups,

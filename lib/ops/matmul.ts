@@ -1,7 +1,7 @@
 // torch.matmul semantics over the native GEMM: 1-D operands are promoted
 // (and the added dim removed afterwards), batch dims broadcast, and each
 // batch is a GEMM on the operands' own buffers (offsets, no copies).
-import { DType, FloatArray, allocate, allocateOutput } from '../dtype';
+import { DType, FloatArray, allocateOutput } from '../dtype';
 import { Shape, broadcastShapes, fmt, frozenShape2, numel, stridesOf } from '../shape';
 import { NativeBinding, native } from '../native';
 import { Tensor, adopt, adoptShared, checkTensor } from '../tensor';
@@ -55,7 +55,7 @@ export function prepareMatmul(a: Tensor, b: Tensor): MatmulPlan {
       throw new RangeError(`matmul: mat1 and mat2 shapes cannot be multiplied (${m}x${k} and ${k2}x${n}) (input shapes ${fmt(a.shape)} and ${fmt(b.shape)})`);
     }
     // Every element is written (k = 0: zeros), so a large output need not be zeroed first.
-    const out = k > 0 ? allocateOutput(a.dtype, m * n, 'matmul') : allocate(a.dtype, m * n, 'matmul');
+    const out = allocateOutput(a.dtype, m * n, 'matmul', k > 0);
     return { a: a.data, b: b.data, out, shape: [m, n], m, k, n, aOffsets: SINGLE_OFFSET, bOffsets: SINGLE_OFFSET, work: out.length * k };
   }
   if (ad === 0 || bd === 0) {
@@ -80,7 +80,7 @@ export function prepareMatmul(a: Tensor, b: Tensor): MatmulPlan {
     throw new RangeError(`matmul: batch dimensions of ${fmt(a.shape)} and ${fmt(b.shape)} cannot be broadcast together`);
   }
   const batch = numel(batchShape);
-  const out = k > 0 ? allocateOutput(a.dtype, batch * m * n, 'matmul') : allocate(a.dtype, batch * m * n, 'matmul');
+  const out = allocateOutput(a.dtype, batch * m * n, 'matmul', k > 0);
   const shape = [...batchShape];
   if (ad > 1) shape.push(m);
   if (bd > 1) shape.push(n);
@@ -118,7 +118,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
  * `shape` (frozen, numel m * n).
  */
 export function matmul2d(a: FloatArray, b: FloatArray, m: number, k: number, n: number, dtype: DType, shape: Shape): Tensor {
-  const out = k > 0 ? allocateOutput(dtype, m * n, 'matmul') : allocate(dtype, m * n, 'matmul');
+  const out = allocateOutput(dtype, m * n, 'matmul', k > 0);
   if (out.length !== 0) matmulFn()(a, b, out, m, k, n, SINGLE_OFFSET, SINGLE_OFFSET);
   return adoptShared(out, shape, dtype);
 }

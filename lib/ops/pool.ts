@@ -63,7 +63,7 @@ export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: number | re
   }
   // Not zeroed from 64 KiB up (allocateOutput): the kernels write every
   // output element (every window holds at least one input element).
-  const out = allocateOutput(input.dtype, n * c * oh * ow, op);
+  const out = allocateOutput(input.dtype, n * c * oh * ow, op, true);
   return { op, x: input.data, out, shape: batched ? [n, c, oh, ow] : [c, oh, ow], n, c, h, w, kh, kw, sh, sw, ph, pw, work: out.length * kh * kw };
 }
 
