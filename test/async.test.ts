@@ -6,6 +6,7 @@
 // eventloop.test.ts.
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { sameBits } from './bits';
 
 import {
   Tensor, conv2d, conv2dAsync, corr2d, corr2dAsync, corr2dMultiIn, corr2dMultiInAsync, corr2dMultiInOut,
@@ -17,12 +18,6 @@ import { native } from '../lib/native';
 import { INLINE_MAX_WORK, MAX_IN_FLIGHT, asyncQueueState } from '../lib/ops/async';
 
 const binding = native();
-
-/** True when two typed arrays hold the same bits (NaN payloads and -0 included). */
-function sameBits(a: Float32Array | Float64Array, b: Float32Array | Float64Array): boolean {
-  if (a.constructor !== b.constructor || a.length !== b.length) return false;
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
 
 function expectSame(got: Tensor, want: Tensor): void {
   expect(got).toBeInstanceOf(Tensor);
@@ -369,10 +364,13 @@ describe('AbortSignal', () => {
   it('native: a job aborted while queued on libuv\'s pool is skipped (resolves false, the kernel never runs)', async () => {
     // Occupy every libuv thread, then queue two more behind them and abort those.
     const uvThreads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-    const n = 1024;
-    const A = normal(0, 1, [n, n]).data, off = new Float64Array(1);
+    // The busy products are large (~0.1 s each): on a loaded 2-core machine the
+    // JS thread can be descheduled for milliseconds between queueing a job and
+    // aborting it, and a libuv thread must not have come free by then.
+    const n = 1024, nb = 2048;
+    const A = normal(0, 1, [n, n]).data, Ab = normal(0, 1, [nb, nb]).data, off = new Float64Array(1);
     const s0 = stats();
-    const busy = Array.from({ length: uvThreads }, () => binding.matmulAsync(null, A, A, new Float32Array(n * n), n, n, n, off, off));
+    const busy = Array.from({ length: uvThreads }, () => binding.matmulAsync(null, Ab, Ab, new Float32Array(nb * nb), nb, nb, nb, off, off));
     const tokens = [{}, {}];
     const outs = tokens.map(() => new Float32Array(n * n).fill(7));
     const queued = tokens.map((t, i) => binding.matmulAsync(t, A, A, outs[i], n, n, n, off, off));
