@@ -4,6 +4,8 @@
 // groups, strides, dilation, asymmetric padding, bias, fp32 and fp64, every
 // ISA and 1 to 3 threads.
 import { afterAll, describe, expect, it } from 'vitest';
+import { firstBitDifference } from './bits';
+import { NativeConvCase, describeCase, runNativeConv } from './conv-cases';
 
 import { Generator, Tensor, fromTypedArray, getNumThreads, normal, setNumThreads } from '../lib/index';
 import { native } from '../lib/native';
@@ -17,30 +19,7 @@ afterAll(() => {
   setNumThreads(defaultThreads);
 });
 
-interface Shape {
-  n: number; c: number; h: number; w: number; co: number; kh: number; kw: number;
-  stride: [number, number]; pad: [number, number, number, number]; dil: [number, number]; groups: number; bias: boolean;
-}
-const describeShape = (s: Shape): string =>
-  `x [${s.n},${s.c},${s.h},${s.w}] w [${s.co},${s.c / s.groups},${s.kh},${s.kw}] stride ${s.stride} pad ${s.pad} dil ${s.dil} groups ${s.groups}${s.bias ? ' bias' : ''}`;
-
-function runNative(s: Shape, x: Tensor, w: Tensor, b: Tensor | null): Float32Array | Float64Array {
-  const oh = Math.floor((s.h + s.pad[0] + s.pad[1] - s.dil[0] * (s.kh - 1) - 1) / s.stride[0]) + 1;
-  const ow = Math.floor((s.w + s.pad[2] + s.pad[3] - s.dil[1] * (s.kw - 1) - 1) / s.stride[1]) + 1;
-  const out = x.dtype === 'float64' ? new Float64Array(s.n * s.co * oh * ow) : new Float32Array(s.n * s.co * oh * ow);
-  out.fill(NaN); // every element must be written
-  binding.conv2d(x.data, w.data, b ? b.data : null, out, s.n, s.c, s.h, s.w, s.co, s.kh, s.kw, ...s.stride, ...s.pad, ...s.dil, s.groups);
-  return out;
-}
-
-function firstBitDifference(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number {
-  if (a.length !== b.length) return -3;
-  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength), y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return Math.floor(i / a.BYTES_PER_ELEMENT);
-  return -1;
-}
-
-const SHAPES: Shape[] = [
+const SHAPES: NativeConvCase[] = [
   // 512 x 7^2 -> 64: twelve KC blocks, 49 pixels
   { n: 1, c: 512, h: 7, w: 7, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
   // two KC blocks, 100 channels (not a multiple of the tile), bias, two images
@@ -67,15 +46,15 @@ describe("the transposed implicit GEMM ('gemm-t')", () => {
         const w = normal(0, 1, [s.co, s.c / s.groups, s.kh, s.kw], { generator: g, dtype });
         const b = s.bias ? normal(0, 1, [s.co], { generator: g, dtype }) : null;
         binding._setConvPath('reference');
-        const want = runNative(s, x, w, b);
+        const want = runNativeConv(s, x, w, b);
         for (const isa of binding.backendInfo().supportedIsas) {
           binding._setIsa(isa as 'avx512');
           for (const threads of [1, 2, 3]) {
             setNumThreads(threads);
             binding._setConvPath('gemm-t');
-            const got = runNative(s, x, w, b);
-            expect(binding._lastConv2d().path, describeShape(s)).toBe('gemm-t');
-            expect(firstBitDifference(got, want), `${isa} ${threads} threads ${describeShape(s)}`).toBe(-1);
+            const got = runNativeConv(s, x, w, b);
+            expect(binding._lastConv2d().path, describeCase(s)).toBe('gemm-t');
+            expect(firstBitDifference(got, want), `${isa} ${threads} threads ${describeCase(s)}`).toBe(-1);
           }
         }
         binding._setIsa('auto');
@@ -90,8 +69,8 @@ describe("the transposed implicit GEMM ('gemm-t')", () => {
     const [cin, cout] = [512, 512];
     const x = normal(0, 1, [1, cin, 7, 7], { generator: g }), w = normal(0, 1, [cout, cin, 3, 3], { generator: g });
     binding._setConvPath('gemm-t');
-    const s: Shape = { n: 1, c: cin, h: 7, w: 7, co: cout, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false };
-    runNative(s, x, w, null);
+    const s: NativeConvCase = { n: 1, c: cin, h: 7, w: 7, co: cout, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false };
+    runNativeConv(s, x, w, null);
     const info = binding._lastConv2d();
     binding._setConvPath('auto');
     expect(info.path).toBe('gemm-t');
@@ -108,18 +87,18 @@ describe("the transposed implicit GEMM ('gemm-t')", () => {
       { n: 1, c: 300, h: 12, w: 30, co: 33, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
       { n: 1, c: 5, h: 3, w: 3, co: 130, kh: 1, kw: 1, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
       { n: 1, c: 9, h: 40, w: 6, co: 64, kh: 5, kw: 5, stride: [1, 1], pad: [2, 2, 2, 2], dil: [1, 1], groups: 1, bias: false },
-    ] as Shape[]) {
+    ] as NativeConvCase[]) {
       const x = normal(0, 1, [s.n, s.c, s.h, s.w], { generator: g });
       const w = normal(0, 1, [s.co, s.c / s.groups, s.kh, s.kw], { generator: g });
       const b = s.bias ? normal(0, 1, [s.co], { generator: g }) : null;
       binding._setConvPath('reference');
-      const want = runNative(s, x, w, b);
+      const want = runNativeConv(s, x, w, b);
       for (const threads of [1, 2, 3]) {
         setNumThreads(threads);
         binding._setConvPath('direct-t');
-        const got = runNative(s, x, w, b);
-        if (binding.backendInfo().isa === 'avx512') expect(binding._lastConv2d().path, describeShape(s)).toBe('direct-t');
-        expect(firstBitDifference(got, want), `${threads} threads ${describeShape(s)}`).toBe(-1);
+        const got = runNativeConv(s, x, w, b);
+        if (binding.backendInfo().isa === 'avx512') expect(binding._lastConv2d().path, describeCase(s)).toBe('direct-t');
+        expect(firstBitDifference(got, want), `${threads} threads ${describeCase(s)}`).toBe(-1);
       }
     }
     setNumThreads(defaultThreads);
@@ -131,17 +110,17 @@ describe("the transposed implicit GEMM ('gemm-t')", () => {
     for (const s of [
       { n: 2, c: 40, h: 30, w: 31, co: 70, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
       { n: 1, c: 600, h: 20, w: 20, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
-    ] as Shape[]) {
+    ] as NativeConvCase[]) {
       const x = normal(0, 1, [s.n, s.c, s.h, s.w], { generator: g }), w = normal(0, 1, [s.co, s.c, s.kh, s.kw], { generator: g });
       const b = s.bias ? normal(0, 1, [s.co], { generator: g }) : null;
       binding._setConvPath('reference');
-      const want = runNative(s, x, w, b);
+      const want = runNativeConv(s, x, w, b);
       for (const threads of [1, 2]) {
         setNumThreads(threads);
         binding._setConvPath('gemm-t');
-        const got = runNative(s, x, w, b);
+        const got = runNativeConv(s, x, w, b);
         expect(binding._lastConv2d().path).toBe('gemm-t');
-        expect(firstBitDifference(got, want), `${threads} threads ${describeShape(s)}`).toBe(-1);
+        expect(firstBitDifference(got, want), `${threads} threads ${describeCase(s)}`).toBe(-1);
       }
     }
     setNumThreads(defaultThreads);

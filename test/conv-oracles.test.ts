@@ -12,6 +12,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { firstBitDifference } from './bits';
+import { NativeConvCase, describeCase, outShape, runNativeConv } from './conv-cases';
 
 import {
   Generator, Tensor, assertClose, cat, conv2d, fromTypedArray, matmul, normal, setNumThreads, getNumThreads,
@@ -49,16 +51,6 @@ const toTensor = (t: FixTensor, dtype: DT): Tensor =>
 
 function randn(g: Generator, shape: number[], dtype: DT): Tensor {
   return normal(0, 1, shape, { generator: g, dtype });
-}
-
-/** Index of the first element whose bits differ, or -1 when identical (NaN payloads compared too). */
-function firstBitDifference(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number {
-  if (a.constructor !== b.constructor) return -2;
-  if (a.length !== b.length) return -3;
-  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength), y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  const n = a.BYTES_PER_ELEMENT;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return Math.floor(i / n);
-  return -1;
 }
 
 // ---------------------------------------------------------------------------
@@ -220,22 +212,9 @@ describe('conv2d vs PyTorch 1.13 (fixtures) and the naive exact-fma reference', 
 // ---------------------------------------------------------------------------
 // Every path, ISA and thread count gives the same bits.
 // ---------------------------------------------------------------------------
-interface Shape {
-  n: number; c: number; h: number; w: number; co: number; kh: number; kw: number;
-  stride: [number, number]; pad: [number, number, number, number]; dil: [number, number]; groups: number; bias: boolean;
-}
-const describeShape = (s: Shape): string =>
-  `x [${s.n},${s.c},${s.h},${s.w}] w [${s.co},${s.c / s.groups},${s.kh},${s.kw}] stride ${s.stride} pad ${s.pad} dil ${s.dil} groups ${s.groups}${s.bias ? ' bias' : ''}`;
-
-/** Calls the binding directly (asymmetric padding is not reachable through the API except by 'same'). */
-function runNative(s: Shape, x: Tensor, w: Tensor, b: Tensor | null): Tensor {
-  const oh = Math.floor((s.h + s.pad[0] + s.pad[1] - s.dil[0] * (s.kh - 1) - 1) / s.stride[0]) + 1;
-  const ow = Math.floor((s.w + s.pad[2] + s.pad[3] - s.dil[1] * (s.kw - 1) - 1) / s.stride[1]) + 1;
-  const out = x.dtype === 'float64' ? new Float64Array(s.n * s.co * oh * ow) : new Float32Array(s.n * s.co * oh * ow);
-  out.fill(NaN); // every element must be written
-  binding.conv2d(x.data, w.data, b ? b.data : null, out, s.n, s.c, s.h, s.w, s.co, s.kh, s.kw, ...s.stride, ...s.pad, ...s.dil, s.groups);
-  return fromTypedArray(out, [s.n, s.co, oh, ow]);
-}
+type Shape = NativeConvCase;
+const describeShape = describeCase;
+const runNative = (s: Shape, x: Tensor, w: Tensor, b: Tensor | null): Tensor => fromTypedArray(runNativeConv(s, x, w, b), outShape(s));
 
 const SHAPES: Shape[] = [
   // pointwise, and 1x1 that is not (stride, padding)

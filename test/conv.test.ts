@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { firstBitDifference } from './bits';
 
 import {
   Generator, Tensor, assertClose, conv2d, corr2d, corr2dMultiIn, corr2dMultiInOut, corr2dMultiInOut1x1,
@@ -46,18 +47,6 @@ function fromFixture(t: FixTensor, dtype: DT): Tensor {
 }
 
 const nums = (t: Tensor): number[] => Array.from(t.data);
-
-/** Index of the first element whose bits differ, or -1 when the arrays are identical. */
-function firstBitDifference(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number {
-  if (a.constructor !== b.constructor) return -2;
-  if (a.length !== b.length) return -3;
-  const bytes = a.BYTES_PER_ELEMENT;
-  const x = Buffer.from(a.buffer, a.byteOffset, a.byteLength), y = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  for (let i = 0; i < a.length; i++) {
-    if (!x.subarray(i * bytes, (i + 1) * bytes).equals(y.subarray(i * bytes, (i + 1) * bytes))) return i;
-  }
-  return -1;
-}
 
 function tolerancesFor(r: ref.RefResult, dtype: DT): { rtol: number; atol: number } {
   const maxAbs = r.absSum.reduce((m, v) => Math.max(m, v), 0);

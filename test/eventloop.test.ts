@@ -7,6 +7,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { sameBits } from './bits';
 
 import {
   Tensor, conv2d, conv2dAsync, corr2d, corr2dAsync, corr2dMultiIn, corr2dMultiInAsync, corr2dMultiInOut,
@@ -14,11 +15,6 @@ import {
   matmulAsync, normal, maxPool2d, maxPool2dAsync, avgPool2d, avgPool2dAsync,
 } from '../lib/index';
 import { MAX_IN_FLIGHT } from '../lib/ops/async';
-
-function sameBits(a: Float32Array | Float64Array, b: Float32Array | Float64Array): boolean {
-  return a.constructor === b.constructor && a.length === b.length &&
-    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
 
 /** Runs job() while a 1 ms setInterval ticks; the longest time between ticks (or from the start to the first, or the last to the end). */
 async function maxTimerGap(job: () => Promise<unknown>): Promise<{ gap: number; ticks: number; ms: number }> {

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { sameBits } from './bits';
 
 import {
   Generator, Tensor, assertClose, fromTypedArray, matmul, normal, tensor, transpose,
@@ -34,12 +35,6 @@ function fromFixture(t: FixTensor, dtype: DT): Tensor {
 
 /** Plain numbers of a tensor (float32 values widen exactly). */
 const nums = (t: Tensor): number[] => Array.from(t.data);
-
-/** True when two typed arrays hold the same bits (so -0 != 0, NaN == same NaN). */
-function sameBits(a: Float32Array | Float64Array, b: Float32Array | Float64Array): boolean {
-  if (a.constructor !== b.constructor || a.length !== b.length) return false;
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
 
 /**
  * Tolerances for comparing two computations of the same sums of products:
