@@ -7,7 +7,9 @@ are paid once. The timing plan is the one in bench/lib/timing.mjs.
 
 Commands:
   {"op": "hello", "threads": N}                  -> versions, thread settings, OpenBLAS core
-  {"op": "matmul", "lib": "numpy"|"torch", "shapes": [[m, k, n], ...], "plan": {...}}
+  {"op": "matmul", "lib": "numpy"|"torch", "shapes": [[m, k, n], ...], "plan": {...}, "out": false}
+                                                 with "out": true, into one preallocated C per shape
+                                                 (np.matmul(a, b, out=c), torch.matmul(a, b, out=c))
   {"op": "d2l", "plan": {...}}                   -> the d2l 6.4 seed, piece by piece, in PyTorch
   {"op": "conv2d", "cases": [{id, n, c, h, w, cout, kh, kw, stride, pad, groups}], "plan": {...}}
   {"op": "exit"}
@@ -105,23 +107,48 @@ def hello(cmd):
 
 def matmul(cmd):
     lib, plan = cmd["lib"], cmd["plan"]
+    out = bool(cmd.get("out", False))
     results = []
     for m, k, n in cmd["shapes"]:
         if lib == "numpy":
             rng = np.random.default_rng(0)
             a = rng.standard_normal((m, k), dtype=np.float32)
             b = rng.standard_normal((k, n), dtype=np.float32)
-            fn = lambda: a @ b  # noqa: E731
+            if out:
+                c = np.empty((m, n), dtype=np.float32)
+                fn = lambda: np.matmul(a, b, out=c)  # noqa: E731
+            else:
+                fn = lambda: a @ b  # noqa: E731
         else:
             torch.manual_seed(0)
             a = torch.randn(m, k)
             b = torch.randn(k, n)
-            fn = lambda: torch.matmul(a, b)  # noqa: E731
+            if out:
+                c = torch.empty(m, n)
+                fn = lambda: torch.matmul(a, b, out=c)  # noqa: E731
+            else:
+                fn = lambda: torch.matmul(a, b)  # noqa: E731
         with torch.inference_mode() if (lib == "torch") else _null():
+            if out:
+                check_out(lib, fn, c, a, b)
             r = time_fn(fn, plan)
         r["shape"] = [m, k, n]
         results.append(r)
     return {"results": results, "blas": blas_info()}
+
+
+def check_out(lib, fn, c, a, b):
+    """The call with out= returns c itself, in the same memory, holding a @ b."""
+    c.fill(float("nan")) if lib == "numpy" else c.fill_(float("nan"))
+    r = fn()
+    if lib == "numpy":
+        same = r is c
+        ok = bool(np.allclose(c, a @ b, rtol=1e-4, atol=1e-4))
+    else:
+        same = r is c or r.data_ptr() == c.data_ptr()
+        ok = bool(torch.allclose(c, torch.matmul(a, b), rtol=1e-4, atol=1e-4))
+    if not (same and ok):
+        raise RuntimeError(f"{lib} matmul with out= did not write into the preallocated output (same object: {same}, values match: {ok})")
 
 
 class _null:
