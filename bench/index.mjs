@@ -9,6 +9,8 @@
 //   --libs ntensor,js,ort,numpy,torch   peers to run (default all that are available)
 //   --openblas-coretype auto|none|NAME  extra forced OpenBLAS core for the Python peers (default auto)
 //   --no-d2l                skip the d2l §6.4 seed timings
+//   --no-out                skip the preallocated-output ("steady state") rows of matmul and conv2d,
+//                           where every library that can writes into one output reused by each call
 //   --no-peak               skip the native FMA peak measurement
 //   --write-results         also rewrite the "latest" section of bench/RESULTS.md
 //
@@ -41,6 +43,7 @@ const { values: flags } = parseArgs({
     libs: { type: 'string' },
     'openblas-coretype': { type: 'string', default: 'auto' },
     'no-d2l': { type: 'boolean', default: false },
+    'no-out': { type: 'boolean', default: false },
     'no-peak': { type: 'boolean', default: false },
     'write-results': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -76,6 +79,7 @@ const opts = {
   libs: flags.libs?.split(',').map((s) => s.trim()).filter(Boolean),
   openblasCoretype: flags['openblas-coretype'],
   d2l: !flags['no-d2l'],
+  out: !flags['no-out'],
 };
 const suiteNames = flags.only ? flags.only.split(',').map((s) => s.trim()) : Object.keys(SUITES);
 for (const s of suiteNames) if (!SUITES[s]) throw new RangeError(`--only: no suite '${s}' (have: ${Object.keys(SUITES).join(', ')})`);

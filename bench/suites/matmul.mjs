@@ -2,7 +2,11 @@
 // onnxruntime-node (a one-node MatMul model written by bench/lib/onnx.mjs),
 // and numpy / PyTorch in long-lived Python children under each OpenBLAS
 // configuration; at 1 thread and at all cores. Plus the d2l §6.4 seed at its
-// own sizes, µs per call from each host language.
+// own sizes, µs per call from each host language. Unless --no-out: the same
+// products into one preallocated output per shape ("steady state"), for every
+// library that can write into an existing output (ntensor's { out } option once
+// the build has it, onnxruntime-node's pre-allocated fetches, numpy's and
+// torch's out=), square n ≥ 256, the other shapes and d2l's 2×3·3×9.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -10,6 +14,7 @@ import * as nt from 'ntensor';
 
 import { ROOT } from '../lib/machine.mjs';
 import { matmulModel } from '../lib/onnx.mjs';
+import { checkNtOut, checkOrtOut } from '../lib/preallocated.mjs';
 import { PythonPeer, childEnv, openblasConfigs, pythonAvailable } from '../lib/python.mjs';
 import { lineChart } from '../lib/svg.mjs';
 import { fmt3, markdownTable, textTable } from '../lib/table.mjs';
@@ -23,6 +28,8 @@ export const RECT = [[1, 4096, 4096], [4096, 4096, 1], [64, 4096, 64], [4096, 64
 export const QUICK_SQUARE = [16, 32, 64, 128, 256, 512, 1024];
 export const JS_MAX_N = 256;
 const D2L = [2, 3, 9]; // (2×3)·(3×9): d2l's 1x1 convolution as a matmul
+/** Square sizes from this n up get preallocated-output rows (below it the fresh output costs little). */
+export const OUT_MIN_N = 256;
 
 export const shapeKey = ([m, k, n]) => (m === k && k === n ? `n=${n}` : `${m}×${k}×${n}`);
 const gflops = ([m, k, n], s) => (2 * m * k * n) / s / 1e9;
@@ -123,6 +130,26 @@ export async function run(ctx) {
 
   // Inputs: one pair per shape, shared by every JS-side library.
   nt.manualSeed(0);
+  // Preallocated outputs: one output per shape and library, written by every call.
+  const outShapes = [];
+  if (opts.out) {
+    for (const s of [...shapes, ...(opts.d2l ? [D2L] : [])]) {
+      const [m, k, n] = s;
+      if ((m !== k || k !== n || n >= OUT_MIN_N) && !outShapes.some((o) => shapeKey(o) === shapeKey(s))) outShapes.push(s);
+    }
+  }
+  const outSeries = {};
+  const outNotes = [];
+  const recordOut = (id, meta, threads, shape, t, threadsUsed) => {
+    outSeries[id] ??= { ...meta, byThreads: {} };
+    (outSeries[id].byThreads[threads] ??= {})[shapeKey(shape)] = {
+      shape, ...t, gflopsMedian: gflops(shape, t.median), gflopsBest: gflops(shape, t.min), threadsUsed,
+    };
+  };
+  let ntOutSkip = null; // why ntensor·out is not measured, once known
+  let ortOutSkip = null;
+  let ortReturnsCopy = null;
+
   const inputs = new Map();
   const inputsFor = (shape) => {
     const key = shapeKey(shape);
@@ -172,6 +199,17 @@ export async function run(ctx) {
         log(`matmul ${tLabel}: ntensor ${shapeKey(shape)}`);
         record('ntensor', { label: 'ntensor', lib: 'ntensor' }, threads, shape, timeSync(() => nt.matmul(A, B), plan), used);
       }
+      for (const shape of ntOutSkip ? [] : outShapes) {
+        const [A, B] = inputsFor(shape);
+        const chk = checkNtOut((C) => nt.matmul(A, B, { out: C }), () => nt.matmul(A, B), (s) => nt.zeros(s));
+        if (!chk.ok) {
+          ntOutSkip = `${shapeKey(shape)}: ${chk.reason}`;
+          break;
+        }
+        const o = { out: chk.out };
+        log(`matmul ${tLabel}: ntensor·out ${shapeKey(shape)}`);
+        recordOut('ntensor·out', { label: 'ntensor·out', lib: 'ntensor' }, threads, shape, timeSync(() => nt.matmul(A, B, o), plan), used);
+      }
       if (canThread) threadCtl.set(ntDefaultThreads);
     }
     // plain JS: single-threaded by nature, so measured once (in the 1-thread pass) and only for small sizes
@@ -194,6 +232,25 @@ export async function run(ctx) {
         record('ort', { label: 'onnxruntime-node', lib: 'ort' }, threads, shape, await timeAsync(() => session.run(feeds), plan), threads);
         await session.release();
       }
+      for (const shape of ortOutSkip ? [] : outShapes) {
+        const [A, B] = inputsFor(shape);
+        const [m, k, n] = shape;
+        const session = await ortSession(ort, shape, threads);
+        try {
+          const feeds = { A: new ort.Tensor('float32', A.data, [m, k]), B: new ort.Tensor('float32', B.data, [k, n]) };
+          const ref = (await session.run(feeds)).Y.data;
+          const chk = await checkOrtOut(ort, session, feeds, 'Y', [m, n], ref);
+          if (!chk.ok) {
+            ortOutSkip = `${shapeKey(shape)}: ${chk.reason}`;
+            break;
+          }
+          ortReturnsCopy ||= chk.returnsCopy;
+          log(`matmul ${tLabel}: onnxruntime-node·out ${shapeKey(shape)}`);
+          recordOut('ort·out', { label: 'onnxruntime-node·out', lib: 'ort' }, threads, shape, await timeAsync(() => session.run(feeds, chk.fetches), plan), threads);
+        } finally {
+          await session.release();
+        }
+      }
     }
     // numpy and PyTorch: one child per OpenBLAS configuration and thread count
     for (const cfg of blas.configs) {
@@ -208,6 +265,15 @@ export async function run(ctx) {
           const r = await peer.request({ op: 'matmul', lib, shapes, plan });
           for (const t of r.results) {
             record(`${lib}·${cfg.id}`, { label: `${lib}·${cfg.id}`, lib, config: cfg.id }, threads, t.shape, t, threads);
+          }
+          if (outShapes.length) {
+            log(`matmul ${tLabel}: ${lib}·out (${cfg.id}) ${outShapes.length} shapes`);
+            try {
+              const ro = await peer.request({ op: 'matmul', lib, shapes: outShapes, plan, out: true });
+              for (const t of ro.results) recordOut(`${lib}·${cfg.id}·out`, { label: `${lib}·${cfg.id}·out`, lib, config: cfg.id }, threads, t.shape, t, threads);
+            } catch (err) {
+              outNotes.push(`${lib}·${cfg.id}·out (${tLabel}) not measured: ${err.message}`);
+            }
           }
         }
         if (opts.d2l && threads === threadSettings[0] && cfg === blas.configs[0]) {
@@ -277,6 +343,22 @@ export async function run(ctx) {
     OpenBLAS: openblas ? `${openblas.version} (${openblas.threading_layer}, ${openblas.filepath})` : null,
   };
 
+  let preallocated = null;
+  if (opts.out) {
+    if (want('ntensor') && ntOutSkip) outNotes.push(`ntensor·out not measured: nt.matmul(a, b, { out }) at ${ntOutSkip}.`);
+    if (ort && ortOutSkip) outNotes.push(`onnxruntime-node·out not measured: ${ortOutSkip}.`);
+    if (ortReturnsCopy) outNotes.push('onnxruntime-node writes into the pre-allocated Float32Array (checked after a run), but run() still hands back the result as a copy in a new ArrayBuffer, so each onnxruntime·out call also allocates and fills an output-sized buffer.');
+    preallocated = {
+      description: 'the same products into one preallocated output per shape, reused by every call: ntensor matmul(a, b, { out }), onnxruntime-node session.run(feeds, { Y: preallocated }), numpy np.matmul(a, b, out=c), torch torch.matmul(a, b, out=c)',
+      shapes: outShapes.map(shapeKey),
+      series: outSeries,
+      ntensorSupported: want('ntensor') ? !ntOutSkip : null,
+      ortWritesInto: ort ? !ortOutSkip : null,
+      ortReturnsCopy,
+      notes: outNotes,
+    };
+  }
+
   return {
     suite: name,
     description,
@@ -285,6 +367,7 @@ export async function run(ctx) {
     threadSettings,
     series,
     d2l,
+    preallocated,
     checks,
     ntensor: { canSetThreads: canThread, threadsVia: threadCtl?.via ?? null, defaultThreads: ntDefaultThreads, backend: nt.backendInfo() },
     python: { configs: blas.configs.map(({ id, label, env }) => ({ id, label, env })), detectedCore: blas.detected ?? null, info: pyInfo },
@@ -336,6 +419,47 @@ function tablesFor(result, threads, peak) {
     ratios: hasNt && peers.length ? { headers: ['shape', ...peers.map((id) => `÷ ${colName(id)}`)], rows: ratioRows } : null,
   };
 }
+
+const D2L_KEY = shapeKey(D2L);
+const OUT_ORDER = (id) => SERIES_ORDER(id.replace(/·out$/, ''));
+const outColName = (id) => `${colName(id.replace(/·out$/, ''))}·out`;
+
+/**
+ * The preallocated-output rows for one thread setting: cells GFLOP/s "median (best)"
+ * (d2l's 2×3·3×9 in µs per call), then ntensor·out ÷ each peer·out and ntensor's
+ * fresh-output time ÷ its preallocated one.
+ */
+function outTablesFor(result, threads) {
+  const pre = result.preallocated;
+  if (!pre) return null;
+  const ids = Object.keys(pre.series).filter((id) => pre.series[id].byThreads[threads]).sort((a, b) => OUT_ORDER(a) - OUT_ORDER(b));
+  if (!ids.length) return null;
+  const hasNt = ids.includes('ntensor·out');
+  const peers = ids.filter((id) => id !== 'ntensor·out');
+  const label = (key) => (key === D2L_KEY ? 'd2l 2×3·3×9 (µs)' : key);
+  const cell = (key, e) => (!e ? '—' : key === D2L_KEY ? `${fmt3(e.median * 1e6)} (${fmt3(e.min * 1e6)})` : `${fmt3(e.gflopsMedian)} (${fmt3(e.gflopsBest)})`);
+  const fresh = (key) => result.series.ntensor?.byThreads[threads]?.[key] ?? (key === D2L_KEY && result.d2l?.threads === threads ? result.d2l.ntensor?.matmul : undefined);
+  const rows = [];
+  const ratioRows = [];
+  for (const key of pre.shapes) {
+    rows.push([label(key), ...ids.map((id) => cell(key, pre.series[id].byThreads[threads]?.[key]))]);
+    if (hasNt) {
+      const ntE = pre.series['ntensor·out'].byThreads[threads]?.[key];
+      const f = fresh(key);
+      ratioRows.push([label(key).replace(' (µs)', ''), ...peers.map((id) => {
+        const e = pre.series[id].byThreads[threads]?.[key];
+        return ntE && e ? `${fmt3(e.median / ntE.median)}×` : '—';
+      }), ntE && f ? `${fmt3(f.median / ntE.median)}×` : '—']);
+    }
+  }
+  return {
+    gflops: { headers: ['shape', ...ids.map(outColName)], rows },
+    ratios: hasNt ? { headers: ['shape', ...peers.map((id) => `÷ ${outColName(id)}`), 'ntensor fresh ÷ out'], rows: ratioRows } : null,
+  };
+}
+
+const OUT_INTRO = 'every call writes into one output allocated before timing (the same memory each call), so no call pays for fresh output pages';
+const OUT_RATIOS = 'ntensor·out ÷ peer·out (median time of peer ÷ ntensor; > 1 means ntensor is faster); "ntensor fresh ÷ out": ntensor\'s fresh-output median ÷ its preallocated one';
 
 const D2L_ROWS = [
   ['matmul', '(2×3)·(3×9) matmul'],
@@ -395,6 +519,19 @@ export function reportText(result, { peak, contention }) {
       out.push(textTable(tb.ratios.headers, tb.ratios.rows));
     }
   }
+  if (result.preallocated) {
+    for (const t of result.threadSettings) {
+      const ot = outTablesFor(result, t);
+      if (!ot) continue;
+      out.push('', `-- ${tLabel(t)}, preallocated outputs (steady state): ${OUT_INTRO}; GFLOP/s, median (best)`);
+      out.push(textTable(ot.gflops.headers, ot.gflops.rows));
+      if (ot.ratios) {
+        out.push('', `-- ${tLabel(t)}, preallocated outputs: ${OUT_RATIOS}`);
+        out.push(textTable(ot.ratios.headers, ot.ratios.rows));
+      }
+    }
+    if (result.preallocated.notes.length) out.push('', ...result.preallocated.notes.map((n) => `note (preallocated): ${n}`));
+  }
   if (result.d2l) {
     out.push('', `-- d2l §6.4 seed sizes, ${tLabel(result.d2l.threads)}, µs per call from each host language`);
     const d = d2lTable(result.d2l);
@@ -415,6 +552,19 @@ export function reportMarkdown(result, { peak, contention = [] }) {
     const tb = tablesFor(result, t, peak);
     out.push(`#### ${tLabel(t)}`, '', markdownTable(tb.gflops.headers, tb.gflops.rows), '');
     if (tb.ratios) out.push(`ntensor ÷ peer:`, '', markdownTable(tb.ratios.headers, tb.ratios.rows), '');
+  }
+  if (result.preallocated) {
+    let first = true;
+    for (const t of result.threadSettings) {
+      const ot = outTablesFor(result, t);
+      if (!ot) continue;
+      out.push(`#### Preallocated outputs (steady state), ${tLabel(t)}`, '');
+      if (first) out.push(`The same products, but ${OUT_INTRO}: ${result.preallocated.description}. Cells are GFLOP/s, median (best); the d2l row is µs per call.`, '');
+      first = false;
+      out.push(markdownTable(ot.gflops.headers, ot.gflops.rows), '');
+      if (ot.ratios) out.push(`${OUT_RATIOS[0].toUpperCase()}${OUT_RATIOS.slice(1)}:`, '', markdownTable(ot.ratios.headers, ot.ratios.rows), '');
+    }
+    if (result.preallocated.notes.length) out.push(...result.preallocated.notes.map((l) => `- ${l}`), '');
   }
   if (result.d2l) {
     const d = d2lTable(result.d2l);
