@@ -7,7 +7,10 @@
 // 3x3. For ntensor it also records which path ran and the extra memory the
 // call used (packed weights + one packed input block per thread, from the
 // native binding), and for the 1x1 layers the speed of ntensor's own matmul
-// on the same product.
+// on the same product. Unless --no-out: every case again with one preallocated
+// output reused by each call ("steady state"), for ntensor (its { out } option,
+// once the build has it) and onnxruntime-node (pre-allocated fetches); PyTorch's
+// conv2d has no out= argument, so it is only in the fresh-output tables.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -15,6 +18,7 @@ import * as nt from 'ntensor';
 
 import { ROOT } from '../lib/machine.mjs';
 import { conv2dModel } from '../lib/onnx.mjs';
+import { checkNtOut, checkOrtOut } from '../lib/preallocated.mjs';
 import { PythonPeer, childEnv, pythonAvailable } from '../lib/python.mjs';
 import { fmt3, markdownTable, textTable } from '../lib/table.mjs';
 import { timeAsync, timeSync } from '../lib/timing.mjs';
@@ -133,6 +137,21 @@ export async function run(ctx) {
     const o = { stride: c.stride, padding: c.pad, groups: c.groups };
     return () => nt.conv2d(x, w, o);
   };
+  const ntOutCall = (c, out) => {
+    const { x, w } = inputs.get(c.id);
+    const o = { stride: c.stride, padding: c.pad, groups: c.groups, out };
+    return () => nt.conv2d(x, w, o);
+  };
+  // Preallocated outputs: one output per case and library, written by every call.
+  const outSeries = {};
+  const outNotes = [];
+  const recordOut = (id, label, threads, c, t) => {
+    outSeries[id] ??= { label, byThreads: {} };
+    (outSeries[id].byThreads[threads] ??= {})[c.id] = { ...t, gflopsMedian: flopsOf(c) / t.median / 1e9, gflopsBest: flopsOf(c) / t.min / 1e9 };
+  };
+  let ntOutSkip = null; // why ntensor·out is not measured, once known
+  let ortOutSkip = null;
+  let ortReturnsCopy = null;
 
   const { ort, error: ortError } = want('ort') ? await loadOrt() : { ort: null, error: null };
   if (ortError) skipped.ort = ortError;
@@ -183,6 +202,15 @@ export async function run(ctx) {
           const W2 = w.reshape(c.cout, c.c), X2 = x.reshape(c.c, c.h * c.w);
           record('ntmatmul', 'ntensor matmul (same GEMM)', threads, c, timeSync(() => nt.matmul(W2, X2), plan));
         }
+        if (opts.out && !ntOutSkip) {
+          const chk = checkNtOut((out) => ntOutCall(c, out)(), f, (s) => nt.zeros(s));
+          if (!chk.ok) {
+            ntOutSkip = `${c.id}: ${chk.reason}`;
+          } else {
+            log(`conv2d ${tLabel}: ntensor·out ${c.id}`);
+            recordOut('ntensor·out', 'ntensor·out', threads, c, timeSync(ntOutCall(c, chk.out), plan));
+          }
+        }
       }
       nt.setNumThreads(defaultThreads);
     }
@@ -199,6 +227,17 @@ export async function run(ctx) {
         const session = await ortSession(c, threads);
         const feeds = { X: new ort.Tensor('float32', inputs.get(c.id).x.data, [Math.max(1, c.n), c.c, c.h, c.w]) };
         record('ort', 'onnxruntime-node', threads, c, await timeAsync(() => session.run(feeds), plan));
+        if (opts.out && !ortOutSkip) {
+          const ref = (await session.run(feeds)).Y.data;
+          const chk = await checkOrtOut(ort, session, feeds, 'Y', [Math.max(1, c.n), c.cout, ...outSize(c)], ref);
+          if (!chk.ok) {
+            ortOutSkip = `${c.id}: ${chk.reason}`;
+          } else {
+            ortReturnsCopy ||= chk.returnsCopy;
+            log(`conv2d ${tLabel}: onnxruntime-node·out ${c.id}`);
+            recordOut('ort·out', 'onnxruntime-node·out', threads, c, await timeAsync(() => session.run(feeds, chk.fetches), plan));
+          }
+        }
         await session.release();
       }
     }
@@ -223,6 +262,22 @@ export async function run(ctx) {
     }
   }
 
+  let preallocated = null;
+  if (opts.out) {
+    if (want('ntensor') && ntOutSkip) outNotes.push(`ntensor·out not measured: nt.conv2d(x, w, { ..., out }) at ${ntOutSkip}.`);
+    if (ort && ortOutSkip) outNotes.push(`onnxruntime-node·out not measured: ${ortOutSkip}.`);
+    if (ortReturnsCopy) outNotes.push('onnxruntime-node writes into the pre-allocated Float32Array (checked after a run), but run() still hands back the result as a copy in a new ArrayBuffer, so each onnxruntime·out call also allocates and fills an output-sized buffer.');
+    if (want('torch')) outNotes.push('PyTorch is not in these rows: torch.nn.functional.conv2d has no out= argument, so it is measured only with fresh outputs (the tables above).');
+    preallocated = {
+      description: 'every case into one preallocated output, reused by every call: ntensor conv2d(x, w, { ..., out }), onnxruntime-node session.run(feeds, { Y: preallocated })',
+      series: outSeries,
+      ntensorSupported: want('ntensor') ? !ntOutSkip : null,
+      ortWritesInto: ort ? !ortOutSkip : null,
+      ortReturnsCopy,
+      notes: outNotes,
+    };
+  }
+
   return {
     suite: name,
     description,
@@ -233,6 +288,7 @@ export async function run(ctx) {
     cases,
     threadSettings,
     series,
+    preallocated,
     ntensor: { info: ntInfo, backend: nt.backendInfo() },
     python: pyInfo,
     checks,
@@ -275,6 +331,38 @@ function tablesFor(result, threads, peak) {
   return { headers, rows };
 }
 
+const OUT_PEERS = [['ort·out', 'ort', 'onnxruntime·out']];
+const OUT_INTRO = 'every call writes into one output allocated before timing (the same memory each call), so no call pays for fresh output pages';
+
+/** Preallocated-output rows: ntensor·out, each peer·out, ntensor·out ÷ peer·out, and each library's fresh time ÷ its preallocated one. */
+function outTableFor(result, threads) {
+  const pre = result.preallocated;
+  if (!pre) return null;
+  const get = (id, c) => pre.series[id]?.byThreads[threads]?.[c.id];
+  const hasNt = !!pre.series['ntensor·out']?.byThreads[threads];
+  const peers = OUT_PEERS.filter(([id]) => pre.series[id]?.byThreads[threads]);
+  if (!hasNt && !peers.length) return null;
+  const libs = [...(hasNt ? [['ntensor·out', 'ntensor', 'ntensor·out']] : []), ...peers];
+  const headers = ['shape', ...libs.map(([, , l]) => l), ...(hasNt ? peers.map(([, , l]) => `÷ ${l}`) : []), ...libs.map(([, fresh]) => `${fresh === 'ort' ? 'onnxruntime' : fresh} fresh ÷ out`)];
+  const rows = result.cases.map((c) => {
+    const cell = (t) => (t ? (TINY.has(c.id) ? `${fmt3(t.median * 1e6)} µs` : `${fmt3(t.gflopsMedian)} (${fmt3(t.gflopsBest)})`) : '—');
+    const e = get('ntensor·out', c);
+    const row = [c.label, ...libs.map(([id]) => cell(get(id, c)))];
+    if (hasNt) {
+      for (const [id] of peers) {
+        const p = get(id, c);
+        row.push(e && p ? `${fmt3(p.median / e.median)}×` : '—');
+      }
+    }
+    for (const [id, fresh] of libs) {
+      const o = get(id, c), f = result.series[fresh]?.byThreads[threads]?.[c.id];
+      row.push(o && f ? `${fmt3(f.median / o.median)}×` : '—');
+    }
+    return row;
+  });
+  return { headers, rows };
+}
+
 function legend(result) {
   const lines = [
     'Cells: GFLOP/s at the median time (best run in parentheses); the two d2l cases in µs per call. "÷ peer" = peer time ÷ ntensor time (> 1: ntensor is faster).',
@@ -294,7 +382,14 @@ export function reportText(result, { peak, contention = [] }) {
     const tb = tablesFor(result, t, peak);
     out.push('', `-- ${tLabel(t)}`, textTable(tb.headers, tb.rows));
   }
+  if (result.preallocated) {
+    for (const t of result.threadSettings) {
+      const ot = outTableFor(result, t);
+      if (ot) out.push('', `-- ${tLabel(t)}, preallocated outputs (steady state): ${OUT_INTRO}`, textTable(ot.headers, ot.rows));
+    }
+  }
   out.push('', ...legend(result));
+  if (result.preallocated) out.push(...result.preallocated.notes.map((n) => `note (preallocated): ${n}`));
   for (const [k, v] of Object.entries(result.skipped)) out.push(`skipped ${k}: ${v}`);
   for (const n of result.notes) out.push(`note: ${n}`);
   return out.join('\n');
@@ -306,6 +401,18 @@ export function reportMarkdown(result, { peak, contention = [] }) {
   for (const t of result.threadSettings) {
     const tb = tablesFor(result, t, peak);
     out.push(`#### ${tLabel(t)}`, '', markdownTable(tb.headers, tb.rows), '');
+  }
+  if (result.preallocated) {
+    let first = true;
+    for (const t of result.threadSettings) {
+      const ot = outTableFor(result, t);
+      if (!ot) continue;
+      out.push(`#### Preallocated outputs (steady state), ${tLabel(t)}`, '');
+      if (first) out.push(`The same cases, but ${OUT_INTRO}: ${result.preallocated.description}. Cells as above; "÷ peer·out" = peer·out time ÷ ntensor·out time; "fresh ÷ out" = a library's fresh-output time (the tables above) ÷ its preallocated one.`, '');
+      first = false;
+      out.push(markdownTable(ot.headers, ot.rows), '');
+    }
+    if (result.preallocated.notes.length) out.push(...result.preallocated.notes.map((l) => `- ${l}`), '');
   }
   out.push(...legend(result).map((l) => `- ${l}`), '');
   const extra = [...Object.entries(result.skipped).map(([k, v]) => `Skipped ${k}: ${v}`), ...result.notes];
