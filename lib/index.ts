@@ -9,6 +9,7 @@ export { Generator, manualSeed, defaultGenerator } from './random';
 export { add, sub, mul, div, neg, abs } from './ops/elementwise';
 export { sum, mean, max, min } from './ops/reduce';
 export { matmul } from './ops/matmul';
+export type { MatmulOptions } from './ops/matmul';
 export { stack, cat, transpose } from './ops/shape_ops';
 export { conv2d, corr2d, corr2dMultiIn, corr2dMultiInOut, corr2dMultiInOut1x1 } from './ops/conv';
 export type { Conv2dOptions } from './ops/conv';

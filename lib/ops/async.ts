@@ -10,10 +10,10 @@ import { DType, FloatArray } from '../dtype';
 import { native } from '../native';
 import { Tensor, adopt } from '../tensor';
 import {
-  Conv2dOptions, Conv2dPlan, prepareConv2d, prepareCorr2d, prepareCorr2dMultiIn, prepareCorr2dMultiInOut,
+  Conv2dOptions, Conv2dPlan, conv2dResult, prepareConv2d, prepareCorr2d, prepareCorr2dMultiIn, prepareCorr2dMultiInOut,
   prepareCorr2dMultiInOut1x1, runConv2dPlan,
 } from './conv';
-import { MatmulPlan, prepareMatmul, runMatmulPlan } from './matmul';
+import { MatmulOptions, MatmulPlan, matmulResult, prepareMatmul, runMatmulPlan } from './matmul';
 import { Pool2dOptions, Pool2dPlan, preparePool2d, runPool2dPlan } from './pool';
 
 export interface AsyncOptions {
@@ -22,7 +22,10 @@ export interface AsyncOptions {
    * whose `cause` is `signal.reason`: at once if the signal is already
    * aborted, else as soon as it fires. Work that has not started is then
    * skipped; a running matmul stops before its next batch, a running conv2d
-   * finishes in the background (its result is dropped).
+   * finishes in the background (its result is dropped). With an `out`
+   * tensor, a job that is already running is waited for instead: the
+   * Promise rejects once nothing writes to `out` any more (its contents are
+   * then unspecified; a job that never started leaves it untouched).
    */
   signal?: AbortSignal;
 }
@@ -67,7 +70,23 @@ function abortError(signal: AbortSignal): DOMException {
  * worker threads").
  */
 function pinned(a: FloatArray): FloatArray {
-  return (a.buffer as { resizable?: boolean }).resizable === true ? a.slice() : a;
+  return isResizable(a) ? a.slice() : a;
+}
+
+function isResizable(a: FloatArray): boolean {
+  const buf = a.buffer as { resizable?: boolean; growable?: boolean };
+  return buf.resizable === true || buf.growable === true;
+}
+
+/**
+ * The caller's `out`, which the kernel writes from another thread: it must
+ * not be on a resizable buffer (shrinking it would unmap pages the kernel is
+ * writing), and unlike an input it cannot be copied.
+ */
+function checkAsyncOut(op: string, out: FloatArray): void {
+  if (isResizable(out)) {
+    throw new TypeError(`${op}: out must not be a view of a resizable ArrayBuffer or growable SharedArrayBuffer (the kernel writes it from another thread)`);
+  }
 }
 
 /**
@@ -155,23 +174,32 @@ function hookExit(): void {
  * *Async call, given the cancellation token or null; it parses the arguments
  * again, so a buffer detached while the job waited gives the sync call's
  * TypeError); `result` builds the Tensor once the output is written.
+ * `callerOutput`: the output is the caller's `out` tensor, so an abort
+ * while the job runs rejects only once the job has stopped (see
+ * AsyncOptions.signal); a new output is simply dropped.
  */
 function runAsync<T>(op: string, signal: AbortSignal | undefined, work: number, inline: () => T,
-  launch: (token: object | null) => Promise<boolean>, result: () => T): Promise<T> {
+  launch: (token: object | null) => Promise<boolean>, result: () => T, callerOutput: boolean): Promise<T> {
   if (signal?.aborted) return Promise.reject(abortError(signal));
   if (work <= INLINE_MAX_WORK) return Promise.resolve(inline());
   if (!exitHooked) hookExit();
   return new Promise<T>((resolve, reject) => {
     let token: object | null = null; // set once the job is on libuv's pool
     const onAbort = (): void => {
-      if (token !== null) native().abortAsync(token);
-      else waiting.delete(start);
       unwatch?.();
+      if (token !== null) {
+        native().abortAsync(token);
+        // The job may still be writing the caller's out: `ran` rejects
+        // once it has stopped.
+        if (callerOutput) return;
+      } else {
+        waiting.delete(start);
+      }
       reject(abortError(signal!));
     };
     const unwatch = signal ? watch(signal, onAbort) : null;
     const ran = (completed: boolean): T => {
-      if (completed) return result();
+      if (completed && !(callerOutput && signal?.aborted)) return result();
       // Without a signal a job is only dropped when the environment exits.
       throw signal?.aborted ? abortError(signal) : new Error(`${op}: cancelled because the JS environment is shutting down`);
     };
@@ -196,16 +224,18 @@ function runAsync<T>(op: string, signal: AbortSignal | undefined, work: number, 
 
 function runMatmulPlanAsync(op: string, signal: AbortSignal | undefined, p: MatmulPlan): Promise<Tensor> {
   if (p.work > INLINE_MAX_WORK) {
+    if (p.target !== null) checkAsyncOut(op, p.out);
     p.a = pinned(p.a);
     p.b = pinned(p.b);
   }
   return runAsync(op, signal, p.work, () => runMatmulPlan(p),
     (token) => native().matmulAsync(token, p.a, p.b, p.out, p.m, p.k, p.n, p.aOffsets, p.bOffsets),
-    () => adopt(p.out, p.shape));
+    () => matmulResult(p), p.target !== null);
 }
 
 function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Conv2dPlan): Promise<Tensor> {
   if (p.work > INLINE_MAX_WORK) {
+    if (p.target !== null) checkAsyncOut(op, p.out);
     p.x = pinned(p.x);
     p.weight = pinned(p.weight);
     if (p.bias !== null) p.bias = pinned(p.bias);
@@ -213,7 +243,7 @@ function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Conv
   return runAsync(op, signal, p.work, () => runConv2dPlan(p),
     (token) => native().conv2dAsync(token, p.x, p.weight, p.bias, p.out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw,
       p.strideH, p.strideW, p.padTop, p.padBottom, p.padLeft, p.padRight, p.dilationH, p.dilationW, p.groups),
-    () => adopt(p.out, p.shape));
+    () => conv2dResult(p), p.target !== null);
 }
 
 function runPool2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Pool2dPlan): Promise<Tensor> {
@@ -221,7 +251,7 @@ function runPool2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Pool
   return runAsync(op, signal, p.work, () => runPool2dPlan(p),
     (token) => native()[`${p.op}Async`](token, p.x, p.out, p.n, p.c, p.h, p.w, p.kh, p.kw,
       p.sh, p.sw, p.ph, p.pw),
-    () => adopt(p.out, p.shape));
+    () => adopt(p.out, p.shape), false);
 }
 
 // The twins. Each checks its options (a non-object, or a signal that is not
@@ -229,12 +259,12 @@ function runPool2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Pool
 // sync function's prepare step (its checks and errors, verbatim) and the
 // kernel as above.
 
-/** matmul(a, b) on libuv's thread pool. */
-export function matmulAsync<D extends DType>(a: Tensor<D>, b: Tensor<D>, options?: AsyncOptions): Promise<Tensor<D>>;
-export function matmulAsync(a: Tensor, b: Tensor, options?: AsyncOptions): Promise<Tensor>;
-export async function matmulAsync(a: Tensor, b: Tensor, options?: AsyncOptions): Promise<Tensor> {
+/** matmul(a, b, {out}) on libuv's thread pool; options also take a signal. */
+export function matmulAsync<D extends DType>(a: Tensor<D>, b: Tensor<D>, options?: MatmulOptions & AsyncOptions): Promise<Tensor<D>>;
+export function matmulAsync(a: Tensor, b: Tensor, options?: MatmulOptions & AsyncOptions): Promise<Tensor>;
+export async function matmulAsync(a: Tensor, b: Tensor, options?: MatmulOptions & AsyncOptions): Promise<Tensor> {
   const signal = checkAsyncOptions('matmulAsync', options);
-  return runMatmulPlanAsync('matmulAsync', signal, prepareMatmul(a, b));
+  return runMatmulPlanAsync('matmulAsync', signal, prepareMatmul(a, b, options?.out));
 }
 
 /** conv2d(input, weight, options) on libuv's thread pool; options also take a signal. */

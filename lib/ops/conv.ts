@@ -5,6 +5,7 @@ import { Shape, fmt, frozenShape3 } from '../shape';
 import { NativeBinding, native } from '../native';
 import { Tensor, adopt, adoptShared, checkTensor } from '../tensor';
 import { MatmulPlan, matmul2d, prepareMatmul, runMatmulPlan } from './matmul';
+import { destination } from './out';
 
 let nativeConv2d: NativeBinding['conv2d'] | undefined;
 /** The binding's conv2d, looked up once (it does not use `this`). */
@@ -52,6 +53,13 @@ export interface Conv2dOptions {
   dilation?: number | readonly [number, number];
   /** Divides both channel counts; weight is (out, in / groups, kh, kw). Default 1. */
   groups?: number;
+  /**
+   * A tensor to receive the result instead of a new one, returned as the
+   * result: the output's exact shape and dtype, sharing no memory with the
+   * input, weight or bias. Its previous values are not read. (An ntensor
+   * extension: torch.nn.functional.conv2d has no `out=`.)
+   */
+  out?: Tensor | null;
 }
 
 /** An int or a pair of ints, each at least `min`; `message` words the range error. */
@@ -99,15 +107,15 @@ export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): 
       const cout = ws[0], cin = ws[1], kh = ws[2], kw = ws[3];
       // checkTensor's checks of both (their data fit their shapes).
       if (input.data.length === n * c * h * w && weight.data.length === cout * cin * kh * kw) {
-        const { bias = null, stride, padding, dilation, groups = 1 } = options ?? NO_OPTIONS;
-        if (bias === null && groups === 1 && (stride === undefined || stride === 1) && (dilation === undefined || dilation === 1) &&
+        const { bias = null, stride, padding, dilation, groups = 1, out } = options ?? NO_OPTIONS;
+        if (out === undefined && bias === null && groups === 1 && (stride === undefined || stride === 1) && (dilation === undefined || dilation === 1) &&
             (padding === undefined || padding === 0 || padding === 'valid') && input.dtype === weight.dtype &&
             cin === c && kh > 0 && kw > 0 && kh <= h && kw <= w) {
           const oh = h - kh + 1, ow = w - kw + 1;
           return validConv(input.data, weight.data, n, c, h, w, cout, kh, kw, input.dtype,
             nd === 4 ? Object.freeze([n, cout, oh, ow]) : frozenShape3(cout, oh, ow), 'conv2d');
         }
-        return runConv2dPlan(conv2dPlanOf(input, weight, bias, stride, padding, dilation, groups));
+        return runConv2dPlan(conv2dPlanOf(input, weight, bias, stride, padding, dilation, groups, out));
       }
     }
   }
@@ -119,7 +127,8 @@ const NO_OPTIONS: Conv2dOptions = Object.freeze({});
 /**
  * A checked conv2d, ready to run (shared by the functions here and their
  * async twins in async.ts): the native call's arguments by name (`out`
- * allocated, zeros), the output's shape, and the number of multiply-adds.
+ * allocated, zeros, or the caller's: `target`, zeroed first when `zero`),
+ * the output's shape, and the number of multiply-adds.
  * Named fields rather than an argument array: V8 can then drop the object,
  * and a spread call costs ~0.1 µs at d2l sizes.
  */
@@ -128,6 +137,8 @@ export interface Conv2dPlan {
   weight: FloatArray;
   bias: FloatArray | null;
   out: FloatArray;
+  target: Tensor | null;
+  zero: boolean;
   n: number; c: number; h: number; w: number; cout: number; kh: number; kw: number;
   strideH: number; strideW: number; padTop: number; padBottom: number; padLeft: number; padRight: number;
   dilationH: number; dilationW: number; groups: number;
@@ -135,8 +146,12 @@ export interface Conv2dPlan {
   work: number;
 }
 
-/** Runs a plan's native call (none for an empty output) and wraps its output. */
+/**
+ * Runs a plan's native call (none for an empty output) and returns its
+ * result: the caller's `out` tensor, or a new one over the output.
+ */
 export function runConv2dPlan(p: Conv2dPlan): Tensor {
+  if (p.zero) p.out.fill(0);
   // An empty result (n or cout is 0) needs no call: the other size may be huge.
   if (p.out.length > 0) {
     const z = SIZES;
@@ -145,22 +160,27 @@ export function runConv2dPlan(p: Conv2dPlan): Tensor {
     z[13] = p.dilationH; z[14] = p.dilationW; z[15] = p.groups;
     conv2dFn()(p.x, p.weight, p.bias, p.out, z);
   }
-  return adopt(p.out, p.shape);
+  return conv2dResult(p);
 }
 
-/** conv2d's checks and output; throws conv2d's errors. */
+/** A plan's result once its output is written. */
+export function conv2dResult(p: Conv2dPlan): Tensor {
+  return p.target ?? adopt(p.out, p.shape);
+}
+
+/** conv2d's checks and output; throws conv2d's errors. Writes nothing. */
 export function prepareConv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {}): Conv2dPlan {
   const op = 'conv2d';
   checkTensor(op, input, 'input');
   checkTensor(op, weight, 'weight');
   if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
-  const { bias = null, stride, padding, dilation, groups = 1 } = options;
-  return conv2dPlanOf(input, weight, bias, stride, padding, dilation, groups);
+  const { bias = null, stride, padding, dilation, groups = 1, out } = options;
+  return conv2dPlanOf(input, weight, bias, stride, padding, dilation, groups, out);
 }
 
 /** prepareConv2d after the tensor checks, with the options' values read once. */
 function conv2dPlanOf(input: Tensor, weight: Tensor, bias: Tensor | null, stride: Conv2dOptions['stride'],
-  padding: Conv2dOptions['padding'], dilation: Conv2dOptions['dilation'], groups: number): Conv2dPlan {
+  padding: Conv2dOptions['padding'], dilation: Conv2dOptions['dilation'], groups: number, outOption: unknown): Conv2dPlan {
   const op = 'conv2d';
   if (bias !== null) checkTensor(op, bias, 'bias');
   if (input.ndim !== 3 && input.ndim !== 4) {
@@ -215,12 +235,15 @@ function conv2dPlanOf(input: Tensor, weight: Tensor, bias: Tensor | null, stride
   const oh = Math.floor((h + pt + pb - ekh) / sh) + 1;
   const ow = Math.floor((w + pl + pr - ekw) / sw) + 1;
   // Every output element is written when the reduction (c / groups) * kh * kw is non-empty.
-  const out = allocateOutput(input.dtype, n * cout * oh * ow, op, c > 0);
+  const shape = batched ? [n, cout, oh, ow] : [cout, oh, ow];
+  const d = destination(op, outOption, input.dtype, shape, n * cout * oh * ow, c > 0,
+    [['input', input.data], ['weight', weight.data], ['bias', bias ? bias.data : null]]);
   return {
-    x: input.data, weight: weight.data, bias: bias ? bias.data : null, out, n, c, h, w, cout, kh, kw,
+    x: input.data, weight: weight.data, bias: bias ? bias.data : null, out: d.out, target: d.target, zero: d.zero,
+    n, c, h, w, cout, kh, kw,
     strideH: sh, strideW: sw, padTop: pt, padBottom: pb, padLeft: pl, padRight: pr, dilationH: dh, dilationW: dw, groups,
-    shape: batched ? [n, cout, oh, ow] : [cout, oh, ow],
-    work: out.length * cin * kh * kw,
+    shape,
+    work: d.out.length * cin * kh * kw,
   };
 }
 
@@ -297,7 +320,7 @@ function validCorrelation(op: string, X: Tensor, K: Tensor, c: number, co: numbe
   kh: number, kw: number, shape: number[]): Conv2dPlan {
   const out = allocate(X.dtype, co * (h - kh + 1) * (w - kw + 1), op);
   return {
-    x: X.data, weight: K.data, bias: null, out, n: 1, c, h, w, cout: co, kh, kw,
+    x: X.data, weight: K.data, bias: null, out, target: null, zero: false, n: 1, c, h, w, cout: co, kh, kw,
     strideH: 1, strideW: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, dilationH: 1, dilationW: 1, groups: 1,
     shape, work: out.length * c * kh * kw,
   };

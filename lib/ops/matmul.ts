@@ -5,6 +5,7 @@ import { DType, FloatArray, allocateOutput } from '../dtype';
 import { Shape, broadcastShapes, fmt, frozenShape2, numel, stridesOf } from '../shape';
 import { NativeBinding, native } from '../native';
 import { Tensor, adopt, adoptShared, checkTensor } from '../tensor';
+import { destination, wantsOut } from './out';
 
 // [0]: one batch starting at 0. Passed as both aOffsets and bOffsets, which
 // the native side then reads once.
@@ -22,16 +23,29 @@ function sameDType(op: string, a: Tensor, b: Tensor): void {
   }
 }
 
+/** matmul's options. */
+export interface MatmulOptions {
+  /**
+   * A tensor to receive the product instead of a new one (PyTorch's `out=`),
+   * returned as the result: the product's exact shape and dtype, sharing no
+   * memory with either operand. Its previous values are not read.
+   */
+  out?: Tensor | null;
+}
+
 /**
  * A checked matmul, ready to run (shared by matmul and matmulAsync): the
- * operands' data, the output (allocated, zeros) and its shape, and the
- * native call's sizes and batch offsets. `work` is the number of
- * multiply-adds; an empty output needs no native call.
+ * operands' data, the output (allocated, zeros, or the caller's `out`:
+ * `target`, zeroed first when `zero`) and its shape, and the native call's
+ * sizes and batch offsets. `work` is the number of multiply-adds; an empty
+ * output needs no native call.
  */
 export interface MatmulPlan {
   a: FloatArray;
   b: FloatArray;
   out: FloatArray;
+  target: Tensor | null;
+  zero: boolean;
   shape: number[];
   m: number;
   k: number;
@@ -41,8 +55,11 @@ export interface MatmulPlan {
   work: number;
 }
 
-/** Every check of matmul, and its output; throws matmul's errors. */
-export function prepareMatmul(a: Tensor, b: Tensor): MatmulPlan {
+/**
+ * Every check of matmul, and its output (a new array, or `out`'s after
+ * checkOut's checks); throws matmul's errors. Writes nothing.
+ */
+export function prepareMatmul(a: Tensor, b: Tensor, out?: unknown): MatmulPlan {
   checkTensor('matmul', a, 'input');
   checkTensor('matmul', b, 'other');
   sameDType('matmul', a, b);
@@ -55,8 +72,9 @@ export function prepareMatmul(a: Tensor, b: Tensor): MatmulPlan {
       throw new RangeError(`matmul: mat1 and mat2 shapes cannot be multiplied (${m}x${k} and ${k2}x${n}) (input shapes ${fmt(a.shape)} and ${fmt(b.shape)})`);
     }
     // Every element is written (k = 0: zeros), so a large output need not be zeroed first.
-    const out = allocateOutput(a.dtype, m * n, 'matmul', k > 0);
-    return { a: a.data, b: b.data, out, shape: [m, n], m, k, n, aOffsets: SINGLE_OFFSET, bOffsets: SINGLE_OFFSET, work: out.length * k };
+    const shape = [m, n];
+    const d = destination('matmul', out, a.dtype, shape, m * n, k > 0, [['input', a.data], ['other', b.data]]);
+    return { a: a.data, b: b.data, out: d.out, target: d.target, zero: d.zero, shape, m, k, n, aOffsets: SINGLE_OFFSET, bOffsets: SINGLE_OFFSET, work: d.out.length * k };
   }
   if (ad === 0 || bd === 0) {
     throw new RangeError(`matmul: both arguments to matmul need to be at least 1D, but they are ${ad}D and ${bd}D`);
@@ -80,26 +98,30 @@ export function prepareMatmul(a: Tensor, b: Tensor): MatmulPlan {
     throw new RangeError(`matmul: batch dimensions of ${fmt(a.shape)} and ${fmt(b.shape)} cannot be broadcast together`);
   }
   const batch = numel(batchShape);
-  const out = allocateOutput(a.dtype, batch * m * n, 'matmul', k > 0);
   const shape = [...batchShape];
   if (ad > 1) shape.push(m);
   if (bd > 1) shape.push(n);
+  const d = destination('matmul', out, a.dtype, shape, batch * m * n, k > 0, [['input', a.data], ['other', b.data]]);
   let aOffsets: Float64Array = SINGLE_OFFSET, bOffsets: Float64Array = SINGLE_OFFSET;
   // An empty result needs no offsets (one per batch, which a zero-size m or
   // n could make astronomically many).
-  if (batch > 1 && out.length !== 0) {
+  if (batch > 1 && d.out.length !== 0) {
     aOffsets = batchOffsets(aBatch, batchShape, m * k);
     bOffsets = batchOffsets(bBatch, batchShape, k * n);
   }
-  return { a: a.data, b: b.data, out, shape, m, k, n, aOffsets, bOffsets, work: out.length * k };
+  return { a: a.data, b: b.data, out: d.out, target: d.target, zero: d.zero, shape, m, k, n, aOffsets, bOffsets, work: d.out.length * k };
 }
 
-export function matmul<D extends DType>(a: Tensor<D>, b: Tensor<D>): Tensor<D>;
-export function matmul(a: Tensor, b: Tensor): Tensor;
-export function matmul(a: Tensor, b: Tensor): Tensor {
+export function matmul<D extends DType>(a: Tensor<D>, b: Tensor<D>, options?: MatmulOptions): Tensor<D>;
+export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor;
+export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor {
   // The d2l case, 2-D by 2-D, without a plan object: at (2x3)(3x9) the JS
   // around the native call is a third of its cost. The same checks as
   // prepareMatmul; anything else (errors included) takes the general path.
+  if (options !== undefined) {
+    const out = matmulOut('matmul', options);
+    if (wantsOut(out)) return runMatmulPlan(prepareMatmul(a, b, out));
+  }
   if (a instanceof Tensor && b instanceof Tensor) {
     const as = a.shape, bs = b.shape;
     if (as.length === 2 && bs.length === 2) {
@@ -123,10 +145,26 @@ export function matmul2d(a: FloatArray, b: FloatArray, m: number, k: number, n: 
   return adoptShared(out, shape, dtype);
 }
 
-/** Runs a plan's native call (none for an empty output) and wraps its output. */
+/** The `out` of matmul's options object (checked to be an object, or undefined). */
+export function matmulOut(op: string, options: unknown): unknown {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
+  return (options as MatmulOptions).out;
+}
+
+/**
+ * Runs a plan's native call (none for an empty output) and returns its
+ * result: the caller's `out` tensor, or a new one over the output.
+ */
 export function runMatmulPlan(p: MatmulPlan): Tensor {
+  if (p.zero) p.out.fill(0);
   if (p.out.length !== 0) matmulFn()(p.a, p.b, p.out, p.m, p.k, p.n, p.aOffsets, p.bOffsets);
-  return adopt(p.out, p.shape);
+  return matmulResult(p);
+}
+
+/** A plan's result once its output is written. */
+export function matmulResult(p: MatmulPlan): Tensor {
+  return p.target ?? adopt(p.out, p.shape);
 }
 
 /** Element offset of each broadcast batch's matrix within its operand. */

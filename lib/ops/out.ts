@@ -1,0 +1,64 @@
+// The `out` option (PyTorch's `out=`): the caller's tensor receives the
+// result instead of a new one. Shared by matmul, conv2d and their async twins.
+import { DType, FloatArray, allocateOutput } from '../dtype';
+import { fmt } from '../shape';
+import { Tensor, checkTensor } from '../tensor';
+
+/** Whether two arrays' bytes intersect (both over the same buffer object). */
+function sharesMemory(x: FloatArray, y: FloatArray): boolean {
+  if (x.buffer !== y.buffer || x.byteLength === 0 || y.byteLength === 0) return false;
+  return x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
+}
+
+/**
+ * Checks `out` (a value of an options object) as the destination of a
+ * result of `shape` and `dtype`: a live Tensor (TypeError), of that dtype
+ * (TypeError) and exactly that shape (RangeError; unlike PyTorch, which
+ * resizes it, a tensor's buffer here has a fixed size), whose memory no
+ * input shares (RangeError: the kernel would read values it has already
+ * overwritten). Inputs over another view of the same memory (a
+ * SharedArrayBuffer posted back from a worker is a new object) are caught by
+ * the native side's own check. Returns the tensor; nothing is written.
+ */
+export function checkOut(op: string, out: unknown, shape: readonly number[], dtype: DType,
+  inputs: ReadonlyArray<readonly [string, FloatArray | null]>): Tensor {
+  const t = checkTensor(op, out, 'out');
+  if (t.dtype !== dtype) {
+    throw new TypeError(`${op}: expected out to have dtype ${dtype}, but got ${t.dtype}`);
+  }
+  const s = t.shape;
+  if (s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
+    throw new RangeError(`${op}: expected out to have shape ${fmt(shape)}, but got ${fmt(s)}`);
+  }
+  for (const [name, data] of inputs) {
+    if (data !== null && sharesMemory(t.data, data)) {
+      throw new RangeError(`${op}: out shares memory with argument '${name}' (the result would overwrite the input while it is read); pass a separate tensor, e.g. a clone()`);
+    }
+  }
+  return t;
+}
+
+/** Whether a value of `options.out` asks for a destination (undefined and null do not). */
+export function wantsOut(out: unknown): boolean {
+  return out !== undefined && out !== null;
+}
+
+/**
+ * Where an op writes a result of `shape` (`length` elements): a new array
+ * (allocateOutput's; `target` null), or, when `outOption` asks for one, the
+ * checked `out` tensor's own array. `zero`: the op leaves some elements
+ * unwritten (an empty reduction), so a caller's array must be zeroed before
+ * it runs; a new one already is.
+ */
+export interface Destination {
+  out: FloatArray;
+  target: Tensor | null;
+  zero: boolean;
+}
+
+export function destination(op: string, outOption: unknown, dtype: DType, shape: readonly number[], length: number,
+  writesAll: boolean, inputs: ReadonlyArray<readonly [string, FloatArray | null]>): Destination {
+  if (!wantsOut(outOption)) return { out: allocateOutput(dtype, length, op, writesAll), target: null, zero: false };
+  const target = checkOut(op, outOption, shape, dtype, inputs);
+  return { out: target.data, target, zero: !writesAll };
+}
