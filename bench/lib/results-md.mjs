@@ -29,6 +29,13 @@ independent FMA chains (\`bench/peak/peak.cc\`, compiled by the bench with g++ i
 \`bench/.build/\`). Each run also writes \`bench/results/<date>-<suite>.json\` (every
 timing) and \`bench/results/<suite>.svg\` (GFLOP/s against size); both are gitignored.
 
+Unless \`--no-out\`, matmul and conv2d also get "preallocated outputs (steady
+state)" tables: every library that can write into an existing output does so,
+into one output allocated before timing (ntensor's \`{ out }\` option,
+onnxruntime-node's pre-allocated fetches, numpy's and torch's \`out=\`), so no
+call pays for fresh output pages; each library is checked to write into that
+output, and one that does not (or has no such argument) is left out with a note.
+
 Peers, and how a machine gets them (each one missing is skipped with a note):
 - onnxruntime-node 1.30.0 is a devDependency, so \`npm ci\` installs it;
   \`allowScripts\` denies its postinstall, which would fetch GPU files from outside

@@ -269,7 +269,7 @@ export async function run(ctx) {
     if (ortReturnsCopy) outNotes.push('onnxruntime-node writes into the pre-allocated Float32Array (checked after a run), but run() still hands back the result as a copy in a new ArrayBuffer, so each onnxruntime·out call also allocates and fills an output-sized buffer.');
     if (want('torch')) outNotes.push('PyTorch is not in these rows: torch.nn.functional.conv2d has no out= argument, so it is measured only with fresh outputs (the tables above).');
     preallocated = {
-      description: 'every case into one preallocated output, reused by every call: ntensor conv2d(x, w, { ..., out }), onnxruntime-node session.run(feeds, { Y: preallocated })',
+      description: 'ntensor: conv2d(x, w, { ..., out }); onnxruntime-node: session.run(feeds, { Y: preallocated })',
       series: outSeries,
       ntensorSupported: want('ntensor') ? !ntOutSkip : null,
       ortWritesInto: ort ? !ortOutSkip : null,
@@ -408,7 +408,7 @@ export function reportMarkdown(result, { peak, contention = [] }) {
       const ot = outTableFor(result, t);
       if (!ot) continue;
       out.push(`#### Preallocated outputs (steady state), ${tLabel(t)}`, '');
-      if (first) out.push(`The same cases, but ${OUT_INTRO}: ${result.preallocated.description}. Cells as above; "÷ peer·out" = peer·out time ÷ ntensor·out time; "fresh ÷ out" = a library's fresh-output time (the tables above) ÷ its preallocated one.`, '');
+      if (first) out.push(`The same cases, but ${OUT_INTRO} (${result.preallocated.description}). Cells as above; "÷ peer·out" = peer·out time ÷ ntensor·out time; "fresh ÷ out" = a library's fresh-output time (the tables above) ÷ its preallocated one.`, '');
       first = false;
       out.push(markdownTable(ot.headers, ot.rows), '');
     }

@@ -349,7 +349,7 @@ export async function run(ctx) {
     if (ort && ortOutSkip) outNotes.push(`onnxruntime-node·out not measured: ${ortOutSkip}.`);
     if (ortReturnsCopy) outNotes.push('onnxruntime-node writes into the pre-allocated Float32Array (checked after a run), but run() still hands back the result as a copy in a new ArrayBuffer, so each onnxruntime·out call also allocates and fills an output-sized buffer.');
     preallocated = {
-      description: 'the same products into one preallocated output per shape, reused by every call: ntensor matmul(a, b, { out }), onnxruntime-node session.run(feeds, { Y: preallocated }), numpy np.matmul(a, b, out=c), torch torch.matmul(a, b, out=c)',
+      description: 'ntensor: matmul(a, b, { out }); onnxruntime-node: session.run(feeds, { Y: preallocated }); numpy: np.matmul(a, b, out=c); torch: torch.matmul(a, b, out=c)',
       shapes: outShapes.map(shapeKey),
       series: outSeries,
       ntensorSupported: want('ntensor') ? !ntOutSkip : null,
@@ -559,10 +559,10 @@ export function reportMarkdown(result, { peak, contention = [] }) {
       const ot = outTablesFor(result, t);
       if (!ot) continue;
       out.push(`#### Preallocated outputs (steady state), ${tLabel(t)}`, '');
-      if (first) out.push(`The same products, but ${OUT_INTRO}: ${result.preallocated.description}. Cells are GFLOP/s, median (best); the d2l row is µs per call.`, '');
+      if (first) out.push(`The same products, but ${OUT_INTRO} (${result.preallocated.description}). Cells are GFLOP/s, median (best); the d2l row is µs per call.`, '');
       first = false;
       out.push(markdownTable(ot.gflops.headers, ot.gflops.rows), '');
-      if (ot.ratios) out.push(`${OUT_RATIOS[0].toUpperCase()}${OUT_RATIOS.slice(1)}:`, '', markdownTable(ot.ratios.headers, ot.ratios.rows), '');
+      if (ot.ratios) out.push(`${OUT_RATIOS}:`, '', markdownTable(ot.ratios.headers, ot.ratios.rows), '');
     }
     if (result.preallocated.notes.length) out.push(...result.preallocated.notes.map((l) => `- ${l}`), '');
   }
