@@ -32,6 +32,7 @@ export function checkNtOut(callOut, fresh, alloc) {
   }
   if (r !== out) return { ok: false, reason: 'the call with { out } returned a new tensor, not out (the option is ignored by this build)' };
   const d = maxRelDiff(out.data, ref.data);
+  if (Number.isNaN(d)) return { ok: false, reason: 'the call returned out, but out still holds the NaNs it was filled with before the call' };
   if (!(d < 1e-5)) return { ok: false, reason: `out holds a different result than the call without out (relative difference ${d})` };
   return { ok: true, out };
 }
