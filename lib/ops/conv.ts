@@ -29,13 +29,19 @@ function validConv(x: FloatArray, weight: FloatArray, n: number, c: number, h: n
   // As conv2dPlanOf: every element is written when the reduction is non-empty.
   const len = n * cout * (h - kh + 1) * (w - kw + 1);
   const out = allocateOutput(dtype, len, op, c > 0);
+  validConvInto(x, weight, out, n, c, h, w, cout, kh, kw);
+  return adoptShared(out, shape, dtype);
+}
+
+/** validConv's native call into `out` (of the output's length; none when it is empty). */
+function validConvInto(x: FloatArray, weight: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
+  cout: number, kh: number, kw: number): void {
   if (out.length > 0) {
     const z = SIZES;
     z[0] = n; z[1] = c; z[2] = h; z[3] = w; z[4] = cout; z[5] = kh; z[6] = kw;
     z[7] = 1; z[8] = 1; z[9] = 0; z[10] = 0; z[11] = 0; z[12] = 0; z[13] = 1; z[14] = 1; z[15] = 1;
     conv2dFn()(x, weight, null, out, z);
   }
-  return adoptShared(out, shape, dtype);
 }
 
 export interface Conv2dOptions {
@@ -108,12 +114,24 @@ export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): 
       // checkTensor's checks of both (their data fit their shapes).
       if (input.data.length === n * c * h * w && weight.data.length === cout * cin * kh * kw) {
         const { bias = null, stride, padding, dilation, groups = 1, out } = options ?? NO_OPTIONS;
-        if (out === undefined && bias === null && groups === 1 && (stride === undefined || stride === 1) && (dilation === undefined || dilation === 1) &&
+        if (bias === null && groups === 1 && (stride === undefined || stride === 1) && (dilation === undefined || dilation === 1) &&
             (padding === undefined || padding === 0 || padding === 'valid') && input.dtype === weight.dtype &&
             cin === c && kh > 0 && kw > 0 && kh <= h && kw <= w) {
           const oh = h - kh + 1, ow = w - kw + 1;
-          return validConv(input.data, weight.data, n, c, h, w, cout, kh, kw, input.dtype,
-            nd === 4 ? Object.freeze([n, cout, oh, ow]) : frozenShape3(cout, oh, ow), 'conv2d');
+          if (out === undefined) {
+            return validConv(input.data, weight.data, n, c, h, w, cout, kh, kw, input.dtype,
+              nd === 4 ? Object.freeze([n, cout, oh, ow]) : frozenShape3(cout, oh, ow), 'conv2d');
+          }
+          // Into an out of the right shape and dtype over another buffer
+          // (checkOut's checks inline; c > 0, so every element is written).
+          if (out instanceof Tensor && out.dtype === input.dtype && c > 0) {
+            const os = out.shape, od = out.data;
+            if (os.length === nd && (nd === 3 || os[0] === n) && os[nd - 3] === cout && os[nd - 2] === oh && os[nd - 1] === ow &&
+                od.length === n * cout * oh * ow && od.buffer !== input.data.buffer && od.buffer !== weight.data.buffer) {
+              validConvInto(input.data, weight.data, od, n, c, h, w, cout, kh, kw);
+              return out;
+            }
+          }
         }
         return runConv2dPlan(conv2dPlanOf(input, weight, bias, stride, padding, dilation, groups, out));
       }
