@@ -3,6 +3,7 @@
 // and that tensor is the return value; every check runs before anything is
 // written (a refused `out` keeps its old bits); nothing writes to `out`
 // after an async call has settled, aborted or not.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sameBits } from './bits';
 
@@ -159,10 +160,13 @@ describe('conv2d(input, weight, {out})', () => {
     }
   }
 
-  it('an empty reduction (no input channels): out becomes zeros', () => {
+  it('an empty reduction (no input channels): out becomes zeros, or the bias', () => {
     const out = nanTensor([1, 2, 3, 3]);
     conv2d(zeros([1, 0, 5, 5]), zeros([2, 0, 3, 3]), { out });
     expect(Array.from(out.data)).toEqual(Array(18).fill(0));
+    out.data.fill(NaN);
+    conv2d(zeros([1, 0, 5, 5]), zeros([2, 0, 3, 3]), { bias: fromTypedArray(new Float32Array([1.5, -2]), [2]), out });
+    expect(Array.from(out.data)).toEqual([...Array(9).fill(1.5), ...Array(9).fill(-2)]);
   });
 
   it('refuses a wrong out, or one sharing memory with input, weight or bias, before writing', () => {
@@ -257,5 +261,76 @@ describe('async twins with out', () => {
     const snapshot = out.data.slice();
     await new Promise((r) => setTimeout(r, 100));
     expect(sameBits(out.data, snapshot)).toBe(true);
+  });
+});
+
+// Property: for random operands and a random `out` (right, wrong shape,
+// wrong dtype, an operand itself, a view overlapping an operand, a disjoint
+// view of an operand's buffer, not a tensor), matmul either returns `out`
+// holding the bits of matmul(a, b), or throws a TypeError/RangeError and
+// every buffer involved keeps every bit.
+describe('matmul {out} property', () => {
+  const dims = fc.integer({ min: 1, max: 6 });
+  const desc = fc.record({
+    kind: fc.constantFrom('2d', '1d-left', '1d-right', 'batched'),
+    m: dims, k: dims, n: dims, batch: fc.integer({ min: 1, max: 3 }),
+    f64: fc.boolean(),
+    out: fc.constantFrom('right', 'shape', 'dtype', 'a', 'b', 'overlap-a', 'disjoint-b', 'array', 'null'),
+    seed: fc.integer({ min: 0, max: 1000 }),
+  });
+  it('returns out with the product, or throws and writes nothing', () => {
+    fc.assert(fc.property(desc, (d) => {
+      manualSeed(d.seed);
+      const dtype = d.f64 ? 'float64' : 'float32';
+      const as = d.kind === '1d-left' ? [d.k] : d.kind === 'batched' ? [d.batch, d.m, d.k] : [d.m, d.k];
+      const bs = d.kind === '1d-right' ? [d.k] : [d.k, d.n];
+      // Operands live at the start of buffers with spare room after them,
+      // so that views next to or over them can be made.
+      const make = (shape: number[]): Tensor => {
+        const len = shape.reduce((x, y) => x * y, 1);
+        const Arr = d.f64 ? Float64Array : Float32Array;
+        const buf = new Arr(len + 3 * 6 * 6 + 64); // room for any out after it
+        buf.set(normal(0, 1, [len], { dtype }).data);
+        return fromTypedArray(buf.subarray(0, len), shape);
+      };
+      const a = make(as), b = make(bs);
+      const want = matmul(a, b);
+      const shape = [...want.shape];
+      const len = want.numel;
+      const Arr = d.f64 ? Float64Array : Float32Array;
+      const viewOf = (t: Tensor, start: number): Tensor => fromTypedArray(new Arr(t.data.buffer, start * Arr.BYTES_PER_ELEMENT, len), shape);
+      let out: unknown;
+      switch (d.out) {
+        case 'right': out = nanTensor(shape, dtype); break;
+        case 'shape': out = nanTensor([len + 1], dtype); break;
+        case 'dtype': out = nanTensor(shape, d.f64 ? 'float32' : 'float64'); break;
+        case 'a': out = a.numel === len ? a.reshape(shape) : nanTensor([len + 1], dtype); break;
+        case 'b': out = b.numel === len ? b.reshape(shape) : nanTensor([len + 1], dtype); break;
+        case 'overlap-a': out = viewOf(a, a.numel - 1); break; // its first element is a's last
+        case 'disjoint-b': out = viewOf(b, b.numel); break; // right after b, same buffer
+        case 'array': out = new Arr(len); break;
+        case 'null': out = null; break;
+      }
+      const snap = (t: unknown): Uint8Array | null => (t instanceof Tensor ? new Uint8Array(t.data.buffer.slice(0)) : null);
+      const before = [snap(a), snap(b), snap(out)];
+      let got: Tensor;
+      try {
+        got = matmul(a, b, { out: out as Tensor | null });
+      } catch (e) {
+        expect(e instanceof TypeError || e instanceof RangeError).toBe(true);
+        expect((e as Error).message).toMatch(/^matmul: /);
+        expect(['right', 'disjoint-b', 'null']).not.toContain(d.out);
+        const after = [snap(a), snap(b), snap(out)];
+        for (let i = 0; i < 3; i++) if (before[i]) expect(Buffer.from(after[i]!).equals(Buffer.from(before[i]!))).toBe(true);
+        return;
+      }
+      expect(['right', 'disjoint-b', 'null']).toContain(d.out);
+      if (d.out === 'null') expect(got).not.toBe(out);
+      else expect(got).toBe(out);
+      expect(got.shape).toEqual(shape);
+      expect(sameBits(got.data, want.data)).toBe(true);
+      // Operands unchanged.
+      expect(Buffer.from(snap(a)!).equals(Buffer.from(before[0]!)) || d.out === 'disjoint-b').toBe(true);
+    }), { numRuns: 500 });
   });
 });
