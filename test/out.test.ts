@@ -106,6 +106,9 @@ describe('matmul(a, b, {out})', () => {
       if (out instanceof Tensor) expect(sameBits(out.data, before!)).toBe(true);
     }
     expect(() => matmul(a, b, 5 as never)).toThrow(new TypeError('matmul: options must be an object'));
+    const detached = nanTensor([4, 4]);
+    structuredClone(detached.data.buffer, { transfer: [detached.data.buffer] });
+    expect(() => matmul(a, b, { out: detached })).toThrow(new TypeError("matmul: argument 'out' has a detached buffer"));
     // The operands' own errors come first, as without out.
     expect(() => matmul(a, zeros([3, 3]), { out: nanTensor([4, 3]) })).toThrow(/mat1 and mat2 shapes cannot be multiplied \(4x4 and 3x3\)/);
   });
