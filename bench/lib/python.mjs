@@ -34,10 +34,14 @@ export class PythonPeer {
       this.stderr = (this.stderr + d).slice(-4000);
     });
     this.pending = [];
+    this.closed = false;
     this.exited = new Promise((resolve) => this.child.on('close', (code) => {
+      this.closed = true;
+      this.exitCode = code;
       for (const p of this.pending.splice(0)) p.reject(new Error(`python peer exited (${code}): ${this.stderr.trim()}`));
       resolve(code);
     }));
+    this.child.stdin.on('error', () => { /* a child that died: its 'close' rejects what is pending */ });
     this.child.on('error', (err) => {
       for (const p of this.pending.splice(0)) p.reject(err);
     });
@@ -54,6 +58,7 @@ export class PythonPeer {
 
   /** Sends one command; resolves with the reply, rejects if the command failed in Python. */
   request(cmd) {
+    if (this.closed) return Promise.reject(new Error(`python peer exited (${this.exitCode}): ${this.stderr.trim()}`));
     return new Promise((resolve, reject) => {
       this.pending.push({
         resolve: (r) => (r.ok ? resolve(r) : reject(new Error(`python ${cmd.op}: ${r.error}`))),

@@ -73,3 +73,149 @@ export async function timeAsync(fn, plan) {
   }
   return summarize(perCall, inner);
 }
+
+// ---------------------------------------------------------------- rounds
+// Interleaved measurement: every library of one case is timed back to back,
+// in `rounds` rounds, each with 1/rounds of the plan's time budget and the
+// order of the libraries rotated by one from round to round, so a slow phase
+// of a shared machine falls on all of them alike. Samples of all rounds are
+// pooled per library; each round's median is kept to show the spread.
+
+export const DEFAULT_ROUNDS = 3;
+/** The pause between two libraries of different processes or thread pools, at more than one thread (NTENSOR_BENCH_SETTLE_MS overrides). */
+export const SETTLE_MS = Number(process.env.NTENSOR_BENCH_SETTLE_MS ?? 20);
+
+/** The plan for one of `rounds` rounds: 1/rounds of the time budget and of the sample counts, at least one sample. */
+export function roundPlan(plan, rounds) {
+  return {
+    ...plan,
+    targetS: plan.targetS / rounds,
+    minSamples: Math.max(1, Math.ceil(plan.minSamples / rounds)),
+    maxSamples: Math.max(1, Math.ceil(plan.maxSamples / rounds)),
+  };
+}
+
+function medianOf(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/**
+ * A library in the rounds, timing a synchronous fn: the first round warms up
+ * (plan.warmupS) and fixes the inner repeat count and the per-call estimate;
+ * each round then takes planSamples(roundPlan, estimate) samples.
+ * `round(rp)` resolves with { perCall: [seconds per call, ...], inner }.
+ */
+export function syncParticipant(id, fn, group) {
+  let est = null;
+  return {
+    id,
+    group,
+    async round(rp) {
+      if (est === null) {
+        let t0 = performance.now();
+        fn();
+        let last = (performance.now() - t0) / 1e3;
+        let spent = last, calls = 1;
+        while (spent < rp.warmupS) {
+          t0 = performance.now();
+          fn();
+          last = (performance.now() - t0) / 1e3;
+          spent += last;
+          calls++;
+        }
+        est = Math.max(1e-9, calls > 1 ? Math.min(last, spent / calls) : last);
+      }
+      const { inner, samples } = planSamples(rp, est);
+      const perCall = [];
+      for (let s = 0; s < samples; s++) {
+        const a = performance.now();
+        for (let i = 0; i < inner; i++) fn();
+        perCall.push((performance.now() - a) / 1e3 / inner);
+      }
+      return { perCall, inner };
+    },
+  };
+}
+
+/** As syncParticipant, for an async fn (each call awaited, as a caller would). */
+export function asyncParticipant(id, fn, group) {
+  let est = null;
+  return {
+    id,
+    group,
+    async round(rp) {
+      if (est === null) {
+        let t0 = performance.now();
+        await fn();
+        let last = (performance.now() - t0) / 1e3;
+        let spent = last, calls = 1;
+        while (spent < rp.warmupS) {
+          t0 = performance.now();
+          await fn();
+          last = (performance.now() - t0) / 1e3;
+          spent += last;
+          calls++;
+        }
+        est = Math.max(1e-9, calls > 1 ? Math.min(last, spent / calls) : last);
+      }
+      const { inner, samples } = planSamples(rp, est);
+      const perCall = [];
+      for (let s = 0; s < samples; s++) {
+        const a = performance.now();
+        for (let i = 0; i < inner; i++) await fn();
+        perCall.push((performance.now() - a) / 1e3 / inner);
+      }
+      return { perCall, inner };
+    },
+  };
+}
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `participants` ({ id, round(rp) → { perCall, inner }, onError?(err) })
+ * in `rounds` rounds under `plan`: round r starts at participant r (mod count)
+ * and goes round the list. A participant whose round throws is dropped from
+ * the later rounds and its onError is called (it then has no result).
+ * `settleMs`: a pause before a participant whose `group` (the process or
+ * thread pool it runs in; by default its id) differs from the previous one's,
+ * so that thread pools the previous library left spinning (OpenBLAS,
+ * OpenMP, onnxruntime) go idle before the next one is timed.
+ * Returns Map id → { median, min, samples, inner, roundMedians } over the
+ * pooled samples of all rounds (roundMedians: each round's median, seconds).
+ */
+export async function interleave(participants, plan, rounds, { settleMs = 0, onRound } = {}) {
+  const rp = roundPlan(plan, rounds);
+  const pooled = new Map(participants.map((p) => [p.id, { perCall: [], inner: 1, roundMedians: [] }]));
+  let live = [...participants];
+  let lastGroup = null;
+  for (let r = 0; r < rounds && live.length; r++) {
+    const k = r % live.length;
+    const order = [...live.slice(k), ...live.slice(0, k)];
+    onRound?.(r, order.map((p) => p.id));
+    for (const p of order) {
+      const group = p.group ?? p.id;
+      if (settleMs > 0 && group !== lastGroup) await pause(settleMs);
+      lastGroup = group;
+      try {
+        const { perCall, inner } = await p.round(rp);
+        const acc = pooled.get(p.id);
+        acc.perCall.push(...perCall);
+        acc.inner = inner;
+        acc.roundMedians.push(medianOf(perCall));
+      } catch (err) {
+        pooled.delete(p.id);
+        live = live.filter((q) => q !== p);
+        p.onError?.(err);
+      }
+    }
+  }
+  const out = new Map();
+  for (const [id, acc] of pooled) {
+    if (!acc.perCall.length) continue;
+    out.set(id, { ...summarize(acc.perCall, acc.inner), roundMedians: acc.roundMedians });
+  }
+  return out;
+}

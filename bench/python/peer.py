@@ -12,6 +12,15 @@ Commands:
                                                  (np.matmul(a, b, out=c), torch.matmul(a, b, out=c))
   {"op": "d2l", "plan": {...}}                   -> the d2l 6.4 seed, piece by piece, in PyTorch
   {"op": "conv2d", "cases": [{id, n, c, h, w, cout, kh, kw, stride, pad, groups}], "plan": {...}}
+  {"op": "time", "kind": "matmul", "lib": "numpy"|"torch", "shape": [m, k, n], "out": false, "plan": {...}}
+  {"op": "time", "kind": "conv2d", "lib": "torch", "case": {id, n, c, ...}, "plan": {...}}
+                                                 -> {"perCall": [s, ...], "inner": i}: one round of an
+                                                 interleaved run (bench/lib/timing.mjs, interleave): the
+                                                 first request for a (kind, lib, shape/case, out) builds the
+                                                 inputs, checks out= as "matmul" does, warms up and fixes the
+                                                 inner repeat count; every request then takes
+                                                 plan_samples(plan, estimate) samples with it
+  {"op": "forget"}                               drops what "time" kept (inputs, estimates)
   {"op": "exit"}
 """
 import json
@@ -38,6 +47,34 @@ def plan_samples(plan, per_call):
     inner = max(1, math.ceil(plan["minSampleS"] / per_call))
     samples = min(plan["maxSamples"], max(plan["minSamples"], round(plan["targetS"] / (inner * per_call))))
     return inner, samples
+
+
+def warm_up(fn, plan):
+    """Calls fn for plan["warmupS"] (at least once); returns the per-call estimate in seconds."""
+    clock = time.perf_counter
+    t0 = clock()
+    fn()
+    last = clock() - t0
+    spent, calls = last, 1
+    while spent < plan["warmupS"]:
+        t0 = clock()
+        fn()
+        last = clock() - t0
+        spent += last
+        calls += 1
+    return max(1e-9, min(last, spent / calls) if calls > 1 else last)
+
+
+def take_samples(fn, inner, samples):
+    clock = time.perf_counter
+    per_call = []
+    rng = range(inner)
+    for _ in range(samples):
+        a = clock()
+        for _ in rng:
+            fn()
+        per_call.append((clock() - a) / inner)
+    return per_call
 
 
 def time_fn(fn, plan):
@@ -105,32 +142,39 @@ def hello(cmd):
     return out
 
 
+def matmul_fn(lib, m, k, n, out):
+    """The timed call for one shape (inputs seeded as always); with out, checked to write into its C first."""
+    if lib == "numpy":
+        rng = np.random.default_rng(0)
+        a = rng.standard_normal((m, k), dtype=np.float32)
+        b = rng.standard_normal((k, n), dtype=np.float32)
+        if out:
+            c = np.empty((m, n), dtype=np.float32)
+            fn = lambda: np.matmul(a, b, out=c)  # noqa: E731
+        else:
+            fn = lambda: a @ b  # noqa: E731
+    else:
+        torch.manual_seed(0)
+        a = torch.randn(m, k)
+        b = torch.randn(k, n)
+        if out:
+            c = torch.empty(m, n)
+            fn = lambda: torch.matmul(a, b, out=c)  # noqa: E731
+        else:
+            fn = lambda: torch.matmul(a, b)  # noqa: E731
+    if out:
+        with torch.inference_mode() if (lib == "torch") else _null():
+            check_out(lib, fn, c, a, b)
+    return fn
+
+
 def matmul(cmd):
     lib, plan = cmd["lib"], cmd["plan"]
     out = bool(cmd.get("out", False))
     results = []
     for m, k, n in cmd["shapes"]:
-        if lib == "numpy":
-            rng = np.random.default_rng(0)
-            a = rng.standard_normal((m, k), dtype=np.float32)
-            b = rng.standard_normal((k, n), dtype=np.float32)
-            if out:
-                c = np.empty((m, n), dtype=np.float32)
-                fn = lambda: np.matmul(a, b, out=c)  # noqa: E731
-            else:
-                fn = lambda: a @ b  # noqa: E731
-        else:
-            torch.manual_seed(0)
-            a = torch.randn(m, k)
-            b = torch.randn(k, n)
-            if out:
-                c = torch.empty(m, n)
-                fn = lambda: torch.matmul(a, b, out=c)  # noqa: E731
-            else:
-                fn = lambda: torch.matmul(a, b)  # noqa: E731
+        fn = matmul_fn(lib, m, k, n, out)
         with torch.inference_mode() if (lib == "torch") else _null():
-            if out:
-                check_out(lib, fn, c, a, b)
             r = time_fn(fn, plan)
         r["shape"] = [m, k, n]
         results.append(r)
@@ -227,26 +271,68 @@ def d2l(cmd):
     return out
 
 
-def conv2d(cmd):
-    """torch.nn.functional.conv2d per case: {n (0 = unbatched), c, h, w, cout, kh, kw, stride, pad, groups}."""
-    plan = cmd["plan"]
+def conv2d_fn(c):
+    """torch.nn.functional.conv2d for one case: {n (0 = unbatched), c, h, w, cout, kh, kw, stride, pad, groups}."""
     F = torch.nn.functional
+    torch.manual_seed(0)
+    shape = (c["c"], c["h"], c["w"]) if c["n"] == 0 else (c["n"], c["c"], c["h"], c["w"])
+    x = torch.randn(*shape)
+    w = torch.randn(c["cout"], c["c"] // c["groups"], c["kh"], c["kw"])
+    s, p, g = c["stride"], c["pad"], c["groups"]
+    return lambda: F.conv2d(x, w, None, s, p, 1, g)
+
+
+def conv2d(cmd):
+    """torch.nn.functional.conv2d per case (see conv2d_fn)."""
+    plan = cmd["plan"]
     results = []
     for c in cmd["cases"]:
-        torch.manual_seed(0)
-        shape = (c["c"], c["h"], c["w"]) if c["n"] == 0 else (c["n"], c["c"], c["h"], c["w"])
-        x = torch.randn(*shape)
-        w = torch.randn(c["cout"], c["c"] // c["groups"], c["kh"], c["kw"])
-        s, p, g = c["stride"], c["pad"], c["groups"]
+        fn = conv2d_fn(c)
         with torch.inference_mode():
-            r = time_fn(lambda: F.conv2d(x, w, None, s, p, 1, g), plan)
+            r = time_fn(fn, plan)
         r["id"] = c["id"]
         results.append(r)
     return {"results": results, "mkldnn": bool(torch.backends.mkldnn.is_available())}
 
 
+# "time": what the first request for a key built, kept for the later rounds.
+PREPARED = {}
+
+
+def time_round(cmd):
+    kind, lib, plan = cmd["kind"], cmd["lib"], cmd["plan"]
+    if lib not in ("numpy", "torch") or (lib == "numpy" and np is None) or (lib == "torch" and torch is None):
+        raise RuntimeError(f"{lib} is not loaded in this child")
+    out = bool(cmd.get("out", False))
+    if kind == "matmul":
+        key = (kind, lib, tuple(cmd["shape"]), out)
+    elif kind == "conv2d":
+        if lib != "torch" or out:
+            raise RuntimeError("conv2d is timed for torch without out= only")
+        key = (kind, lib, json.dumps(cmd["case"], sort_keys=True), False)
+    else:
+        raise RuntimeError(f"unknown kind {kind!r}")
+    ctx = torch.inference_mode if lib == "torch" else _null
+    prep = PREPARED.get(key)
+    if prep is None:
+        fn = matmul_fn(lib, *cmd["shape"], out) if kind == "matmul" else conv2d_fn(cmd["case"])
+        with ctx():
+            est = warm_up(fn, plan)
+        inner, _ = plan_samples(plan, est)
+        prep = PREPARED[key] = {"fn": fn, "est": est, "inner": inner}
+    _, samples = plan_samples(plan, prep["est"])
+    with ctx():
+        per_call = take_samples(prep["fn"], prep["inner"], samples)
+    return {"perCall": per_call, "inner": prep["inner"]}
+
+
+def forget(cmd):
+    PREPARED.clear()
+    return {}
+
+
 def main():
-    handlers = {"hello": hello, "matmul": matmul, "d2l": d2l, "conv2d": conv2d}
+    handlers = {"hello": hello, "matmul": matmul, "d2l": d2l, "conv2d": conv2d, "time": time_round, "forget": forget}
     for line in sys.stdin:
         line = line.strip()
         if not line:
