@@ -2,6 +2,9 @@
 // `node bench/index.mjs [flags]` on an existing build.
 //
 //   --quick                 shorter timing plan, square sizes up to 1024 (a couple of minutes)
+//   --rounds N              matmul and conv2d: for each shape, every library is timed back to back
+//                           in N rounds (default 3), each with 1/N of the time budget, the order of
+//                           the libraries rotated from round to round; samples pooled per library
 //   --threads 1|all|both|N  thread settings to run (default both: 1 and all cores)
 //   --only matmul,conv2d    suites to run (registry: bench/suites/index.mjs)
 //   --sizes 16,64,1x4096x4096   shapes instead of the defaults (matmul: N = square, MxKxN;
@@ -27,7 +30,7 @@ import * as nt from 'ntensor';
 
 import { ROOT, cpuInfo, environmentOf, gitInfo, ntensorBinary, packageVersion } from './lib/machine.mjs';
 import { contentionNotes, measurePeak } from './lib/peak.mjs';
-import { PLANS } from './lib/timing.mjs';
+import { DEFAULT_ROUNDS, PLANS } from './lib/timing.mjs';
 import { startWatchdog } from './lib/watchdog.mjs';
 import { SUITES } from './suites/index.mjs';
 
@@ -37,6 +40,7 @@ const HELP = SOURCE.slice(0, SOURCE.findIndex((l) => !l.startsWith('//'))).map((
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: String(DEFAULT_ROUNDS) },
     threads: { type: 'string', default: 'both' },
     only: { type: 'string' },
     sizes: { type: 'string' },
@@ -73,8 +77,12 @@ function threadSettings(spec) {
   throw new RangeError(`--threads: expected 1, all, both or a count, got '${spec}'`);
 }
 
+const rounds = Number(flags.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`--rounds: expected a whole number ≥ 1, got '${flags.rounds}'`);
+
 const opts = {
   quick: flags.quick,
+  rounds,
   sizes: flags.sizes,
   libs: flags.libs?.split(',').map((s) => s.trim()).filter(Boolean),
   openblasCoretype: flags['openblas-coretype'],
@@ -101,6 +109,7 @@ const meta = {
     : `node bench/index.mjs ${process.argv.slice(2).join(' ')}`).trim(),
   mode: flags.quick ? 'quick' : 'full',
   plan,
+  rounds,
   threadSettings: threads,
   cpu,
   node: process.version,
@@ -110,7 +119,7 @@ const meta = {
   env: environmentOf(['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS']),
 };
 
-log(`${cpu.model}, ${cpu.cpus} CPUs; ntensor ${git.short ?? '?'} (${meta.ntensor.backend.isa}); plan ${meta.mode}; threads ${threads.join(' and ')}`);
+log(`${cpu.model}, ${cpu.cpus} CPUs; ntensor ${git.short ?? '?'} (${meta.ntensor.backend.isa}); plan ${meta.mode}, ${rounds} round${rounds === 1 ? '' : 's'}; threads ${threads.join(' and ')}`);
 
 let peak = null;
 if (!flags['no-peak']) {

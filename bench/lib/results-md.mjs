@@ -20,11 +20,18 @@ that the ratios compare like with like (absolute numbers drift 5–10 % between
 runs on shared machines). \`npm run bench -- --write-results\` rewrites the
 section below; \`--quick\` gives a shorter run, \`--help\` lists the flags.
 
-Method: each library gets a warm-up, then timed samples (each sample repeats the
-call enough to last ≥ 2 ms; samples are taken until ~0.7 s of work, at least 3),
-and reports the median and the best sample per call. numpy and PyTorch run in
-long-lived \`/usr/bin/python3\` children, one per OpenBLAS configuration and
-thread count, with the same timing plan. The peak is a native loop of
+Method: for matmul and conv2d the libraries are interleaved per case: for each
+thread setting and each shape, every library (and its preallocated-output
+variant) is timed back to back, in 3 rounds (\`--rounds\`) with the order of the
+libraries rotated from round to round, so a slow phase of a shared machine falls
+on all of them rather than on one library's column. Each library gets one warm-up
+(first round), then timed samples (each sample repeats the call enough to last
+≥ 2 ms; ~0.7 s of work per case, split evenly over the rounds, at least one
+sample per round), and reports the median and the best sample per call over the
+samples of all rounds (the JSON also keeps each round's median). numpy and
+PyTorch run in long-lived \`/usr/bin/python3\` children, one per OpenBLAS
+configuration and thread count, each kept alive over all shapes and sent one
+request per round, with the same timing plan. The peak is a native loop of
 independent FMA chains (\`bench/peak/peak.cc\`, compiled by the bench with g++ into
 \`bench/.build/\`). Each run also writes \`bench/results/<date>-<suite>.json\` (every
 timing) and \`bench/results/<suite>.svg\` (GFLOP/s against size); both are gitignored.

@@ -21,7 +21,7 @@ import { conv2dModel } from '../lib/onnx.mjs';
 import { checkNtOut, checkOrtOut } from '../lib/preallocated.mjs';
 import { PythonPeer, childEnv, pythonAvailable } from '../lib/python.mjs';
 import { fmt3, markdownTable, textTable } from '../lib/table.mjs';
-import { timeAsync, timeSync } from '../lib/timing.mjs';
+import { DEFAULT_ROUNDS, SETTLE_MS, asyncParticipant, interleave, syncParticipant } from '../lib/timing.mjs';
 
 export const name = 'conv2d';
 export const description = 'fp32 conv2d, no bias, N-C-H-W; GFLOP/s = 2·N·Cout·(Cin/groups)·kh·kw·Hout·Wout / t';
@@ -185,81 +185,102 @@ export async function run(ctx) {
   const defaultThreads = nt.getNumThreads();
   const ntInfo = {};
   const pyInfo = {};
+  // Interleaved: for each thread setting and case, every library back to back
+  // in `rounds` rounds (bench/lib/timing.mjs, interleave), the order rotated
+  // from round to round, so a slow phase of the machine hits all of them.
+  const rounds = opts.rounds ?? DEFAULT_ROUNDS;
   for (const threads of threadSettings) {
     const tLabel = `${threads} thread${threads === 1 ? '' : 's'}`;
-    if (want('ntensor')) {
-      nt.setNumThreads(threads);
-      for (const c of cases) {
-        log(`conv2d ${tLabel}: ntensor ${c.id}`);
-        const f = ntCall(c);
-        f();
-        const info = binding ? binding._lastConv2d() : null;
-        if (info) (ntInfo[threads] ??= {})[c.id] = { ...info, extraBytes: info.packedWeightBytes + info.tileBytesPerThread * info.threads };
-        record('ntensor', 'ntensor', threads, c, timeSync(f, plan), info ? { path: info.path } : {});
-        // 1x1 layers: ntensor's own matmul on the same product, (Cout × Cin) · (Cin × H·W).
-        if (c.kh === 1 && c.kw === 1 && c.stride === 1 && c.pad === 0 && c.groups === 1 && c.n <= 1) {
-          const { x, w } = inputs.get(c.id);
-          const W2 = w.reshape(c.cout, c.c), X2 = x.reshape(c.c, c.h * c.w);
-          record('ntmatmul', 'ntensor matmul (same GEMM)', threads, c, timeSync(() => nt.matmul(W2, X2), plan));
-        }
-        if (opts.out && !ntOutSkip) {
-          const chk = checkNtOut((out) => ntOutCall(c, out)(), f, (s) => nt.zeros(s));
-          if (!chk.ok) {
-            ntOutSkip = `${c.id}: ${chk.reason}`;
-          } else {
-            log(`conv2d ${tLabel}: ntensor·out ${c.id}`);
-            recordOut('ntensor·out', 'ntensor·out', threads, c, timeSync(ntOutCall(c, chk.out), plan));
-          }
-        }
-      }
-      nt.setNumThreads(defaultThreads);
-    }
-    if (want('js') && threads === threadSettings[0]) {
-      for (const c of cases.filter((k) => flopsOf(k) <= JS_MAX_FLOPS)) {
-        log(`conv2d: plain JS ${c.id}`);
-        const { x, w } = inputs.get(c.id);
-        record('js', 'plain JS (7 loops)', threads, c, timeSync(() => jsConv2d(x.data, w.data, c), plan));
-      }
-    }
-    if (ort) {
-      for (const c of cases) {
-        log(`conv2d ${tLabel}: onnxruntime-node ${c.id}`);
-        const session = await ortSession(c, threads);
-        const feeds = { X: new ort.Tensor('float32', inputs.get(c.id).x.data, [Math.max(1, c.n), c.c, c.h, c.w]) };
-        record('ort', 'onnxruntime-node', threads, c, await timeAsync(() => session.run(feeds), plan));
-        if (opts.out && !ortOutSkip) {
-          const ref = (await session.run(feeds)).Y.data;
-          const chk = await checkOrtOut(ort, session, feeds, 'Y', [Math.max(1, c.n), c.cout, ...outSize(c)], ref);
-          if (!chk.ok) {
-            ortOutSkip = `${c.id}: ${chk.reason}`;
-          } else {
-            ortReturnsCopy ||= chk.returnsCopy;
-            log(`conv2d ${tLabel}: onnxruntime-node·out ${c.id}`);
-            recordOut('ort·out', 'onnxruntime-node·out', threads, c, await timeAsync(() => session.run(feeds, chk.fetches), plan));
-          }
-        }
-        await session.release();
-      }
-    }
+    if (want('ntensor')) nt.setNumThreads(threads);
+    // PyTorch: one child per thread setting, alive for the whole case loop
+    let peer = null;
     if (want('torch') && !pyError) {
-      const peer = new PythonPeer(childEnv({}, threads));
+      peer = new PythonPeer(childEnv({}, threads));
       try {
         const hello = await peer.request({ op: 'hello', threads, libs: ['torch'] });
         pyInfo[threads] = { torch: hello.torch ?? null, torchThreads: hello.torchThreads ?? null, parallel: hello.torchParallel ?? null };
         if (!hello.torch) {
           skipped.torch = `torch is not importable by /usr/bin/python3: ${hello.skipped?.torch ?? 'unknown'}`;
+          await peer.close();
+          peer = null;
         } else {
-          log(`conv2d ${tLabel}: PyTorch ${cases.length} cases`);
-          const r = await peer.request({ op: 'conv2d', cases, plan });
-          pyInfo[threads].mkldnn = r.mkldnn;
-          for (const t of r.results) record('torch', 'PyTorch', threads, cases.find((c) => c.id === t.id), t);
+          pyInfo[threads].mkldnn = (await peer.request({ op: 'conv2d', cases: [], plan })).mkldnn;
         }
       } catch (err) {
         notes.push(`python peer (${tLabel}) failed: ${err.message}`);
-      } finally {
         await peer.close();
+        peer = null;
       }
     }
+    for (const c of cases) {
+      const parts = [];
+      const done = []; // [id, (timing) => record]
+      const add = (p, onResult) => {
+        parts.push(p);
+        done.push([p.id, onResult]);
+      };
+      if (want('ntensor')) {
+        const f = ntCall(c);
+        f();
+        const info = binding ? binding._lastConv2d() : null;
+        if (info) (ntInfo[threads] ??= {})[c.id] = { ...info, extraBytes: info.packedWeightBytes + info.tileBytesPerThread * info.threads };
+        add(syncParticipant('ntensor', f, 'node'), (t) => record('ntensor', 'ntensor', threads, c, t, info ? { path: info.path } : {}));
+        // 1x1 layers: ntensor's own matmul on the same product, (Cout × Cin) · (Cin × H·W).
+        if (c.kh === 1 && c.kw === 1 && c.stride === 1 && c.pad === 0 && c.groups === 1 && c.n <= 1) {
+          const { x, w } = inputs.get(c.id);
+          const W2 = w.reshape(c.cout, c.c), X2 = x.reshape(c.c, c.h * c.w);
+          add(syncParticipant('ntmatmul', () => nt.matmul(W2, X2), 'node'), (t) => record('ntmatmul', 'ntensor matmul (same GEMM)', threads, c, t));
+        }
+        if (opts.out && !ntOutSkip) {
+          const chk = checkNtOut((out) => ntOutCall(c, out)(), f, (s) => nt.zeros(s));
+          if (!chk.ok) ntOutSkip = `${c.id}: ${chk.reason}`;
+          else add(syncParticipant('ntensor·out', ntOutCall(c, chk.out), 'node'), (t) => recordOut('ntensor·out', 'ntensor·out', threads, c, t));
+        }
+      }
+      if (want('js') && threads === threadSettings[0] && flopsOf(c) <= JS_MAX_FLOPS) {
+        const { x, w } = inputs.get(c.id);
+        add(syncParticipant('js', () => jsConv2d(x.data, w.data, c), 'node'), (t) => record('js', 'plain JS (7 loops)', threads, c, t));
+      }
+      // onnxruntime-node: one session per case and thread setting, for the fresh and the preallocated runs
+      let session = null;
+      if (ort) {
+        session = await ortSession(c, threads);
+        const feeds = { X: new ort.Tensor('float32', inputs.get(c.id).x.data, [Math.max(1, c.n), c.c, c.h, c.w]) };
+        add(asyncParticipant('ort', () => session.run(feeds), 'ort'), (t) => record('ort', 'onnxruntime-node', threads, c, t));
+        if (opts.out && !ortOutSkip) {
+          const ref = (await session.run(feeds)).Y.data;
+          const chk = await checkOrtOut(ort, session, feeds, 'Y', [Math.max(1, c.n), c.cout, ...outSize(c)], ref);
+          if (!chk.ok) ortOutSkip = `${c.id}: ${chk.reason}`;
+          else {
+            ortReturnsCopy ||= chk.returnsCopy;
+            add(asyncParticipant('ort·out', () => session.run(feeds, chk.fetches), 'ort'), (t) => recordOut('ort·out', 'onnxruntime-node·out', threads, c, t));
+          }
+        }
+      }
+      if (peer) {
+        const pc = { id: c.id, n: c.n, c: c.c, h: c.h, w: c.w, cout: c.cout, kh: c.kh, kw: c.kw, stride: c.stride, pad: c.pad, groups: c.groups };
+        add({
+          id: 'torch',
+          group: 'python',
+          round: (rp) => peer.request({ op: 'time', kind: 'conv2d', lib: 'torch', case: pc, plan: rp }),
+          onError: (err) => notes.push(`PyTorch (${tLabel}) not measured from ${c.id} on: ${err.message}`),
+        }, (t) => record('torch', 'PyTorch', threads, c, t));
+      }
+      const res = await interleave(parts, plan, rounds, {
+        settleMs: threads > 1 ? SETTLE_MS : 0,
+        onRound: (r, order) => log(`conv2d ${tLabel}: ${c.id}, round ${r + 1}/${rounds}: ${order.join(', ')}`),
+      });
+      for (const [id, onResult] of done) if (res.has(id)) onResult(res.get(id));
+      if (session) await session.release();
+      if (peer) {
+        if (!res.has('torch')) {
+          await peer.close();
+          peer = null;
+        } else await peer.request({ op: 'forget' }).catch(() => {});
+      }
+    }
+    if (want('ntensor')) nt.setNumThreads(defaultThreads);
+    if (peer) await peer.close();
   }
 
   let preallocated = null;

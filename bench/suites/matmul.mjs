@@ -18,7 +18,7 @@ import { checkNtOut, checkOrtOut } from '../lib/preallocated.mjs';
 import { PythonPeer, childEnv, openblasConfigs, pythonAvailable } from '../lib/python.mjs';
 import { lineChart } from '../lib/svg.mjs';
 import { fmt3, markdownTable, textTable } from '../lib/table.mjs';
-import { timeAsync, timeSync } from '../lib/timing.mjs';
+import { DEFAULT_ROUNDS, SETTLE_MS, asyncParticipant, interleave, syncParticipant, timeAsync, timeSync } from '../lib/timing.mjs';
 
 export const name = 'matmul';
 export const description = 'fp32 matmul C = A·B (A: M×K, B: K×N), GFLOP/s = 2·M·N·K / t';
@@ -188,94 +188,106 @@ export async function run(ctx) {
     for (const [lib, d] of Object.entries(checks)) if (!(d < 1e-4)) notes.push(`CHECK FAILED: ${lib} differs from the JS loop at n=64 by ${d} (relative to max |C|)`);
   }
 
+  // Interleaved: for each thread setting and shape, every library back to back
+  // in `rounds` rounds (bench/lib/timing.mjs, interleave), the order rotated
+  // from round to round, so a slow phase of the machine hits all of them.
+  const rounds = opts.rounds ?? DEFAULT_ROUNDS;
+  const cases = [...shapes];
+  for (const s of outShapes) if (!cases.some((c) => shapeKey(c) === shapeKey(s))) cases.push(s);
+  const isFresh = (s) => shapes.some((c) => shapeKey(c) === shapeKey(s));
+  const isOut = (s) => outShapes.some((c) => shapeKey(c) === shapeKey(s));
   for (const threads of threadSettings) {
     const tLabel = `${threads} thread${threads === 1 ? '' : 's'}`;
-    // ntensor
-    if (want('ntensor')) {
-      if (canThread) threadCtl.set(threads);
-      const used = canThread ? threads : ntDefaultThreads;
-      for (const shape of shapes) {
-        const [A, B] = inputsFor(shape);
-        log(`matmul ${tLabel}: ntensor ${shapeKey(shape)}`);
-        record('ntensor', { label: 'ntensor', lib: 'ntensor' }, threads, shape, timeSync(() => nt.matmul(A, B), plan), used);
-      }
-      for (const shape of ntOutSkip ? [] : outShapes) {
-        const [A, B] = inputsFor(shape);
-        const chk = checkNtOut((C) => nt.matmul(A, B, { out: C }), () => nt.matmul(A, B), (s) => nt.zeros(s));
-        if (!chk.ok) {
-          ntOutSkip = `${shapeKey(shape)}: ${chk.reason}`;
-          break;
-        }
-        const o = { out: chk.out };
-        log(`matmul ${tLabel}: ntensor·out ${shapeKey(shape)}`);
-        recordOut('ntensor·out', { label: 'ntensor·out', lib: 'ntensor' }, threads, shape, timeSync(() => nt.matmul(A, B, o), plan), used);
-      }
-      if (canThread) threadCtl.set(ntDefaultThreads);
-    }
-    // plain JS: single-threaded by nature, so measured once (in the 1-thread pass) and only for small sizes
-    if (want('js') && threads === threadSettings[0]) {
-      for (const shape of shapes.filter((s) => Math.max(...s) <= JS_MAX_N)) {
-        const [A, B] = inputsFor(shape);
-        const [m, k, n] = shape;
-        log(`matmul: plain JS ${shapeKey(shape)}`);
-        record('js', { label: 'plain JS (i-k-j loop)', lib: 'js' }, threads, shape, timeSync(() => jsMatmul(A.data, B.data, m, k, n), plan), 1);
-      }
-    }
-    // onnxruntime-node
-    if (ort) {
-      for (const shape of shapes) {
-        const [A, B] = inputsFor(shape);
-        const [m, k, n] = shape;
-        log(`matmul ${tLabel}: onnxruntime-node ${shapeKey(shape)}`);
-        const session = await ortSession(ort, shape, threads);
-        const feeds = { A: new ort.Tensor('float32', A.data, [m, k]), B: new ort.Tensor('float32', B.data, [k, n]) };
-        record('ort', { label: 'onnxruntime-node', lib: 'ort' }, threads, shape, await timeAsync(() => session.run(feeds), plan), threads);
-        await session.release();
-      }
-      for (const shape of ortOutSkip ? [] : outShapes) {
-        const [A, B] = inputsFor(shape);
-        const [m, k, n] = shape;
-        const session = await ortSession(ort, shape, threads);
-        try {
-          const feeds = { A: new ort.Tensor('float32', A.data, [m, k]), B: new ort.Tensor('float32', B.data, [k, n]) };
-          const ref = (await session.run(feeds)).Y.data;
-          const chk = await checkOrtOut(ort, session, feeds, 'Y', [m, n], ref);
-          if (!chk.ok) {
-            ortOutSkip = `${shapeKey(shape)}: ${chk.reason}`;
-            break;
-          }
-          ortReturnsCopy ||= chk.returnsCopy;
-          log(`matmul ${tLabel}: onnxruntime-node·out ${shapeKey(shape)}`);
-          recordOut('ort·out', { label: 'onnxruntime-node·out', lib: 'ort' }, threads, shape, await timeAsync(() => session.run(feeds, chk.fetches), plan), threads);
-        } finally {
-          await session.release();
-        }
-      }
-    }
-    // numpy and PyTorch: one child per OpenBLAS configuration and thread count
+    const used = canThread ? threads : ntDefaultThreads;
+    if (want('ntensor') && canThread) threadCtl.set(threads);
+    // numpy and PyTorch: one child per OpenBLAS configuration, alive for the whole shape loop
+    const peers = [];
     for (const cfg of blas.configs) {
       const peer = new PythonPeer(childEnv(cfg.env, threads));
       try {
         const hello = await peer.request({ op: 'hello', threads, libs: want('torch') ? ['numpy', 'torch'] : ['numpy'] });
         (pyInfo[cfg.id] ??= {})[threads] = hello;
         for (const [lib, why] of Object.entries(hello.skipped ?? {})) skipped[lib] = `not importable by /usr/bin/python3: ${why}`;
-        for (const lib of ['numpy', 'torch']) {
-          if (!want(lib) || !hello[lib]) continue;
-          log(`matmul ${tLabel}: ${lib} (${cfg.id}) ${shapes.length} shapes`);
-          const r = await peer.request({ op: 'matmul', lib, shapes, plan });
-          for (const t of r.results) {
-            record(`${lib}·${cfg.id}`, { label: `${lib}·${cfg.id}`, lib, config: cfg.id }, threads, t.shape, t, threads);
-          }
-          if (outShapes.length) {
-            log(`matmul ${tLabel}: ${lib}·out (${cfg.id}) ${outShapes.length} shapes`);
-            try {
-              const ro = await peer.request({ op: 'matmul', lib, shapes: outShapes, plan, out: true });
-              for (const t of ro.results) recordOut(`${lib}·${cfg.id}·out`, { label: `${lib}·${cfg.id}·out`, lib, config: cfg.id }, threads, t.shape, t, threads);
-            } catch (err) {
-              outNotes.push(`${lib}·${cfg.id}·out (${tLabel}) not measured: ${err.message}`);
-            }
+        const libs = ['numpy', 'torch'].filter((lib) => want(lib) && hello[lib]);
+        // series id → why it stopped (a failed request drops it for the rest of this thread setting)
+        peers.push({ cfg, peer, libs, dropped: new Set() });
+      } catch (err) {
+        notes.push(`python peer (${cfg.id}, ${tLabel}) failed: ${err.message}`);
+        await peer.close();
+      }
+    }
+    for (const shape of cases) {
+      const key = shapeKey(shape);
+      const [A, B] = inputsFor(shape);
+      const [m, k, n] = shape;
+      const parts = [];
+      const done = []; // id → (timing) => record
+      const add = (p, onResult) => {
+        parts.push(p);
+        done.push([p.id, onResult]);
+      };
+      if (want('ntensor') && isFresh(shape)) {
+        add(syncParticipant('ntensor', () => nt.matmul(A, B), 'node'), (t) => record('ntensor', { label: 'ntensor', lib: 'ntensor' }, threads, shape, t, used));
+      }
+      if (want('ntensor') && isOut(shape) && !ntOutSkip) {
+        const chk = checkNtOut((C) => nt.matmul(A, B, { out: C }), () => nt.matmul(A, B), (s) => nt.zeros(s));
+        if (!chk.ok) ntOutSkip = `${key}: ${chk.reason}`;
+        else {
+          const o = { out: chk.out };
+          add(syncParticipant('ntensor·out', () => nt.matmul(A, B, o), 'node'), (t) => recordOut('ntensor·out', { label: 'ntensor·out', lib: 'ntensor' }, threads, shape, t, used));
+        }
+      }
+      // plain JS: single-threaded by nature, so measured once (in the first thread setting) and only for small sizes
+      if (want('js') && threads === threadSettings[0] && isFresh(shape) && Math.max(...shape) <= JS_MAX_N) {
+        add(syncParticipant('js', () => jsMatmul(A.data, B.data, m, k, n), 'node'), (t) => record('js', { label: 'plain JS (i-k-j loop)', lib: 'js' }, threads, shape, t, 1));
+      }
+      // onnxruntime-node: one session per shape and thread setting, for the fresh and the preallocated runs
+      let session = null;
+      if (ort && (isFresh(shape) || (isOut(shape) && !ortOutSkip))) {
+        session = await ortSession(ort, shape, threads);
+        const feeds = { A: new ort.Tensor('float32', A.data, [m, k]), B: new ort.Tensor('float32', B.data, [k, n]) };
+        if (isFresh(shape)) add(asyncParticipant('ort', () => session.run(feeds), 'ort'), (t) => record('ort', { label: 'onnxruntime-node', lib: 'ort' }, threads, shape, t, threads));
+        if (isOut(shape) && !ortOutSkip) {
+          const ref = (await session.run(feeds)).Y.data;
+          const chk = await checkOrtOut(ort, session, feeds, 'Y', [m, n], ref);
+          if (!chk.ok) ortOutSkip = `${key}: ${chk.reason}`;
+          else {
+            ortReturnsCopy ||= chk.returnsCopy;
+            add(asyncParticipant('ort·out', () => session.run(feeds, chk.fetches), 'ort'), (t) => recordOut('ort·out', { label: 'onnxruntime-node·out', lib: 'ort' }, threads, shape, t, threads));
           }
         }
+      }
+      for (const py of peers) {
+        for (const lib of py.libs) {
+          for (const out of [false, true]) {
+            if (out ? !isOut(shape) : !isFresh(shape)) continue;
+            const id = `${lib}·${py.cfg.id}${out ? '·out' : ''}`;
+            if (py.dropped.has(id)) continue;
+            const p = {
+              id,
+              group: `python ${py.cfg.id}`,
+              round: (rp) => py.peer.request({ op: 'time', kind: 'matmul', lib, shape, out, plan: rp }),
+              onError: (err) => {
+                py.dropped.add(id);
+                (out ? outNotes : notes).push(`${id} (${tLabel}) not measured from ${key} on: ${err.message}`);
+              },
+            };
+            const meta = { label: id, lib, config: py.cfg.id };
+            add(p, (t) => (out ? recordOut : record)(id, meta, threads, shape, t, threads));
+          }
+        }
+      }
+      const res = await interleave(parts, plan, rounds, {
+        settleMs: threads > 1 ? SETTLE_MS : 0,
+        onRound: (r, order) => log(`matmul ${tLabel}: ${key}, round ${r + 1}/${rounds}: ${order.join(', ')}`),
+      });
+      for (const [id, onResult] of done) if (res.has(id)) onResult(res.get(id));
+      if (session) await session.release();
+      for (const py of peers) await py.peer.request({ op: 'forget' }).catch(() => {});
+    }
+    if (want('ntensor') && canThread) threadCtl.set(ntDefaultThreads);
+    for (const { cfg, peer } of peers) {
+      try {
         if (opts.d2l && threads === threadSettings[0] && cfg === blas.configs[0]) {
           log('d2l: numpy and PyTorch');
           const r = await peer.request({ op: 'd2l', plan });
