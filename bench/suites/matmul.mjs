@@ -209,7 +209,7 @@ export async function run(ctx) {
         (pyInfo[cfg.id] ??= {})[threads] = hello;
         for (const [lib, why] of Object.entries(hello.skipped ?? {})) skipped[lib] = `not importable by /usr/bin/python3: ${why}`;
         const libs = ['numpy', 'torch'].filter((lib) => want(lib) && hello[lib]);
-        // series id → why it stopped (a failed request drops it for the rest of this thread setting)
+        // dropped: the series ids a failed request took out for the rest of this thread setting
         peers.push({ cfg, peer, libs, dropped: new Set() });
       } catch (err) {
         notes.push(`python peer (${cfg.id}, ${tLabel}) failed: ${err.message}`);
