@@ -18,6 +18,8 @@
 //   --write-results         also rewrite the "latest" section of bench/RESULTS.md
 //
 // A run that makes no progress for 300 s (NTENSOR_BENCH_HANG_S) is ended, with a message.
+// At more than one thread, the rounds pause 20 ms (NTENSOR_BENCH_SETTLE_MS) whenever the next library
+// runs in another process or thread pool than the last, so pools left spinning go idle first.
 //
 // Writes bench/results/<date>-<suite>.json and bench/results/<suite>.svg.
 import { execFileSync } from 'node:child_process';
