@@ -7,6 +7,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { sameBits } from './bits';
+import { errorOf } from './error-of';
 
 import {
   Tensor, conv2d, conv2dAsync, corr2d, corr2dAsync, corr2dMultiIn, corr2dMultiInAsync, corr2dMultiInOut,
@@ -26,15 +27,6 @@ function expectSame(got: Tensor, want: Tensor): void {
   expect(sameBits(got.data, want.data)).toBe(true);
 }
 
-/** The error a call throws (sync) or its Promise rejects with (async). */
-async function errorOf(f: () => unknown): Promise<Error> {
-  try {
-    await f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
-}
 
 const stats = () => binding._asyncStats();
 /** Resolves once every job this environment queued has settled. */

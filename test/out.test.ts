@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sameBits } from './bits';
+import { errorOf } from './error-of';
 
 import {
   Tensor, conv2d, conv2dAsync, fromTypedArray, manualSeed, matmul, matmulAsync, normal, zeros,
@@ -23,14 +24,6 @@ function nanTensor(shape: number[], dtype: DType = 'float32'): Tensor {
   return fromTypedArray(data.fill(NaN), shape);
 }
 
-async function errorOf(f: () => unknown): Promise<Error> {
-  try {
-    await f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
-}
 
 const MATMUL_SHAPES: Array<[number[], number[]]> = [
   [[2, 3], [3, 9]], // d2l's 1x1 convolution as a product (the fast path without out)

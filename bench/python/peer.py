@@ -78,27 +78,9 @@ def take_samples(fn, inner, samples):
 
 
 def time_fn(fn, plan):
-    clock = time.perf_counter
-    t0 = clock()
-    fn()
-    last = clock() - t0
-    spent, calls = last, 1
-    while spent < plan["warmupS"]:
-        t0 = clock()
-        fn()
-        last = clock() - t0
-        spent += last
-        calls += 1
-    estimate = max(1e-9, min(last, spent / calls) if calls > 1 else last)
-    inner, samples = plan_samples(plan, estimate)
-    per_call = []
-    rng = range(inner)
-    for _ in range(samples):
-        a = clock()
-        for _ in rng:
-            fn()
-        per_call.append((clock() - a) / inner)
-    per_call.sort()
+    """Warm-up, then the plan's samples: median and best seconds per call."""
+    inner, samples = plan_samples(plan, warm_up(fn, plan))
+    per_call = sorted(take_samples(fn, inner, samples))
     n = len(per_call)
     median = per_call[n // 2] if n % 2 else (per_call[n // 2 - 1] + per_call[n // 2]) / 2
     return {"median": median, "min": per_call[0], "samples": n, "inner": inner}
