@@ -72,6 +72,7 @@ export function tensor<D extends DType = 'float32'>(data: NestedArray | ArrayLik
 /** A tensor over `data` without copying: the tensor and the array share memory. */
 export function fromTypedArray(data: Float64Array, shape?: readonly number[]): Tensor<'float64'>;
 export function fromTypedArray(data: Float32Array, shape?: readonly number[]): Tensor<'float32'>;
+export function fromTypedArray(data: Float32Array | Float64Array, shape?: readonly number[]): Tensor;
 export function fromTypedArray(data: Float32Array | Float64Array, shape?: readonly number[]): Tensor {
   if (!(data instanceof Float32Array || data instanceof Float64Array)) {
     throw new TypeError(`fromTypedArray: data must be a Float32Array or Float64Array, got ${describe(data)}`);

@@ -3,7 +3,7 @@
 // 100 concurrent calls of mixed sizes that all resolve with the sync results.
 import { promises as fsp, readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';

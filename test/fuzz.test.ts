@@ -90,7 +90,7 @@ function hostileArray(orig: unknown, variant: number, dt: DT): unknown {
     case 'DataView': return new DataView(C.from(src).buffer);
     case 'other float dtype': return dt === 'f32' ? Float64Array.from(src) : Float32Array.from(src);
     case 'detached': { const t = C.from(src); detach(t.buffer as ArrayBuffer); return t; }
-    case 'SharedArrayBuffer': { const t = new C(new SharedArrayBuffer(src.length * es)); t.set(src); return t; }
+    case 'SharedArrayBuffer': { const t = new C(new SharedArrayBuffer(src.length * es) as unknown as ArrayBuffer); t.set(src); return t; }
     case 'resizable, out of bounds': {
       // A fixed-length view past the end of a buffer that shrank: length 0 in JS.
       const rab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void })(

@@ -100,7 +100,7 @@ describe('matmul(a, b, {out})', () => {
     }
     expect(() => matmul(a, b, 5 as never)).toThrow(new TypeError('matmul: options must be an object'));
     const detached = nanTensor([4, 4]);
-    structuredClone(detached.data.buffer, { transfer: [detached.data.buffer] });
+    structuredClone(detached.data.buffer, { transfer: [detached.data.buffer as ArrayBuffer] });
     expect(() => matmul(a, b, { out: detached })).toThrow(new TypeError("matmul: argument 'out' has a detached buffer"));
     // The operands' own errors come first, as without out.
     expect(() => matmul(a, zeros([3, 3]), { out: nanTensor([4, 3]) })).toThrow(/mat1 and mat2 shapes cannot be multiplied \(4x4 and 3x3\)/);
@@ -294,7 +294,7 @@ describe('matmul {out} property', () => {
       const shape = [...want.shape];
       const len = want.numel;
       const Arr = d.f64 ? Float64Array : Float32Array;
-      const viewOf = (t: Tensor, start: number): Tensor => fromTypedArray(new Arr(t.data.buffer, start * Arr.BYTES_PER_ELEMENT, len), shape);
+      const viewOf = (t: Tensor, start: number): Tensor => fromTypedArray(new Arr(t.data.buffer as ArrayBuffer, start * Arr.BYTES_PER_ELEMENT, len), shape);
       let out: unknown;
       switch (d.out) {
         case 'right': out = nanTensor(shape, dtype); break;

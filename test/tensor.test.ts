@@ -15,7 +15,7 @@ function at(t: Tensor, idx: number[]): number {
   for (let d = 0; d < t.ndim; d++) flat = flat * t.shape[d] + (t.shape[d] === 1 ? 0 : idx[d + off]);
   return t.data[flat];
 }
-function* indices(shape: readonly number[]): Generator<number[]> {
+function* indices(shape: readonly number[]): IterableIterator<number[]> {
   const n = shape.reduce((a, b) => a * b, 1);
   for (let i = 0; i < n; i++) {
     const idx: number[] = [];

@@ -16,9 +16,8 @@ function sharesMemory(x: FloatArray, y: FloatArray): boolean {
  * (TypeError) and exactly that shape (RangeError; unlike PyTorch, which
  * resizes it, a tensor's buffer here has a fixed size), whose memory no
  * input shares (RangeError: the kernel would read values it has already
- * overwritten). Inputs over another view of the same memory (a
- * SharedArrayBuffer posted back from a worker is a new object) are caught by
- * the native side's own check. Returns the tensor; nothing is written.
+ * overwritten; the native side checks the raw address ranges again).
+ * Returns the tensor; nothing is written.
  */
 export function checkOut(op: string, out: unknown, shape: readonly number[], dtype: DType,
   inputs: ReadonlyArray<readonly [string, FloatArray | null]>): Tensor {
