@@ -14,7 +14,7 @@
 //   --no-d2l                skip the d2l §6.4 seed timings
 //   --no-out                skip the preallocated-output ("steady state") rows of matmul and conv2d,
 //                           where every library that can writes into one output reused by each call
-//   --no-peak               skip the native FMA peak measurement
+//   --no-peak               skip the native FMA peak and page-cost measurements
 //   --write-results         also rewrite the "latest" section of bench/RESULTS.md
 //
 // A run that makes no progress for 300 s (NTENSOR_BENCH_HANG_S) is ended, with a message.
@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 import * as nt from 'ntensor';
 
 import { ROOT, cpuInfo, environmentOf, gitInfo, ntensorBinary, packageVersion } from './lib/machine.mjs';
-import { contentionNotes, measurePeak } from './lib/peak.mjs';
+import { contentionNotes, measurePageCost, measurePeak } from './lib/peak.mjs';
 import { DEFAULT_ROUNDS, PLANS } from './lib/timing.mjs';
 import { startWatchdog } from './lib/watchdog.mjs';
 import { SUITES } from './suites/index.mjs';
@@ -132,6 +132,17 @@ if (!flags['no-peak']) {
     log(`peak not measured: ${err.message.split('\n')[0]}`);
   }
 }
+// What a fresh output's pages cost here, against overwriting resident ones:
+// the difference between the fresh-output and the preallocated-output tables.
+let pageCost = null;
+if (!flags['no-peak']) {
+  try {
+    pageCost = measurePageCost();
+    log(`memory, µs per 4 KiB (bench/peak/pagefault.cc): first write to a fresh page ${pageCost.freshUs}, with huge pages ${pageCost.hugeUs}, overwriting a resident page ${pageCost.residentUs}`);
+  } catch (err) {
+    log(`page cost not measured: ${err.message.split('\n')[0]}`);
+  }
+}
 
 const resultsDir = path.join(ROOT, 'bench', 'results');
 mkdirSync(resultsDir, { recursive: true });
@@ -157,7 +168,7 @@ const reports = [];
 for (const { name: s, suite, result } of runs) {
   const rctx = { peak, contention, subtitle: `${cpu.model}, ${cpu.cpus} CPUs · ntensor ${git.short} · ${date}` };
   console.log('\n' + suite.reportText(result, rctx));
-  const doc = { meta: { ...meta, wallSeconds: (performance.now() - started) / 1e3 }, peak, peakAfter, contention, result };
+  const doc = { meta: { ...meta, wallSeconds: (performance.now() - started) / 1e3 }, peak, peakAfter, pageCost, contention, result };
   const jsonPath = path.join(resultsDir, `${date}-${s}.json`);
   writeFileSync(jsonPath, JSON.stringify(doc, null, 1) + '\n');
   const written = [path.relative(ROOT, jsonPath)];
@@ -172,7 +183,7 @@ for (const { name: s, suite, result } of runs) {
 
 if (flags['write-results']) {
   const { writeResultsMd } = await import('./lib/results-md.mjs');
-  const file = writeResultsMd({ meta: { ...meta, wallSeconds: (performance.now() - started) / 1e3 }, peak, reports });
+  const file = writeResultsMd({ meta: { ...meta, wallSeconds: (performance.now() - started) / 1e3 }, peak, pageCost, reports });
   log(`wrote ${path.relative(ROOT, file)}`);
 }
 log('done');

@@ -5,9 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const SRC = fileURLToPath(new URL('../peak/peak.cc', import.meta.url));
 const BUILD_DIR = fileURLToPath(new URL('../.build/', import.meta.url));
-const BIN = `${BUILD_DIR}peak`;
 const CXX = process.env.CXX || 'g++';
 
 function mtime(p) {
@@ -18,11 +16,27 @@ function mtime(p) {
   }
 }
 
-export function buildPeak() {
-  if (mtime(BIN) > mtime(SRC)) return BIN;
+/** Compiles bench/peak/<name>.cc into bench/.build/<name> unless that is newer; returns its path. */
+function build(name) {
+  const src = fileURLToPath(new URL(`../peak/${name}.cc`, import.meta.url));
+  const bin = `${BUILD_DIR}${name}`;
+  if (mtime(bin) > mtime(src)) return bin;
   mkdirSync(BUILD_DIR, { recursive: true });
-  execFileSync(CXX, ['-O2', '-std=c++17', '-pthread', SRC, '-o', BIN], { stdio: ['ignore', 'inherit', 'inherit'] });
-  return BIN;
+  execFileSync(CXX, ['-O2', '-std=c++17', '-pthread', src, '-o', bin], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return bin;
+}
+
+export function buildPeak() {
+  return build('peak');
+}
+
+/**
+ * Microseconds per 4 KiB (bench/peak/pagefault.cc): the first write to a
+ * fresh page, the same with huge pages, and overwriting resident memory.
+ * { freshUs, hugeUs, residentUs }; throws if g++ is missing.
+ */
+export function measurePageCost() {
+  return JSON.parse(execFileSync(build('pagefault'), [], { encoding: 'utf8' }));
 }
 
 /** [{ isa, threads, supported, gflops, perCore }] for every isa × thread count; throws if g++ is missing. */

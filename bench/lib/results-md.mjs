@@ -62,7 +62,7 @@ function bullet(label, value) {
   return value === null || value === undefined || value === '' ? null : `- ${label}: ${value}`;
 }
 
-export function writeResultsMd({ meta, peak, reports }) {
+export function writeResultsMd({ meta, peak, pageCost = null, reports }) {
   const versions = Object.assign({}, ...reports.map((r) => r.result.versions ?? {}));
   const cpu = meta.cpu;
   const nt = meta.ntensor;
@@ -80,6 +80,7 @@ export function writeResultsMd({ meta, peak, reports }) {
     bullet('caches', [cpu.l1d && `L1d ${cpu.l1d}`, cpu.l2 && `L2 ${cpu.l2}`, cpu.l3 && `L3 ${cpu.l3}`].filter(Boolean).join(', ')),
     bullet('memory', `${cpu.memGiB} GiB`),
     ...(peak ?? []).filter((p) => p.supported).map((p) => bullet(`fp32 FMA peak, ${p.isa}, ${p.threads} thread${p.threads === 1 ? '' : 's'}`, `${p.gflops.toFixed(1)} GFLOP/s (${p.perCore.toFixed(1)} per core)`)),
+    bullet('memory cost per 4 KiB (bench/peak/pagefault.cc)', pageCost && `first write to a fresh page ${pageCost.freshUs} µs, with huge pages ${pageCost.hugeUs} µs, overwriting a resident page ${pageCost.residentUs} µs`),
     '',
     '**Versions and settings**',
     '',
