@@ -9,10 +9,6 @@
 #include <cstring>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include "conv.h"
 #include "gemm.h"
 #include "kernels.h"
@@ -181,6 +177,9 @@ void pointwise(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y
         }
       }
     } else {
+      // Whole GEMMs on pool threads call gemm_packed, which leaves the
+      // output's pages to the caller.
+      ntensor::gemm::advise_huge_pages(y, sizeof(T) * std::size_t(s.n * s.cout * P));
       parallel_run(tasks, pointwise_task<T>, &job);
     }
     return;
@@ -800,31 +799,6 @@ void direct(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   parallel_run(tasks, direct_task<T>, &job);
 }
 
-// A large output about to be written whole is most often a fresh tensor
-// whose pages are not there yet; faulting them in 4 KiB at a time costs
-// about a microsecond each on the development VM. As gemm.cc does for C:
-// ask for 2 MiB pages over the part made of whole 2 MiB pages. Only a hint:
-// present pages are not touched, no value changes, errors are ignored.
-template <typename T>
-void advise_huge_pages(T* y, std::size_t count) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
-  const std::size_t bytes = sizeof(T) * count;
-  if (bytes < 2 * kHuge) return;
-  const std::uintptr_t lo = (reinterpret_cast<std::uintptr_t>(y) + kHuge - 1) & ~(kHuge - 1);
-  const std::uintptr_t hi = (reinterpret_cast<std::uintptr_t>(y) + bytes) & ~(kHuge - 1);
-  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
-#else
-  (void)y, (void)count;
-#endif
-}
-
-// A fresh output's pages fault in one at a time as they are first written:
-// about 1.5 us each on the development VM, as much as the arithmetic of a
-// 64x56^2 -> 256 1x1 convolution (3.2 MB output: median 45 GFLOP/s with
-// fresh pages, ~100 with resident ones); gemm::populate_pages faults them in
-// with one call (median ~60 there).
-
 // The share of the transposed paths' tile work that is real: channels in
 // blocks of 64 (a last block of <= 32 computes 32), pixels (per output row
 // for direct_t, per image for gemm-t) in tiles of 7. Below ~0.85 the normal
@@ -867,14 +841,6 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
     g_last = {"empty", 0, 0, 1};
     return;
   }
-  advise_huge_pages(y, std::size_t(s.n * s.cout * s.oh * s.ow));
-  // One thread only: with more, the pages fault in concurrently as the
-  // threads write them, and a populate ahead of them (serial, or split over
-  // the threads) measured slower (3x3 64 -> 64 on 56^2, 2 threads: median
-  // ~205 -> ~180-190 GFLOP/s).
-  if (threads_for(double(s.n) * double(s.cout) * double(cg * s.kh * s.kw) * double(s.oh * s.ow)) <= 1) {
-    ntensor::gemm::populate_pages(y, sizeof(T) * std::size_t(s.n * s.cout * s.oh * s.ow));
-  }
   const bool isPointwise = s.kh == 1 && s.kw == 1 && s.strideH == 1 && s.strideW == 1 &&
                            s.padTop == 0 && s.padBottom == 0 && s.padLeft == 0 &&
                            s.padRight == 0;
@@ -907,6 +873,24 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
       path = Path::gemmt;
     } else {
       path = Path::gemm;
+    }
+  }
+  // The output's pages: a fresh output's fault in one at a time as they are
+  // first written, 1.5-2.7 us each on the development VM
+  // (bench/peak/pagefault.cc), as much as the arithmetic of a 64x56^2 ->
+  // 256 1x1 convolution; 2 MiB pages where whole ones fit, and one
+  // populate call for a one-thread job (gemm.cc). The pointwise path's GEMMs
+  // do this themselves, per GEMM (gemm.cc, or the parallel branch of
+  // pointwise()): twice over the same pages measured 3-7 % slower with one
+  // thread (64 x 56^2 -> 256).
+  if (path != Path::pointwise) {
+    ntensor::gemm::advise_huge_pages(y, sizeof(T) * std::size_t(s.n * s.cout * s.oh * s.ow));
+    // One thread only: with more, the pages fault in concurrently as the
+    // threads write them, and a populate ahead of them (serial, or split over
+    // the threads) measured slower (3x3 64 -> 64 on 56^2, 2 threads: median
+    // ~205 -> ~180-190 GFLOP/s).
+    if (threads_for(double(s.n) * double(s.cout) * double(cg * s.kh * s.kw) * double(s.oh * s.ow)) <= 1) {
+      ntensor::gemm::populate_pages(y, sizeof(T) * std::size_t(s.n * s.cout * s.oh * s.ow));
     }
   }
   switch (path) {

@@ -150,29 +150,26 @@ void scale_c(index_t m, index_t n, T beta, T* C, index_t ldc) {
   }
 }
 
+}  // namespace
+
 // A large output that is about to be written whole (beta == 0) is most
 // often fresh memory (a new tensor): its pages are not there yet, and
 // faulting them in 4 KB at a time costs ~2 us each on this kind of VM, as
 // much as the product itself for a shallow k. Ask the kernel for 2 MB pages
-// over the part of C made of whole 2 MB pages (numpy does the same for its
-// own arrays of 4 MB and more). Only a hint: pages already present are not
-// touched, no value changes, and an error is ignored.
-template <typename T>
-void advise_huge_pages(index_t m, index_t n, T* C, index_t ldc) {
+// over the part of the output made of whole 2 MB pages (numpy does the same
+// for its own arrays of 4 MB and more). Only a hint: pages already present
+// are not touched, no value changes, and an error is ignored.
+void advise_huge_pages(void* p, std::size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
-  if (ldc != n) return;
-  const std::size_t bytes = sizeof(T) * std::size_t(m) * std::size_t(n);
   if (bytes < 2 * kHuge) return;
-  const std::uintptr_t lo = (reinterpret_cast<std::uintptr_t>(C) + kHuge - 1) & ~(kHuge - 1);
-  const std::uintptr_t hi = (reinterpret_cast<std::uintptr_t>(C) + bytes) & ~(kHuge - 1);
+  const std::uintptr_t lo = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const std::uintptr_t hi = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kHuge - 1);
   if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
 #else
-  (void)m, (void)n, (void)C, (void)ldc;
+  (void)p, (void)bytes;
 #endif
 }
-
-}  // namespace
 
 // Before one thread writes a whole output of 128 KiB or more: ask the kernel
 // to fault its pages in with one call (MADV_POPULATE_WRITE, Linux 5.14+;
@@ -349,7 +346,7 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
     kern.small(m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
     return;
   }
-  if (beta == T(0)) advise_huge_pages(m, n, C, ldc);
+  if (beta == T(0) && ldc == n) advise_huge_pages(C, sizeof(T) * std::size_t(m) * std::size_t(n));
   Job<T> job{&kern, m, n, k, alpha, beta, A, ars, acs, B, brs, bcs, C, ldc, 1, 1,
              path != Path::packed};
   // Threads: enough work each, and no more than there are micro-tiles.

@@ -156,5 +156,9 @@ void gemm_packed(const Kernels<T>& kern, index_t m, index_t n, index_t k,
 // about to write whole (MADV_POPULATE_WRITE; a no-op where unsupported).
 void populate_pages(void* p, std::size_t bytes);
 
+// Asks for 2 MiB pages (MADV_HUGEPAGE) over the whole 2 MiB pages inside an
+// output of 4 MiB or more about to be written whole; a hint only.
+void advise_huge_pages(void* p, std::size_t bytes);
+
 }  // namespace gemm
 }  // namespace ntensor
