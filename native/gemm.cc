@@ -40,6 +40,13 @@ constexpr double kMinWorkPerThread = 96.0 * 96.0 * 96.0;
 constexpr double kMinGemvWorkPerThread = double(1 << 19);
 // Threads split a matrix-vector product's outputs in multiples of this.
 constexpr index_t kGemvUnit = 64;
+// The thread grid's cost model (gemm_run): one packed element of A or B
+// costs about as much as this many of a thread's multiply-adds of C
+// (rows x columns per k). Fitted by interleaved 2-thread runs here: deep
+// products with small m and n (64x4096x64, 128x4096x128, 64x8192x256) ran
+// 10-40 % faster split by rows, each thread packing half of A, than by
+// columns, each packing all of A; square ones keep their column split.
+constexpr double kPackCostPerElement = 80.0;
 
 // ---- CPU detection ----
 
@@ -225,6 +232,17 @@ void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alp
                   index_t bcs, T beta, T* C, index_t ldc, PackBuffers& buf,
                   bool allowDirect);
 
+// Whether gemm_blocked reads B in place, unpacked, for m rows: when its
+// panels serve few A panels (one row block) and its rows are short (no two
+// rows of a panel's prefetch window alias in L1): packing would then cost
+// about as much as the FMAs that use it (64x4096x64: ~12% of the time).
+template <typename T>
+bool reads_b_in_place(const Kernels<T>& kern, index_t m, index_t brs, index_t bcs,
+                      bool allowDirect) {
+  return allowDirect && kern.ukernelDirect != nullptr && bcs == 1 &&
+         m <= round_up(kern.blk.mc, kern.blk.mr) && brs * index_t(sizeof(T)) <= 1024;
+}
+
 template <typename T>
 void run_task(void* ctx, int t) {
   const Job<T>& j = *static_cast<const Job<T>*>(ctx);
@@ -359,15 +377,21 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
   }
   if (threads > mt * nt) threads = mt * nt;
   if (threads > 1) {
-    // The grid tm x tn = threads whose largest block is smallest; on a tie,
-    // more column blocks (each thread then packs less of B).
+    // The grid tm x tn = threads whose largest block costs least: its
+    // multiply-adds per k (rows x columns) plus its packing per k (its rows
+    // of A, and its columns of B unless B is read in place), each packed
+    // element weighted kPackCostPerElement. Every thread packs A for its own
+    // rows and B for its own columns, so a split by columns packs all of A
+    // on every thread and one by rows all of B. On a tie, more column blocks.
     double best = 0;
     for (index_t tm = 1; tm <= threads; ++tm) {
       if (threads % tm != 0) continue;
       const index_t tn = threads / tm;
       if (tm > mt || tn > nt) continue;
-      const double cost = double((mt + tm - 1) / tm) * double(kern.blk.mr) *
-                          double((nt + tn - 1) / tn) * double(kern.blk.nr);
+      const double rows = double((mt + tm - 1) / tm) * double(kern.blk.mr);
+      const double cols = double((nt + tn - 1) / tn) * double(kern.blk.nr);
+      const bool inPlace = reads_b_in_place(kern, index_t(rows), brs, bcs, path != Path::packed);
+      const double cost = rows * cols + kPackCostPerElement * (rows + (inPlace ? 0.0 : cols));
       if (best == 0 || cost < best || (cost == best && tn > job.tn)) {
         best = cost;
         job.tm = int(tm);
@@ -422,12 +446,7 @@ void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alp
   const index_t NC = round_up(bl.nc * min_i(8, KC / kcMax), NR);
   const index_t ncMax = min_i(NC, round_up(n, NR));
   const index_t mcMax = min_i(MC, round_up(m, MR));
-  // B read in place, unpacked, when its panels serve few A panels (one row
-  // block) and its rows are short (no two rows of a panel's prefetch window
-  // alias in L1): packing would then cost about as much as the FMAs that use
-  // it (64x4096x64: ~12% of the time).
-  const bool directB = allowDirect && kern.ukernelDirect != nullptr && bcs == 1 && m <= MC &&
-                       brs * index_t(sizeof(T)) <= 1024;
+  const bool directB = reads_b_in_place(kern, m, brs, bcs, allowDirect);
   T* bp = directB ? nullptr : static_cast<T*>(buf.getB(sizeof(T) * std::size_t(kcMax * ncMax)));
   T* ap = static_cast<T*>(buf.getA(sizeof(T) * std::size_t(mcMax * kcMax)));
   if ((bp == nullptr && !directB) || ap == nullptr) {
