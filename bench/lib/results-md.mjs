@@ -33,7 +33,8 @@ PyTorch run in long-lived \`/usr/bin/python3\` children, one per OpenBLAS
 configuration and thread count, each kept alive over all shapes and sent one
 request per round, with the same timing plan. The peak is a native loop of
 independent FMA chains (\`bench/peak/peak.cc\`, compiled by the bench with g++ into
-\`bench/.build/\`). Each run also writes \`bench/results/<date>-<suite>.json\` (every
+\`bench/.build/\`); \`bench/peak/pagefault.cc\` measures what a fresh 4 KiB page, a
+huge page's share and a resident page cost to write. Each run also writes \`bench/results/<date>-<suite>.json\` (every
 timing) and \`bench/results/<suite>.svg\` (GFLOP/s against size); both are gitignored.
 
 Unless \`--no-out\`, matmul and conv2d also get "preallocated outputs (steady
