@@ -101,75 +101,64 @@ function medianOf(xs) {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
+/** Calls `once` (seconds of one call) for warmupS (at least once); the per-call estimate in seconds. */
+async function warmUp(once, warmupS) {
+  let last = await once();
+  let spent = last, calls = 1;
+  while (spent < warmupS) {
+    last = await once();
+    spent += last;
+    calls++;
+  }
+  return Math.max(1e-9, calls > 1 ? Math.min(last, spent / calls) : last);
+}
+
 /**
- * A library in the rounds, timing a synchronous fn: the first round warms up
- * (plan.warmupS) and fixes the inner repeat count and the per-call estimate;
- * each round then takes planSamples(roundPlan, estimate) samples.
+ * A library in the rounds: the first round warms up (plan.warmupS) and fixes
+ * the per-call estimate, hence the inner repeat count; each round then takes
+ * planSamples(roundPlan, estimate) samples. `once()` times one call, and
+ * `sample(inner)` the seconds per call of `inner` calls in a row.
  * `round(rp)` resolves with { perCall: [seconds per call, ...], inner }.
  */
-export function syncParticipant(id, fn, group) {
+function participant(id, group, once, sample) {
   let est = null;
   return {
     id,
     group,
     async round(rp) {
-      if (est === null) {
-        let t0 = performance.now();
-        fn();
-        let last = (performance.now() - t0) / 1e3;
-        let spent = last, calls = 1;
-        while (spent < rp.warmupS) {
-          t0 = performance.now();
-          fn();
-          last = (performance.now() - t0) / 1e3;
-          spent += last;
-          calls++;
-        }
-        est = Math.max(1e-9, calls > 1 ? Math.min(last, spent / calls) : last);
-      }
+      if (est === null) est = await warmUp(once, rp.warmupS);
       const { inner, samples } = planSamples(rp, est);
       const perCall = [];
-      for (let s = 0; s < samples; s++) {
-        const a = performance.now();
-        for (let i = 0; i < inner; i++) fn();
-        perCall.push((performance.now() - a) / 1e3 / inner);
-      }
+      for (let s = 0; s < samples; s++) perCall.push(await sample(inner));
       return { perCall, inner };
     },
   };
 }
 
+/** A participant timing a synchronous fn: each sample's calls run in a plain loop. */
+export function syncParticipant(id, fn, group) {
+  return participant(id, group, () => {
+    const t0 = performance.now();
+    fn();
+    return (performance.now() - t0) / 1e3;
+  }, (inner) => {
+    const a = performance.now();
+    for (let i = 0; i < inner; i++) fn();
+    return (performance.now() - a) / 1e3 / inner;
+  });
+}
+
 /** As syncParticipant, for an async fn (each call awaited, as a caller would). */
 export function asyncParticipant(id, fn, group) {
-  let est = null;
-  return {
-    id,
-    group,
-    async round(rp) {
-      if (est === null) {
-        let t0 = performance.now();
-        await fn();
-        let last = (performance.now() - t0) / 1e3;
-        let spent = last, calls = 1;
-        while (spent < rp.warmupS) {
-          t0 = performance.now();
-          await fn();
-          last = (performance.now() - t0) / 1e3;
-          spent += last;
-          calls++;
-        }
-        est = Math.max(1e-9, calls > 1 ? Math.min(last, spent / calls) : last);
-      }
-      const { inner, samples } = planSamples(rp, est);
-      const perCall = [];
-      for (let s = 0; s < samples; s++) {
-        const a = performance.now();
-        for (let i = 0; i < inner; i++) await fn();
-        perCall.push((performance.now() - a) / 1e3 / inner);
-      }
-      return { perCall, inner };
-    },
-  };
+  return participant(id, group, async () => {
+    const t0 = performance.now();
+    await fn();
+    return (performance.now() - t0) / 1e3;
+  }, async (inner) => {
+    const a = performance.now();
+    for (let i = 0; i < inner; i++) await fn();
+    return (performance.now() - a) / 1e3 / inner;
+  });
 }
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
