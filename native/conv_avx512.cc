@@ -21,6 +21,8 @@ namespace ntensor {
 namespace conv {
 namespace avx512 {
 
+#include "transpose_avx512.inc"
+
 // Elements [2a, 2b - 1) for the contiguous lane range [a, b) that m holds:
 // what a stride-2 load of those lanes touches.
 inline std::uint64_t stride2_elements(std::uint32_t m) {
@@ -114,6 +116,31 @@ struct F64 {
 constexpr int kPfMR = 7, kPfNR = 64, kPanel = 32;
 constexpr index_t kPfB = 32;
 
+// One k step of the 7-pixel kernels below (ukernel_pf, tile_kernel): B's NV
+// vectors at step p (each pair from one 32-wide panel row), its lines kPfB
+// steps ahead fetched into L1; then the RM pixels' values a[0..RM) broadcast
+// and multiplied into the RM x NV accumulators, one FMA each, in order.
+template <int NV>
+__attribute__((always_inline)) inline void load_b_step(const float* const bv[NV], index_t p, __m512 b[NV]) {
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; v += 2) {
+    _mm_prefetch(reinterpret_cast<const char*>(bv[v] + (p + kPfB) * kPanel), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(bv[v] + (p + kPfB) * kPanel + 16), _MM_HINT_T0);
+  }
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(bv[v] + p * kPanel);
+}
+
+template <int RM, int NV>
+__attribute__((always_inline)) inline void fma_rows(const float* a, const __m512 b[NV], __m512 c[RM][NV]) {
+#pragma GCC unroll 7
+  for (int i = 0; i < RM; ++i) {
+    const __m512 av = _mm512_set1_ps(a[i]);
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) c[i][v] = _mm512_fmadd_ps(av, b[v], c[i][v]);
+  }
+}
+
 template <int RM, int NV>
 const char* ukernel_pf(index_t kc, const float* A, const float* B, index_t bstride, float* C,
                        index_t ldc, int mr, int nr, bool loadC, const char* pf, index_t every,
@@ -137,11 +164,8 @@ const char* ukernel_pf(index_t kc, const float* A, const float* B, index_t bstri
   index_t next = every > 0 ? 0 : kc, col = *colp;
 #pragma GCC unroll 2
   for (index_t p = 0; p < kc; ++p) {
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v += 2) {
-      _mm_prefetch(reinterpret_cast<const char*>(bv[v] + (p + kPfB) * kPanel), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(bv[v] + (p + kPfB) * kPanel + 16), _MM_HINT_T0);
-    }
+    __m512 b[NV];
+    load_b_step<NV>(bv, p, b);
     if (p == next) {
       _mm_prefetch(pf, _MM_HINT_T1);
       pf += 64;
@@ -151,15 +175,7 @@ const char* ukernel_pf(index_t kc, const float* A, const float* B, index_t bstri
       }
       next += every;
     }
-    __m512 b[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(bv[v] + p * kPanel);
-#pragma GCC unroll 7
-    for (int i = 0; i < RM; ++i) {
-      const __m512 a = _mm512_set1_ps(A[p * kPfMR + i]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) c[i][v] = _mm512_fmadd_ps(a, b[v], c[i][v]);
-    }
+    fma_rows<RM, NV>(A + p * kPfMR, b, c);
   }
 #pragma GCC unroll 7
   for (int i = 0; i < RM; ++i) {
@@ -183,38 +199,6 @@ const char* ukernel_pf_f32(index_t kc, const float* A, const float* B, index_t b
                               rowSkip, col);
 }
 
-// Transposes a 16 x 16 block of floats held as 16 row vectors: afterwards
-// r[c] holds column c.
-inline void transpose16(__m512 r[16]) {
-  __m512 t[16];
-#pragma GCC unroll 8
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-  }
-#pragma GCC unroll 4
-  for (int i = 0; i < 16; i += 4) {
-    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-  }
-  // r[4q + e] now holds, in 128-bit lane L, rows 4q..4q+3 of column 4L + e.
-#pragma GCC unroll 4
-  for (int e = 0; e < 4; ++e) {
-    const __m512 a0 = _mm512_shuffle_f32x4(r[e], r[4 + e], 0x44);
-    const __m512 a1 = _mm512_shuffle_f32x4(r[e], r[4 + e], 0xEE);
-    const __m512 a2 = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0x44);
-    const __m512 a3 = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0xEE);
-    t[e] = _mm512_shuffle_f32x4(a0, a2, 0x88);
-    t[4 + e] = _mm512_shuffle_f32x4(a0, a2, 0xDD);
-    t[8 + e] = _mm512_shuffle_f32x4(a1, a3, 0x88);
-    t[12 + e] = _mm512_shuffle_f32x4(a1, a3, 0xDD);
-  }
-#pragma GCC unroll 16
-  for (int i = 0; i < 16; ++i) r[i] = t[i];
-}
-
 // conv.h: TileKernel for 7 pixels x NV vectors of 16 channels (two 32-wide
 // panels). Per k: one offset, 7 broadcasts, NV loads, 7 * NV FMAs.
 template <int NV>
@@ -233,21 +217,9 @@ void tile_kernel(index_t K, const float* a, const index_t* off, const float* B, 
   }
 #pragma GCC unroll 2
   for (index_t p = 0; p < K; ++p) {
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v += 2) {
-      _mm_prefetch(reinterpret_cast<const char*>(bv[v] + (p + kPfB) * kPanel), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(bv[v] + (p + kPfB) * kPanel + 16), _MM_HINT_T0);
-    }
     __m512 b[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(bv[v] + p * kPanel);
-    const float* ap = a + off[p];
-#pragma GCC unroll 7
-    for (int i = 0; i < RM; ++i) {
-      const __m512 av = _mm512_set1_ps(ap[i]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) c[i][v] = _mm512_fmadd_ps(av, b[v], c[i][v]);
-    }
+    load_b_step<NV>(bv, p, b);
+    fma_rows<RM, NV>(a + off[p], b, c);
   }
   if (y == nullptr) {
 #pragma GCC unroll 7

@@ -26,9 +26,7 @@ namespace gemm {
 namespace avx512 {
 
 #include "gemm_generic.inc"
-
-inline void transpose16(__m512 r[16]);
-inline void transpose8(__m512d r[8]);
+#include "transpose_avx512.inc"
 
 struct F32 {
   using T = float;
@@ -196,38 +194,6 @@ void ukernel_direct(index_t kc, const typename X::T* A, const typename X::T* B, 
 
 constexpr int kMR32 = 14, kNR32 = 32, kMR64 = 14, kNR64 = 16;
 
-// Transposes a 16 x 16 block of floats held as 16 row vectors: afterwards
-// r[c] holds column c.
-inline void transpose16(__m512 r[16]) {
-  __m512 t[16], u[16];
-#pragma GCC unroll 8
-  for (int q = 0; q < 8; ++q) {
-    t[2 * q] = _mm512_unpacklo_ps(r[2 * q], r[2 * q + 1]);
-    t[2 * q + 1] = _mm512_unpackhi_ps(r[2 * q], r[2 * q + 1]);
-  }
-  // u[4g + e], lane L: rows 4g..4g+3 of column 4L + e.
-#pragma GCC unroll 4
-  for (int g = 0; g < 4; ++g) {
-    const __m512 a = t[4 * g], b = t[4 * g + 1], c = t[4 * g + 2], d = t[4 * g + 3];
-    u[4 * g + 0] = _mm512_shuffle_ps(a, c, 0x44);
-    u[4 * g + 1] = _mm512_shuffle_ps(a, c, 0xEE);
-    u[4 * g + 2] = _mm512_shuffle_ps(b, d, 0x44);
-    u[4 * g + 3] = _mm512_shuffle_ps(b, d, 0xEE);
-  }
-  // A 4 x 4 transpose of 128-bit lanes for each e.
-#pragma GCC unroll 4
-  for (int e = 0; e < 4; ++e) {
-    const __m512 x0 = _mm512_shuffle_f32x4(u[e], u[4 + e], 0x44);
-    const __m512 x1 = _mm512_shuffle_f32x4(u[e], u[4 + e], 0xEE);
-    const __m512 x2 = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0x44);
-    const __m512 x3 = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0xEE);
-    r[e] = _mm512_shuffle_f32x4(x0, x2, 0x88);
-    r[4 + e] = _mm512_shuffle_f32x4(x0, x2, 0xDD);
-    r[8 + e] = _mm512_shuffle_f32x4(x1, x3, 0x88);
-    r[12 + e] = _mm512_shuffle_f32x4(x1, x3, 0xDD);
-  }
-}
-
 // packA when op(A) is A transposed (rs == 1): the MR elements of one p are
 // contiguous, one masked load and store each (rows past mc stored as 0).
 template <typename X, int MR>
@@ -317,30 +283,6 @@ void packA_f32(index_t mc, index_t kc, const float* src, index_t rs, index_t cs,
     }
   }
   if (full < mc) packA<float, MR>(mc - full, kc, src + full * rs, rs, cs, dst);
-}
-
-// Transposes an 8 x 8 block of doubles held as 8 row vectors: afterwards
-// r[c] holds column c.
-inline void transpose8(__m512d r[8]) {
-  __m512d t[8];
-#pragma GCC unroll 4
-  for (int q = 0; q < 4; ++q) {
-    t[2 * q] = _mm512_unpacklo_pd(r[2 * q], r[2 * q + 1]);      // columns 2L
-    t[2 * q + 1] = _mm512_unpackhi_pd(r[2 * q], r[2 * q + 1]);  // columns 2L + 1
-  }
-  // For each parity e, a 4 x 4 transpose of 128-bit lanes of t[e], t[2+e],
-  // t[4+e], t[6+e] (lane L of t[2g+e] holds rows 2g, 2g+1 of column 2L+e).
-#pragma GCC unroll 2
-  for (int e = 0; e < 2; ++e) {
-    const __m512d x0 = _mm512_shuffle_f64x2(t[e], t[2 + e], 0x44);
-    const __m512d x1 = _mm512_shuffle_f64x2(t[e], t[2 + e], 0xEE);
-    const __m512d x2 = _mm512_shuffle_f64x2(t[4 + e], t[6 + e], 0x44);
-    const __m512d x3 = _mm512_shuffle_f64x2(t[4 + e], t[6 + e], 0xEE);
-    r[e] = _mm512_shuffle_f64x2(x0, x2, 0x88);
-    r[2 + e] = _mm512_shuffle_f64x2(x0, x2, 0xDD);
-    r[4 + e] = _mm512_shuffle_f64x2(x1, x3, 0x88);
-    r[6 + e] = _mm512_shuffle_f64x2(x1, x3, 0xDD);
-  }
 }
 
 // packA for fp64 when op(A)'s rows are contiguous: the 14 rows of a panel as
