@@ -31,6 +31,18 @@ constexpr double kMinWorkPerThread = 96.0 * 96.0 * 96.0;
 inline index_t round_up(index_t x, index_t to) { return (x + to - 1) / to * to; }
 inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 
+// A work item of the threaded paths: its (image, group) job and its block
+// indices in a grid of jobs x `mids` blocks x `inners` blocks, from the
+// item's number (inner blocks vary fastest).
+struct Item {
+  index_t b, g, mid, inner;
+};
+inline Item item_at(index_t i, index_t inners, index_t mids, index_t groups) {
+  const index_t inner = i % inners, rest = i / inners;
+  const index_t mid = rest % mids, job = rest / mids;
+  return {job / groups, job % groups, mid, inner};
+}
+
 const Isa& conv_isa() {
 #if defined(__x86_64__) || defined(_M_X64)
   const int level = gemm::current_isa().level;
@@ -244,10 +256,7 @@ void gemm_task(void* ctx, int) {
   }
   for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     // Items: (image, group) jobs x column blocks x row blocks.
-    const index_t rb = i % j.rowBlocks;
-    const index_t cb = i / j.rowBlocks % j.colBlocks;
-    const index_t job = i / j.rowBlocks / j.colBlocks;
-    const index_t b = job / G, g = job % G;
+    const auto [b, g, cb, rb] = item_at(i, j.rowBlocks, j.colBlocks, G);
     const index_t q0 = cb * j.colBlock, nc = std::min(j.colBlock, P - q0);
     const index_t m0 = rb * j.rowBlock, m1 = std::min(mg, m0 + j.rowBlock);
     if (nc <= 0 || m0 >= m1) continue;
@@ -416,10 +425,10 @@ void gemmt_task(void* ctx, int t) {
   // takes fewer.
   (void)t;
   for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
-    // Items: (image, group) x pixel blocks x channel blocks.
-    const index_t cb = i % j.coBlocks, pjob = i / j.coBlocks;
-    const index_t pb = pjob % j.pixBlocks, job = pjob / j.pixBlocks;
-    const index_t b = job / G, g = job % G;
+    // Items: (image, group) x pixel blocks x channel blocks; pjob numbers
+    // the (image, group, pixel block) whose im2col^T an item uses.
+    const auto [b, g, pb, cb] = item_at(i, j.coBlocks, j.pixBlocks, G);
+    const index_t pjob = i / j.coBlocks;
     const index_t co0 = cb * j.coBlock, nco = std::min(j.coBlock, mg - co0);
     const index_t q0 = pb * j.pixBlock, np = std::min(j.pixBlock, P - q0);
     if (nco <= 0 || np <= 0) continue;
@@ -653,9 +662,7 @@ void directt_task(void* ctx, int t) {
   (void)t;
   for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     // Items: (image, group) x channel blocks x bands of output rows.
-    const index_t rb = i % j.rowBlocks, rest = i / j.rowBlocks;
-    const index_t cb = rest % j.coBlocks, job = rest / j.coBlocks;
-    const index_t b = job / G, g = job % G;
+    const auto [b, g, cb, rb] = item_at(i, j.rowBlocks, j.coBlocks, G);
     const index_t co0 = cb * j.coBlock, nco = std::min(j.coBlock, mg - co0);
     const index_t oy0 = rb * j.rowBlock, oy1 = std::min(s.oh, oy0 + j.rowBlock);
     if (nco <= 0 || oy0 >= oy1) continue;
@@ -763,10 +770,8 @@ void direct_task(void* ctx, int) {
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
   const index_t wstride = cg * s.kh * s.kw, P = s.oh * s.ow;
   for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
-    const index_t rb = i % j.rowBlocks;
-    const index_t cb = i / j.rowBlocks % j.coBlocks;
-    const index_t job = i / j.rowBlocks / j.coBlocks;
-    const index_t b = job / G, g = job % G;
+    // Items: (image, group) x blocks of output channels x blocks of rows.
+    const auto [b, g, cb, rb] = item_at(i, j.rowBlocks, j.coBlocks, G);
     const index_t c0 = cb * j.coBlock, c1 = std::min(mg, c0 + j.coBlock);
     const index_t oy0 = rb * j.rowBlock, oy1 = std::min(s.oh, oy0 + j.rowBlock);
     if (c0 >= c1 || oy0 >= oy1) continue;
