@@ -9,6 +9,8 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { d2lSeedSteps } from '../bench/lib/d2l-seed.mjs';
+
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(name);
@@ -40,31 +42,20 @@ function timeAll(fns) {
 function casesOf(dir) {
   const nt = createRequire(path.join(path.resolve(dir), 'package.json'))(path.resolve(dir));
   nt.setNumThreads(1);
-  nt.manualSeed(0);
-  const X = nt.normal(0, 1, [3, 3, 3]);
-  const K = nt.normal(0, 1, [2, 3, 1, 1]);
-  const K2 = K.reshape(2, 3), X2 = X.reshape(3, 9);
-  const Y1 = nt.corr2dMultiInOut1x1(X, K), Y2 = nt.corr2dMultiInOut(X, K);
-  const D = Y1.sub(Y2), A = D.abs(), S = A.sum();
+  const { inputs: { X, K }, steps } = d2lSeedSteps(nt);
   const opts = { stride: 1, padding: 0, groups: 1 }; // as bench/suites/conv2d.mjs passes them
   return {
-    matmul: () => nt.matmul(K2, X2),
+    matmul: steps.matmul,
     conv2d: () => nt.conv2d(X, K),
     'conv2d(opts)': () => nt.conv2d(X, K, opts),
-    corr2dMultiInOut: () => nt.corr2dMultiInOut(X, K),
-    oneByOne: () => nt.corr2dMultiInOut1x1(X, K),
-    normal: () => [nt.normal(0, 1, [3, 3, 3]), nt.normal(0, 1, [2, 3, 1, 1])],
-    sub: () => Y1.sub(Y2),
-    abs: () => D.abs(),
-    sum: () => A.sum(),
-    item: () => S.item(),
-    seed: () => {
-      const x = nt.normal(0, 1, [3, 3, 3]);
-      const k = nt.normal(0, 1, [2, 3, 1, 1]);
-      const y1 = nt.corr2dMultiInOut1x1(x, k);
-      const y2 = nt.corr2dMultiInOut(x, k);
-      return y1.sub(y2).abs().sum().item() < 1e-6;
-    },
+    corr2dMultiInOut: steps.corr,
+    oneByOne: steps.oneByOne,
+    normal: steps.normal,
+    sub: steps.sub,
+    abs: steps.abs,
+    sum: steps.sum,
+    item: steps.item,
+    seed: steps.seed,
   };
 }
 

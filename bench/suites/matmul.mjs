@@ -13,6 +13,7 @@ import path from 'node:path';
 import * as nt from 'ntensor';
 
 import { ROOT } from '../lib/machine.mjs';
+import { d2lSeedSteps } from '../lib/d2l-seed.mjs';
 import { matmulModel } from '../lib/onnx.mjs';
 import { checkNtOut, checkOrtOut } from '../lib/preallocated.mjs';
 import { PythonPeer, childEnv, openblasConfigs, pythonAvailable } from '../lib/python.mjs';
@@ -308,30 +309,8 @@ export async function run(ctx) {
     if (canThread) threadCtl.set(threadSettings[0]);
     d2l = { ntensor: {}, js: {}, ort: {}, ...ctx.scratch.pyD2l };
     delete d2l.ok;
-    nt.manualSeed(0);
-    const X = nt.normal(0, 1, [3, 3, 3]);
-    const K = nt.normal(0, 1, [2, 3, 1, 1]);
-    const K2 = K.reshape(2, 3), X2 = X.reshape(3, 9);
-    const Y1 = nt.corr2dMultiInOut1x1(X, K), Y2 = nt.corr2dMultiInOut(X, K);
-    const D = Y1.sub(Y2), Aa = D.abs(), S = Aa.sum();
-    const seedFn = () => {
-      const x = nt.normal(0, 1, [3, 3, 3]);
-      const k = nt.normal(0, 1, [2, 3, 1, 1]);
-      const y1 = nt.corr2dMultiInOut1x1(x, k);
-      const y2 = nt.corr2dMultiInOut(x, k);
-      return y1.sub(y2).abs().sum().item() < 1e-6;
-    };
-    Object.assign(d2l.ntensor, {
-      matmul: timeSync(() => nt.matmul(K2, X2), plan),
-      normal: timeSync(() => [nt.normal(0, 1, [3, 3, 3]), nt.normal(0, 1, [2, 3, 1, 1])], plan),
-      oneByOne: timeSync(() => nt.corr2dMultiInOut1x1(X, K), plan),
-      corr: timeSync(() => nt.corr2dMultiInOut(X, K), plan),
-      sub: timeSync(() => Y1.sub(Y2), plan),
-      abs: timeSync(() => D.abs(), plan),
-      sum: timeSync(() => Aa.sum(), plan),
-      item: timeSync(() => S.item(), plan),
-      seed: timeSync(seedFn, plan),
-    });
+    const { inputs: { K2, X2 }, steps } = d2lSeedSteps(nt);
+    for (const [name, fn] of Object.entries(steps)) d2l.ntensor[name] = timeSync(fn, plan);
     const [m, k, n] = D2L;
     d2l.js.matmul = timeSync(() => jsMatmul(K2.data, X2.data, m, k, n), plan);
     if (ort) {
