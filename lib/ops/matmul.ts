@@ -115,44 +115,31 @@ export function prepareMatmul(a: Tensor, b: Tensor, out?: unknown): MatmulPlan {
 export function matmul<D extends DType>(a: Tensor<D>, b: Tensor<D>, options?: MatmulOptions): Tensor<D>;
 export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor;
 export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor {
+  const out = options === undefined ? undefined : matmulOut('matmul', options);
   // The d2l case, 2-D by 2-D, without a plan object: at (2x3)(3x9) the JS
   // around the native call is a third of its cost. The same checks as
-  // prepareMatmul; anything else (errors included) takes the general path.
-  if (options !== undefined) {
-    const out = matmulOut('matmul', options);
-    if (wantsOut(out)) {
-      // 2-D by 2-D into a 2-D out over another buffer: the checks of
-      // prepareMatmul and checkOut inline, without a plan (a fresh output
-      // costs more than the product at d2l sizes; this path allocates
-      // nothing). Anything else, errors and k = 0 included, takes the
-      // general path.
-      if (a instanceof Tensor && b instanceof Tensor && out instanceof Tensor) {
-        const as = a.shape, bs = b.shape, os = out.shape;
-        if (as.length === 2 && bs.length === 2 && os.length === 2) {
-          const m = as[0], k = as[1], n = bs[1];
-          const ad = a.data, bd = b.data, od = out.data, dtype = a.dtype;
-          if (k === bs[0] && k > 0 && dtype === b.dtype && dtype === out.dtype && os[0] === m && os[1] === n &&
-              ad.length === m * k && bd.length === k * n && od.length === m * n &&
-              od.buffer !== ad.buffer && od.buffer !== bd.buffer) {
-            if (od.length !== 0) matmulFn()(ad, bd, od, m, k, n, SINGLE_OFFSET, SINGLE_OFFSET);
-            return out;
-          }
-        }
-      }
-      return runMatmulPlan(prepareMatmul(a, b, out));
-    }
-  }
+  // prepareMatmul (and, into an `out`, checkOut's for a 2-D out over another
+  // buffer: that path allocates nothing); anything else, errors and an out
+  // with k = 0 included, takes the general path.
   if (a instanceof Tensor && b instanceof Tensor) {
     const as = a.shape, bs = b.shape;
     if (as.length === 2 && bs.length === 2) {
       const m = as[0], k = as[1], n = bs[1];
       const ad = a.data, bd = b.data, dtype = a.dtype;
       if (k === bs[0] && dtype === b.dtype && ad.length === m * k && bd.length === k * n) {
-        return matmul2d(ad, bd, m, k, n, dtype, frozenShape2(m, n));
+        if (!wantsOut(out)) return matmul2d(ad, bd, m, k, n, dtype, frozenShape2(m, n));
+        if (out instanceof Tensor && k > 0 && out.dtype === dtype) {
+          const os = out.shape, od = out.data;
+          if (os.length === 2 && os[0] === m && os[1] === n && od.length === m * n &&
+              od.buffer !== ad.buffer && od.buffer !== bd.buffer) {
+            if (od.length !== 0) matmulFn()(ad, bd, od, m, k, n, SINGLE_OFFSET, SINGLE_OFFSET);
+            return out;
+          }
+        }
       }
     }
   }
-  return runMatmulPlan(prepareMatmul(a, b));
+  return runMatmulPlan(prepareMatmul(a, b, out));
 }
 
 /**
