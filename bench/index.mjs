@@ -3,8 +3,9 @@
 //
 //   --quick                 shorter timing plan, square sizes up to 1024 (a couple of minutes)
 //   --rounds N              matmul and conv2d: for each shape, every library is timed back to back
-//                           in N rounds (default 3), each with 1/N of the time budget, the order of
-//                           the libraries rotated from round to round; samples pooled per library
+//                           in N rounds (default 7), each with 1/N of the time budget, the order of
+//                           the libraries rotated from round to round; samples pooled per library,
+//                           and ntensor ÷ each peer also paired by round (median [range] of the rounds' ratios)
 //   --threads 1|all|both|N  thread settings to run (default both: 1 and all cores)
 //   --only matmul,conv2d    suites to run (registry: bench/suites/index.mjs)
 //   --sizes 16,64,1x4096x4096   shapes instead of the defaults (matmul: N = square, MxKxN;

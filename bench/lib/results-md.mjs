@@ -22,13 +22,18 @@ section below; \`--quick\` gives a shorter run, \`--help\` lists the flags.
 
 Method: for matmul and conv2d the libraries are interleaved per case: for each
 thread setting and each shape, every library (and its preallocated-output
-variant) is timed back to back, in 3 rounds (\`--rounds\`) with the order of the
+variant) is timed back to back, in 7 rounds (\`--rounds\`) with the order of the
 libraries rotated from round to round, so a slow phase of a shared machine falls
 on all of them rather than on one library's column. Each library gets one warm-up
 (first round), then timed samples (each sample repeats the call enough to last
 ≥ 2 ms; ~0.7 s of work per case, split evenly over the rounds, at least one
 sample per round), and reports the median and the best sample per call over the
-samples of all rounds (the JSON also keeps each round's median). numpy and
+samples of all rounds (the JSON also keeps each round's median). Next to the
+ratio of those medians, a "paired by round" table gives, for ntensor and each
+peer, the median and the range over the rounds of the ratio of their two medians
+in the same round: the two ran back to back, so a slow phase of the machine that
+spans a round cancels in it, and the range shows how far one run's ratio can
+be trusted. numpy and
 PyTorch run in long-lived \`/usr/bin/python3\` children, one per OpenBLAS
 configuration and thread count, each kept alive over all shapes and sent one
 request per round, with the same timing plan. The peak is a native loop of

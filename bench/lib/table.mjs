@@ -1,8 +1,9 @@
 // Tables for the terminal (aligned columns) and for Markdown, from the same
 // rows: an array of header strings and rows of cell strings. Cells that look
 // numeric are right-aligned.
+import { pairedRatio } from './timing.mjs';
 
-const NUMERIC = /^[\s×x~<>≈%()./·\d-]*\d[\s×x%()./·\d-]*$/;
+const NUMERIC = /^[\s×x~<>≈%()[\]./·\d–-]*\d[\s×x%()[\]./·\d–-]*$/;
 
 function isNumeric(cell) {
   return NUMERIC.test(cell);
@@ -43,3 +44,21 @@ export function fmt3(x) {
   if (a >= 0.01) return x.toFixed(3);
   return x.toPrecision(2);
 }
+
+/**
+ * "ntensor ÷ peer, paired by round": for each key a row, for each [id, label]
+ * of `peers` a cell "median× [min–max]" of the rounds' peer time ÷ ntensor
+ * time (timing.mjs pairedRatio); get(id, key) is a library's timing entry.
+ */
+export function pairedTable(keys, label, ntId, peers, get) {
+  const cell = (k, id) => {
+    const p = pairedRatio(get(ntId, k), get(id, k));
+    return p ? `${fmt3(p.median)}× [${fmt3(p.min)}–${fmt3(p.max)}]` : '—';
+  };
+  return {
+    headers: ['shape', ...peers.map(([, l]) => `÷ ${l}`)],
+    rows: keys.map((k) => [label(k), ...peers.map(([id]) => cell(k, id))]),
+  };
+}
+
+export const PAIRED_INTRO = 'ntensor ÷ peer paired by round: in each round the two were timed back to back, and each cell is the median [lowest–highest] over the rounds of that round\'s peer median ÷ ntensor median (> 1: ntensor is faster), so a slow phase of the machine that spans a round cancels';

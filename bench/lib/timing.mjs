@@ -81,7 +81,7 @@ export async function timeAsync(fn, plan) {
 // of a shared machine falls on all of them alike. Samples of all rounds are
 // pooled per library; each round's median is kept to show the spread.
 
-export const DEFAULT_ROUNDS = 3;
+export const DEFAULT_ROUNDS = 7;
 /** The pause between two libraries of different processes or thread pools, at more than one thread (NTENSOR_BENCH_SETTLE_MS overrides). */
 export const SETTLE_MS = Number(process.env.NTENSOR_BENCH_SETTLE_MS ?? 20);
 
@@ -159,6 +159,23 @@ export function asyncParticipant(id, fn, group) {
     for (let i = 0; i < inner; i++) await fn();
     return (performance.now() - a) / 1e3 / inner;
   });
+}
+
+/**
+ * Paired comparison of two participants of the same interleave(): in each
+ * round, the ratio of b's median to a's (b time ÷ a time: > 1 means a is
+ * faster), and the median and range of those ratios over the rounds. The two
+ * were timed back to back in every round, so a slow phase of a shared machine
+ * longer than a round cancels in the ratio, which the ratio of the pooled
+ * medians does not guarantee. null unless both have round medians.
+ */
+export function pairedRatio(a, b) {
+  const n = Math.min(a?.roundMedians?.length ?? 0, b?.roundMedians?.length ?? 0);
+  if (n === 0) return null;
+  const r = [];
+  for (let i = 0; i < n; i++) r.push(b.roundMedians[i] / a.roundMedians[i]);
+  r.sort((x, y) => x - y);
+  return { median: medianOf(r), min: r[0], max: r[n - 1], rounds: n };
 }
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -20,7 +20,7 @@ import { ROOT } from '../lib/machine.mjs';
 import { conv2dModel } from '../lib/onnx.mjs';
 import { checkNtOut, checkOrtOut } from '../lib/preallocated.mjs';
 import { PythonPeer, childEnv, pythonAvailable } from '../lib/python.mjs';
-import { fmt3, markdownTable, textTable } from '../lib/table.mjs';
+import { PAIRED_INTRO, fmt3, markdownTable, pairedTable, textTable } from '../lib/table.mjs';
 import { DEFAULT_ROUNDS, SETTLE_MS, asyncParticipant, interleave, syncParticipant } from '../lib/timing.mjs';
 
 export const name = 'conv2d';
@@ -384,6 +384,16 @@ function outTableFor(result, threads) {
   return { headers, rows };
 }
 
+/** ntensor ÷ each peer paired by round (table.mjs pairedTable), fresh outputs or (pre) preallocated ones. */
+function pairedFor(result, threads, pre) {
+  const src = pre ? result.preallocated : result;
+  const ntId = pre ? 'ntensor·out' : 'ntensor';
+  if (!src?.series[ntId]?.byThreads[threads]) return null;
+  const peers = (pre ? OUT_PEERS.map(([id, , l]) => [id, l]) : PEERS).filter(([id]) => src.series[id]?.byThreads[threads]);
+  if (!peers.length) return null;
+  return pairedTable(result.cases, (c) => c.label, ntId, peers, (id, c) => src.series[id]?.byThreads[threads]?.[c.id]);
+}
+
 function legend(result) {
   const lines = [
     'Cells: GFLOP/s at the median time (best run in parentheses); the two d2l cases in µs per call. "÷ peer" = peer time ÷ ntensor time (> 1: ntensor is faster).',
@@ -402,11 +412,15 @@ export function reportText(result, { peak, contention = [] }) {
   for (const t of result.threadSettings) {
     const tb = tablesFor(result, t, peak);
     out.push('', `-- ${tLabel(t)}`, textTable(tb.headers, tb.rows));
+    const pt = pairedFor(result, t, false);
+    if (pt) out.push('', `-- ${tLabel(t)}: ${PAIRED_INTRO}`, textTable(pt.headers, pt.rows));
   }
   if (result.preallocated) {
     for (const t of result.threadSettings) {
       const ot = outTableFor(result, t);
       if (ot) out.push('', `-- ${tLabel(t)}, preallocated outputs (steady state): ${OUT_INTRO}`, textTable(ot.headers, ot.rows));
+      const pt = pairedFor(result, t, true);
+      if (pt) out.push('', `-- ${tLabel(t)}, preallocated outputs: ${PAIRED_INTRO}`, textTable(pt.headers, pt.rows));
     }
   }
   out.push('', ...legend(result));
@@ -422,6 +436,8 @@ export function reportMarkdown(result, { peak, contention = [] }) {
   for (const t of result.threadSettings) {
     const tb = tablesFor(result, t, peak);
     out.push(`#### ${tLabel(t)}`, '', markdownTable(tb.headers, tb.rows), '');
+    const pt = pairedFor(result, t, false);
+    if (pt) out.push(`${PAIRED_INTRO}:`, '', markdownTable(pt.headers, pt.rows), '');
   }
   if (result.preallocated) {
     let first = true;
@@ -432,6 +448,8 @@ export function reportMarkdown(result, { peak, contention = [] }) {
       if (first) out.push(`The same cases, but ${OUT_INTRO} (${result.preallocated.description}). Cells as above; "÷ peer·out" = peer·out time ÷ ntensor·out time; "fresh ÷ out" = a library's fresh-output time (the tables above) ÷ its preallocated one.`, '');
       first = false;
       out.push(markdownTable(ot.headers, ot.rows), '');
+      const pt = pairedFor(result, t, true);
+      if (pt) out.push(`Paired by round (as above):`, '', markdownTable(pt.headers, pt.rows), '');
     }
     if (result.preallocated.notes.length) out.push(...result.preallocated.notes.map((l) => `- ${l}`), '');
   }

@@ -18,7 +18,7 @@ import { matmulModel } from '../lib/onnx.mjs';
 import { checkNtOut, checkOrtOut } from '../lib/preallocated.mjs';
 import { PythonPeer, childEnv, openblasConfigs, pythonAvailable } from '../lib/python.mjs';
 import { lineChart } from '../lib/svg.mjs';
-import { fmt3, markdownTable, textTable } from '../lib/table.mjs';
+import { PAIRED_INTRO, fmt3, markdownTable, pairedTable, textTable } from '../lib/table.mjs';
 import { DEFAULT_ROUNDS, SETTLE_MS, asyncParticipant, interleave, syncParticipant, timeAsync, timeSync } from '../lib/timing.mjs';
 
 export const name = 'matmul';
@@ -408,6 +408,9 @@ function tablesFor(result, threads, peak) {
   return {
     gflops: { headers, rows },
     ratios: hasNt && peers.length ? { headers: ['shape', ...peers.map((id) => `÷ ${colName(id)}`)], rows: ratioRows } : null,
+    paired: hasNt && peers.length
+      ? pairedTable(result.shapes, (k) => k, 'ntensor', peers.map((id) => [id, colName(id)]), (id, k) => result.series[id].byThreads[threads]?.[k])
+      : null,
   };
 }
 
@@ -446,6 +449,9 @@ function outTablesFor(result, threads) {
   return {
     gflops: { headers: ['shape', ...ids.map(outColName)], rows },
     ratios: hasNt ? { headers: ['shape', ...peers.map((id) => `÷ ${outColName(id)}`), 'ntensor fresh ÷ out'], rows: ratioRows } : null,
+    paired: hasNt && peers.length
+      ? pairedTable(pre.shapes, (k) => label(k).replace(' (µs)', ''), 'ntensor·out', peers.map((id) => [id, outColName(id)]), (id, k) => pre.series[id].byThreads[threads]?.[k])
+      : null,
   };
 }
 
@@ -509,6 +515,7 @@ export function reportText(result, { peak, contention }) {
       out.push('', `-- ${tLabel(t)}: ntensor ÷ peer (median GFLOP/s; > 1 means ntensor is faster)`);
       out.push(textTable(tb.ratios.headers, tb.ratios.rows));
     }
+    if (tb.paired) out.push('', `-- ${tLabel(t)}: ${PAIRED_INTRO}`, textTable(tb.paired.headers, tb.paired.rows));
   }
   if (result.preallocated) {
     for (const t of result.threadSettings) {
@@ -520,6 +527,7 @@ export function reportText(result, { peak, contention }) {
         out.push('', `-- ${tLabel(t)}, preallocated outputs: ${OUT_RATIOS}`);
         out.push(textTable(ot.ratios.headers, ot.ratios.rows));
       }
+      if (ot.paired) out.push('', `-- ${tLabel(t)}, preallocated outputs: ${PAIRED_INTRO}`, textTable(ot.paired.headers, ot.paired.rows));
     }
     if (result.preallocated.notes.length) out.push('', ...result.preallocated.notes.map((n) => `note (preallocated): ${n}`));
   }
@@ -543,6 +551,7 @@ export function reportMarkdown(result, { peak, contention = [] }) {
     const tb = tablesFor(result, t, peak);
     out.push(`#### ${tLabel(t)}`, '', markdownTable(tb.gflops.headers, tb.gflops.rows), '');
     if (tb.ratios) out.push(`ntensor ÷ peer:`, '', markdownTable(tb.ratios.headers, tb.ratios.rows), '');
+    if (tb.paired) out.push(`${PAIRED_INTRO}:`, '', markdownTable(tb.paired.headers, tb.paired.rows), '');
   }
   if (result.preallocated) {
     let first = true;
@@ -554,6 +563,7 @@ export function reportMarkdown(result, { peak, contention = [] }) {
       first = false;
       out.push(markdownTable(ot.gflops.headers, ot.gflops.rows), '');
       if (ot.ratios) out.push(`${OUT_RATIOS}:`, '', markdownTable(ot.ratios.headers, ot.ratios.rows), '');
+      if (ot.paired) out.push(`Paired by round (as above):`, '', markdownTable(ot.paired.headers, ot.paired.rows), '');
     }
     if (result.preallocated.notes.length) out.push(...result.preallocated.notes.map((l) => `- ${l}`), '');
   }
