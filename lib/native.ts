@@ -13,6 +13,8 @@ export interface GemmBlocking {
   mc: number;
   kc: number;
   nc: number;
+  /** Products of up to small³ multiply-adds (B's rows contiguous) skip packing and threads. */
+  small: number;
 }
 
 export interface BackendInfo {

@@ -637,6 +637,7 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
       d.Set("mc", b.mc);
       d.Set("kc", b.kc);
       d.Set("nc", b.nc);
+      d.Set("small", b.small);
       blocking.Set(f64 ? "float64" : "float32", d);
     }
     o.Set("blocking", blocking);

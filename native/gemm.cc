@@ -26,10 +26,14 @@ namespace ntensor {
 namespace gemm {
 namespace {
 
-// Products with m*n*k at most kSmallWork take the small path (no packing):
-// measured on AVX-512, the register-blocked loop wins up to about 48^3-64^3.
-// So do narrow ones (m < 4 or n < 8, where the packed path would compute
-// mostly padding) up to kNarrowWork; above that, threads pay more.
+// Products with m*n*k at most the ISA's blk.small^3 take the small path (no
+// packing, no threads) when B's rows are contiguous, and up to kSmallWork
+// when they are not (the small path's loop for that case is scalar). With
+// AVX-512 its blocks of up to 12 rows beat packing up to about 112^3
+// (64^3 fp32, one thread: ~70 -> ~95 GFLOP/s through _gemm), and below
+// 2 * kMinWorkPerThread a product runs on one thread anyway. So do narrow
+// ones (m < 4 or n < 8, where the packed path would compute mostly padding)
+// up to kNarrowWork; above that, threads pay more.
 constexpr double kSmallWork = 48.0 * 48.0 * 48.0;
 constexpr double kNarrowWork = double(1 << 22);
 // Each thread gets at least this much of m*n*k, so waking a worker (tens of
@@ -358,9 +362,9 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
   }
   if (path == Path::gemv) path = Path::automatic;
   const bool narrow = m < 4 || n < 8;
+  const double small = bcs == 1 ? double(kern.blk.small) * kern.blk.small * kern.blk.small : kSmallWork;
   if (path == Path::small ||
-      (path == Path::automatic &&
-       (work <= kSmallWork || (narrow && work <= kNarrowWork)))) {
+      (path == Path::automatic && (work <= small || (narrow && work <= kNarrowWork)))) {
     kern.small(m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
     return;
   }
@@ -593,7 +597,7 @@ double fma_peak_gflops(bool f64, double seconds) {
 GemmBlocking gemm_blocking(bool f64) {
   const gemm::Isa& isa = gemm::current_isa();
   const gemm::Blocking& b = f64 ? isa.f64.blk : isa.f32.blk;
-  return {b.mr, b.nr, b.mc, b.kc, b.nc};
+  return {b.mr, b.nr, b.mc, b.kc, b.nc, b.small};
 }
 
 }  // namespace ntensor

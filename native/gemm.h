@@ -31,6 +31,8 @@ namespace gemm {
 struct Blocking {
   int mr, nr;      // micro-tile (registers)
   int mc, kc, nc;  // cache blocks: A block mc x kc, B block kc x nc
+  int small;       // products of up to small^3 multiply-adds with B's rows
+                   // contiguous take the small path (no packing, no threads)
 };
 
 // How a micro-kernel starts and ends (see the contract in kernels.h).

@@ -166,7 +166,7 @@ double fma_loop(bool f64, long iters, double* flops) {
 const Isa isa_avx2 = {
     "avx2",
     1,
-    {{avx2::kMR32, avx2::kNR32, 144, 256, 1024},
+    {{avx2::kMR32, avx2::kNR32, 144, 256, 1024, 48},
      avx2::ukernel_tiled<float, avx2::kMR32, avx2::kNR32,
                          avx2::ukernel_full<avx2::F32, avx2::kMR32, 2>>,
      avx2::packA<float, avx2::kMR32>,
@@ -175,7 +175,7 @@ const Isa isa_avx2 = {
      avx2::gemv_axpy_simd<avx2::F32>,
      avx2::gemv_dot_simd<avx2::F32>,
      nullptr},
-    {{avx2::kMR64, avx2::kNR64, 144, 256, 512},
+    {{avx2::kMR64, avx2::kNR64, 144, 256, 512, 48},
      avx2::ukernel_tiled<double, avx2::kMR64, avx2::kNR64,
                          avx2::ukernel_full<avx2::F64, avx2::kMR64, 2>>,
      avx2::packA<double, avx2::kMR64>,

@@ -329,7 +329,7 @@ double fma_loop(bool f64, long iters, double* flops) {
 const Isa isa_avx512 = {
     "avx512",
     2,
-    {{avx512::kMR32, avx512::kNR32, 168, 384, 1024},
+    {{avx512::kMR32, avx512::kNR32, 168, 384, 1024, 112},
      avx512::ukernel<avx512::F32, avx512::kMR32, 2>,
      avx512::packA_f32,
      avx512::packB_simd<avx512::F32, avx512::kNR32>,
@@ -337,7 +337,7 @@ const Isa isa_avx512 = {
      avx512::gemv_axpy_simd<avx512::F32>,
      avx512::gemv_dot_simd<avx512::F32>,
      avx512::ukernel_direct<avx512::F32, avx512::kMR32, 2>},
-    {{avx512::kMR64, avx512::kNR64, 168, 256, 1024},
+    {{avx512::kMR64, avx512::kNR64, 168, 256, 1024, 112},
      avx512::ukernel<avx512::F64, avx512::kMR64, 2>,
      avx512::packA_f64,
      avx512::packB_simd<avx512::F64, avx512::kNR64>,

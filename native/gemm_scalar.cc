@@ -35,7 +35,7 @@ double fma_loop(bool f64, long iters, double* flops) {
 const Isa isa_scalar = {
     "scalar",
     0,
-    {{scalar::kMR32, scalar::kNR32, 64, 256, 1024},
+    {{scalar::kMR32, scalar::kNR32, 64, 256, 1024, 48},
      scalar::ukernel_generic<float, scalar::kMR32, scalar::kNR32>,
      scalar::packA<float, scalar::kMR32>,
      scalar::packB<float, scalar::kNR32>,
@@ -43,7 +43,7 @@ const Isa isa_scalar = {
      scalar::gemv_axpy<float>,
      scalar::gemv_dot<float>,
      nullptr},
-    {{scalar::kMR64, scalar::kNR64, 64, 256, 512},
+    {{scalar::kMR64, scalar::kNR64, 64, 256, 512, 48},
      scalar::ukernel_generic<double, scalar::kMR64, scalar::kNR64>,
      scalar::packA<double, scalar::kMR64>,
      scalar::packB<double, scalar::kNR64>,

@@ -154,7 +154,7 @@ double fma_peak_gflops(bool f64, double seconds);
 
 // Register and cache blocking of the current ISA's GEMM for one dtype.
 struct GemmBlocking {
-  int mr, nr, mc, kc, nc;
+  int mr, nr, mc, kc, nc, small;
 };
 GemmBlocking gemm_blocking(bool f64);
 

@@ -286,7 +286,7 @@ describe('backendInfo, threads and ISA control', () => {
     expect(info.threads).toBeGreaterThanOrEqual(1);
     for (const dt of ['float32', 'float64'] as const) {
       const b = info.blocking[dt];
-      for (const key of ['mr', 'nr', 'mc', 'kc', 'nc'] as const) expect(Number.isInteger(b[key]) && b[key] > 0).toBe(true);
+      for (const key of ['mr', 'nr', 'mc', 'kc', 'nc', 'small'] as const) expect(Number.isInteger(b[key]) && b[key] > 0).toBe(true);
     }
     if (process.env.NTENSOR_ISA === undefined) expect(info.isa).toBe(ISAS[0]);
   });
