@@ -2,6 +2,10 @@
 // the test binding _gemm on preallocated arrays (no JS allocation in the
 // timed loop), for 1 and 2 threads, float32 and float64.
 //   node scripts/gemm-speed.mjs [sizes=256,512,1024,2048] [threads=1,2] [dtypes=f32,f64] [isa]
+//   node scripts/gemm-speed.mjs --paired [sizes=1024] [threads=1] [pairs=40]
+// --paired times fp32 and fp64 alternately, one call each, and prints the
+// median over the pairs of fp64 GFLOP/s ÷ fp32 GFLOP/s (issue #3 asks for at
+// least 0.5 at 1024): a slow phase of a shared machine falls on both.
 // Prints the median and best of several timed runs, and next to them the
 // one-thread FMA peak of the ISA measured right before and after each size
 // (_fmaPeak: a register-only loop): on a shared machine the clock, and so
@@ -14,6 +18,8 @@ const require = createRequire(import.meta.url);
 const { native } = require('../dist/native.js');
 const nt = native();
 
+const paired = process.argv[2] === '--paired';
+if (paired) process.argv.splice(2, 1);
 const arg = (i, dflt) => (process.argv[i] ?? dflt).split(',');
 const sizes = arg(2, '256,512,1024,2048').map(Number);
 const threads = arg(3, '1,2').map(Number);
@@ -29,6 +35,45 @@ function fill(a) {
     a[i] = s / 2 ** 32 - 0.5;
   }
   return a;
+}
+
+if (paired) {
+  const pairs = Number(process.argv[4] ?? 40);
+  const sizesP = arg(2, '1024').map(Number);
+  const threadsP = arg(3, '1').map(Number);
+  const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+  for (const t of threadsP) {
+    nt.setNumThreads(t);
+    for (const n of sizesP) {
+      const A32 = fill(new Float32Array(n * n)), B32 = fill(new Float32Array(n * n)), C32 = new Float32Array(n * n);
+      const A64 = Float64Array.from(A32), B64 = Float64Array.from(B32), C64 = new Float64Array(n * n);
+      const f32 = () => nt._gemm(false, false, n, n, n, 1, A32, n, B32, n, 0, C32, n);
+      const f64 = () => nt._gemm(false, false, n, n, n, 1, A64, n, B64, n, 0, C64, n);
+      f32();
+      f64();
+      const flops = 2 * n * n * n, g32 = [], g64 = [], ratio = [];
+      for (let i = 0; i < pairs; i++) {
+        let s0 = performance.now();
+        f32();
+        const t32 = performance.now() - s0;
+        s0 = performance.now();
+        f64();
+        const t64 = performance.now() - s0;
+        g32.push(flops / t32 / 1e6);
+        g64.push(flops / t64 / 1e6);
+        ratio.push(t32 / t64);
+      }
+      const r = [...ratio].sort((a, b) => a - b);
+      console.log(JSON.stringify({
+        n, threads: t, pairs,
+        'fp32 median': median(g32).toFixed(1), 'fp64 median': median(g64).toFixed(1),
+        'fp64/fp32 paired median': median(ratio).toFixed(3),
+        'quartiles': `${r[Math.floor(pairs / 4)].toFixed(3)}–${r[Math.floor((3 * pairs) / 4)].toFixed(3)}`,
+      }));
+    }
+  }
+  nt.setNumThreads(info.threads);
+  process.exit(0);
 }
 
 const rows = [];
