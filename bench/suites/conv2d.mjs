@@ -384,12 +384,12 @@ function outTableFor(result, threads) {
   return { headers, rows };
 }
 
-/** ntensor ÷ each peer paired by round (table.mjs pairedTable), fresh outputs or (pre) preallocated ones. */
+/** ntensor ÷ each peer (and, fresh, ÷ its own matmul of a 1x1 layer) paired by round (table.mjs pairedTable), fresh outputs or (pre) preallocated ones. */
 function pairedFor(result, threads, pre) {
   const src = pre ? result.preallocated : result;
   const ntId = pre ? 'ntensor·out' : 'ntensor';
   if (!src?.series[ntId]?.byThreads[threads]) return null;
-  const peers = (pre ? OUT_PEERS.map(([id, , l]) => [id, l]) : PEERS).filter(([id]) => src.series[id]?.byThreads[threads]);
+  const peers = (pre ? OUT_PEERS.map(([id, , l]) => [id, l]) : [...PEERS, ['ntmatmul', 'own matmul']]).filter(([id]) => src.series[id]?.byThreads[threads]);
   if (!peers.length) return null;
   return pairedTable(result.cases, (c) => c.label, ntId, peers, (id, c) => src.series[id]?.byThreads[threads]?.[c.id]);
 }
