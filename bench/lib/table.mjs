@@ -62,3 +62,29 @@ export function pairedTable(keys, label, ntId, peers, get) {
 }
 
 export const PAIRED_INTRO = 'ntensor ÷ peer paired by round: in each round the two were timed back to back, and each cell is the median [lowest–highest] over the rounds of that round\'s peer median ÷ ntensor median (> 1: ntensor is faster), so a slow phase of the machine that spans a round cancels';
+
+/** "1 thread", "2 threads". */
+export const threadLabel = (t) => `${t} thread${t === 1 ? '' : 's'}`;
+
+/**
+ * A suite's "Preallocated outputs" Markdown: for each thread setting that has
+ * tables (tablesAt(t): [caption or null, { headers, rows } or null] pairs, or
+ * null for none), a heading, `intro` under the first one, each table with its
+ * caption; then the preallocated run's notes.
+ */
+export function preallocatedMarkdown(result, intro, tablesAt) {
+  const out = [];
+  for (const t of result.threadSettings) {
+    const tables = tablesAt(t);
+    if (!tables) continue;
+    out.push(`#### Preallocated outputs (steady state), ${threadLabel(t)}`, '');
+    if (out.length === 2) out.push(intro, '');
+    for (const [caption, tb] of tables) {
+      if (!tb) continue;
+      if (caption) out.push(caption, '');
+      out.push(markdownTable(tb.headers, tb.rows), '');
+    }
+  }
+  if (result.preallocated.notes.length) out.push(...result.preallocated.notes.map((l) => `- ${l}`), '');
+  return out;
+}

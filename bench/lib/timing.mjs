@@ -18,10 +18,7 @@ export function planSamples(plan, perCallS) {
 }
 
 export function summarize(perCall, inner) {
-  const sorted = [...perCall].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { median, min: sorted[0], samples: sorted.length, inner };
+  return { median: medianOf(perCall), min: Math.min(...perCall), samples: perCall.length, inner };
 }
 
 /** Times a synchronous fn. */

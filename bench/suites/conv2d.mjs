@@ -20,7 +20,7 @@ import { ROOT } from '../lib/machine.mjs';
 import { conv2dModel } from '../lib/onnx.mjs';
 import { checkNtOut, checkOrtOut } from '../lib/preallocated.mjs';
 import { PythonPeer, childEnv, pythonAvailable } from '../lib/python.mjs';
-import { PAIRED_INTRO, fmt3, markdownTable, pairedTable, textTable } from '../lib/table.mjs';
+import { PAIRED_INTRO, fmt3, markdownTable, pairedTable, preallocatedMarkdown, textTable, threadLabel as tLabel } from '../lib/table.mjs';
 import { DEFAULT_ROUNDS, SETTLE_MS, asyncParticipant, interleave, syncParticipant } from '../lib/timing.mjs';
 
 export const name = 'conv2d';
@@ -321,7 +321,6 @@ export async function run(ctx) {
 // ---------------------------------------------------------------- reporting
 
 const PEERS = [['ort', 'onnxruntime'], ['torch', 'PyTorch'], ['js', 'plain JS']];
-const tLabel = (t) => `${t} thread${t === 1 ? '' : 's'}`;
 const peakPerCore = (peak) => (peak?.find((x) => x.isa === 'avx512' && x.threads === 1 && x.supported) ?? peak?.find((x) => x.isa === 'avx2' && x.threads === 1 && x.supported))?.perCore ?? null;
 const mib = (b) => (b >= 1 << 20 ? `${fmt3(b / (1 << 20))} MiB` : `${fmt3(b / 1024)} KiB`);
 
@@ -440,18 +439,12 @@ export function reportMarkdown(result, { peak, contention = [] }) {
     if (pt) out.push(`${PAIRED_INTRO}:`, '', markdownTable(pt.headers, pt.rows), '');
   }
   if (result.preallocated) {
-    let first = true;
-    for (const t of result.threadSettings) {
-      const ot = outTableFor(result, t);
-      if (!ot) continue;
-      out.push(`#### Preallocated outputs (steady state), ${tLabel(t)}`, '');
-      if (first) out.push(`The same cases, but ${OUT_INTRO} (${result.preallocated.description}). Cells as above; "÷ peer·out" = peer·out time ÷ ntensor·out time; "fresh ÷ out" = a library's fresh-output time (the tables above) ÷ its preallocated one.`, '');
-      first = false;
-      out.push(markdownTable(ot.headers, ot.rows), '');
-      const pt = pairedFor(result, t, true);
-      if (pt) out.push(`Paired by round (as above):`, '', markdownTable(pt.headers, pt.rows), '');
-    }
-    if (result.preallocated.notes.length) out.push(...result.preallocated.notes.map((l) => `- ${l}`), '');
+    out.push(...preallocatedMarkdown(result,
+      `The same cases, but ${OUT_INTRO} (${result.preallocated.description}). Cells as above; "÷ peer·out" = peer·out time ÷ ntensor·out time; "fresh ÷ out" = a library's fresh-output time (the tables above) ÷ its preallocated one.`,
+      (t) => {
+        const ot = outTableFor(result, t);
+        return ot && [[null, ot], ['Paired by round (as above):', pairedFor(result, t, true)]];
+      }));
   }
   out.push(...legend(result).map((l) => `- ${l}`), '');
   const extra = [...Object.entries(result.skipped).map(([k, v]) => `Skipped ${k}: ${v}`), ...result.notes];

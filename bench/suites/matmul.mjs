@@ -18,7 +18,7 @@ import { matmulModel } from '../lib/onnx.mjs';
 import { checkNtOut, checkOrtOut } from '../lib/preallocated.mjs';
 import { PythonPeer, childEnv, openblasConfigs, pythonAvailable } from '../lib/python.mjs';
 import { lineChart } from '../lib/svg.mjs';
-import { PAIRED_INTRO, fmt3, markdownTable, pairedTable, textTable } from '../lib/table.mjs';
+import { PAIRED_INTRO, fmt3, markdownTable, pairedTable, preallocatedMarkdown, textTable, threadLabel as tLabel } from '../lib/table.mjs';
 import { DEFAULT_ROUNDS, SETTLE_MS, asyncParticipant, interleave, syncParticipant, timeAsync, timeSync } from '../lib/timing.mjs';
 
 export const name = 'matmul';
@@ -501,7 +501,6 @@ function peakLines(peak, contention = []) {
   return lines;
 }
 
-const tLabel = (t) => `${t} thread${t === 1 ? '' : 's'}`;
 
 export function reportText(result, { peak, contention }) {
   const out = [];
@@ -554,18 +553,12 @@ export function reportMarkdown(result, { peak, contention = [] }) {
     if (tb.paired) out.push(`${PAIRED_INTRO}:`, '', markdownTable(tb.paired.headers, tb.paired.rows), '');
   }
   if (result.preallocated) {
-    let first = true;
-    for (const t of result.threadSettings) {
-      const ot = outTablesFor(result, t);
-      if (!ot) continue;
-      out.push(`#### Preallocated outputs (steady state), ${tLabel(t)}`, '');
-      if (first) out.push(`The same products, but ${OUT_INTRO} (${result.preallocated.description}). Cells are GFLOP/s, median (best); the d2l row is µs per call.`, '');
-      first = false;
-      out.push(markdownTable(ot.gflops.headers, ot.gflops.rows), '');
-      if (ot.ratios) out.push(`${OUT_RATIOS}:`, '', markdownTable(ot.ratios.headers, ot.ratios.rows), '');
-      if (ot.paired) out.push(`Paired by round (as above):`, '', markdownTable(ot.paired.headers, ot.paired.rows), '');
-    }
-    if (result.preallocated.notes.length) out.push(...result.preallocated.notes.map((l) => `- ${l}`), '');
+    out.push(...preallocatedMarkdown(result,
+      `The same products, but ${OUT_INTRO} (${result.preallocated.description}). Cells are GFLOP/s, median (best); the d2l row is µs per call.`,
+      (t) => {
+        const ot = outTablesFor(result, t);
+        return ot && [[null, ot.gflops], [`${OUT_RATIOS}:`, ot.ratios], ['Paired by round (as above):', ot.paired]];
+      }));
   }
   if (result.d2l) {
     const d = d2lTable(result.d2l);
