@@ -889,13 +889,13 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   // pointwise()): twice over the same pages measured 3-7 % slower with one
   // thread (64 x 56^2 -> 256).
   if (path != Path::pointwise) {
-    ntensor::gemm::advise_huge_pages(y, sizeof(T) * std::size_t(s.n * s.cout * s.oh * s.ow));
-    // One thread only: with more, the pages fault in concurrently as the
-    // threads write them, and a populate ahead of them (serial, or split over
-    // the threads) measured slower (3x3 64 -> 64 on 56^2, 2 threads: median
-    // ~205 -> ~180-190 GFLOP/s).
+    const std::size_t yBytes = sizeof(T) * std::size_t(s.n * s.cout * s.oh * s.ow);
+    ntensor::gemm::advise_huge_pages(y, yBytes);
+    // One thread only: with more, a populate ahead of the threads (serial,
+    // or split over them) measured slower (3x3 64 -> 64 on 56^2, 2 threads:
+    // median ~205 -> ~180-190 GFLOP/s).
     if (threads_for(double(s.n) * double(s.cout) * double(cg * s.kh * s.kw) * double(s.oh * s.ow)) <= 1) {
-      ntensor::gemm::populate_pages(y, sizeof(T) * std::size_t(s.n * s.cout * s.oh * s.ow));
+      ntensor::gemm::populate_pages(y, yBytes);
     }
   }
   switch (path) {

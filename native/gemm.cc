@@ -188,7 +188,8 @@ void advise_huge_pages(void* p, std::size_t bytes) {
 // mmap, or heap memory glibc gave back to the OS) otherwise traps once per
 // 4 KiB page inside the kernel's loops, ~1-1.5 us each on the development
 // VM. Pages already present are left as they are; no value changes. With
-// more threads the traps overlap across threads and this measured slower.
+// more threads a populate ahead of them measured slower (and the traps do not
+// run in parallel on that VM either: bench/RESULTS.md).
 void populate_pages(void* p, std::size_t bytes) {
 #if defined(__linux__)
 #ifndef MADV_POPULATE_WRITE
@@ -368,7 +369,10 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
     kern.small(m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
     return;
   }
-  if (beta == T(0) && ldc == n) advise_huge_pages(C, sizeof(T) * std::size_t(m) * std::size_t(n));
+  // A whole, overwritten output: its pages (see advise_huge_pages and
+  // populate_pages below).
+  const std::size_t wholeC = beta == T(0) && ldc == n ? sizeof(T) * std::size_t(m) * std::size_t(n) : 0;
+  if (wholeC != 0) advise_huge_pages(C, wholeC);
   Job<T> job{&kern, m, n, k, alpha, beta, A, ars, acs, B, brs, bcs, C, ldc, 1, 1,
              path != Path::packed};
   // Threads: enough work each, and no more than there are micro-tiles.
@@ -406,7 +410,7 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
   const int tasks = job.tm * job.tn;
   // One thread: a fresh output's pages faulted in with one call rather
   // than one trap per 4 KiB page inside the loops (see populate_pages).
-  if (tasks <= 1 && beta == T(0) && ldc == n) populate_pages(C, sizeof(T) * std::size_t(m) * std::size_t(n));
+  if (tasks <= 1 && wholeC != 0) populate_pages(C, wholeC);
   parallel_run(tasks, run_task<T>, &job);  // one task runs on this thread
 }
 
