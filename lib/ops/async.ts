@@ -10,10 +10,11 @@ import { DType, FloatArray } from '../dtype';
 import { native } from '../native';
 import { Tensor, adopt } from '../tensor';
 import {
-  Conv2dOptions, Conv2dPlan, conv2dResult, prepareConv2d, prepareCorr2d, prepareCorr2dMultiIn, prepareCorr2dMultiInOut,
+  Conv2dOptions, Conv2dPlan, prepareConv2d, prepareCorr2d, prepareCorr2dMultiIn, prepareCorr2dMultiInOut,
   prepareCorr2dMultiInOut1x1, runConv2dPlan,
 } from './conv';
-import { MatmulOptions, MatmulPlan, matmulResult, prepareMatmul, runMatmulPlan } from './matmul';
+import { MatmulOptions, MatmulPlan, prepareMatmul, runMatmulPlan } from './matmul';
+import { resultOf } from './out';
 import { Pool2dOptions, Pool2dPlan, preparePool2d, runPool2dPlan } from './pool';
 
 export interface AsyncOptions {
@@ -230,7 +231,7 @@ function runMatmulPlanAsync(op: string, signal: AbortSignal | undefined, p: Matm
   }
   return runAsync(op, signal, p.work, () => runMatmulPlan(p),
     (token) => native().matmulAsync(token, p.a, p.b, p.out, p.m, p.k, p.n, p.aOffsets, p.bOffsets),
-    () => matmulResult(p), p.target !== null);
+    () => resultOf(p), p.target !== null);
 }
 
 function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Conv2dPlan): Promise<Tensor> {
@@ -243,7 +244,7 @@ function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Conv
   return runAsync(op, signal, p.work, () => runConv2dPlan(p),
     (token) => native().conv2dAsync(token, p.x, p.weight, p.bias, p.out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw,
       p.strideH, p.strideW, p.padTop, p.padBottom, p.padLeft, p.padRight, p.dilationH, p.dilationW, p.groups),
-    () => conv2dResult(p), p.target !== null);
+    () => resultOf(p), p.target !== null);
 }
 
 function runPool2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Pool2dPlan): Promise<Tensor> {

@@ -3,9 +3,9 @@
 import { DType, FloatArray, allocate, allocateOutput } from '../dtype';
 import { Shape, fmt, frozenShape3 } from '../shape';
 import { NativeBinding, native } from '../native';
-import { Tensor, adopt, adoptShared, checkTensor } from '../tensor';
+import { Tensor, adoptShared, checkTensor } from '../tensor';
 import { MatmulPlan, matmul2d, prepareMatmul, runMatmulPlan } from './matmul';
-import { destination } from './out';
+import { destination, resultOf } from './out';
 
 let nativeConv2d: NativeBinding['conv2d'] | undefined;
 /** The binding's conv2d, looked up once (it does not use `this`). */
@@ -178,12 +178,7 @@ export function runConv2dPlan(p: Conv2dPlan): Tensor {
     z[13] = p.dilationH; z[14] = p.dilationW; z[15] = p.groups;
     conv2dFn()(p.x, p.weight, p.bias, p.out, z);
   }
-  return conv2dResult(p);
-}
-
-/** A plan's result once its output is written. */
-export function conv2dResult(p: Conv2dPlan): Tensor {
-  return p.target ?? adopt(p.out, p.shape);
+  return resultOf(p);
 }
 
 /** conv2d's checks and output; throws conv2d's errors. Writes nothing. */

@@ -4,8 +4,8 @@
 import { DType, FloatArray, allocateOutput } from '../dtype';
 import { Shape, broadcastShapes, fmt, frozenShape2, numel, stridesOf } from '../shape';
 import { NativeBinding, native } from '../native';
-import { Tensor, adopt, adoptShared, checkTensor } from '../tensor';
-import { destination, wantsOut } from './out';
+import { Tensor, adoptShared, checkTensor } from '../tensor';
+import { destination, resultOf, wantsOut } from './out';
 
 // [0]: one batch starting at 0. Passed as both aOffsets and bOffsets, which
 // the native side then reads once.
@@ -166,12 +166,7 @@ export function matmulOut(op: string, options: unknown): unknown {
 export function runMatmulPlan(p: MatmulPlan): Tensor {
   if (p.zero) p.out.fill(0);
   if (p.out.length !== 0) matmulFn()(p.a, p.b, p.out, p.m, p.k, p.n, p.aOffsets, p.bOffsets);
-  return matmulResult(p);
-}
-
-/** A plan's result once its output is written. */
-export function matmulResult(p: MatmulPlan): Tensor {
-  return p.target ?? adopt(p.out, p.shape);
+  return resultOf(p);
 }
 
 /** Element offset of each broadcast batch's matrix within its operand. */

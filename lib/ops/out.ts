@@ -2,7 +2,7 @@
 // result instead of a new one. Shared by matmul, conv2d and their async twins.
 import { DType, FloatArray, allocateOutput } from '../dtype';
 import { fmt } from '../shape';
-import { Tensor, checkTensor } from '../tensor';
+import { Tensor, adopt, checkTensor } from '../tensor';
 
 /** Whether two arrays' bytes intersect (both over the same buffer object). */
 function sharesMemory(x: FloatArray, y: FloatArray): boolean {
@@ -60,4 +60,9 @@ export function destination(op: string, outOption: unknown, dtype: DType, shape:
   if (!wantsOut(outOption)) return { out: allocateOutput(dtype, length, op, writesAll), target: null, zero: false };
   const target = checkOut(op, outOption, shape, dtype, inputs);
   return { out: target.data, target, zero: !writesAll };
+}
+
+/** A plan's result once its output is written: the caller's `out` tensor, or a new one over the output. */
+export function resultOf(p: { out: FloatArray; target: Tensor | null; shape: number[] }): Tensor {
+  return p.target ?? adopt(p.out, p.shape);
 }
