@@ -17,6 +17,8 @@ interface Participant {
   round(rp: unknown): Promise<{ perCall: number[]; inner: number }>;
 }
 interface Timing {
+  busyTicks(statText?: string): number | null;
+  settle(minMs: number, maxMs?: number, opts?: { ticks?: () => number | null; windowMs?: number }): Promise<number>;
   pairedRatio(a: Entry | undefined, b: Entry | undefined): Paired | null;
   asyncParticipant(id: string, fn: () => Promise<void>): Participant;
   interleave(
@@ -88,5 +90,34 @@ describe('bench interleave', () => {
       expect(res.get(id)?.roundMedians).toHaveLength(4);
       expect(res.get(id)?.samples).toBeGreaterThanOrEqual(4);
     }
+  });
+});
+
+describe('bench settle (the pause between libraries at more than one thread)', () => {
+  it('busyTicks sums user, nice, system, irq and softirq of the cpu line, not idle, iowait or steal', () => {
+    const stat = 'cpu  100 2 30 5000 7 4 5 600 0 0\ncpu0 50 1 15 2500 3 2 2 300 0 0\nintr 1\n';
+    expect(timing.busyTicks(stat)).toBe(100 + 2 + 30 + 4 + 5);
+    expect(timing.busyTicks('intr 1\n')).toBeNull();
+  });
+
+  it('waits while the CPUs stay busy (a pool left spinning), and stops at the first quiet window', async () => {
+    // Busy ticks per window: 3, 3, 3 (one core spinning), then 0.
+    const seq = [0, 3, 6, 9, 9, 9];
+    let calls = 0;
+    const ticks = () => seq[Math.min(calls++, seq.length - 1)];
+    const waited = await timing.settle(1, 1000, { ticks, windowMs: 5 });
+    expect(calls).toBe(5); // the first read, then one per window until the quiet one
+    expect(waited).toBeGreaterThanOrEqual(1 + 4 * 5 - 1);
+  });
+
+  it('gives up at maxMs when the CPUs never go quiet, and waits only minMs without /proc/stat', async () => {
+    let t = 0;
+    const busy = () => (t += 3);
+    const waited = await timing.settle(1, 40, { ticks: busy, windowMs: 5 });
+    expect(waited).toBeGreaterThanOrEqual(30);
+    expect(waited).toBeLessThan(400);
+    let reads = 0;
+    await timing.settle(1, 1000, { ticks: () => { reads++; return null; }, windowMs: 5 });
+    expect(reads).toBe(1);
   });
 });

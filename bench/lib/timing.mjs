@@ -3,7 +3,10 @@
 // then take samples until `targetS` of timed work (at least `minSamples`,
 // at most `maxSamples`). Reports seconds per call: median, min, samples.
 // bench/python/peer.py implements the same plan, so the numbers compare.
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const PLANS = {
   full: { warmupS: 0.05, minSampleS: 0.002, targetS: 0.7, minSamples: 3, maxSamples: 200 },
@@ -81,6 +84,55 @@ export async function timeAsync(fn, plan) {
 export const DEFAULT_ROUNDS = 7;
 /** The pause between two libraries of different processes or thread pools, at more than one thread (NTENSOR_BENCH_SETTLE_MS overrides). */
 export const SETTLE_MS = Number(process.env.NTENSOR_BENCH_SETTLE_MS ?? 20);
+/**
+ * The longest that pause may grow while the CPUs are still busy
+ * (NTENSOR_BENCH_SETTLE_MAX_MS overrides). Measured here: OpenBLAS's pthread
+ * workers keep a core spinning for about 125 ms after each multi-threaded
+ * call, so a fixed 20 ms pause left the next library (timed right after a
+ * Python peer) one core short for most of its turn.
+ */
+export const SETTLE_MAX_MS = Number(process.env.NTENSOR_BENCH_SETTLE_MAX_MS ?? 400);
+
+/**
+ * Busy CPU time of the whole (virtual) machine so far, in clock ticks
+ * (/proc/stat: user + nice + system + irq + softirq over all CPUs; idle,
+ * iowait and steal excluded), or null where /proc/stat is not readable.
+ */
+export function busyTicks(statText) {
+  let text = statText;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/stat', 'utf8');
+    } catch {
+      return null;
+    }
+  }
+  const line = text.split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) return null;
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  if (f.length < 7 || f.some((x) => !Number.isFinite(x))) return null;
+  return f[0] + f[1] + f[2] + f[5] + f[6];
+}
+
+/**
+ * Waits `minMs`, then, 30 ms window by 30 ms window, until a window in which
+ * the machine's CPUs were busy for at most one clock tick (10 ms: idle but
+ * for background noise; a thread spinning on one core costs 3 ticks per
+ * window), or until `maxMs` in all. Resolves to the milliseconds waited.
+ * `ticks` (tests) replaces the /proc/stat reader.
+ */
+export async function settle(minMs, maxMs = SETTLE_MAX_MS, { ticks = busyTicks, windowMs = 30 } = {}) {
+  const t0 = performance.now();
+  await pause(minMs);
+  let before = ticks();
+  while (before !== null && performance.now() - t0 + windowMs <= maxMs) {
+    await pause(windowMs);
+    const after = ticks();
+    if (after === null || after - before <= 1) break;
+    before = after;
+  }
+  return performance.now() - t0;
+}
 
 /** The plan for one of `rounds` rounds: 1/rounds of the time budget and of the sample counts, at least one sample. */
 export function roundPlan(plan, rounds) {
@@ -175,7 +227,6 @@ export function pairedRatio(a, b) {
   return { median: medianOf(r), min: r[0], max: r[n - 1], rounds: n };
 }
 
-const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs `participants` ({ id, round(rp) → { perCall, inner }, onError?(err) })
@@ -185,7 +236,8 @@ const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * `settleMs`: a pause before a participant whose `group` (the process or
  * thread pool it runs in; by default its id) differs from the previous one's,
  * so that thread pools the previous library left spinning (OpenBLAS,
- * OpenMP, onnxruntime) go idle before the next one is timed.
+ * OpenMP, onnxruntime) go idle before the next one is timed: settle(), at
+ * least settleMs and longer while the CPUs stay busy.
  * Returns Map id → { median, min, samples, inner, roundMedians } over the
  * pooled samples of all rounds (roundMedians: each round's median, seconds).
  */
@@ -200,7 +252,7 @@ export async function interleave(participants, plan, rounds, { settleMs = 0, onR
     onRound?.(r, order.map((p) => p.id));
     for (const p of order) {
       const group = p.group ?? p.id;
-      if (settleMs > 0 && group !== lastGroup) await pause(settleMs);
+      if (settleMs > 0 && group !== lastGroup) await settle(settleMs);
       lastGroup = group;
       try {
         const { perCall, inner } = await p.round(rp);
