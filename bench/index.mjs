@@ -7,7 +7,7 @@
 //                           the libraries rotated from round to round; samples pooled per library,
 //                           and ntensor ÷ each peer also paired by round (median [range] of the rounds' ratios)
 //   --threads 1|all|both|N  thread settings to run (default both: 1 and all cores)
-//   --only matmul,conv2d    suites to run (registry: bench/suites/index.mjs)
+//   --only matmul,conv2d    suites to run (registry: bench/suites/index.mjs: matmul, inprocess, conv2d, eventloop)
 //   --sizes 16,64,1x4096x4096   shapes instead of the defaults (matmul: N = square, MxKxN;
 //                           conv2d: case ids, e.g. seed,stem,3x3-64)
 //   --libs ntensor,js,ort,numpy,torch   peers to run (default all that are available)

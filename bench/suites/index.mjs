@@ -4,6 +4,7 @@
 // `chart(result, ctx)` → SVG text.
 export const SUITES = {
   matmul: () => import('./matmul.mjs'),
+  inprocess: () => import('./inprocess.mjs'),
   conv2d: () => import('./conv2d.mjs'),
   eventloop: () => import('./eventloop.mjs'),
 };

@@ -1,0 +1,335 @@
+// ntensor's GEMM against OpenBLAS's cblas_sgemm / cblas_dgemm in one
+// process, call by call: the bench's "in one process" suite
+// (bench/suites/inprocess.mjs) compiles this file with ntensor's own kernel
+// sources (native/gemm*.cc, native/threadpool.cc: plain C++ that knows
+// nothing of Node) and runs it.
+//
+// Why: the Node suites time ntensor in Node and OpenBLAS in a Python
+// process, in rounds; on a shared machine whose speed moves by 10-40% from
+// one second to the next, a round's two medians can fall in different
+// phases. Here each OpenBLAS call is timed right next to an ntensor call on
+// the same operands (the order alternating pair by pair), so a slow phase
+// falls on both, and the ratio of the pair is the measurement.
+//
+//   gemm-paired --openblas PATH [--shapes 256,512,64x4096x64] [--threads 1,2]
+//               [--dtypes f32,f64] [--ms 600] [--settle-ms 20] [--fp64-ratio 1024]
+// Shapes are n (square) or MxKxN. Prints one JSON object per (dtype,
+// threads, shape) on stdout: each library's median and best GFLOP/s, and the
+// median and quartiles of the pairs' OpenBLAS time / ntensor time (> 1:
+// ntensor is faster), plus the largest difference between the two results
+// relative to the largest |C| (both must have computed the same product).
+// --fp64-ratio adds, per shape listed, each library's fp64 GFLOP/s ÷ its
+// fp32 GFLOP/s, timed call by call (runDtypeRatio).
+// Outputs are preallocated and reused: this compares the GEMM engines, not
+// allocation. OpenBLAS's core is whatever it picks under the environment
+// given (the suite sets OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs).
+#include <dlfcn.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace {
+int settleMs = 20;
+
+// CBLAS constants (row-major, no transposition).
+constexpr int kRowMajor = 101, kNoTrans = 111;
+using Sgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int,
+                       float, float*, int);
+using Dgemm = void (*)(int, int, int, int, int, int, double, const double*, int, const double*,
+                       int, double, double*, int);
+using SetThreads = void (*)(int);
+using CoreName = char* (*)();
+
+struct Shape {
+  long m, k, n;
+};
+
+// CPU time used so far by all of this process's threads.
+double cpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at <= s.size()) {
+    const std::size_t comma = s.find(',', at);
+    const std::size_t end = comma == std::string::npos ? s.size() : comma;
+    if (end > at) out.push_back(s.substr(at, end - at));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return out;
+}
+
+bool parseShape(const std::string& s, Shape* out) {
+  long a = 0, b = 0, c = 0;
+  if (std::sscanf(s.c_str(), "%ldx%ldx%ld", &a, &b, &c) == 3) {
+    *out = {a, b, c};
+  } else if (std::sscanf(s.c_str(), "%ld", &a) == 1 && s.find('x') == std::string::npos) {
+    *out = {a, a, a};
+  } else {
+    return false;
+  }
+  return out->m > 0 && out->k > 0 && out->n > 0 && out->m * out->k <= (1L << 28) &&
+         out->k * out->n <= (1L << 28) && out->m * out->n <= (1L << 28);
+}
+
+double quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[std::size_t(q * double(v.size() - 1) + 0.5)];
+}
+
+template <typename T>
+struct Buffer {
+  T* p = nullptr;
+  explicit Buffer(std::size_t n) {
+    p = static_cast<T*>(std::aligned_alloc(64, ((n * sizeof(T) + 63) / 64) * 64));
+    if (p == nullptr) {
+      std::fprintf(stderr, "gemm-paired: out of memory\n");
+      std::exit(2);
+    }
+  }
+  ~Buffer() { std::free(p); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+};
+
+template <typename T>
+void fill(T* p, std::size_t n, unsigned seed) {
+  for (std::size_t i = 0; i < n; ++i) {
+    seed = seed * 1103515245u + 12345u;
+    p[i] = T(double(seed >> 8) / double(1u << 24) - 0.5);
+  }
+}
+
+// More than one thread: OpenBLAS's workers keep spinning for ~125 ms after
+// a call returns (ntensor's for 30 us), so before each call the process
+// waits until its threads are idle: settleMs, then 10 ms windows until one
+// in which they used under 2 ms of CPU (400 ms at most).
+void settle(int threads) {
+  if (threads <= 1) return;
+  std::this_thread::sleep_for(std::chrono::milliseconds(settleMs));
+  double before = cpuSeconds();
+  for (int w = 0; w < 40; ++w) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const double after = cpuSeconds();
+    if (after - before < 0.002) break;
+    before = after;
+  }
+}
+
+struct Peers {
+  Sgemm sgemm;
+  Dgemm dgemm;
+  SetThreads setThreads;
+};
+
+// One (dtype, threads, shape): warm-up, then pairs until the budget is spent
+// (at least 5 pairs, at most 400).
+template <typename T>
+void runCase(const Peers& ob, const char* dtype, int threads, const Shape& s, double budgetS) {
+  const std::size_t na = std::size_t(s.m * s.k), nb = std::size_t(s.k * s.n), nc = std::size_t(s.m * s.n);
+  Buffer<T> A(na), B(nb), C1(nc), C2(nc);
+  fill(A.p, na, 1u);
+  fill(B.p, nb, 2u);
+  const int m = int(s.m), k = int(s.k), n = int(s.n);
+  auto ours = [&] {
+    if constexpr (sizeof(T) == 4) {
+      ntensor::gemm_f32(false, false, s.m, s.n, s.k, 1.0f, A.p, s.k, B.p, s.n, 0.0f, C1.p, s.n);
+    } else {
+      ntensor::gemm_f64(false, false, s.m, s.n, s.k, 1.0, A.p, s.k, B.p, s.n, 0.0, C1.p, s.n);
+    }
+  };
+  auto theirs = [&] {
+    if constexpr (sizeof(T) == 4) {
+      ob.sgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.0f, A.p, k, B.p, n, 0.0f, C2.p, n);
+    } else {
+      ob.dgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.0, A.p, k, B.p, n, 0.0, C2.p, n);
+    }
+  };
+  ntensor::set_num_threads(threads);
+  ob.setThreads(threads);
+  const auto settle = [&] { ::settle(threads); };
+  for (int w = 0; w < 2; ++w) {
+    settle();
+    ours();
+    settle();
+    theirs();
+  }
+  double maxAbs = 0, maxDiff = 0;
+  for (std::size_t i = 0; i < nc; ++i) {
+    maxAbs = std::max(maxAbs, std::fabs(double(C2.p[i])));
+    maxDiff = std::max(maxDiff, std::fabs(double(C1.p[i]) - double(C2.p[i])));
+  }
+  const double flops = 2.0 * double(s.m) * double(s.n) * double(s.k);
+  std::vector<double> tOurs, tTheirs, ratio;
+  const double start = now();
+  for (int pair = 0; pair < 400 && (pair < 5 || now() - start < budgetS); ++pair) {
+    double to = 0, tt = 0;
+    for (int half = 0; half < 2; ++half) {
+      const bool oursNow = (half == 0) == (pair % 2 == 0);
+      settle();
+      const double t0 = now();
+      if (oursNow) {
+        ours();
+        to = now() - t0;
+      } else {
+        theirs();
+        tt = now() - t0;
+      }
+    }
+    tOurs.push_back(to);
+    tTheirs.push_back(tt);
+    ratio.push_back(tt / to);
+  }
+  const auto gf = [&](double t) { return flops / t / 1e9; };
+  std::printf(
+      "{\"dtype\":\"%s\",\"threads\":%d,\"m\":%ld,\"k\":%ld,\"n\":%ld,\"pairs\":%zu,"
+      "\"ntensor\":{\"median\":%.4g,\"best\":%.4g},\"openblas\":{\"median\":%.4g,\"best\":%.4g},"
+      "\"ratio\":{\"median\":%.4g,\"q1\":%.4g,\"q3\":%.4g,\"min\":%.4g,\"max\":%.4g},"
+      "\"maxRelDiff\":%.3g}\n",
+      dtype, threads, s.m, s.k, s.n, ratio.size(), gf(quantile(tOurs, 0.5)),
+      gf(quantile(tOurs, 0.0)), gf(quantile(tTheirs, 0.5)), gf(quantile(tTheirs, 0.0)),
+      quantile(ratio, 0.5), quantile(ratio, 0.25), quantile(ratio, 0.75), quantile(ratio, 0.0),
+      quantile(ratio, 1.0), maxAbs > 0 ? maxDiff / maxAbs : maxDiff);
+  std::fflush(stdout);
+}
+
+// fp64 GFLOP/s ÷ fp32 GFLOP/s of each library on one shape: every step
+// times four calls (ntensor fp32, ntensor fp64, OpenBLAS sgemm, OpenBLAS
+// dgemm; the order rotating step by step), and each library's ratio is the
+// median over the steps of its fp32 time ÷ its fp64 time.
+void runDtypeRatio(const Peers& ob, int threads, const Shape& s, double budgetS) {
+  const std::size_t na = std::size_t(s.m * s.k), nb = std::size_t(s.k * s.n), nc = std::size_t(s.m * s.n);
+  Buffer<float> A32(na), B32(nb), C32(nc);
+  Buffer<double> A64(na), B64(nb), C64(nc);
+  fill(A32.p, na, 1u);
+  fill(B32.p, nb, 2u);
+  fill(A64.p, na, 1u);
+  fill(B64.p, nb, 2u);
+  const int m = int(s.m), k = int(s.k), n = int(s.n);
+  ntensor::set_num_threads(threads);
+  ob.setThreads(threads);
+  const auto call = [&](int which) {
+    switch (which) {
+      case 0: ntensor::gemm_f32(false, false, s.m, s.n, s.k, 1.0f, A32.p, s.k, B32.p, s.n, 0.0f, C32.p, s.n); break;
+      case 1: ntensor::gemm_f64(false, false, s.m, s.n, s.k, 1.0, A64.p, s.k, B64.p, s.n, 0.0, C64.p, s.n); break;
+      case 2: ob.sgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.0f, A32.p, k, B32.p, n, 0.0f, C32.p, n); break;
+      default: ob.dgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.0, A64.p, k, B64.p, n, 0.0, C64.p, n); break;
+    }
+  };
+  for (int w = 0; w < 4; ++w) {
+    settle(threads);
+    call(w);
+  }
+  std::vector<double> ours, theirs;
+  const double start = now();
+  for (int step = 0; step < 400 && (step < 5 || now() - start < budgetS); ++step) {
+    double t[4];
+    for (int i = 0; i < 4; ++i) {
+      const int which = (i + step) % 4;
+      settle(threads);
+      const double t0 = now();
+      call(which);
+      t[which] = now() - t0;
+    }
+    ours.push_back(t[0] / t[1]);
+    theirs.push_back(t[2] / t[3]);
+  }
+  std::printf(
+      "{\"kind\":\"fp64/fp32\",\"threads\":%d,\"m\":%ld,\"k\":%ld,\"n\":%ld,\"pairs\":%zu,"
+      "\"ntensor\":{\"median\":%.4g,\"q1\":%.4g,\"q3\":%.4g},"
+      "\"openblas\":{\"median\":%.4g,\"q1\":%.4g,\"q3\":%.4g}}\n",
+      threads, s.m, s.k, s.n, ours.size(), quantile(ours, 0.5), quantile(ours, 0.25),
+      quantile(ours, 0.75), quantile(theirs, 0.5), quantile(theirs, 0.25), quantile(theirs, 0.75));
+  std::fflush(stdout);
+}
+
+int usage(const char* why) {
+  std::fprintf(stderr,
+               "gemm-paired: %s\nusage: gemm-paired --openblas PATH [--shapes 256,64x4096x64] "
+               "[--threads 1,2] [--dtypes f32,f64] [--ms 600] [--settle-ms 20] [--fp64-ratio 1024]\n",
+               why);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string lib, shapes = "256,512,1024,2048", threads = "1", dtypes = "f32", ratioShapes;
+  double ms = 600;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 >= argc) return usage(("no value after " + a).c_str());
+    const std::string v = argv[++i];
+    if (a == "--openblas") lib = v;
+    else if (a == "--shapes") shapes = v;
+    else if (a == "--threads") threads = v;
+    else if (a == "--dtypes") dtypes = v;
+    else if (a == "--ms") ms = std::atof(v.c_str());
+    else if (a == "--settle-ms") settleMs = std::atoi(v.c_str());
+    else if (a == "--fp64-ratio") ratioShapes = v;
+    else return usage(("unknown flag " + a).c_str());
+  }
+  if (lib.empty()) return usage("--openblas is required");
+  if (!(ms > 0)) return usage("--ms must be positive");
+  void* h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (h == nullptr) {
+    std::fprintf(stderr, "gemm-paired: cannot load %s: %s\n", lib.c_str(), dlerror());
+    return 3;
+  }
+  Peers ob{reinterpret_cast<Sgemm>(dlsym(h, "cblas_sgemm")), reinterpret_cast<Dgemm>(dlsym(h, "cblas_dgemm")),
+           reinterpret_cast<SetThreads>(dlsym(h, "openblas_set_num_threads"))};
+  const auto coreName = reinterpret_cast<CoreName>(dlsym(h, "openblas_get_corename"));
+  const auto config = reinterpret_cast<CoreName>(dlsym(h, "openblas_get_config"));
+  if (ob.sgemm == nullptr || ob.dgemm == nullptr || ob.setThreads == nullptr) {
+    std::fprintf(stderr, "gemm-paired: %s has no cblas_sgemm/cblas_dgemm/openblas_set_num_threads\n",
+                 lib.c_str());
+    return 3;
+  }
+  std::printf("{\"openblas\":{\"path\":\"%s\",\"core\":\"%s\",\"config\":\"%s\"},\"ntensorIsa\":\"%s\"}\n",
+              lib.c_str(), coreName ? coreName() : "?", config ? config() : "?", ntensor::kernel_isa());
+  std::fflush(stdout);
+  std::vector<Shape> list;
+  for (const auto& s : split(shapes)) {
+    Shape sh;
+    if (!parseShape(s, &sh)) return usage(("bad shape " + s).c_str());
+    list.push_back(sh);
+  }
+  for (const auto& d : split(dtypes)) {
+    if (d != "f32" && d != "f64") return usage(("bad dtype " + d).c_str());
+    for (const auto& t : split(threads)) {
+      const int nt = std::atoi(t.c_str());
+      if (nt < 1) return usage(("bad thread count " + t).c_str());
+      for (const auto& s : list) {
+        if (d == "f32") runCase<float>(ob, "float32", nt, s, ms / 1e3);
+        else runCase<double>(ob, "float64", nt, s, ms / 1e3);
+      }
+    }
+  }
+  for (const auto& sh : split(ratioShapes)) {
+    Shape r;
+    if (!parseShape(sh, &r)) return usage(("bad shape " + sh).c_str());
+    for (const auto& t : split(threads)) runDtypeRatio(ob, std::atoi(t.c_str()), r, ms / 1e3);
+  }
+  return 0;
+}
