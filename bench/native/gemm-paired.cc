@@ -12,14 +12,16 @@
 // falls on both, and the ratio of the pair is the measurement.
 //
 //   gemm-paired --openblas PATH [--shapes 256,512,64x4096x64] [--threads 1,2]
-//               [--dtypes f32,f64] [--ms 600] [--settle-ms 20] [--fp64-ratio 1024]
+//               [--dtypes f32,f64] [--ms 600] [--settle-ms 20] [--fp64-ratio 1024] [--scaling 1024]
 // Shapes are n (square) or MxKxN. Prints one JSON object per (dtype,
 // threads, shape) on stdout: each library's median and best GFLOP/s, and the
 // median and quartiles of the pairs' OpenBLAS time / ntensor time (> 1:
 // ntensor is faster), plus the largest difference between the two results
 // relative to the largest |C| (both must have computed the same product).
 // --fp64-ratio adds, per shape listed, each library's fp64 GFLOP/s ÷ its
-// fp32 GFLOP/s, timed call by call (runDtypeRatio).
+// fp32 GFLOP/s, timed call by call (runDtypeRatio); --scaling, per shape and
+// per thread count above 1, each library's GFLOP/s on that many threads ÷ on
+// one, also call by call (runScaling).
 // Outputs are preallocated and reused: this compares the GEMM engines, not
 // allocation. OpenBLAS's core is whatever it picks under the environment
 // given (the suite sets OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs).
@@ -124,7 +126,9 @@ void fill(T* p, std::size_t n, unsigned seed) {
 // More than one thread: OpenBLAS's workers keep spinning for ~125 ms after
 // a call returns (ntensor's for 30 us), so before each call the process
 // waits until its threads are idle: settleMs, then 10 ms windows until one
-// in which they used under 2 ms of CPU (400 ms at most).
+// in which they used under 2 ms of CPU (400 ms at most). The library then
+// makes one untimed call to wake its threads, and the next call is timed:
+// what a loop of calls sees, without the other library's threads spinning.
 void settle(int threads) {
   if (threads <= 1) return;
   std::this_thread::sleep_for(std::chrono::milliseconds(settleMs));
@@ -188,6 +192,7 @@ void runCase(const Peers& ob, const char* dtype, int threads, const Shape& s, do
     for (int half = 0; half < 2; ++half) {
       const bool oursNow = (half == 0) == (pair % 2 == 0);
       settle();
+      if (threads > 1) (oursNow ? ours() : theirs());  // wakes its threads, as a loop of calls has them
       const double t0 = now();
       if (oursNow) {
         ours();
@@ -214,10 +219,55 @@ void runCase(const Peers& ob, const char* dtype, int threads, const Shape& s, do
   std::fflush(stdout);
 }
 
-// fp64 GFLOP/s ÷ fp32 GFLOP/s of each library on one shape: every step
-// times four calls (ntensor fp32, ntensor fp64, OpenBLAS sgemm, OpenBLAS
-// dgemm; the order rotating step by step), and each library's ratio is the
-// median over the steps of its fp32 time ÷ its fp64 time.
+// Steps of four calls, call(0..3), in an order rotating step by step, each
+// after settle(threads[i]) (threads[i]: the thread count call i runs on);
+// returns each step's four times. Warm-up: one call of each first.
+template <typename Call>
+std::vector<std::vector<double>> fourWay(Call call, const int threads[4], double budgetS) {
+  int most = 1;
+  for (int i = 0; i < 4; ++i) most = std::max(most, threads[i]);
+  for (int i = 0; i < 4; ++i) {
+    settle(most);
+    call(i);
+  }
+  std::vector<std::vector<double>> steps;
+  const double start = now();
+  for (int step = 0; step < 400 && (step < 5 || now() - start < budgetS); ++step) {
+    std::vector<double> t(4);
+    for (int i = 0; i < 4; ++i) {
+      const int which = (i + step) % 4;
+      settle(most);
+      if (most > 1) call(which);  // wakes its threads, as a loop of calls has them
+      const double t0 = now();
+      call(which);
+      t[std::size_t(which)] = now() - t0;
+    }
+    steps.push_back(t);
+  }
+  return steps;
+}
+
+// Each library's ratio of two of its own runs, from fourWay's steps: the
+// median and quartiles over the steps of time[a] ÷ time[b] (ntensor: calls 0
+// and 1, OpenBLAS: 2 and 3), printed as one JSON object.
+void printRatios(const char* kind, int threads, const Shape& s,
+                 const std::vector<std::vector<double>>& steps) {
+  std::vector<double> ours, theirs;
+  for (const auto& t : steps) {
+    ours.push_back(t[0] / t[1]);
+    theirs.push_back(t[2] / t[3]);
+  }
+  std::printf(
+      "{\"kind\":\"%s\",\"threads\":%d,\"m\":%ld,\"k\":%ld,\"n\":%ld,\"pairs\":%zu,"
+      "\"ntensor\":{\"median\":%.4g,\"q1\":%.4g,\"q3\":%.4g},"
+      "\"openblas\":{\"median\":%.4g,\"q1\":%.4g,\"q3\":%.4g}}\n",
+      kind, threads, s.m, s.k, s.n, steps.size(), quantile(ours, 0.5), quantile(ours, 0.25),
+      quantile(ours, 0.75), quantile(theirs, 0.5), quantile(theirs, 0.25), quantile(theirs, 0.75));
+  std::fflush(stdout);
+}
+
+// fp64 GFLOP/s ÷ fp32 GFLOP/s of each library on one shape at `threads`:
+// steps of ntensor fp32, ntensor fp64, OpenBLAS sgemm, OpenBLAS dgemm.
 void runDtypeRatio(const Peers& ob, int threads, const Shape& s, double budgetS) {
   const std::size_t na = std::size_t(s.m * s.k), nb = std::size_t(s.k * s.n), nc = std::size_t(s.m * s.n);
   Buffer<float> A32(na), B32(nb), C32(nc);
@@ -237,37 +287,36 @@ void runDtypeRatio(const Peers& ob, int threads, const Shape& s, double budgetS)
       default: ob.dgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.0, A64.p, k, B64.p, n, 0.0, C64.p, n); break;
     }
   };
-  for (int w = 0; w < 4; ++w) {
-    settle(threads);
-    call(w);
-  }
-  std::vector<double> ours, theirs;
-  const double start = now();
-  for (int step = 0; step < 400 && (step < 5 || now() - start < budgetS); ++step) {
-    double t[4];
-    for (int i = 0; i < 4; ++i) {
-      const int which = (i + step) % 4;
-      settle(threads);
-      const double t0 = now();
-      call(which);
-      t[which] = now() - t0;
+  const int th[4] = {threads, threads, threads, threads};
+  printRatios("fp64/fp32", threads, s, fourWay(call, th, budgetS));
+}
+
+// fp32 GFLOP/s on `threads` threads ÷ on one, of each library: steps of
+// ntensor on 1 thread, ntensor on `threads`, OpenBLAS on 1, OpenBLAS on
+// `threads` (the thread count set before each call).
+void runScaling(const Peers& ob, int threads, const Shape& s, double budgetS) {
+  const std::size_t na = std::size_t(s.m * s.k), nb = std::size_t(s.k * s.n), nc = std::size_t(s.m * s.n);
+  Buffer<float> A(na), B(nb), C(nc);
+  fill(A.p, na, 1u);
+  fill(B.p, nb, 2u);
+  const int m = int(s.m), k = int(s.k), n = int(s.n);
+  const int th[4] = {1, threads, 1, threads};
+  const auto call = [&](int which) {
+    if (which < 2) {
+      ntensor::set_num_threads(th[which]);
+      ntensor::gemm_f32(false, false, s.m, s.n, s.k, 1.0f, A.p, s.k, B.p, s.n, 0.0f, C.p, s.n);
+    } else {
+      ob.setThreads(th[which]);
+      ob.sgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.0f, A.p, k, B.p, n, 0.0f, C.p, n);
     }
-    ours.push_back(t[0] / t[1]);
-    theirs.push_back(t[2] / t[3]);
-  }
-  std::printf(
-      "{\"kind\":\"fp64/fp32\",\"threads\":%d,\"m\":%ld,\"k\":%ld,\"n\":%ld,\"pairs\":%zu,"
-      "\"ntensor\":{\"median\":%.4g,\"q1\":%.4g,\"q3\":%.4g},"
-      "\"openblas\":{\"median\":%.4g,\"q1\":%.4g,\"q3\":%.4g}}\n",
-      threads, s.m, s.k, s.n, ours.size(), quantile(ours, 0.5), quantile(ours, 0.25),
-      quantile(ours, 0.75), quantile(theirs, 0.5), quantile(theirs, 0.25), quantile(theirs, 0.75));
-  std::fflush(stdout);
+  };
+  printRatios("scaling", threads, s, fourWay(call, th, budgetS));
 }
 
 int usage(const char* why) {
   std::fprintf(stderr,
                "gemm-paired: %s\nusage: gemm-paired --openblas PATH [--shapes 256,64x4096x64] "
-               "[--threads 1,2] [--dtypes f32,f64] [--ms 600] [--settle-ms 20] [--fp64-ratio 1024]\n",
+               "[--threads 1,2] [--dtypes f32,f64] [--ms 600] [--settle-ms 20] [--fp64-ratio 1024] [--scaling 1024]\n",
                why);
   return 2;
 }
@@ -275,7 +324,7 @@ int usage(const char* why) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string lib, shapes = "256,512,1024,2048", threads = "1", dtypes = "f32", ratioShapes;
+  std::string lib, shapes = "256,512,1024,2048", threads = "1", dtypes = "f32", ratioShapes, scalingShapes;
   double ms = 600;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -288,6 +337,7 @@ int main(int argc, char** argv) {
     else if (a == "--ms") ms = std::atof(v.c_str());
     else if (a == "--settle-ms") settleMs = std::atoi(v.c_str());
     else if (a == "--fp64-ratio") ratioShapes = v;
+    else if (a == "--scaling") scalingShapes = v;
     else return usage(("unknown flag " + a).c_str());
   }
   if (lib.empty()) return usage("--openblas is required");
@@ -330,6 +380,13 @@ int main(int argc, char** argv) {
     Shape r;
     if (!parseShape(sh, &r)) return usage(("bad shape " + sh).c_str());
     for (const auto& t : split(threads)) runDtypeRatio(ob, std::atoi(t.c_str()), r, ms / 1e3);
+  }
+  for (const auto& sh : split(scalingShapes)) {
+    Shape r;
+    if (!parseShape(sh, &r)) return usage(("bad shape " + sh).c_str());
+    for (const auto& t : split(threads)) {
+      if (std::atoi(t.c_str()) > 1) runScaling(ob, std::atoi(t.c_str()), r, ms / 1e3);
+    }
   }
   return 0;
 }

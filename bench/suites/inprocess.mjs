@@ -71,7 +71,7 @@ function shapesFrom(sizes) {
 export async function run(ctx) {
   const { opts, log, cpu, threadSettings } = ctx;
   const notes = [];
-  const result = { suite: name, description, threadSettings, openblas: null, ntensorIsa: null, rows: [], fp64: [], notes };
+  const result = { suite: name, description, threadSettings, openblas: null, ntensorIsa: null, rows: [], fp64: [], scaling: [], notes };
   if (opts.libs && !opts.libs.includes('numpy') && !opts.libs.includes('openblas')) {
     notes.push('skipped: --libs names neither numpy nor openblas');
     return result;
@@ -103,8 +103,10 @@ export async function run(ctx) {
   const shapes = shapesFrom(opts.sizes).filter((s) => !quick || !s.includes('x') || s === '64x4096x64');
   const lines = [];
   for (const t of threadSettings) {
-    log(`inprocess: ${threadLabel(t)}, ${shapes.join(', ')}, and fp64 ÷ fp32 at 1024`);
+    const scaling = t > 1 ? (quick ? ['1024'] : ['1024', '2048']) : [];
+    log(`inprocess: ${threadLabel(t)}, ${shapes.join(', ')}; fp64 ÷ fp32 at 1024${scaling.length ? `; ${t} threads ÷ 1 at ${scaling.join(', ')}` : ''}`);
     const args = ['--openblas', lib.path, '--shapes', shapes.join(','), '--threads', String(t), '--ms', String((quick ? 300 : 800) * (t > 1 ? 2.5 : 1)), '--fp64-ratio', '1024'];
+    if (scaling.length) args.push('--scaling', scaling.join(','));
     const out = execFileSync(bin, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 });
     lines.push(...out.trim().split('\n').map((l) => JSON.parse(l)));
   }
@@ -113,6 +115,7 @@ export async function run(ctx) {
   result.ntensorIsa = head?.ntensorIsa ?? null;
   result.rows = lines.filter((l) => l.dtype);
   result.fp64 = lines.filter((l) => l.kind === 'fp64/fp32');
+  result.scaling = lines.filter((l) => l.kind === 'scaling');
   for (const r of result.rows) {
     if (!(r.maxRelDiff <= 1e-4)) notes.push(`${shapeLabel(r)} at ${threadLabel(r.threads)}: the two results differ by ${r.maxRelDiff} of max |C|`);
   }
@@ -150,8 +153,13 @@ function tables(result, peak) {
 
 const INTRO = 'Cells are GFLOP/s at the median time (best in parentheses); the ratio is the median [quartiles] over the pairs of OpenBLAS time ÷ ntensor time for two calls made back to back (> 1: ntensor is faster); at more than one thread each call starts once the other library\'s threads have gone idle (OpenBLAS\'s spin ~125 ms after a call).';
 
-function fp64Lines(result) {
-  return result.fp64.map((r) => `fp64 ÷ fp32 GFLOP/s at ${shapeLabel(r)}, ${threadLabel(r.threads)} (${r.pairs} steps of four calls): ntensor ${fmt3(r.ntensor.median)} [${fmt3(r.ntensor.q1)}–${fmt3(r.ntensor.q3)}], OpenBLAS ${fmt3(r.openblas.median)} [${fmt3(r.openblas.q1)}–${fmt3(r.openblas.q3)}]`);
+/** The fp64 ÷ fp32 and threads ÷ one-thread lines: each library's median [quartiles] over steps of four calls. */
+function ratioLines(result) {
+  const both = (r) => `ntensor ${fmt3(r.ntensor.median)} [${fmt3(r.ntensor.q1)}–${fmt3(r.ntensor.q3)}], OpenBLAS ${fmt3(r.openblas.median)} [${fmt3(r.openblas.q1)}–${fmt3(r.openblas.q3)}]`;
+  return [
+    ...result.fp64.map((r) => `fp64 ÷ fp32 GFLOP/s at ${shapeLabel(r)}, ${threadLabel(r.threads)} (${r.pairs} steps of four calls): ${both(r)}`),
+    ...(result.scaling ?? []).map((r) => `${r.threads} threads ÷ 1 thread, GFLOP/s at ${shapeLabel(r)} (${r.pairs} steps of four calls): ${both(r)}`),
+  ];
 }
 
 function libLine(result) {
@@ -165,7 +173,7 @@ export function reportText(result, { peak }) {
   const l = libLine(result);
   if (l) out.push(l, INTRO);
   for (const tb of tables(result, peak)) out.push('', `-- ${threadLabel(tb.threads)}`, textTable(tb.headers, tb.rows));
-  const f = fp64Lines(result);
+  const f = ratioLines(result);
   if (f.length) out.push('', ...f);
   out.push(...result.notes);
   return out.join('\n');
@@ -176,7 +184,7 @@ export function reportMarkdown(result, { peak }) {
   const l = libLine(result);
   if (l) out.push(`- ${l}`, '');
   for (const tb of tables(result, peak)) out.push(`#### ${threadLabel(tb.threads)}`, '', markdownTable(tb.headers, tb.rows), '');
-  const f = fp64Lines(result);
+  const f = ratioLines(result);
   if (f.length) out.push(...f.map((x) => `- ${x}`), '');
   if (result.notes.length) out.push(...result.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
