@@ -42,6 +42,26 @@ independent FMA chains (\`bench/peak/peak.cc\`, compiled by the bench with g++ i
 huge page's share and a resident page cost to write. Each run also writes \`bench/results/<date>-<suite>.json\` (every
 timing) and \`bench/results/<suite>.svg\` (GFLOP/s against size); both are gitignored.
 
+At more than one thread, the pause before a library that runs in another
+process or thread pool than the previous one lasts until the CPUs go quiet
+(\`/proc/stat\`, 20–400 ms): OpenBLAS's workers keep a core spinning for
+~125 ms after each call, and a fixed 20 ms pause left whoever came next one
+core short.
+
+The \`inprocess\` suite measures the GEMM engines without crossing
+processes: \`bench/native/gemm-paired.cc\`, compiled by the bench from
+ntensor's own kernel sources (\`native/gemm*.cc\`, \`native/threadpool.cc\`;
+the addon's flags, no \`-march=native\`), loads the OpenBLAS that numpy loads
+with \`dlopen\` (\`OPENBLAS_CORETYPE=SkylakeX\` on AVX-512 CPUs, as the
+"·SkylakeX" columns) and times \`cblas_sgemm\` and ntensor's GEMM call by
+call, alternating which goes first, on the same operands and preallocated
+outputs, checking that both computed the same product. Each pair's ratio is
+one measurement, and the table gives their median and quartiles. At more than
+one thread every timed call follows a settle (until the process's threads are
+idle) and one untimed call that wakes its library's threads. The same steps
+give each library's fp64 ÷ fp32 GFLOP/s at 1024 and its all-threads ÷
+one-thread GFLOP/s at 1024 and 2048.
+
 Unless \`--no-out\`, matmul and conv2d also get "preallocated outputs (steady
 state)" tables: every library that can write into an existing output does so,
 into one output allocated before timing (ntensor's \`{ out }\` option,
