@@ -180,7 +180,7 @@ export function reportText(result, { peak }) {
 }
 
 export function reportMarkdown(result, { peak }) {
-  const out = ['### In one process: ntensor\'s GEMM and OpenBLAS, call by call', '', `${description[0].toUpperCase()}${description.slice(1)} (\`bench/native/gemm-paired.cc\`, built by the bench from ntensor's own kernel sources). ${INTRO}`, ''];
+  const out = ['### In one process: ntensor\'s GEMM and OpenBLAS, call by call', '', `Measured: ${description} (\`bench/native/gemm-paired.cc\`, built by the bench from ntensor's own kernel sources). ${INTRO}`, ''];
   const l = libLine(result);
   if (l) out.push(`- ${l}`, '');
   for (const tb of tables(result, peak)) out.push(`#### ${threadLabel(tb.threads)}`, '', markdownTable(tb.headers, tb.rows), '');
