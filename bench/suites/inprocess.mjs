@@ -107,11 +107,27 @@ export async function run(ctx) {
     log(`inprocess: ${threadLabel(t)}, ${shapes.join(', ')}; fp64 ÷ fp32 at 1024${scaling.length ? `; ${t} threads ÷ 1 at ${scaling.join(', ')}` : ''}`);
     const args = ['--openblas', lib.path, '--shapes', shapes.join(','), '--threads', String(t), '--ms', String((quick ? 300 : 800) * (t > 1 ? 2.5 : 1)), '--fp64-ratio', '1024'];
     if (scaling.length) args.push('--scaling', scaling.join(','));
-    const out = execFileSync(bin, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 });
-    lines.push(...out.trim().split('\n').map((l) => JSON.parse(l)));
+    // A library without the OpenBLAS entry points, a crash or a timeout is
+    // a note, not the end of the whole bench; lines printed before it count.
+    let out;
+    try {
+      out = execFileSync(bin, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
+    } catch (err) {
+      out = String(err.stdout ?? '');
+      const why = String(err.stderr ?? '').trim().split('\n')[0] || err.message.split('\n')[0];
+      notes.push(`${threadLabel(t)}: gemm-paired stopped early (${why})`);
+    }
+    for (const l of out.trim().split('\n')) {
+      if (!l) continue;
+      try {
+        lines.push(JSON.parse(l));
+      } catch {
+        notes.push(`${threadLabel(t)}: unreadable line from gemm-paired: ${l.slice(0, 120)}`);
+      }
+    }
   }
   const head = lines.find((l) => l.openblas);
-  result.openblas = { ...head?.openblas, via: lib.via, coretypeEnv: env.OPENBLAS_CORETYPE ?? null };
+  result.openblas = head ? { ...head.openblas, via: lib.via, coretypeEnv: env.OPENBLAS_CORETYPE ?? null } : null;
   result.ntensorIsa = head?.ntensorIsa ?? null;
   result.rows = lines.filter((l) => l.dtype);
   result.fp64 = lines.filter((l) => l.kind === 'fp64/fp32');
