@@ -65,7 +65,7 @@ function exposeGc(): () => void {
 }
 
 describe('event loop', () => {
-  it('a 1 ms setInterval keeps firing (no gap above 5 ms) while a 2048² fp32 matmulAsync runs on all cores', async () => {
+  it('a 1 ms setInterval keeps firing (median gap under 5 ms, 25 ms in the sanitizer build) while a 2048² fp32 matmulAsync runs on all cores', async () => {
     manualSeed(1);
     const A = normal(0, 1, [2048, 2048]), B = normal(0, 1, [2048, 2048]);
     await matmulAsync(A, B); // warm up: packing buffers, pool threads
@@ -113,9 +113,14 @@ describe('event loop', () => {
     const report = `threads ${getNumThreads()}; runs (max gap ms / ticks / matmul ms / cores other processes used / longest GC pause ms): ${
       runs.map((r) => `${r.gap.toFixed(2)}/${r.ticks}/${r.ms.toFixed(0)}/${r.others?.toFixed(2) ?? '?'}/${r.gcMs.toFixed(1)}`).join(', ')}`;
     console.log(`event loop: ${report}`);
+    // The sanitizer build (npm run test:sanitize) runs the product ~35x
+    // slower (~2.4 s) and measured quiet-run medians of ~4.8 and 6.3 ms in two CI
+    // runs: its bound is 25 ms, still 1 % of a product that would show up
+    // whole in every gap if it blocked the loop.
+    const bound = process.env.NTENSOR_SANITIZE ? 25 : 5;
     if (quiet.length >= 3) {
       const median = quiet[(quiet.length - 1) >> 1];
-      expect(median.gap, `median of ${quiet.length} quiet runs; ${report}`).toBeLessThan(5);
+      expect(median.gap, `median of ${quiet.length} quiet runs; ${report}`).toBeLessThan(bound);
       expect(median.ms, report).toBeGreaterThan(20); // the product overlapped the timer
       expect(median.ticks, report).toBeGreaterThanOrEqual(median.ms / 5);
     } else {
