@@ -58,9 +58,10 @@ call, alternating which goes first, on the same operands and preallocated
 outputs, checking that both computed the same product. Each pair's ratio is
 one measurement, and the table gives their median and quartiles. At more than
 one thread every timed call follows a settle (until the process's threads are
-idle) and one untimed call that wakes its library's threads. The same steps
-give each library's fp64 ÷ fp32 GFLOP/s at 1024 and its all-threads ÷
-one-thread GFLOP/s at 1024 and 2048.
+idle) and one untimed call that wakes its library's threads. A last row pairs
+ntensor's fp64 GEMM with \`cblas_dgemm\` at 1024, and steps of four calls give
+each library's fp64 ÷ fp32 GFLOP/s at 1024 and its all-threads ÷ one-thread
+GFLOP/s at 1024 and 2048.
 
 Unless \`--no-out\`, matmul and conv2d also get "preallocated outputs (steady
 state)" tables: every library that can write into an existing output does so,

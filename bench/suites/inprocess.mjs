@@ -18,7 +18,7 @@ import { PYTHON, PythonPeer, childEnv, pythonAvailable } from '../lib/python.mjs
 import { fmt3, markdownTable, textTable, threadLabel } from '../lib/table.mjs';
 
 export const name = 'inprocess';
-export const description = 'fp32 GEMM C = A·B (A: M×K, B: K×N, preallocated C), ntensor\'s kernels against OpenBLAS\'s cblas_sgemm in one native process, call by call';
+export const description = 'fp32 GEMM C = A·B (A: M×K, B: K×N, preallocated C), ntensor\'s kernels against OpenBLAS\'s cblas_sgemm in one native process, call by call (and fp64 against cblas_dgemm at 1024)';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BUILD_DIR = `${ROOT}bench/.build/`;
@@ -109,20 +109,24 @@ export async function run(ctx) {
     if (scaling.length) args.push('--scaling', scaling.join(','));
     // A library without the OpenBLAS entry points, a crash or a timeout is
     // a note, not the end of the whole bench; lines printed before it count.
-    let out;
-    try {
-      out = execFileSync(bin, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
-    } catch (err) {
-      out = String(err.stdout ?? '');
-      const why = String(err.stderr ?? '').trim().split('\n')[0] || err.message.split('\n')[0];
-      notes.push(`${threadLabel(t)}: gemm-paired stopped early (${why})`);
-    }
-    for (const l of out.trim().split('\n')) {
-      if (!l) continue;
+    // Then fp64 against cblas_dgemm at 1024 (the issue's fp64 target size).
+    const args64 = ['--openblas', lib.path, '--shapes', '1024', '--dtypes', 'f64', '--threads', String(t), '--ms', args[args.indexOf('--ms') + 1]];
+    for (const a of [args, args64]) {
+      let out;
       try {
-        lines.push(JSON.parse(l));
-      } catch {
-        notes.push(`${threadLabel(t)}: unreadable line from gemm-paired: ${l.slice(0, 120)}`);
+        out = execFileSync(bin, a, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
+      } catch (err) {
+        out = String(err.stdout ?? '');
+        const why = String(err.stderr ?? '').trim().split('\n')[0] || err.message.split('\n')[0];
+        notes.push(`${threadLabel(t)}: gemm-paired stopped early (${why})`);
+      }
+      for (const l of out.trim().split('\n')) {
+        if (!l) continue;
+        try {
+          lines.push(JSON.parse(l));
+        } catch {
+          notes.push(`${threadLabel(t)}: unreadable line from gemm-paired: ${l.slice(0, 120)}`);
+        }
       }
     }
   }
@@ -138,7 +142,7 @@ export async function run(ctx) {
   return result;
 }
 
-const shapeLabel = (r) => (r.m === r.k && r.k === r.n ? `n=${r.n}` : `${r.m}×${r.k}×${r.n}`);
+const shapeLabel = (r) => `${r.m === r.k && r.k === r.n ? `n=${r.n}` : `${r.m}×${r.k}×${r.n}`}${r.dtype === 'float64' ? ', fp64 (dgemm)' : ''}`;
 
 function peakPerCore(peak) {
   return peak?.find((x) => x.isa === 'avx512' && x.threads === 1 && x.supported)?.perCore ?? null;
@@ -157,7 +161,8 @@ function tables(result, peak) {
       rows: rows.map((r) => [
         shapeLabel(r),
         `${fmt3(r.ntensor.median)} (${fmt3(r.ntensor.best)})`,
-        ...(pk ? [`${((100 * r.ntensor.median) / (pk * t)).toFixed(1)}%`] : []),
+        // fp64: half the fp32 FMA peak (half the lanes per vector).
+        ...(pk ? [`${((100 * r.ntensor.median) / ((r.dtype === 'float64' ? pk / 2 : pk) * t)).toFixed(1)}%`] : []),
         `${fmt3(r.openblas.median)} (${fmt3(r.openblas.best)})`,
         `${fmt3(r.ratio.median)}× [${fmt3(r.ratio.q1)}–${fmt3(r.ratio.q3)}]`,
         String(r.pairs),
