@@ -147,65 +147,87 @@ struct Peers {
   SetThreads setThreads;
 };
 
-// One (dtype, threads, shape): warm-up, then pairs until the budget is spent
-// (at least 9 pairs, since the big shapes spend the budget in a few calls; at most 400).
+// One shape's operands, filled once: A and B, and an output per library.
 template <typename T>
-void runCase(const Peers& ob, const char* dtype, int threads, const Shape& s, double budgetS) {
-  const std::size_t na = std::size_t(s.m * s.k), nb = std::size_t(s.k * s.n), nc = std::size_t(s.m * s.n);
-  Buffer<T> A(na), B(nb), C1(nc), C2(nc);
-  fill(A.p, na, 1u);
-  fill(B.p, nb, 2u);
-  const int m = int(s.m), k = int(s.k), n = int(s.n);
-  auto ours = [&] {
+struct Operands {
+  Shape s;
+  Buffer<T> A, B, C1, C2;
+  explicit Operands(const Shape& sh)
+      : s(sh), A(std::size_t(sh.m * sh.k)), B(std::size_t(sh.k * sh.n)),
+        C1(std::size_t(sh.m * sh.n)), C2(std::size_t(sh.m * sh.n)) {
+    fill(A.p, std::size_t(s.m * s.k), 1u);
+    fill(B.p, std::size_t(s.k * s.n), 2u);
+  }
+  // C1 = A * B with ntensor's GEMM, C2 = A * B with OpenBLAS's.
+  void ours() {
     if constexpr (sizeof(T) == 4) {
       ntensor::gemm_f32(false, false, s.m, s.n, s.k, 1.0f, A.p, s.k, B.p, s.n, 0.0f, C1.p, s.n);
     } else {
       ntensor::gemm_f64(false, false, s.m, s.n, s.k, 1.0, A.p, s.k, B.p, s.n, 0.0, C1.p, s.n);
     }
-  };
-  auto theirs = [&] {
+  }
+  void theirs(const Peers& ob) {
+    const int m = int(s.m), k = int(s.k), n = int(s.n);
     if constexpr (sizeof(T) == 4) {
       ob.sgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.0f, A.p, k, B.p, n, 0.0f, C2.p, n);
     } else {
       ob.dgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.0, A.p, k, B.p, n, 0.0, C2.p, n);
     }
-  };
+  }
+};
+
+// Steps of `calls` calls, call(0..calls-1), in an order rotating step by
+// step (with two: which goes first alternates), each after settle(most);
+// at more than one thread an untimed call first wakes that library's
+// threads, as a loop of calls has them. Two warm-up rounds first, then steps
+// until the budget is spent (at least minSteps, at most 400). Returns each
+// step's times, indexed by call.
+template <typename Call>
+std::vector<std::vector<double>> timeSteps(int calls, Call call, int most, double budgetS, int minSteps) {
+  for (int w = 0; w < 2; ++w) {
+    for (int i = 0; i < calls; ++i) {
+      settle(most);
+      call(i);
+    }
+  }
+  std::vector<std::vector<double>> steps;
+  const double start = now();
+  for (int step = 0; step < 400 && (step < minSteps || now() - start < budgetS); ++step) {
+    std::vector<double> t(static_cast<std::size_t>(calls));
+    for (int i = 0; i < calls; ++i) {
+      const int which = (i + step) % calls;
+      settle(most);
+      if (most > 1) call(which);
+      const double t0 = now();
+      call(which);
+      t[std::size_t(which)] = now() - t0;
+    }
+    steps.push_back(t);
+  }
+  return steps;
+}
+
+// One (dtype, threads, shape): ntensor against OpenBLAS in pairs (at least
+// 9, since the big shapes spend the budget in a few calls).
+template <typename T>
+void runCase(const Peers& ob, const char* dtype, int threads, const Shape& s, double budgetS) {
+  Operands<T> o(s);
   ntensor::set_num_threads(threads);
   ob.setThreads(threads);
-  const auto settle = [&] { ::settle(threads); };
-  for (int w = 0; w < 2; ++w) {
-    settle();
-    ours();
-    settle();
-    theirs();
-  }
+  const auto pairs = timeSteps(
+      2, [&](int which) { which == 0 ? o.ours() : o.theirs(ob); }, threads, budgetS, 9);
   double maxAbs = 0, maxDiff = 0;
-  for (std::size_t i = 0; i < nc; ++i) {
-    maxAbs = std::max(maxAbs, std::fabs(double(C2.p[i])));
-    maxDiff = std::max(maxDiff, std::fabs(double(C1.p[i]) - double(C2.p[i])));
+  for (std::size_t i = 0; i < std::size_t(s.m * s.n); ++i) {
+    maxAbs = std::max(maxAbs, std::fabs(double(o.C2.p[i])));
+    maxDiff = std::max(maxDiff, std::fabs(double(o.C1.p[i]) - double(o.C2.p[i])));
+  }
+  std::vector<double> tOurs, tTheirs, ratio;
+  for (const auto& t : pairs) {
+    tOurs.push_back(t[0]);
+    tTheirs.push_back(t[1]);
+    ratio.push_back(t[1] / t[0]);
   }
   const double flops = 2.0 * double(s.m) * double(s.n) * double(s.k);
-  std::vector<double> tOurs, tTheirs, ratio;
-  const double start = now();
-  for (int pair = 0; pair < 400 && (pair < 9 || now() - start < budgetS); ++pair) {
-    double to = 0, tt = 0;
-    for (int half = 0; half < 2; ++half) {
-      const bool oursNow = (half == 0) == (pair % 2 == 0);
-      settle();
-      if (threads > 1) (oursNow ? ours() : theirs());  // wakes its threads, as a loop of calls has them
-      const double t0 = now();
-      if (oursNow) {
-        ours();
-        to = now() - t0;
-      } else {
-        theirs();
-        tt = now() - t0;
-      }
-    }
-    tOurs.push_back(to);
-    tTheirs.push_back(tt);
-    ratio.push_back(tt / to);
-  }
   const auto gf = [&](double t) { return flops / t / 1e9; };
   std::printf(
       "{\"dtype\":\"%s\",\"threads\":%d,\"m\":%ld,\"k\":%ld,\"n\":%ld,\"pairs\":%zu,"
@@ -219,37 +241,9 @@ void runCase(const Peers& ob, const char* dtype, int threads, const Shape& s, do
   std::fflush(stdout);
 }
 
-// Steps of four calls, call(0..3), in an order rotating step by step, each
-// after settle(threads[i]) (threads[i]: the thread count call i runs on);
-// returns each step's four times. Warm-up: one call of each first.
-template <typename Call>
-std::vector<std::vector<double>> fourWay(Call call, const int threads[4], double budgetS) {
-  int most = 1;
-  for (int i = 0; i < 4; ++i) most = std::max(most, threads[i]);
-  for (int i = 0; i < 4; ++i) {
-    settle(most);
-    call(i);
-  }
-  std::vector<std::vector<double>> steps;
-  const double start = now();
-  for (int step = 0; step < 400 && (step < 5 || now() - start < budgetS); ++step) {
-    std::vector<double> t(4);
-    for (int i = 0; i < 4; ++i) {
-      const int which = (i + step) % 4;
-      settle(most);
-      if (most > 1) call(which);  // wakes its threads, as a loop of calls has them
-      const double t0 = now();
-      call(which);
-      t[std::size_t(which)] = now() - t0;
-    }
-    steps.push_back(t);
-  }
-  return steps;
-}
-
-// Each library's ratio of two of its own runs, from fourWay's steps: the
-// median and quartiles over the steps of time[a] ÷ time[b] (ntensor: calls 0
-// and 1, OpenBLAS: 2 and 3), printed as one JSON object.
+// Each library's ratio of two of its own runs, from steps of four calls:
+// the median and quartiles over the steps of time[0] ÷ time[1] (ntensor)
+// and time[2] ÷ time[3] (OpenBLAS), printed as one JSON object.
 void printRatios(const char* kind, int threads, const Shape& s,
                  const std::vector<std::vector<double>>& steps) {
   std::vector<double> ours, theirs;
@@ -269,48 +263,37 @@ void printRatios(const char* kind, int threads, const Shape& s,
 // fp64 GFLOP/s ÷ fp32 GFLOP/s of each library on one shape at `threads`:
 // steps of ntensor fp32, ntensor fp64, OpenBLAS sgemm, OpenBLAS dgemm.
 void runDtypeRatio(const Peers& ob, int threads, const Shape& s, double budgetS) {
-  const std::size_t na = std::size_t(s.m * s.k), nb = std::size_t(s.k * s.n), nc = std::size_t(s.m * s.n);
-  Buffer<float> A32(na), B32(nb), C32(nc);
-  Buffer<double> A64(na), B64(nb), C64(nc);
-  fill(A32.p, na, 1u);
-  fill(B32.p, nb, 2u);
-  fill(A64.p, na, 1u);
-  fill(B64.p, nb, 2u);
-  const int m = int(s.m), k = int(s.k), n = int(s.n);
+  Operands<float> o32(s);
+  Operands<double> o64(s);
   ntensor::set_num_threads(threads);
   ob.setThreads(threads);
   const auto call = [&](int which) {
     switch (which) {
-      case 0: ntensor::gemm_f32(false, false, s.m, s.n, s.k, 1.0f, A32.p, s.k, B32.p, s.n, 0.0f, C32.p, s.n); break;
-      case 1: ntensor::gemm_f64(false, false, s.m, s.n, s.k, 1.0, A64.p, s.k, B64.p, s.n, 0.0, C64.p, s.n); break;
-      case 2: ob.sgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.0f, A32.p, k, B32.p, n, 0.0f, C32.p, n); break;
-      default: ob.dgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.0, A64.p, k, B64.p, n, 0.0, C64.p, n); break;
+      case 0: o32.ours(); break;
+      case 1: o64.ours(); break;
+      case 2: o32.theirs(ob); break;
+      default: o64.theirs(ob); break;
     }
   };
-  const int th[4] = {threads, threads, threads, threads};
-  printRatios("fp64/fp32", threads, s, fourWay(call, th, budgetS));
+  printRatios("fp64/fp32", threads, s, timeSteps(4, call, threads, budgetS, 5));
 }
 
 // fp32 GFLOP/s on `threads` threads ÷ on one, of each library: steps of
 // ntensor on 1 thread, ntensor on `threads`, OpenBLAS on 1, OpenBLAS on
 // `threads` (the thread count set before each call).
 void runScaling(const Peers& ob, int threads, const Shape& s, double budgetS) {
-  const std::size_t na = std::size_t(s.m * s.k), nb = std::size_t(s.k * s.n), nc = std::size_t(s.m * s.n);
-  Buffer<float> A(na), B(nb), C(nc);
-  fill(A.p, na, 1u);
-  fill(B.p, nb, 2u);
-  const int m = int(s.m), k = int(s.k), n = int(s.n);
-  const int th[4] = {1, threads, 1, threads};
+  Operands<float> o(s);
   const auto call = [&](int which) {
+    const int t = which % 2 == 0 ? 1 : threads;
     if (which < 2) {
-      ntensor::set_num_threads(th[which]);
-      ntensor::gemm_f32(false, false, s.m, s.n, s.k, 1.0f, A.p, s.k, B.p, s.n, 0.0f, C.p, s.n);
+      ntensor::set_num_threads(t);
+      o.ours();
     } else {
-      ob.setThreads(th[which]);
-      ob.sgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.0f, A.p, k, B.p, n, 0.0f, C.p, n);
+      ob.setThreads(t);
+      o.theirs(ob);
     }
   };
-  printRatios("scaling", threads, s, fourWay(call, th, budgetS));
+  printRatios("scaling", threads, s, timeSteps(4, call, threads, budgetS, 5));
 }
 
 int usage(const char* why) {
