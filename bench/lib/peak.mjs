@@ -67,3 +67,9 @@ export function contentionNotes(peak, when) {
   }
   return out;
 }
+
+/** The 1-thread peak entry of the best ISA measured (AVX-512, else AVX2) that "% peak" is read against, or null. */
+export function oneCorePeak(peak) {
+  return peak?.find((x) => x.isa === 'avx512' && x.threads === 1 && x.supported)
+    ?? peak?.find((x) => x.isa === 'avx2' && x.threads === 1 && x.supported) ?? null;
+}

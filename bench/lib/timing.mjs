@@ -227,7 +227,6 @@ export function pairedRatio(a, b) {
   return { median: medianOf(r), min: r[0], max: r[n - 1], rounds: n };
 }
 
-
 /**
  * Runs `participants` ({ id, round(rp) → { perCall, inner }, onError?(err) })
  * in `rounds` rounds under `plan`: round r starts at participant r (mod count)

@@ -18,6 +18,7 @@ import * as nt from 'ntensor';
 
 import { ROOT } from '../lib/machine.mjs';
 import { conv2dModel } from '../lib/onnx.mjs';
+import { oneCorePeak } from '../lib/peak.mjs';
 import { checkNtOut, checkOrtOut } from '../lib/preallocated.mjs';
 import { PythonPeer, childEnv, pythonAvailable } from '../lib/python.mjs';
 import { PAIRED_INTRO, fmt3, markdownTable, pairedTable, preallocatedMarkdown, textTable, threadLabel as tLabel } from '../lib/table.mjs';
@@ -321,7 +322,7 @@ export async function run(ctx) {
 // ---------------------------------------------------------------- reporting
 
 const PEERS = [['ort', 'onnxruntime'], ['torch', 'PyTorch'], ['js', 'plain JS']];
-const peakPerCore = (peak) => (peak?.find((x) => x.isa === 'avx512' && x.threads === 1 && x.supported) ?? peak?.find((x) => x.isa === 'avx2' && x.threads === 1 && x.supported))?.perCore ?? null;
+const peakPerCore = (peak) => oneCorePeak(peak)?.perCore ?? null;
 const mib = (b) => (b >= 1 << 20 ? `${fmt3(b / (1 << 20))} MiB` : `${fmt3(b / 1024)} KiB`);
 
 function tablesFor(result, threads, peak) {

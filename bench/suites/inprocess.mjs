@@ -14,7 +14,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { PYTHON, PythonPeer, childEnv, pythonAvailable } from '../lib/python.mjs';
+import { oneCorePeak } from '../lib/peak.mjs';
+import { FORCED_CORE_DEFAULT, PYTHON, PythonPeer, childEnv, pythonAvailable } from '../lib/python.mjs';
 import { fmt3, markdownTable, textTable, threadLabel } from '../lib/table.mjs';
 
 export const name = 'inprocess';
@@ -25,7 +26,6 @@ const BUILD_DIR = `${ROOT}bench/.build/`;
 const SOURCES = ['bench/native/gemm-paired.cc', 'native/gemm.cc', 'native/gemm_scalar.cc', 'native/gemm_avx2.cc', 'native/gemm_avx512.cc', 'native/threadpool.cc'];
 const HEADERS = ['native/gemm.h', 'native/gemm_generic.inc', 'native/kernels.h', 'native/threadpool.h', 'native/transpose_avx512.inc'];
 const DEFAULT_SHAPES = ['256', '512', '1024', '2048', '1x4096x4096', '4096x4096x1', '64x4096x64', '4096x64x4096'];
-const AVX512_CORES = new Set(['skylakex', 'cooperlake', 'sapphirerapids']);
 
 const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : -1);
 
@@ -95,7 +95,7 @@ export async function run(ctx) {
   const env = { ...process.env };
   const ct = opts.openblasCoretype ?? 'auto';
   if (ct !== 'auto' && ct !== 'none') env.OPENBLAS_CORETYPE = ct;
-  else if (ct === 'auto' && cpu.avx512f && !process.env.OPENBLAS_CORETYPE) env.OPENBLAS_CORETYPE = 'SkylakeX';
+  else if (ct === 'auto' && cpu.avx512f && !process.env.OPENBLAS_CORETYPE) env.OPENBLAS_CORETYPE = FORCED_CORE_DEFAULT;
   delete env.OPENBLAS_NUM_THREADS;
   delete env.OMP_NUM_THREADS;
   delete env.NTENSOR_NUM_THREADS;
@@ -105,13 +105,16 @@ export async function run(ctx) {
   for (const t of threadSettings) {
     const scaling = t > 1 ? (quick ? ['1024'] : ['1024', '2048']) : [];
     log(`inprocess: ${threadLabel(t)}, ${shapes.join(', ')}; fp64 ÷ fp32 at 1024${scaling.length ? `; ${t} threads ÷ 1 at ${scaling.join(', ')}` : ''}`);
-    const args = ['--openblas', lib.path, '--shapes', shapes.join(','), '--threads', String(t), '--ms', String((quick ? 300 : 800) * (t > 1 ? 2.5 : 1)), '--fp64-ratio', '1024'];
-    if (scaling.length) args.push('--scaling', scaling.join(','));
-    // A library without the OpenBLAS entry points, a crash or a timeout is
-    // a note, not the end of the whole bench; lines printed before it count.
-    // Then fp64 against cblas_dgemm at 1024 (the issue's fp64 target size).
-    const args64 = ['--openblas', lib.path, '--shapes', '1024', '--dtypes', 'f64', '--threads', String(t), '--ms', args[args.indexOf('--ms') + 1]];
-    for (const a of [args, args64]) {
+    const common = ['--openblas', lib.path, '--threads', String(t), '--ms', String((quick ? 300 : 800) * (t > 1 ? 2.5 : 1))];
+    // fp32 at every shape with the ratio lines, then fp64 against
+    // cblas_dgemm at 1024 (the issue's fp64 target size). A library without
+    // the OpenBLAS entry points, a crash or a timeout is a note, not the end
+    // of the whole bench; lines printed before it count.
+    const runs = [
+      [...common, '--shapes', shapes.join(','), '--fp64-ratio', '1024', ...(scaling.length ? ['--scaling', scaling.join(',')] : [])],
+      [...common, '--shapes', '1024', '--dtypes', 'f64'],
+    ];
+    for (const a of runs) {
       let out;
       try {
         out = execFileSync(bin, a, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
@@ -144,12 +147,9 @@ export async function run(ctx) {
 
 const shapeLabel = (r) => `${r.m === r.k && r.k === r.n ? `n=${r.n}` : `${r.m}×${r.k}×${r.n}`}${r.dtype === 'float64' ? ', fp64 (dgemm)' : ''}`;
 
-function peakPerCore(peak) {
-  return peak?.find((x) => x.isa === 'avx512' && x.threads === 1 && x.supported)?.perCore ?? null;
-}
 
 function tables(result, peak) {
-  const pk = peakPerCore(peak);
+  const pk = oneCorePeak(peak)?.perCore ?? null;
   const out = [];
   for (const t of result.threadSettings) {
     const rows = result.rows.filter((r) => r.threads === t);

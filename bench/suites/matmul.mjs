@@ -15,6 +15,7 @@ import * as nt from 'ntensor';
 import { ROOT } from '../lib/machine.mjs';
 import { d2lSeedSteps } from '../lib/d2l-seed.mjs';
 import { matmulModel } from '../lib/onnx.mjs';
+import { oneCorePeak } from '../lib/peak.mjs';
 import { checkNtOut, checkOrtOut } from '../lib/preallocated.mjs';
 import { PythonPeer, childEnv, openblasConfigs, pythonAvailable } from '../lib/python.mjs';
 import { lineChart } from '../lib/svg.mjs';
@@ -374,7 +375,7 @@ const SHORT = { ntensor: 'ntensor', js: 'plain JS', ort: 'onnxruntime' };
 const colName = (id) => SHORT[id] ?? id;
 
 function peakFor(peak, threads) {
-  const p = peak?.find((x) => x.isa === 'avx512' && x.threads === 1 && x.supported) ?? peak?.find((x) => x.isa === 'avx2' && x.threads === 1 && x.supported);
+  const p = oneCorePeak(peak);
   return p ? { isa: p.isa, perCore: p.perCore, total: p.perCore * threads } : null;
 }
 
