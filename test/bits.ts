@@ -20,3 +20,18 @@ export function firstBitDifference(a: Float32Array | Float64Array, b: Float32Arr
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return Math.floor(i / n);
   return -1;
 }
+
+/**
+ * firstBitDifference, except that any two NaNs count as equal: for results
+ * computed in JS (lib/ops/tiny.ts), whose NaNs are JS's, without the sign
+ * and payload a native NaN carries (x86's default NaN is negative).
+ */
+export function firstDifferenceNaNAlike(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number {
+  if (a.constructor !== b.constructor) return -2;
+  if (a.length !== b.length) return -3;
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(a[i]) && Number.isNaN(b[i])) continue;
+    if (!Object.is(a[i], b[i])) return i;
+  }
+  return -1;
+}

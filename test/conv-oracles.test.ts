@@ -19,6 +19,7 @@ import {
   Generator, Tensor, assertClose, cat, conv2d, fromTypedArray, matmul, normal, setNumThreads, getNumThreads,
 } from '../lib/index';
 import { native } from '../lib/native';
+import { fma32 } from '../lib/ops/tiny';
 import * as ref from './reference';
 
 type DT = 'float32' | 'float64';
@@ -54,7 +55,9 @@ function randn(g: Generator, shape: number[], dtype: DT): Tensor {
 }
 
 // ---------------------------------------------------------------------------
-// An exact float32 fused multiply-add in plain JS.
+// The exact float32 fused multiply-add in plain JS (lib/ops/tiny.ts; also
+// what ntensor runs d2l-size float32 products with, and checked against
+// BigInt arithmetic in gemm.test.ts).
 //
 // For float32 a, b, c: p = a * b is exact in float64 (24 + 24 bits <= 53),
 // and s = p + c is one float64 rounding. Math.fround(s) then rounds again,
@@ -62,32 +65,7 @@ function randn(g: Generator, shape: number[], dtype: DT): Tensor {
 // b = 13400834 * 2^-48 (so a * b = 2^-24 * (1 + 2^-32)) and c = 1, the exact
 // sum 1 + 2^-24 + 2^-56 rounds to the float32 midpoint 1 + 2^-24 in
 // float64, which fround rounds to even (1), while fma gives 1 + 2^-23.
-// The error of s is known exactly (TwoSum: s + e == p + c), and a double
-// rounding can only go wrong when s lies exactly on a float32 midpoint (any
-// float32 or midpoint strictly between s and the exact sum would be a double
-// nearer to it than s); then the sign of e says which side the exact sum is
-// on. So: fround(s), except on a midpoint with e != 0.
 // ---------------------------------------------------------------------------
-const f32 = new Float32Array(1), i32 = new Int32Array(f32.buffer);
-/** The float32 next to r in the direction of t (r a float32, t != r). */
-function nextF32(r: number, t: number): number {
-  if (r === 0) return t > 0 ? 2 ** -149 : -(2 ** -149);
-  f32[0] = r;
-  i32[0] += (t > r) === (r > 0) ? 1 : -1;
-  return f32[0];
-}
-function fma32(a: number, b: number, c: number): number {
-  const p = a * b;
-  const s = p + c;
-  const r = Math.fround(s);
-  if (!Number.isFinite(s) || !Number.isFinite(r) || r === s) return r;
-  const bb = s - p;
-  const e = (p - (s - bb)) + (c - bb);
-  if (e === 0) return r;
-  const other = nextF32(r, s);
-  if (s !== (r + other) / 2) return r;
-  return (e > 0) === (other > r) ? other : r;
-}
 
 it('fma32 is exact where fround(a * b + c) double-rounds', () => {
   const a = 10502144 * 2 ** -23, b = 13400834 * 2 ** -48;
@@ -286,8 +264,11 @@ describe('every native path, ISA and thread count gives the same bits', () => {
 
   it('auto picks pointwise for 1x1, direct for depthwise and few output channels, gemm otherwise', () => {
     const g = new Generator(5);
+    // Through the binding: conv2d runs the d2l sizes in JS (lib/ops/tiny.ts).
     const pathOf = (xs: number[], ws: number[], o: { groups?: number; padding?: number; stride?: number } = {}): string => {
-      conv2d(randn(g, xs, 'float32'), randn(g, ws, 'float32'), o);
+      const [c, h, w] = xs, [co, , kh, kw] = ws, p = o.padding ?? 0, st = o.stride ?? 1;
+      const s: NativeConvCase = { n: 1, c, h, w, co, kh, kw, stride: [st, st], pad: [p, p, p, p], dil: [1, 1], groups: o.groups ?? 1, bias: false };
+      runNativeConv(s, randn(g, xs, 'float32'), randn(g, ws, 'float32'), null);
       return binding._lastConv2d().path;
     };
     expect(pathOf([3, 3, 3], [2, 3, 1, 1])).toBe('pointwise');

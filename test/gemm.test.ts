@@ -9,7 +9,7 @@
 // The summation-order contract (native/kernels.h) makes float32 results
 // predictable to the bit: S(i,j) is the sequential fused multiply-add of the
 // k products starting from +0, and C = alpha*S for beta == 0, C =
-// fma(alpha, S, beta*C) for beta != 0 and k <= KC. fma32 below computes a
+// fma(alpha, S, beta*C) for beta != 0 and k <= KC. fma32 (lib/ops/tiny.ts) computes a
 // float32 fused multiply-add exactly in JS, so float32 results are compared
 // bit for bit against a plain triple loop. float64 has no exact JS fma: each
 // ISA is compared bit for bit with the scalar ISA (libm fma, correctly
@@ -28,6 +28,7 @@ import {
   Generator, backendInfo, corr2dMultiInOut, corr2dMultiInOut1x1, getNumThreads, normal, setNumThreads,
 } from '../lib/index';
 import { native } from '../lib/native';
+import { fma32 } from '../lib/ops/tiny';
 import { mulberry32 } from './reference';
 
 type Isa = 'avx512' | 'avx2' | 'scalar';
@@ -45,7 +46,7 @@ afterEach(() => {
   nt.setNumThreads(DEFAULT_THREADS);
 });
 
-// ---- exact float32 fused multiply-add in JS ----
+// ---- exact float32 fused multiply-add in JS (lib/ops/tiny.ts's fma32) ----
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -58,26 +59,7 @@ function nextUp32(x: number): number {
   return f32[0];
 }
 
-/**
- * fl32(a*b + c) with one rounding, for float32 a, b, c: a*b is exact in
- * float64; s = fl64(a*b + c) and its error e (TwoSum) give the exact sum
- * s + e, and Math.fround(s) rounds it correctly unless s sits exactly on a
- * float32 midpoint, where the sign of e decides.
- */
-function fma32(a: number, b: number, c: number): number {
-  const p = a * b;
-  const s = p + c;
-  const r = Math.fround(s);
-  if (r === s || !Number.isFinite(s)) return r;
-  const bv = s - p;
-  const e = (p - (s - bv)) + (c - bv);
-  if (e === 0) return r;
-  const other = r < s ? nextUp32(r) : -nextUp32(-r);
-  if (s !== (r + other) / 2) return r;
-  return e > 0 ? Math.max(r, other) : Math.min(r, other);
-}
-
-describe('fma32 (the test reference itself)', () => {
+describe('fma32 (lib/ops/tiny.ts: the tests\' reference, and the d2l-size products\' arithmetic)', () => {
   it('rounds once, where rounding through float64 would round twice', () => {
     expect(fma32(3, 5, 7)).toBe(22);
     const one = 1 + 2 ** -23, eps = 2 ** -24;

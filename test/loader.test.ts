@@ -18,7 +18,8 @@ describe('loader', () => {
     const script = `
       const nt = require(${JSON.stringify(path.join(dir, 'dist/index.js'))});
       const t = nt.tensor([[1, 2]]);               // pure-TS parts still work
-      try { nt.matmul(t, t.T); console.log('NO ERROR'); }
+      nt.matmul(t, t.T);                           // so do d2l-size float32 products (lib/ops/tiny.ts)
+      try { nt.matmul(nt.ones([16, 16]), nt.ones([16, 16])); console.log('NO ERROR'); }
       catch (e) { console.log(e.message); }`;
     // Without the NTENSOR_NATIVE_PATH override (npm run test:sanitize sets it).
     const env = { ...process.env, NTENSOR_NATIVE_PATH: undefined };

@@ -222,8 +222,12 @@ export async function run(ctx) {
       };
       if (want('ntensor')) {
         const f = ntCall(c);
+        // A native call with no input channels records the path 'empty'; if
+        // ntensor's call leaves that, it ran in JS (the d2l sizes: lib/ops/tiny.ts).
+        if (binding) binding.conv2d(new Float32Array(0), new Float32Array(0), null, new Float32Array(1), 1, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
         f();
-        const info = binding ? binding._lastConv2d() : null;
+        let info = binding ? binding._lastConv2d() : null;
+        if (info && info.path === 'empty' && c.c > 0) info = { path: 'js', packedWeightBytes: 0, tileBytesPerThread: 0, threads: 1 };
         if (info) (ntInfo[threads] ??= {})[c.id] = { ...info, extraBytes: info.packedWeightBytes + info.tileBytesPerThread * info.threads };
         add(syncParticipant('ntensor', f, 'node'), (t) => record('ntensor', 'ntensor', threads, c, t, info ? { path: info.path } : {}));
         // 1x1 layers: ntensor's own matmul on the same product, (Cout × Cin) · (Cin × H·W).
@@ -397,7 +401,7 @@ function pairedFor(result, threads, pre) {
 function legend(result) {
   const lines = [
     'Cells: GFLOP/s at the median time (best run in parentheses); the two d2l cases in µs per call. "÷ peer" = peer time ÷ ntensor time (> 1: ntensor is faster).',
-    '"% peak": ntensor against the measured FMA peak per core × threads. "path": the conv2d path ntensor took (pointwise GEMM, implicit GEMM, direct). "extra memory": packed weights + one packed input block per thread, as the native binding reports it (the output is not counted).',
+    '"% peak": ntensor against the measured FMA peak per core × threads. "path": the conv2d path ntensor took (pointwise GEMM, implicit GEMM, direct; js: float32 d2l sizes of at most 128 multiply-adds, computed in JS with the native bits). "extra memory": packed weights + one packed input block per thread, as the native binding reports it (the output is not counted).',
     '"÷ own matmul": for the 1×1 layers, ntensor\'s matmul of the same (Cout × Cin)·(Cin × H·W) product, time ÷ the conv\'s time.',
   ];
   for (const [t, p] of Object.entries(result.python)) {

@@ -6,6 +6,7 @@ import { NativeBinding, native } from '../native';
 import { Tensor, adoptShared, checkTensor } from '../tensor';
 import { MatmulPlan, matmul2d, prepareMatmul, runMatmulPlan } from './matmul';
 import { destination, resultOf } from './out';
+import { JS_MAX_WORK, validConvJs } from './tiny';
 
 let nativeConv2d: NativeBinding['conv2d'] | undefined;
 /** The binding's conv2d, looked up once (it does not use `this`). */
@@ -33,10 +34,17 @@ function validConv(x: FloatArray, weight: FloatArray, n: number, c: number, h: n
   return adoptShared(out, shape, dtype);
 }
 
-/** validConv's native call into `out` (of the output's length; none when it is empty). */
+/**
+ * validConv into `out` (of the output's length; nothing when it is empty):
+ * float32 convolutions of at most JS_MAX_WORK multiply-adds in JS (tiny.ts,
+ * the same bits), the rest native.
+ */
 function validConvInto(x: FloatArray, weight: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
   cout: number, kh: number, kw: number): void {
-  if (out.length > 0) {
+  const work = out.length * c * kh * kw;
+  if (work > 0 && work <= JS_MAX_WORK && out instanceof Float32Array) {
+    validConvJs(x as Float32Array, weight as Float32Array, out, n, c, h, w, cout, kh, kw);
+  } else if (out.length > 0) {
     const z = SIZES;
     z[0] = n; z[1] = c; z[2] = h; z[3] = w; z[4] = cout; z[5] = kh; z[6] = kw;
     z[7] = 1; z[8] = 1; z[9] = 0; z[10] = 0; z[11] = 0; z[12] = 0; z[13] = 1; z[14] = 1; z[15] = 1;

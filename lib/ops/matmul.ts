@@ -6,6 +6,7 @@ import { Shape, broadcastShapes, fmt, frozenShape2, numel, stridesOf } from '../
 import { NativeBinding, native } from '../native';
 import { Tensor, adoptShared, checkTensor } from '../tensor';
 import { destination, resultOf, wantsOut } from './out';
+import { JS_MAX_WORK, matmulJs } from './tiny';
 
 // [0]: one batch starting at 0. Passed as both aOffsets and bOffsets, which
 // the native side then reads once.
@@ -132,7 +133,7 @@ export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor {
           const os = out.shape, od = out.data;
           if (os.length === 2 && os[0] === m && os[1] === n && od.length === m * n &&
               od.buffer !== ad.buffer && od.buffer !== bd.buffer) {
-            if (od.length !== 0) matmulFn()(ad, bd, od, m, k, n, SINGLE_OFFSET, SINGLE_OFFSET);
+            product2d(ad, bd, od, m, k, n);
             return out;
           }
         }
@@ -148,8 +149,22 @@ export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor {
  */
 export function matmul2d(a: FloatArray, b: FloatArray, m: number, k: number, n: number, dtype: DType, shape: Shape): Tensor {
   const out = allocateOutput(dtype, m * n, 'matmul', k > 0);
-  if (out.length !== 0) matmulFn()(a, b, out, m, k, n, SINGLE_OFFSET, SINGLE_OFFSET);
+  product2d(a, b, out, m, k, n);
   return adoptShared(out, shape, dtype);
+}
+
+/**
+ * out = a · b (m x k by k x n, contiguous, checked; k > 0 or out zeroed):
+ * float32 products of at most JS_MAX_WORK multiply-adds in JS (tiny.ts, the
+ * same bits), the rest native; none for an empty output.
+ */
+function product2d(a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number): void {
+  const work = out.length * k;
+  if (work > 0 && work <= JS_MAX_WORK && out instanceof Float32Array) {
+    matmulJs(a as Float32Array, b as Float32Array, out, m, k, n);
+  } else if (out.length !== 0) {
+    matmulFn()(a, b, out, m, k, n, SINGLE_OFFSET, SINGLE_OFFSET);
+  }
 }
 
 /** The `out` of matmul's options object (checked to be an object, or undefined). */
