@@ -87,6 +87,8 @@ describe("the transposed implicit GEMM ('gemm-t')", () => {
       { n: 1, c: 300, h: 12, w: 30, co: 33, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
       { n: 1, c: 5, h: 3, w: 3, co: 130, kh: 1, kw: 1, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
       { n: 1, c: 9, h: 40, w: 6, co: 64, kh: 5, kw: 5, stride: [1, 1], pad: [2, 2, 2, 2], dil: [1, 1], groups: 1, bias: false },
+      // bands of the edge tiles in several chunks of output rows (256 channels), row stride 2, dilated rows
+      { n: 1, c: 256, h: 40, w: 29, co: 40, kh: 3, kw: 3, stride: [2, 1], pad: [1, 1, 2, 2], dil: [2, 1], groups: 1, bias: true },
     ] as NativeConvCase[]) {
       const x = normal(0, 1, [s.n, s.c, s.h, s.w], { generator: g });
       const w = normal(0, 1, [s.co, s.c / s.groups, s.kh, s.kw], { generator: g });

@@ -298,14 +298,16 @@ describe('every native path, ISA and thread count gives the same bits', () => {
     expect(info.tileBytesPerThread).toBeGreaterThan(0);
     // far below a full im2col matrix (K x 56*56)
     expect(info.tileBytesPerThread * info.threads).toBeLessThan(4 * K * 56 * 56 / 2);
-    // direct-t: W^T of up to 64 channels (K x 64) per thread, and one output row's strips and partial sums
+    // direct-t: W^T of up to 64 channels (K x 64) per thread, one output row's strips and partial sums,
+    // and the bands of the two tiles on the left and right padding (at most 256 KiB)
     binding._setConvPath('direct-t');
     conv2d(x, w, { padding: 1 });
     binding._setConvPath('auto');
     const dt = binding._lastConv2d();
     if (dt.path === 'direct-t') {
       expect(dt.packedWeightBytes).toBe(4 * K * 64 * dt.threads);
-      expect(dt.tileBytesPerThread).toBeLessThan(4 * K * 56);
+      expect(dt.tileBytesPerThread).toBeLessThan(4 * K * 56 + 256 * 1024);
+      expect(dt.tileBytesPerThread).toBeGreaterThan(2 * 4 * 64 * 9 * 3); // two bands of at least one window
     }
   });
 });
