@@ -12,6 +12,7 @@
         "native/gemm_scalar.cc",
         "native/gemm_avx2.cc",
         "native/gemm_avx512.cc",
+        "native/gemm_neon.cc",
         "native/threadpool.cc",
         "native/pool.cc",
         "native/conv.cc",

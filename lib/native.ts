@@ -18,7 +18,7 @@ export interface GemmBlocking {
 }
 
 export interface BackendInfo {
-  /** Instruction set the kernels run: 'avx512', 'avx2' or 'scalar'. */
+  /** Instruction set the kernels run: 'avx512', 'avx2' (x86-64), 'neon' (aarch64) or 'scalar'. */
   isa: string;
   /** Threads a GEMM may use (the calling thread included); see setNumThreads. */
   threads: number;
@@ -87,7 +87,7 @@ export interface NativeBinding {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /** Test hook: force the kernels' ISA (only down to what the CPU supports); returns the one set. */
-  _setIsa(name: 'avx512' | 'avx2' | 'scalar' | 'auto'): string;
+  _setIsa(name: 'avx512' | 'avx2' | 'neon' | 'scalar' | 'auto'): string;
   /** Test hook: force the GEMM path (small loop, packed, packed and split over all threads, GEMV split over all threads). */
   _setGemmPath(mode: 'auto' | 'small' | 'packed' | 'parallel' | 'gemv'): string;
   /** Speed scripts: the current ISA's one-thread FMA peak in GFLOP/s, measured for about `seconds`. */

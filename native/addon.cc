@@ -662,18 +662,19 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     return Napi::Number::New(info.Env(), ntensor::get_num_threads());
   }
 
-  // _setIsa(name) (tests): 'avx512' | 'avx2' | 'scalar' | 'auto'. The ISA
+  // _setIsa(name) (tests): 'avx512' | 'avx2' (x86-64) | 'neon' (aarch64) |
+  // 'scalar' | 'auto'. The ISA
   // can only go down to what this CPU supports; returns the one now in use.
   Napi::Value SetIsa(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() != 1 || !info[0].IsString()) {
-      throwType(env, "_setIsa: expected a string ('avx512', 'avx2', 'scalar' or 'auto')");
+      throwType(env, "_setIsa: expected a string ('avx512', 'avx2', 'neon', 'scalar' or 'auto')");
     }
     const std::string name = info[0].As<Napi::String>().Utf8Value();
     const char* set = ntensor::set_kernel_isa(name.c_str());
     if (set == nullptr) {
       throwRange(env, "_setIsa: unknown ISA '" + name +
-                          "' (expected 'avx512', 'avx2', 'scalar' or 'auto')");
+                          "' (expected 'avx512' or 'avx2' on x86-64, 'neon' on aarch64, 'scalar' or 'auto')");
     }
     return Napi::String::New(env, set);
   }

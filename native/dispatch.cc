@@ -20,15 +20,11 @@ NT_DECLARE_VARIANT(avx2)
 #endif
 #undef NT_DECLARE_VARIANT
 
-namespace {
-bool use_avx2() {
 #if defined(__x86_64__) || defined(_M_X64)
-  return gemm::current_isa().level >= 1;
-#else
-  return false;
-#endif
-}
+namespace {
+bool use_avx2() { return gemm::current_isa().level >= 1; }
 }  // namespace
+#endif
 
 void conv::reference_f32(const Conv2dShape& s, const float* x, const float* w,
                          const float* bias, float* y) {

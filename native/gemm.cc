@@ -92,6 +92,9 @@ const Supported& supported() {
     if (cpu_has_avx512()) r.list[r.count++] = &isa_avx512;
     if (cpu_has_avx2()) r.list[r.count++] = &isa_avx2;
 #endif
+#if defined(__aarch64__)
+    r.list[r.count++] = &isa_neon;  // Advanced SIMD: part of every ARMv8-A CPU
+#endif
     r.list[r.count++] = &isa_scalar;
     return r;
   }();
@@ -100,8 +103,13 @@ const Supported& supported() {
 
 int level_of(const char* name) {
   if (name == nullptr) return -1;
+#if defined(__x86_64__) || defined(_M_X64)
   if (!std::strcmp(name, "avx512")) return 2;
   if (!std::strcmp(name, "avx2")) return 1;
+#endif
+#if defined(__aarch64__)
+  if (!std::strcmp(name, "neon")) return 1;
+#endif
   if (!std::strcmp(name, "scalar")) return 0;
   if (!std::strcmp(name, "auto")) return 99;
   return -1;

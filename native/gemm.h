@@ -109,8 +109,8 @@ struct Kernels {
 
 // Everything one instruction set provides.
 struct Isa {
-  const char* name;  // "avx512", "avx2" or "scalar"
-  int level;         // 2, 1, 0: an ISA can be forced down, never up
+  const char* name;  // "avx512", "avx2", "neon" or "scalar"
+  int level;         // avx512 2, avx2 or neon 1, scalar 0: an ISA can be forced down, never up
   Kernels<float> f32;
   Kernels<double> f64;
   // Register-only FMA loop (the ISA's one-thread peak): runs iters steps,
@@ -124,6 +124,9 @@ extern const Isa isa_scalar;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const Isa isa_avx2;
 extern const Isa isa_avx512;
+#endif
+#if defined(__aarch64__)
+extern const Isa isa_neon;
 #endif
 
 // The ISA every GEMM call uses now (chosen once from the CPU and

@@ -1,0 +1,180 @@
+// GEMM kernels for aarch64 Advanced SIMD (NEON), which every ARMv8-A CPU
+// has, so gemm.cc selects them on every aarch64 build; the file compiles to
+// nothing elsewhere.
+//
+// Micro-kernels: fp32 8 x 12 and fp64 8 x 6, i.e. 8 rows of three q-register
+// vectors: 24 accumulators, 3 loads of B and 8 broadcasts of A per k, one
+// fused multiply-add (vfmaq, one rounding) per accumulator and k, so the
+// results are the other ISAs' bits (kernels.h). Edge tiles go through a
+// temporary tile (gemm_generic.inc); partial vectors in the small and
+// matrix-vector paths through a small buffer (NEON has no masked loads).
+#if defined(__aarch64__)
+#include <arm_neon.h>
+
+#include <cstring>
+
+#include "gemm.h"
+
+namespace ntensor {
+namespace gemm {
+namespace neon {
+
+#include "gemm_generic.inc"
+
+struct F32 {
+  using T = float;
+  using V = float32x4_t;
+  using M = int;  // the number of leading lanes in use
+  static constexpr int W = 4;
+  static M mask(int n) { return n < 0 ? 0 : n > W ? W : n; }
+  static V maskload(M m, const T* p) {
+    if (m == W) return vld1q_f32(p);
+    T t[W] = {0, 0, 0, 0};
+    std::memcpy(t, p, sizeof(T) * std::size_t(m));
+    return vld1q_f32(t);
+  }
+  static void maskstore(T* p, M m, V v) {
+    if (m == W) return vst1q_f32(p, v);
+    T t[W];
+    vst1q_f32(t, v);
+    std::memcpy(p, t, sizeof(T) * std::size_t(m));
+  }
+  static V zero() { return vdupq_n_f32(0.0f); }
+  static V load(const T* p) { return vld1q_f32(p); }
+  static void store(T* p, V v) { vst1q_f32(p, v); }
+  static V loadu(const T* p) { return vld1q_f32(p); }
+  static void storeu(T* p, V v) { vst1q_f32(p, v); }
+  // r[c] becomes column c of the 4 x 4 block of rows r[0..3].
+  static void transpose(V r[W]) {
+    const float32x4_t t0 = vtrn1q_f32(r[0], r[1]), t1 = vtrn2q_f32(r[0], r[1]);
+    const float32x4_t t2 = vtrn1q_f32(r[2], r[3]), t3 = vtrn2q_f32(r[2], r[3]);
+    r[0] = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+    r[1] = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+    r[2] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
+    r[3] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
+  }
+  static V set1(T x) { return vdupq_n_f32(x); }
+  static V bcast(const T* p) { return vld1q_dup_f32(p); }
+  static V fmadd(V a, V b, V c) { return vfmaq_f32(c, a, b); }
+  static V mul(V a, V b) { return vmulq_f32(a, b); }
+};
+
+struct F64 {
+  using T = double;
+  using V = float64x2_t;
+  using M = int;
+  static constexpr int W = 2;
+  static M mask(int n) { return n < 0 ? 0 : n > W ? W : n; }
+  static V maskload(M m, const T* p) {
+    if (m == W) return vld1q_f64(p);
+    return vsetq_lane_f64(m == 1 ? p[0] : 0.0, vdupq_n_f64(0.0), 0);
+  }
+  static void maskstore(T* p, M m, V v) {
+    if (m == W) return vst1q_f64(p, v);
+    if (m == 1) p[0] = vgetq_lane_f64(v, 0);
+  }
+  static V zero() { return vdupq_n_f64(0.0); }
+  static V load(const T* p) { return vld1q_f64(p); }
+  static void store(T* p, V v) { vst1q_f64(p, v); }
+  static V loadu(const T* p) { return vld1q_f64(p); }
+  static void storeu(T* p, V v) { vst1q_f64(p, v); }
+  static void transpose(V r[W]) {
+    const float64x2_t t0 = vtrn1q_f64(r[0], r[1]), t1 = vtrn2q_f64(r[0], r[1]);
+    r[0] = t0;
+    r[1] = t1;
+  }
+  static V set1(T x) { return vdupq_n_f64(x); }
+  static V bcast(const T* p) { return vld1q_dup_f64(p); }
+  static V fmadd(V a, V b, V c) { return vfmaq_f64(c, a, b); }
+  static V mul(V a, V b) { return vmulq_f64(a, b); }
+};
+
+// How many k steps ahead the micro-kernel prefetches the B micro-panel.
+constexpr index_t kPrefetchB = 16;
+
+// One full MR x (NV * W) tile.
+template <typename X, int MR, int NV>
+void ukernel_full(index_t kc, const typename X::T* A, const typename X::T* B,
+                  typename X::T* C, index_t ldc, bool loadC, typename X::T alpha,
+                  typename X::T beta) {
+  using T = typename X::T;
+  using V = typename X::V;
+  constexpr int W = X::W, NR = NV * W;
+  V c[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) c[i][v] = loadC ? X::loadu(C + i * ldc + v * W) : X::zero();
+  }
+#pragma GCC unroll 2
+  for (index_t p = 0; p < kc; ++p) {
+    V b[NV];
+    __builtin_prefetch(B + (p + kPrefetchB) * NR);
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b[v] = X::load(B + p * NR + v * W);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const V a = X::bcast(A + p * MR + i);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) c[i][v] = X::fmadd(a, b[v], c[i][v]);
+    }
+  }
+  if (beta == T(0)) {
+    const bool scale = alpha != T(1);
+    const V va = X::set1(alpha);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        X::storeu(C + i * ldc + v * W, scale ? X::mul(va, c[i][v]) : c[i][v]);
+      }
+    }
+  } else {
+    const V va = X::set1(alpha), vb = X::set1(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        T* cp = C + i * ldc + v * W;
+        X::storeu(cp, X::fmadd(va, c[i][v], X::mul(vb, X::loadu(cp))));
+      }
+    }
+  }
+}
+
+constexpr int kMR32 = 8, kNR32 = 12, kMR64 = 8, kNR64 = 6;
+
+double fma_loop(bool f64, long iters, double* flops) {
+  return f64 ? fma_loop_simd<F64>(iters, flops) : fma_loop_simd<F32>(iters, flops);
+}
+
+}  // namespace neon
+
+const Isa isa_neon = {
+    "neon",
+    1,
+    {{neon::kMR32, neon::kNR32, 128, 256, 1024, 48},
+     neon::ukernel_tiled<float, neon::kMR32, neon::kNR32,
+                         neon::ukernel_full<neon::F32, neon::kMR32, 3>>,
+     neon::packA<float, neon::kMR32>,
+     neon::packB<float, neon::kNR32>,
+     neon::small_gemm_simd<neon::F32>,
+     neon::gemv_axpy_simd<neon::F32>,
+     neon::gemv_dot_simd<neon::F32>,
+     nullptr},
+    {{neon::kMR64, neon::kNR64, 128, 256, 512, 48},
+     neon::ukernel_tiled<double, neon::kMR64, neon::kNR64,
+                         neon::ukernel_full<neon::F64, neon::kMR64, 3>>,
+     neon::packA<double, neon::kMR64>,
+     neon::packB<double, neon::kNR64>,
+     neon::small_gemm_simd<neon::F64>,
+     neon::gemv_axpy_simd<neon::F64>,
+     neon::gemv_dot_simd<neon::F64>,
+     nullptr},
+    neon::fma_loop,
+};
+
+}  // namespace gemm
+}  // namespace ntensor
+
+#endif
