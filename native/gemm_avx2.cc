@@ -102,58 +102,6 @@ struct F64 {
 // How many k steps ahead the micro-kernel prefetches the B micro-panel.
 constexpr index_t kPrefetchB = 32;
 
-// One full MR x (NV * W) tile.
-template <typename X, int MR, int NV>
-void ukernel_full(index_t kc, const typename X::T* A, const typename X::T* B,
-                  typename X::T* C, index_t ldc, bool loadC, typename X::T alpha,
-                  typename X::T beta) {
-  using T = typename X::T;
-  using V = typename X::V;
-  constexpr int W = X::W, NR = NV * W;
-  V c[MR][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) c[i][v] = loadC ? X::loadu(C + i * ldc + v * W) : X::zero();
-  }
-#pragma GCC unroll 2
-  for (index_t p = 0; p < kc; ++p) {
-    V b[NV];
-    // The B block streams from L2: fetch it kPrefetchB steps ahead (one
-    // cache line per step for both dtypes).
-    _mm_prefetch(reinterpret_cast<const char*>(B + (p + kPrefetchB) * NR), _MM_HINT_T0);
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) b[v] = X::load(B + p * NR + v * W);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const V a = X::bcast(A + p * MR + i);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) c[i][v] = X::fmadd(a, b[v], c[i][v]);
-    }
-  }
-  if (beta == T(0)) {
-    const bool scale = alpha != T(1);
-    const V va = X::set1(alpha);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) {
-        X::storeu(C + i * ldc + v * W, scale ? X::mul(va, c[i][v]) : c[i][v]);
-      }
-    }
-  } else {
-    const V va = X::set1(alpha), vb = X::set1(beta);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) {
-        T* cp = C + i * ldc + v * W;
-        X::storeu(cp, X::fmadd(va, c[i][v], X::mul(vb, X::loadu(cp))));
-      }
-    }
-  }
-}
-
 constexpr int kMR32 = 6, kNR32 = 16, kMR64 = 6, kNR64 = 8;
 
 
@@ -168,7 +116,7 @@ const Isa isa_avx2 = {
     1,
     {{avx2::kMR32, avx2::kNR32, 144, 256, 1024, 48},
      avx2::ukernel_tiled<float, avx2::kMR32, avx2::kNR32,
-                         avx2::ukernel_full<avx2::F32, avx2::kMR32, 2>>,
+                         avx2::ukernel_full_simd<avx2::F32, avx2::kMR32, 2, avx2::kPrefetchB>>,
      avx2::packA<float, avx2::kMR32>,
      avx2::packB<float, avx2::kNR32>,
      avx2::small_gemm_simd<avx2::F32>,
@@ -177,7 +125,7 @@ const Isa isa_avx2 = {
      nullptr},
     {{avx2::kMR64, avx2::kNR64, 144, 256, 512, 48},
      avx2::ukernel_tiled<double, avx2::kMR64, avx2::kNR64,
-                         avx2::ukernel_full<avx2::F64, avx2::kMR64, 2>>,
+                         avx2::ukernel_full_simd<avx2::F64, avx2::kMR64, 2, avx2::kPrefetchB>>,
      avx2::packA<double, avx2::kMR64>,
      avx2::packB<double, avx2::kNR64>,
      avx2::small_gemm_simd<avx2::F64>,

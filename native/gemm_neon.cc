@@ -92,56 +92,6 @@ struct F64 {
 // How many k steps ahead the micro-kernel prefetches the B micro-panel.
 constexpr index_t kPrefetchB = 16;
 
-// One full MR x (NV * W) tile.
-template <typename X, int MR, int NV>
-void ukernel_full(index_t kc, const typename X::T* A, const typename X::T* B,
-                  typename X::T* C, index_t ldc, bool loadC, typename X::T alpha,
-                  typename X::T beta) {
-  using T = typename X::T;
-  using V = typename X::V;
-  constexpr int W = X::W, NR = NV * W;
-  V c[MR][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) c[i][v] = loadC ? X::loadu(C + i * ldc + v * W) : X::zero();
-  }
-#pragma GCC unroll 2
-  for (index_t p = 0; p < kc; ++p) {
-    V b[NV];
-    __builtin_prefetch(B + (p + kPrefetchB) * NR);
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) b[v] = X::load(B + p * NR + v * W);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const V a = X::bcast(A + p * MR + i);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) c[i][v] = X::fmadd(a, b[v], c[i][v]);
-    }
-  }
-  if (beta == T(0)) {
-    const bool scale = alpha != T(1);
-    const V va = X::set1(alpha);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) {
-        X::storeu(C + i * ldc + v * W, scale ? X::mul(va, c[i][v]) : c[i][v]);
-      }
-    }
-  } else {
-    const V va = X::set1(alpha), vb = X::set1(beta);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) {
-        T* cp = C + i * ldc + v * W;
-        X::storeu(cp, X::fmadd(va, c[i][v], X::mul(vb, X::loadu(cp))));
-      }
-    }
-  }
-}
-
 constexpr int kMR32 = 8, kNR32 = 12, kMR64 = 8, kNR64 = 6;
 
 double fma_loop(bool f64, long iters, double* flops) {
@@ -155,7 +105,7 @@ const Isa isa_neon = {
     1,
     {{neon::kMR32, neon::kNR32, 128, 256, 1024, 48},
      neon::ukernel_tiled<float, neon::kMR32, neon::kNR32,
-                         neon::ukernel_full<neon::F32, neon::kMR32, 3>>,
+                         neon::ukernel_full_simd<neon::F32, neon::kMR32, 3, neon::kPrefetchB>>,
      neon::packA<float, neon::kMR32>,
      neon::packB<float, neon::kNR32>,
      neon::small_gemm_simd<neon::F32>,
@@ -164,7 +114,7 @@ const Isa isa_neon = {
      nullptr},
     {{neon::kMR64, neon::kNR64, 128, 256, 512, 48},
      neon::ukernel_tiled<double, neon::kMR64, neon::kNR64,
-                         neon::ukernel_full<neon::F64, neon::kMR64, 3>>,
+                         neon::ukernel_full_simd<neon::F64, neon::kMR64, 3, neon::kPrefetchB>>,
      neon::packA<double, neon::kMR64>,
      neon::packB<double, neon::kNR64>,
      neon::small_gemm_simd<neon::F64>,
