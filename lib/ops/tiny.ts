@@ -51,7 +51,7 @@ function fma32Rounded(s: number, e: number, r: number): number {
   return (e > 0) === (other > r) ? other : r;
 }
 
-/** out (m x n) = a (m x k) · b (k x n), contiguous float32, k >= 0. */
+/** out (m x n) = a (m x k) · b (k x n), contiguous float32, k > 0. */
 export function matmulJs(a: Float32Array, b: Float32Array, out: Float32Array, m: number, k: number, n: number): void {
   let o = 0;
   for (let row = 0; row < m * k; row += k) {
