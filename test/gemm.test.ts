@@ -78,26 +78,54 @@ describe('fma32 (lib/ops/tiny.ts: the tests\' reference, and the d2l-size produc
     expect(fma32(1, one, eps)).toBe(1 + 2 ** -22);
   });
 
+  // x * 2^300 is an integer for every float32 x (granularity 2^-149), and
+  // a * b * 2^300 too (granularity 2^-298).
+  const big = (x: number): bigint => {
+    const v = BigInt(Math.abs(x) * 2 ** 149) << 151n;
+    return x < 0 ? -v : v;
+  };
+  const dist = (exact: bigint, x: number): bigint => {
+    const d = exact - big(x);
+    return d < 0n ? -d : d;
+  };
+  /** Whether got is a float32 nearest to a * b + c, computed exactly. */
+  const nearest = (a: number, b: number, c: number, got: number): boolean => {
+    const exact = ((big(a) * big(b)) >> 300n) + big(c);
+    return dist(exact, got) <= dist(exact, nextUp32(got)) && dist(exact, got) <= dist(exact, -nextUp32(-got));
+  };
+
   it('agrees with exact BigInt arithmetic on random float32 triples', () => {
     const rng = mulberry32(99);
-    // x * 2^300 is an integer for every float32 x (granularity 2^-149), and
-    // a * b * 2^300 too (granularity 2^-298).
-    const big = (x: number): bigint => {
-      const v = BigInt(Math.abs(x) * 2 ** 149) << 151n;
-      return x < 0 ? -v : v;
-    };
-    const dist = (exact: bigint, x: number): bigint => {
-      const d = exact - big(x);
-      return d < 0n ? -d : d;
-    };
     for (let t = 0; t < 20000; t++) {
       const a = Math.fround((rng() - 0.5) * 2 ** Math.floor(rng() * 20 - 10));
       const b = Math.fround((rng() - 0.5) * 2 ** Math.floor(rng() * 20 - 10));
       const c = Math.fround((rng() - 0.5) * 2 ** Math.floor(rng() * 30 - 15));
-      const exact = ((big(a) * big(b)) >> 300n) + big(c);
-      const got = fma32(a, b, c);
-      expect(dist(exact, got) <= dist(exact, nextUp32(got)) && dist(exact, got) <= dist(exact, -nextUp32(-got))).toBe(true);
+      expect(nearest(a, b, c, fma32(a, b, c))).toBe(true);
     }
+  });
+
+  it('agrees with exact BigInt arithmetic where float64 double-rounds (constructed near-midpoint sums)', () => {
+    // A = 2^24 - 2y and B = 2^23 + y (y < 2^8) multiply to 2^47 - 2y^2: with
+    // a = A * 2^-24 and b = B * 2^-47, a * b = 2^-24 - 2y^2 * 2^-71, half an
+    // ulp of c in [1, 2) minus less than a float64 ulp of c. c + a * b then
+    // rounds in float64 to the float32 midpoint c + 2^-24, whose tie goes to
+    // even; fma goes to the side of the exact sum. Signs and a scale by 2^s
+    // (a's and c's together) vary the case.
+    const rng = mulberry32(7);
+    let doubleRounded = 0;
+    for (let t = 0; t < 4000; t++) {
+      const y = 1 + Math.floor(rng() * 255), s = Math.floor(rng() * 40) - 20;
+      const sa = rng() < 0.5 ? 1 : -1, sc = rng() < 0.5 ? 1 : -1;
+      const a = sa * (2 ** 24 - 2 * y) * 2 ** (s - 24), b = (2 ** 23 + y) * 2 ** -47;
+      const c = sc * (2 ** 23 + Math.floor(rng() * 2 ** 23)) * 2 ** (s - 23);
+      expect(Math.fround(a)).toBe(a);
+      expect(Math.fround(b)).toBe(b);
+      expect(Math.fround(c)).toBe(c);
+      const got = fma32(a, b, c);
+      if (got !== Math.fround(a * b + c)) doubleRounded++;
+      expect(nearest(a, b, c, got), `a ${a} b ${b} c ${c}`).toBe(true);
+    }
+    expect(doubleRounded).toBeGreaterThan(1000); // the cases do exercise the midpoint branch
   });
 });
 
