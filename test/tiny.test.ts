@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
-  Generator, conv2d, corr2dMultiInOut, corr2dMultiInOut1x1, fromTypedArray, matmul, normal, zeros,
+  Generator, conv2d, corr2d, corr2dMultiIn, corr2dMultiInOut, corr2dMultiInOut1x1, fromTypedArray, matmul, normal, zeros,
 } from '../lib/index';
 import { native } from '../lib/native';
 import { JS_MAX_WORK } from '../lib/ops/tiny';
@@ -94,7 +94,7 @@ describe('tiny float32 products run in JS with the native bits', () => {
     expect(Array.from(y.data)).toEqual([1e-10 + 2, 4, 4e-10 + 5, 10]); // float32 would give 2 and 5
   });
 
-  it('conv2d, corr2dMultiInOut and the 1x1 formulation: the native bits, for every small valid stride-1 shape', () => {
+  it('conv2d (fast and general paths), corr2d, corr2dMultiIn, corr2dMultiInOut and the 1x1 formulation: the native bits, for every small valid stride-1 shape', () => {
     const rng = mulberry32(9);
     let cases = 0;
     for (const n of [1, 2]) {
@@ -115,9 +115,15 @@ describe('tiny float32 products run in JS with the native bits', () => {
               const into = zeros([n, cout, h - kh + 1, w - kw + 1]);
               conv2d(X, W, { stride: 1, padding: 0, out: into });
               expect(firstDifferenceNaNAlike(into.data, want), `${label}, out`).toBe(-1);
+              // The general path (options in array form), also in JS at these sizes.
+              expect(firstDifferenceNaNAlike(conv2d(X, W, { stride: [1, 1], dilation: [1, 1], padding: [0, 0] }).data, want), `${label}, general path`).toBe(-1);
               if (n === 1) {
                 const X3 = X.reshape(c, h, w);
                 expect(firstDifferenceNaNAlike(corr2dMultiInOut(X3, W).data, want), `${label}, corr2dMultiInOut`).toBe(-1);
+                if (cout === 1) {
+                  expect(firstDifferenceNaNAlike(corr2dMultiIn(X3, W.reshape(c, kh, kw)).data, want), `${label}, corr2dMultiIn`).toBe(-1);
+                  if (c === 1) expect(firstDifferenceNaNAlike(corr2d(X.reshape(h, w), W.reshape(kh, kw)).data, want), `${label}, corr2d`).toBe(-1);
+                }
                 if (kh === 1 && kw === 1) {
                   expect(firstDifferenceNaNAlike(corr2dMultiInOut1x1(X3, W).data, want), `${label}, corr2dMultiInOut1x1`).toBe(-1);
                 }

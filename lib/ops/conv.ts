@@ -179,7 +179,13 @@ export interface Conv2dPlan {
 export function runConv2dPlan(p: Conv2dPlan): Tensor {
   if (p.zero) p.out.fill(0);
   // An empty result (n or cout is 0) needs no call: the other size may be huge.
-  if (p.out.length > 0) {
+  if (p.work > 0 && p.work <= JS_MAX_WORK && p.out instanceof Float32Array && p.bias === null && p.groups === 1 &&
+      p.strideH === 1 && p.strideW === 1 && p.dilationH === 1 && p.dilationW === 1 &&
+      p.padTop === 0 && p.padBottom === 0 && p.padLeft === 0 && p.padRight === 0) {
+    // A d2l-size valid correlation (corr2d, corr2dMultiIn, conv2d with
+    // options that say so): in JS with the native bits (tiny.ts).
+    validConvJs(p.x as Float32Array, p.weight as Float32Array, p.out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw);
+  } else if (p.out.length > 0) {
     const z = SIZES;
     z[0] = p.n; z[1] = p.c; z[2] = p.h; z[3] = p.w; z[4] = p.cout; z[5] = p.kh; z[6] = p.kw;
     z[7] = p.strideH; z[8] = p.strideW; z[9] = p.padTop; z[10] = p.padBottom; z[11] = p.padLeft; z[12] = p.padRight;
