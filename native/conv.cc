@@ -613,6 +613,7 @@ template <typename T>
 struct DirectTGeom {
   index_t tiles, SW, stripLen;
   int bandOf[64];  // tile -> its band, or -1: columns inside the image
+  index_t window;  // input rows one output row reads: (kh - 1) * dilationH + 1
   index_t bands, chunkRows, bandRows, bandLen;
 
   DirectTGeom(const Conv2dShape& s, index_t MRt) {
@@ -625,7 +626,7 @@ struct DirectTGeom {
       const index_t ix0 = tt * MRt - s.padLeft;  // unit column stride; all MRt columns are read
       bandOf[tt] = ix0 >= 0 && ix0 + SW - 1 < s.w ? -1 : int(bands++);
     }
-    const index_t window = (s.kh - 1) * s.dilationH + 1;
+    window = (s.kh - 1) * s.dilationH + 1;
     chunkRows = s.oh;
     if (bands > 0) {
       const index_t cap = (index_t(256) << 10) / index_t(sizeof(T)), perInputRow = bands * cg * SW;
@@ -723,7 +724,7 @@ void directt_task(void* ctx, int t) {
     const T* bc = j.bias != nullptr ? j.bias + g * mg + co0 : nullptr;
     // This item's chunks of output rows, and the input rows one chunk's bands hold.
     const index_t chunks = ceil_div(oy1 - oy0, geo.chunkRows), chunk = ceil_div(oy1 - oy0, chunks);
-    const index_t bandRows = (chunk - 1) * s.strideH + (s.kh - 1) * s.dilationH + 1;
+    const index_t bandRows = (chunk - 1) * s.strideH + geo.window;
     if (geo.bands > 0 && sb.kh != bandRows) {
       sb.kh = bandRows;
       index_t k = 0;
@@ -743,7 +744,7 @@ void directt_task(void* ctx, int t) {
       }
       for (index_t oy = oyc, oye = std::min(oy1, oyc + chunk); oy < oye; ++oy) {
         const index_t iy0 = oy * s.strideH - s.padTop;
-        const bool rowsIn = iy0 >= 0 && iy0 + (s.kh - 1) * s.dilationH < s.h;
+        const bool rowsIn = iy0 >= 0 && iy0 + geo.window <= s.h;
         // Tiles with their columns inside the image read it in place when
         // their rows are too, else a strip.
         if (!rowsIn) {

@@ -6,7 +6,7 @@ import { NativeBinding, native } from '../native';
 import { Tensor, adoptShared, checkTensor } from '../tensor';
 import { MatmulPlan, matmul2d, prepareMatmul, runMatmulPlan } from './matmul';
 import { destination, resultOf } from './out';
-import { JS_MAX_WORK, validConvJs } from './tiny';
+import { validConvSmall } from './tiny';
 
 let nativeConv2d: NativeBinding['conv2d'] | undefined;
 /** The binding's conv2d, looked up once (it does not use `this`). */
@@ -41,10 +41,7 @@ function validConv(x: FloatArray, weight: FloatArray, n: number, c: number, h: n
  */
 function validConvInto(x: FloatArray, weight: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
   cout: number, kh: number, kw: number): void {
-  const work = out.length * c * kh * kw;
-  if (work > 0 && work <= JS_MAX_WORK && out instanceof Float32Array) {
-    validConvJs(x as Float32Array, weight as Float32Array, out, n, c, h, w, cout, kh, kw);
-  } else if (out.length > 0) {
+  if (!validConvSmall(x, weight, out, n, c, h, w, cout, kh, kw) && out.length > 0) {
     const z = SIZES;
     z[0] = n; z[1] = c; z[2] = h; z[3] = w; z[4] = cout; z[5] = kh; z[6] = kw;
     z[7] = 1; z[8] = 1; z[9] = 0; z[10] = 0; z[11] = 0; z[12] = 0; z[13] = 1; z[14] = 1; z[15] = 1;
@@ -179,13 +176,11 @@ export interface Conv2dPlan {
 export function runConv2dPlan(p: Conv2dPlan): Tensor {
   if (p.zero) p.out.fill(0);
   // An empty result (n or cout is 0) needs no call: the other size may be huge.
-  if (p.work > 0 && p.work <= JS_MAX_WORK && p.out instanceof Float32Array && p.bias === null && p.groups === 1 &&
-      p.strideH === 1 && p.strideW === 1 && p.dilationH === 1 && p.dilationW === 1 &&
-      p.padTop === 0 && p.padBottom === 0 && p.padLeft === 0 && p.padRight === 0) {
-    // A d2l-size valid correlation (corr2d, corr2dMultiIn, conv2d with
-    // options that say so): in JS with the native bits (tiny.ts).
-    validConvJs(p.x as Float32Array, p.weight as Float32Array, p.out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw);
-  } else if (p.out.length > 0) {
+  // A d2l-size valid correlation (corr2d, corr2dMultiIn, conv2d with options
+  // that say so) runs in JS with the native bits (tiny.ts).
+  const valid = p.bias === null && p.groups === 1 && p.strideH === 1 && p.strideW === 1 && p.dilationH === 1 &&
+    p.dilationW === 1 && p.padTop === 0 && p.padBottom === 0 && p.padLeft === 0 && p.padRight === 0;
+  if (!(valid && validConvSmall(p.x, p.weight, p.out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw)) && p.out.length > 0) {
     const z = SIZES;
     z[0] = p.n; z[1] = p.c; z[2] = p.h; z[3] = p.w; z[4] = p.cout; z[5] = p.kh; z[6] = p.kw;
     z[7] = p.strideH; z[8] = p.strideW; z[9] = p.padTop; z[10] = p.padBottom; z[11] = p.padLeft; z[12] = p.padRight;

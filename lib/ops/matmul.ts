@@ -6,7 +6,7 @@ import { Shape, broadcastShapes, fmt, frozenShape2, numel, stridesOf } from '../
 import { NativeBinding, native } from '../native';
 import { Tensor, adoptShared, checkTensor } from '../tensor';
 import { destination, resultOf, wantsOut } from './out';
-import { JS_MAX_WORK, matmulJs } from './tiny';
+import { matmulSmall } from './tiny';
 
 // [0]: one batch starting at 0. Passed as both aOffsets and bOffsets, which
 // the native side then reads once.
@@ -159,12 +159,7 @@ export function matmul2d(a: FloatArray, b: FloatArray, m: number, k: number, n: 
  * same bits), the rest native; none for an empty output.
  */
 function product2d(a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number): void {
-  const work = out.length * k;
-  if (work > 0 && work <= JS_MAX_WORK && out instanceof Float32Array) {
-    matmulJs(a as Float32Array, b as Float32Array, out, m, k, n);
-  } else if (out.length !== 0) {
-    matmulFn()(a, b, out, m, k, n, SINGLE_OFFSET, SINGLE_OFFSET);
-  }
+  if (!matmulSmall(a, b, out, m, k, n) && out.length !== 0) matmulFn()(a, b, out, m, k, n, SINGLE_OFFSET, SINGLE_OFFSET);
 }
 
 /** The `out` of matmul's options object (checked to be an object, or undefined). */

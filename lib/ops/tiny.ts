@@ -8,14 +8,43 @@
 // are the native kernels' bits and the two formulations of a 1x1
 // convolution still agree exactly. float64 always goes to native: an exact
 // float64 fma in JS would cost more than the call it saves.
+import type { FloatArray } from '../dtype';
 
 /**
  * Products and convolutions of at most this many multiply-adds run in JS
  * (float32: 2-D matmul, and conv2d with stride 1, no padding, dilation 1,
- * one group and no bias, which the d2l correlations are). Against the native call here: 54 (d2l's) 0.12-0.3 µs faster
- * (~10-15 %), 64 about twice as fast, 216 slower.
+ * one group and no bias, which the d2l correlations are). Against the
+ * native call here: 54 (d2l's) 0.12-0.3 µs faster (~10-15 %), 64 about
+ * twice as fast, 216 slower.
  */
 export const JS_MAX_WORK = 128;
+
+/** The rule for JS: float32, and 1 to JS_MAX_WORK multiply-adds (none: the caller zeroes). */
+function runsInJs(work: number, out: FloatArray): out is Float32Array {
+  return work > 0 && work <= JS_MAX_WORK && out instanceof Float32Array;
+}
+
+/**
+ * out (m x n) = a · b (contiguous, checked) in JS when the rule above allows;
+ * returns whether it did (if not, the caller runs it natively).
+ */
+export function matmulSmall(a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number): boolean {
+  if (!runsInJs(out.length * k, out)) return false;
+  matmulJs(a as Float32Array, b as Float32Array, out, m, k, n);
+  return true;
+}
+
+/**
+ * validConvJs in JS when the rule above allows (the caller has checked the
+ * convolution is a valid, stride-1, ungrouped one without bias); returns
+ * whether it did.
+ */
+export function validConvSmall(x: FloatArray, weight: FloatArray, out: FloatArray, n: number, c: number,
+  h: number, w: number, cout: number, kh: number, kw: number): boolean {
+  if (!runsInJs(out.length * c * kh * kw, out)) return false;
+  validConvJs(x as Float32Array, weight as Float32Array, out, n, c, h, w, cout, kh, kw);
+  return true;
+}
 
 const f32 = new Float32Array(1), i32 = new Int32Array(f32.buffer);
 
@@ -52,7 +81,7 @@ function fma32Rounded(s: number, e: number, r: number): number {
 }
 
 /** out (m x n) = a (m x k) · b (k x n), contiguous float32, k > 0. */
-export function matmulJs(a: Float32Array, b: Float32Array, out: Float32Array, m: number, k: number, n: number): void {
+function matmulJs(a: Float32Array, b: Float32Array, out: Float32Array, m: number, k: number, n: number): void {
   let o = 0;
   for (let row = 0; row < m * k; row += k) {
     for (let j = 0; j < n; j++) {
@@ -73,7 +102,7 @@ const offsets = new Int32Array(JS_MAX_WORK);
  * kernel row, kernel column), each at its offset from the output pixel's
  * first input.
  */
-export function validConvJs(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, c: number,
+function validConvJs(x: Float32Array, weight: Float32Array, out: Float32Array, n: number, c: number,
   h: number, w: number, cout: number, kh: number, kw: number): void {
   const oh = h - kh + 1, ow = w - kw + 1, K = c * kh * kw, off = offsets;
   let t = 0;
