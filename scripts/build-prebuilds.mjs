@@ -28,6 +28,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { copyAddonSources } from './lib/addon-copy.mjs';
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const tuple = `${process.platform}-${process.arch}`;
@@ -109,10 +111,7 @@ try {
 
   // 1. Scratch copy of what node-gyp needs; node_modules is linked (node-addon-api, prebuildify).
   const work = path.join(tmp, 'src');
-  fs.mkdirSync(work);
-  for (const f of ['package.json', 'binding.gyp']) fs.copyFileSync(path.join(root, f), path.join(work, f));
-  fs.cpSync(path.join(root, 'native'), path.join(work, 'native'), { recursive: true });
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(work, 'node_modules'), 'dir');
+  copyAddonSources(root, work);
 
   const nodedir = findNodeDir();
   const gypCache = path.join(tmp, 'gyp-devdir');

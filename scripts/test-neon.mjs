@@ -25,6 +25,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { copyAddonSources } from './lib/addon-copy.mjs';
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CXX = 'aarch64-linux-gnu-g++', QEMU = 'qemu-aarch64';
 const PACKAGES = ['g++-aarch64-linux-gnu', 'qemu-user'];
@@ -91,13 +93,9 @@ const qemuNode = (args, env = {}) => spawnSync(QEMU, ['-L', sysroot, nodeBin, ..
 const nodeGyp = process.env.npm_config_node_gyp ||
   path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
 if (!fs.existsSync(nodeGyp)) fail(`node-gyp not found at ${nodeGyp}`);
-// A scratch copy: node-gyp rebuild deletes ./build.
 const addonDir = path.join(outDir, 'addon');
 fs.rmSync(addonDir, { recursive: true, force: true });
-fs.mkdirSync(addonDir, { recursive: true });
-for (const f of ['package.json', 'binding.gyp']) fs.copyFileSync(path.join(root, f), path.join(addonDir, f));
-fs.cpSync(path.join(root, 'native'), path.join(addonDir, 'native'), { recursive: true });
-fs.symlinkSync(path.join(root, 'node_modules'), path.join(addonDir, 'node_modules'));
+copyAddonSources(root, addonDir);
 console.log('test:neon: node-gyp rebuild --arch=arm64 with the cross compilers');
 r = spawnSync(process.execPath, [nodeGyp, 'rebuild', '--arch=arm64', `--nodedir=${nodeDir}`], {
   cwd: addonDir, encoding: 'utf8',
