@@ -59,9 +59,11 @@ export interface NativeBinding {
   /** The same call with the 16 sizes (n .. groups, in that order) in one Float64Array (read once, at the call). */
   conv2d(input: FloatArray, weight: FloatArray, bias: FloatArray | null, out: FloatArray, sizes: Float64Array): void;
   maxPool2d(input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
-    kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number): void;
+    kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number,
+    dilationH: number, dilationW: number, ceilMode: boolean, countIncludePad: boolean, divisor: number): void;
   avgPool2d(input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
-    kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number): void;
+    kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number,
+    dilationH: number, dilationW: number, ceilMode: boolean, countIncludePad: boolean, divisor: number): void;
   /**
    * The async variants (native/async.h): the sync call's arguments after a
    * cancellation token (null, or a fresh object for abortAsync); resolve
@@ -74,9 +76,11 @@ export interface NativeBinding {
     strideH: number, strideW: number, padTop: number, padBottom: number, padLeft: number, padRight: number,
     dilationH: number, dilationW: number, groups: number): Promise<boolean>;
   maxPool2dAsync(token: object | null, input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
-    kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number): Promise<boolean>;
+    kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number,
+    dilationH: number, dilationW: number, ceilMode: boolean, countIncludePad: boolean, divisor: number): Promise<boolean>;
   avgPool2dAsync(token: object | null, input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
-    kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number): Promise<boolean>;
+    kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number,
+    dilationH: number, dilationW: number, ceilMode: boolean, countIncludePad: boolean, divisor: number): Promise<boolean>;
   /** Cancels the job queued with this token: skipped if not started, stopped between blocks if running. */
   abortAsync(token: object): void;
   /** This environment is exiting: its queued jobs are skipped and its running ones stopped. */

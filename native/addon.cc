@@ -448,8 +448,11 @@ napi_value SyncConv2d(napi_env env, napi_callback_info cbinfo) {
 }
 
 // maxPool2d / avgPool2d(input, out, n, c, h, w, kh, kw, strideH, strideW,
-//                       padH, padW): 12 arguments from `first` on.
-constexpr size_t kPool2dArgc = 12;
+//   padH, padW, dilationH, dilationW, ceilMode, countIncludePad, divisor):
+//   17 arguments from `first` on. ceilMode and countIncludePad are booleans;
+//   divisor is an integer, 0 for none. Average pooling takes dilation 1;
+//   max pooling ignores countIncludePad and divisor.
+constexpr size_t kPool2dArgc = 17;
 enum class PoolKind { max, avg };
 
 struct Pool2dArgs {
@@ -461,10 +464,28 @@ struct Pool2dArgs {
   bool empty;
 };
 
+bool getBool(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  bool b = false;
+  if (napi_get_value_bool(info.Env(), info[i], &b) != napi_ok) {
+    throwType(info.Env(), std::string(op) + ": argument '" + name + "' must be a boolean");
+  }
+  return b;
+}
+
+// PyTorch's pooling output size (pooling_output_shape): the windows that
+// start inside the input or its left padding; may be 0 or negative.
+index_t poolOutputSize(Napi::Env env, const char* op, index_t in, index_t k, index_t stride,
+                       index_t pad, index_t dilation, bool ceilMode) {
+  index_t num = in + 2 * pad - mul(env, op, dilation, k - 1) - 1 + (ceilMode ? stride - 1 : 0);
+  index_t out = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;  // floor division
+  if (ceilMode && (out - 1) * stride >= in + pad) --out;
+  return out;
+}
+
 Pool2dArgs parsePool2dArgs(const Napi::CallbackInfo& info, size_t first, PoolKind kind) {
   const char* op = kind == PoolKind::max ? "maxPool2d" : "avgPool2d";
   Napi::Env env = info.Env();
-  if (info.Length() != first + kPool2dArgc) throwType(env, std::string(op) + ": expected 12 arguments");
+  if (info.Length() != first + kPool2dArgc) throwType(env, std::string(op) + ": expected 17 arguments");
   const Array x = getArray(info, first + 0, op, "input");
   const Array out = getArray(info, first + 1, op, "out");
   requireSameDType(env, op, "out", out, x);
@@ -480,15 +501,28 @@ Pool2dArgs parsePool2dArgs(const Napi::CallbackInfo& info, size_t first, PoolKin
   s.strideW = getIndex(info, i++, op, "strideW", 1);
   s.padH = getIndex(info, i++, op, "padH");
   s.padW = getIndex(info, i++, op, "padW");
+  s.dilationH = getIndex(info, i++, op, "dilationH", 1);
+  s.dilationW = getIndex(info, i++, op, "dilationW", 1);
+  const bool ceilMode = getBool(info, i++, op, "ceilMode");
+  s.countIncludePad = getBool(info, i++, op, "countIncludePad");
+  double divisor = 0;
+  if (napi_get_value_double(env, info[i], &divisor) != napi_ok || !(std::fabs(divisor) <= 9007199254740991.0) ||
+      std::trunc(divisor) != divisor) {
+    throwType(env, std::string(op) + ": argument 'divisor' must be an integer");
+  }
+  s.divisor = static_cast<index_t>(divisor);
+  if (kind == PoolKind::max) {
+    s.countIncludePad = true;
+    s.divisor = 0;
+  } else if (s.dilationH != 1 || s.dilationW != 1) {
+    throwRange(env, std::string(op) + ": dilation must be 1");
+  }
   if (s.padH > s.kh / 2 || s.padW > s.kw / 2) {
-    throwRange(env, std::string(op) + ": pad should be at most half of effective kernel size");
+    throwRange(env, std::string(op) + ": pad should be at most half of kernel size");
   }
-  const index_t ph = s.h + 2 * s.padH, pw = s.w + 2 * s.padW;
-  if (ph < s.kh || pw < s.kw) {
-    throwRange(env, std::string(op) + ": kernel size can't be greater than the padded input size");
-  }
-  s.oh = (ph - s.kh) / s.strideH + 1;
-  s.ow = (pw - s.kw) / s.strideW + 1;
+  s.oh = poolOutputSize(env, op, s.h, s.kh, s.strideH, s.padH, s.dilationH, ceilMode);
+  s.ow = poolOutputSize(env, op, s.w, s.kw, s.strideW, s.padW, s.dilationW, ceilMode);
+  if (s.oh < 1 || s.ow < 1) throwRange(env, std::string(op) + ": output size is too small");
   requireLength(env, op, "input", x,
                 mul(env, op, mul(env, op, s.n, s.c), mul(env, op, s.h, s.w)));
   const index_t outLen = mul(env, op, mul(env, op, s.n, s.c), mul(env, op, s.oh, s.ow));

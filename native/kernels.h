@@ -101,20 +101,29 @@ Conv2dCallInfo conv2d_last_call();
 // gives the same bits. Returns the mode set, or nullptr for an unknown name.
 const char* set_conv_path(const char* name);
 
-// 2-D max and average pooling over N x C x H x W (torch.nn.functional's
-// max_pool2d / avg_pool2d with dilation 1, ceil_mode false): output
-// N x C x OH x OW, OH = (H + 2 * padH - KH) / strideH + 1, with
-// padH <= KH / 2 (checked by the caller), so every window holds at least one
-// real element. Max pooling treats the padding as -inf and propagates NaN
-// (a NaN in the window gives NaN); average pooling sums the window's real
-// elements in ascending (row, column) order from 0 and divides by KH * KW
-// (count_include_pad = true).
+// 2-D max and average pooling over N x C x H x W, the rules of
+// torch.nn.functional's max_pool2d / avg_pool2d on the CPU: output
+// N x C x OH x OW (OH, OW computed and checked by the caller, ceil_mode
+// included). Window oy starts at row oy * strideH - padH.
+// Max pooling reads rows start, start + dilationH, ... (KH of them) that lie
+// in the input, from -inf, taking an element when it is greater or NaN (so
+// NaN propagates and the padding acts as -inf; a window with no real
+// element, possible with dilation, gives -inf).
+// Average pooling (dilation 1) sums the window's real elements in ascending
+// (row, column) order from 0 and divides by `divisor` when it is not 0, else
+// by the window's size clipped to the padded input (countIncludePad: rows
+// up to H + padH, which is KH * KW unless ceil_mode lets the last window
+// run past it) or by its number of real elements (!countIncludePad; never 0:
+// every average window holds a real element).
 struct Pool2dShape {
   index_t n, c, h, w;
   index_t kh, kw;
   index_t strideH, strideW;
   index_t padH, padW;
+  index_t dilationH, dilationW;  // max pooling; 1 for average pooling
   index_t oh, ow;
+  bool countIncludePad;  // average pooling
+  index_t divisor;       // average pooling: 0, or divide every window by this
 };
 void max_pool2d_f32(const Pool2dShape& s, const float* x, float* y);
 void max_pool2d_f64(const Pool2dShape& s, const double* x, double* y);

@@ -206,6 +206,7 @@ describe('maxPool2dAsync and avgPool2dAsync', () => {
     [[2, 32, 40, 40], 2, {}, 'float64'],
     [[1, 64, 56, 56], [5, 5], { stride: 1, padding: 2 }, 'float32'],
     [[0, 3, 8, 8], 2, {}, 'float32'], // empty batch
+    [[2, 8, 33, 31], 3, { stride: 2, padding: 1, ceilMode: true }, 'float32'], // 4352 x 9: on the pool
   ];
   for (const [xs, k, options, dtype] of poolCases) {
     it(`${JSON.stringify(xs)} kernel ${JSON.stringify(k)} ${JSON.stringify(options)} ${dtype}: the sync results, bit for bit`, async () => {
@@ -218,6 +219,20 @@ describe('maxPool2dAsync and avgPool2dAsync', () => {
       expectSame(await avgPool2dAsync(x, k, { ...options, signal }), avgPool2d(x, k, options));
     });
   }
+
+  it('max pooling\'s dilation and average pooling\'s countIncludePad and divisorOverride reach the async kernels', async () => {
+    const x = normal(0, 1, [2, 16, 41, 37]);
+    for (const options of [{ dilation: 2 }, { dilation: [3, 2] as [number, number], padding: 1, ceilMode: true, stride: 2 }]) {
+      const sync = maxPool2d(x, 3, options);
+      expect(sync.data).not.toEqual(maxPool2d(x, 3, { ...options, dilation: 1 }).data);
+      expectSame(await maxPool2dAsync(x, 3, options), sync);
+    }
+    for (const options of [{ padding: 1, countIncludePad: false }, { padding: 1, divisorOverride: -7, ceilMode: true }]) {
+      const sync = avgPool2d(x, 3, options);
+      expect(sync.data).not.toEqual(avgPool2d(x, 3, { padding: 1 }).data);
+      expectSame(await avgPool2dAsync(x, 3, options), sync);
+    }
+  });
 
   it('outputs of 64 KiB and more (not zeroed) are written in full: sync and async against a plain JS loop', async () => {
     const [n, c, h, w, k, st, pad] = [2, 6, 60, 50, 3, 1, 1];
@@ -304,10 +319,10 @@ describe('maxPool2dAsync and avgPool2dAsync', () => {
   it('native: the parse step checks every argument (arity, kinds, lengths, overlap) under the op\'s name', async () => {
     const x = new Float32Array(2 * 3 * 8 * 8), out = new Float32Array(2 * 3 * 4 * 4);
     const args = (o: Partial<Record<string, unknown>> = {}): unknown[] =>
-      [o.x ?? x, o.out ?? out, 2, 3, 8, 8, 2, 2, 2, 2, 0, 0].map((v, i) => (i === 4 && 'h' in o ? o.h : v));
+      [o.x ?? x, o.out ?? out, 2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 1, 1, false, true, 0].map((v, i) => (i === 4 && 'h' in o ? o.h : v));
     const call = binding as unknown as Record<string, (...a: unknown[]) => Promise<boolean>>;
     expect(await call.maxPool2dAsync(null, ...args())).toBe(true);
-    expect(() => call.maxPool2dAsync(null, ...args().slice(1))).toThrow(/^maxPool2d: expected 12 arguments/);
+    expect(() => call.maxPool2dAsync(null, ...args().slice(1))).toThrow(/^maxPool2d: expected 17 arguments/);
     expect(() => call.avgPool2dAsync(null, ...args({ out: new Float64Array(out.length) }))).toThrow(TypeError);
     expect(() => call.avgPool2dAsync(null, ...args({ out: new Float32Array(5) }))).toThrow(/^avgPool2d: .*out/);
     expect(() => call.maxPool2dAsync(null, ...args({ h: 9 }))).toThrow(/^maxPool2d: .*input/);

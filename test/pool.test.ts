@@ -2,16 +2,19 @@
 // (test/fixtures/conv.json, scripts/fixtures/gen_conv.py), a naive reference
 // written here (bit for bit: PyTorch's CPU kernels sum a window in ascending
 // order from 0 and divide once; max takes an element when greater or NaN),
-// NaN and infinity, and PyTorch's errors.
+// ceilMode, dilation, countIncludePad and divisorOverride, NaN and infinity,
+// and PyTorch's errors.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-import { Generator, Tensor, arange, avgPool2d, cat, fromTypedArray, maxPool2d, normal, setNumThreads, getNumThreads, tensor } from '../lib/index';
+import { native } from '../lib/native';
+import { Generator, Pool2dOptions, Tensor, arange, avgPool2d, cat, fromTypedArray, maxPool2d, normal, setNumThreads, getNumThreads, tensor } from '../lib/index';
 
 type DT = 'float32' | 'float64';
 type Pair = number | [number, number];
-interface FixTensor { shape: number[]; data: number[] }
+// Infinities and NaN are the strings "Infinity", "-Infinity", "NaN" (JSON has none).
+interface FixTensor { shape: number[]; data: (number | string)[] }
 interface PoolCase {
   name: string;
   op: 'max' | 'avg';
@@ -20,29 +23,63 @@ interface PoolCase {
   kernel: Pair;
   stride: Pair | null;
   padding: Pair;
+  dilation?: Pair;
+  ceilMode?: boolean;
+  countIncludePad?: boolean;
+  divisorOverride?: number;
   out: FixTensor;
 }
 const fixtures = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/conv.json', import.meta.url)), 'utf8')) as { pool: PoolCase[] };
 
-const toTensor = (t: FixTensor, dtype: DT): Tensor =>
-  fromTypedArray(dtype === 'float64' ? Float64Array.from(t.data) : Float32Array.from(t.data), t.shape);
-const pairOf = (v: Pair | null | undefined, d: [number, number]): [number, number] => (v === undefined || v === null ? d : typeof v === 'number' ? [v, v] : v);
+const toTensor = (t: FixTensor, dtype: DT): Tensor => {
+  const values = t.data.map(Number);
+  return fromTypedArray(dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values), t.shape);
+};
+const pairOf = (v: number | readonly [number, number] | null | undefined, d: [number, number]): [number, number] => (v === undefined || v === null ? d : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+
+/** Every option a pooling takes (the naive loops read them all). */
+interface NaiveOptions {
+  stride?: Pair | null;
+  padding?: number | readonly [number, number];
+  dilation?: number | readonly [number, number];
+  ceilMode?: boolean;
+  countIncludePad?: boolean;
+  divisorOverride?: number | null;
+}
+
+/**
+ * PyTorch's output size, written out: the windows wholly inside the padded
+ * input; with ceilMode, one more partial window over the rest when it starts
+ * inside the input or its left padding. (Checked against PyTorch 1.13 for
+ * every size 1-8, kernel 1-5, stride 1-4, padding, dilation 1-3, both modes.)
+ */
+function naiveOutSize(size: number, k: number, s: number, p: number, d: number, ceil: boolean): number {
+  const span = d * (k - 1) + 1, padded = size + 2 * p;
+  let n = 0;
+  while (n * s + span <= padded) n++;
+  if (ceil && (n - 1) * s + span < padded && n * s - p < size) n++;
+  return n;
+}
 
 /** The naive pooling loops, with PyTorch's CPU rules. */
-function naivePool(op: 'max' | 'avg', x: ArrayLike<number>, shape: number[], dtype: DT, kernel: Pair, stride: Pair | null, padding: Pair): number[] {
+function naivePool(op: 'max' | 'avg', x: ArrayLike<number>, shape: number[], dtype: DT, kernel: Pair, o: NaiveOptions = {}): number[] {
   const [N, C, H, W] = shape.length === 4 ? shape : [1, ...shape];
-  const [kh, kw] = pairOf(kernel, [0, 0]), [sh, sw] = pairOf(stride, [kh, kw]), [ph, pw] = pairOf(padding, [0, 0]);
-  const OH = Math.floor((H + 2 * ph - kh) / sh) + 1, OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
+  const [kh, kw] = pairOf(kernel, [0, 0]), [sh, sw] = pairOf(o.stride, [kh, kw]), [ph, pw] = pairOf(o.padding, [0, 0]);
+  const [dh, dw] = pairOf(o.dilation, [1, 1]), ceil = o.ceilMode ?? false, includePad = o.countIncludePad ?? true;
+  const OH = naiveOutSize(H, kh, sh, ph, dh, ceil), OW = naiveOutSize(W, kw, sw, pw, dw, ceil);
   const r = dtype === 'float32' ? Math.fround : (v: number): number => v;
   const out: number[] = [];
   for (let p = 0; p < N * C; p++) {
     for (let oy = 0; oy < OH; oy++) {
       for (let ox = 0; ox < OW; ox++) {
-        let acc = op === 'max' ? -Infinity : 0;
+        let acc = op === 'max' ? -Infinity : 0, real = 0, padded = 0;
         for (let i = 0; i < kh; i++) {
           for (let j = 0; j < kw; j++) {
-            const iy = oy * sh - ph + i, ix = ox * sw - pw + j;
+            const iy = oy * sh - ph + i * dh, ix = ox * sw - pw + j * dw;
+            // average pooling: the divisor counts the padding, not what lies past it
+            if (iy < H + ph && ix < W + pw) padded++;
             if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue; // -inf for max, 0 for avg
+            real++;
             const v = x[(p * H + iy) * W + ix];
             if (op === 'max') {
               if (v > acc || Number.isNaN(v)) acc = v;
@@ -51,7 +88,7 @@ function naivePool(op: 'max' | 'avg', x: ArrayLike<number>, shape: number[], dty
             }
           }
         }
-        out.push(op === 'max' ? acc : r(acc / (kh * kw)));
+        out.push(op === 'max' ? acc : r(acc / (o.divisorOverride ?? (includePad ? padded : real))));
       }
     }
   }
@@ -103,43 +140,68 @@ describe('vs PyTorch 1.13 (fixtures) and the naive loops, bit for bit', () => {
     expect(cs.some((c) => c.stride === null)).toBe(true);
     expect(cs.some((c) => c.padding !== 0)).toBe(true);
   });
+  it('has the options past d2l: ceilMode (both), dilation, countIncludePad false, divisorOverride, an empty max window', () => {
+    const cs = fixtures.pool;
+    for (const op of ['max', 'avg']) expect(cs.some((c) => c.op === op && c.ceilMode === true)).toBe(true);
+    expect(cs.some((c) => c.op === 'max' && c.dilation !== undefined && c.ceilMode === true)).toBe(true);
+    expect(cs.some((c) => c.op === 'avg' && c.countIncludePad === false && c.ceilMode === true)).toBe(true);
+    expect(cs.some((c) => c.divisorOverride !== undefined && c.divisorOverride < 0)).toBe(true);
+    expect(cs.some((c) => c.out.data.includes('-Infinity'))).toBe(true);
+  });
   for (const c of fixtures.pool) {
-    it(`${c.op} ${c.dtype} ${c.name}: x [${c.input.shape}] kernel ${JSON.stringify(c.kernel)} stride ${JSON.stringify(c.stride)} padding ${JSON.stringify(c.padding)}`, () => {
+    const { stride, padding, dilation, ceilMode, countIncludePad, divisorOverride } = c;
+    const extra = { dilation, ceilMode, countIncludePad, divisorOverride };
+    it(`${c.op} ${c.dtype} ${c.name}: x [${c.input.shape}] kernel ${JSON.stringify(c.kernel)} stride ${JSON.stringify(stride)} padding ${JSON.stringify(padding)} ${JSON.stringify(extra)}`, () => {
       const x = toTensor(c.input, c.dtype);
-      const got = fns[c.op](x, c.kernel, { stride: c.stride ?? undefined, padding: c.padding });
+      const got = c.op === 'max'
+        ? maxPool2d(x, c.kernel, { stride: stride ?? undefined, padding, dilation, ceilMode })
+        : avgPool2d(x, c.kernel, { stride: stride ?? undefined, padding, ceilMode, countIncludePad, divisorOverride });
       expect([...got.shape]).toEqual(c.out.shape);
       expect(got.dtype).toBe(c.dtype);
       expect(sameBits(got.data, Array.from(toTensor(c.out, c.dtype).data))).toBe(-1);
-      expect(sameBits(got.data, naivePool(c.op, x.data, c.input.shape, c.dtype, c.kernel, c.stride, c.padding))).toBe(-1);
+      expect(sameBits(got.data, naivePool(c.op, x.data, c.input.shape, c.dtype, c.kernel, { stride, padding, ...extra }))).toBe(-1);
     });
   }
 
-  it('random shapes, both dtypes, 1 and 3 threads, against the naive loops', () => {
+  it('random shapes and options, both dtypes, 1 and 3 threads, against the naive loops', () => {
     const g = new Generator(31);
     const before = getNumThreads();
     let rs = 12345;
     const rnd = (lo: number, hi: number): number => {
       rs = (rs * 1103515245 + 12345) >>> 0;
-      return lo + (rs % (hi - lo + 1));
+      return lo + Math.floor((rs / 2 ** 32) * (hi - lo + 1)); // the high bits (an LCG's low bits cycle)
     };
+    let ceilChanged = 0;
     try {
-      for (let t = 0; t < 60; t++) {
+      for (let t = 0; t < 120; t++) {
         const dtype: DT = t % 3 === 2 ? 'float64' : 'float32';
         const kh = rnd(1, 5), kw = rnd(1, 5), ph = rnd(0, kh >> 1), pw = rnd(0, kw >> 1);
-        const shape = [rnd(1, 3), rnd(1, 40), Math.max(1, kh - 2 * ph) + rnd(0, 30), Math.max(1, kw - 2 * pw) + rnd(0, 30)];
+        // The first 60 with PyTorch's defaults, the rest with random options.
+        const opts = t < 60 ? {} : {
+          dilation: [rnd(1, 3), rnd(1, 3)] as [number, number], ceilMode: rnd(0, 1) === 1,
+          countIncludePad: rnd(0, 1) === 1, divisorOverride: rnd(0, 3) === 0 ? rnd(-4, 4) || 7 : undefined,
+        };
+        const [dh, dw] = opts.dilation ?? [1, 1];
+        const shape = [rnd(1, 3), rnd(1, 40), Math.max(1, dh * (kh - 1) + 1 - 2 * ph) + rnd(0, 30), Math.max(1, dw * (kw - 1) + 1 - 2 * pw) + rnd(0, 30)];
         const stride: Pair | null = t % 4 === 0 ? null : [rnd(1, 4), rnd(1, 4)];
         const x = normal(0, 1, shape, { generator: g, dtype });
+        const maxOpts: Pool2dOptions = { stride: stride ?? undefined, padding: [ph, pw], dilation: opts.dilation, ceilMode: opts.ceilMode };
+        const avgOpts: Pool2dOptions = { stride: stride ?? undefined, padding: [ph, pw], ceilMode: opts.ceilMode, countIncludePad: opts.countIncludePad, divisorOverride: opts.divisorOverride };
         for (const threads of [1, 3]) {
           setNumThreads(threads);
-          for (const op of ['max', 'avg'] as const) {
-            const got = fns[op](x, [kh, kw], { stride: stride ?? undefined, padding: [ph, pw] });
-            expect(sameBits(got.data, naivePool(op, x.data, shape, dtype, [kh, kw], stride, [ph, pw])), `${op} ${dtype} [${shape}] k ${kh}x${kw} s ${stride} p ${ph},${pw}`).toBe(-1);
-          }
+          const mx = maxPool2d(x, [kh, kw], maxOpts), avg = avgPool2d(x, [kh, kw], avgOpts);
+          const what = `${dtype} [${shape}] k ${kh}x${kw} s ${stride} p ${ph},${pw} ${JSON.stringify(opts)}`;
+          expect(sameBits(mx.data, naivePool('max', x.data, shape, dtype, [kh, kw], { ...maxOpts, stride })), `max ${what}`).toBe(-1);
+          expect(sameBits(avg.data, naivePool('avg', x.data, shape, dtype, [kh, kw], { ...avgOpts, stride })), `avg ${what}`).toBe(-1);
+          if (threads === 1 && opts.ceilMode && mx.numel !== maxPool2d(x, [kh, kw], { ...maxOpts, ceilMode: false }).numel) ceilChanged++;
         }
       }
     } finally {
       setNumThreads(before);
     }
+    // The options did something: ceilMode changed output sizes. (A max
+    // window with no input element is a fixture case.)
+    expect(ceilChanged).toBeGreaterThan(5);
   });
 });
 
@@ -196,6 +258,52 @@ describe('errors as PyTorch gives them', () => {
       expectError(() => fn('x' as unknown as Tensor, 2), TypeError, name);
     });
   }
+  it('the options past d2l', () => {
+    // PyTorch 1.13: "Given input size: (3x6x6). Calculated output size: (3x-1x-1). Output size is too small"
+    expectError(() => maxPool2d(x, 8, { stride: 1 }), RangeError, 'maxPool2d', 'Calculated output size: (3x-1x-1). Output size is too small');
+    expectError(() => maxPool2d(x, 3, { dilation: 4, stride: 1 }), RangeError, 'maxPool2d', 'Calculated output size: (3x-2x-2)', 'dilation [4, 4]');
+    // PyTorch: "dilation should be greater than zero, but got dilationH: 1 dilationW: -2"
+    expectError(() => maxPool2d(x, 3, { dilation: [1, -2] }), RangeError, 'maxPool2d', 'dilation should be greater than zero, but got dilationH: 1 dilationW: -2');
+    expectError(() => maxPool2d(x, 3, { dilation: 0 }), RangeError, 'maxPool2d', 'dilationH: 0 dilationW: 0');
+    expectError(() => maxPool2d(x, 3, { dilation: 1.5 }), TypeError, 'maxPool2d', 'dilation');
+    // the pad check is against the kernel size, not its dilated extent (PyTorch 1.13)
+    expectError(() => maxPool2d(x, 3, { padding: 2, dilation: 3 }), RangeError, 'pad should be at most half of kernel size, but got pad=2 and kernel_size=3');
+    for (const [name, fn] of [['maxPool2d', maxPool2d], ['avgPool2d', avgPool2d]] as const) {
+      expectError(() => fn(x, 2, { ceilMode: 1 as unknown as boolean }), TypeError, name, 'ceilMode must be a boolean');
+    }
+    expectError(() => avgPool2d(x, 2, { countIncludePad: 'no' as unknown as boolean }), TypeError, 'avgPool2d', 'countIncludePad must be a boolean');
+    // PyTorch: "divisor must be not zero"; "argument 'divisor_override' must be int, not float"
+    expectError(() => avgPool2d(x, 2, { divisorOverride: 0 }), RangeError, 'avgPool2d', 'divisor must be not zero');
+    expectError(() => avgPool2d(x, 2, { divisorOverride: 1.5 }), TypeError, 'avgPool2d', 'divisorOverride must be an integer');
+    // each op's own options (PyTorch: "avg_pool2d() got an unexpected keyword argument 'dilation'")
+    expectError(() => avgPool2d(x, 2, { dilation: 1 }), TypeError, 'avgPool2d', "unexpected option 'dilation'");
+    expectError(() => maxPool2d(x, 2, { countIncludePad: true }), TypeError, 'maxPool2d', "unexpected option 'countIncludePad'");
+    expectError(() => maxPool2d(x, 2, { divisorOverride: 2 }), TypeError, 'maxPool2d', "unexpected option 'divisorOverride'");
+    // defaults spelled out give the default result; null divisorOverride is none
+    const y = normal(0, 1, [2, 3, 7, 6]);
+    expect(maxPool2d(y, 3, { dilation: 1, ceilMode: false }).data).toEqual(maxPool2d(y, 3).data);
+    expect(avgPool2d(y, 3, { padding: 1, ceilMode: false, countIncludePad: true, divisorOverride: null }).data).toEqual(avgPool2d(y, 3, { padding: 1 }).data);
+  });
+  it('the native parse step checks the options itself', () => {
+    const call = (op: 'maxPool2d' | 'avgPool2d', over: Partial<Record<string, unknown>> = {}): void => {
+      const a = { h: 6, kh: 2, dh: 1, ceil: false, inc: true, div: 0, outLen: 2 * 3 * 3 * 3, ...over };
+      const xin = new Float32Array(2 * 3 * (a.h as number) * 6), out = new Float32Array(a.outLen as number);
+      (native() as unknown as Record<string, (...args: unknown[]) => void>)[op](
+        xin, out, 2, 3, a.h, 6, a.kh, 2, 2, 2, 0, 0, a.dh, a.dh, a.ceil, a.inc, a.div);
+    };
+    call('maxPool2d');
+    call('avgPool2d', { div: -3 });
+    expect(() => call('maxPool2d', { ceil: 1 })).toThrow(/^maxPool2d: argument 'ceilMode' must be a boolean/);
+    expect(() => call('avgPool2d', { inc: undefined })).toThrow(/^avgPool2d: argument 'countIncludePad' must be a boolean/);
+    expect(() => call('avgPool2d', { div: 0.5 })).toThrow(/^avgPool2d: argument 'divisor' must be an integer/);
+    expect(() => call('avgPool2d', { dh: 2, outLen: 2 * 3 * 2 * 2 })).toThrow(/^avgPool2d: dilation must be 1/);
+    expect(() => call('maxPool2d', { dh: 0 })).toThrow(RangeError);
+    // a dilated window past the input: the output size the native side computes must match out
+    expect(() => call('maxPool2d', { dh: 6 })).toThrow(/^maxPool2d: output size is too small/);
+    // ceil mode's extra window: an out sized for floor mode is refused
+    expect(() => call('maxPool2d', { h: 7, ceil: true })).toThrow(/^maxPool2d: argument 'out' has 54 elements but its shape needs 72/);
+    expect(() => call('maxPool2d', { h: 7, ceil: true, outLen: 72 })).not.toThrow();
+  });
   it('batch 0 gives an empty result, as PyTorch', () => {
     expect([...maxPool2d(normal(0, 1, [0, 3, 6, 6]), 2).shape]).toEqual([0, 3, 3, 3]);
     expect([...avgPool2d(normal(0, 1, [0, 3, 6, 6], { dtype: 'float64' }), 2).shape]).toEqual([0, 3, 3, 3]);

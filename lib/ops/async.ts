@@ -251,7 +251,7 @@ function runPool2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Pool
   if (p.work > INLINE_MAX_WORK) p.x = pinned(p.x);
   return runAsync(op, signal, p.work, () => runPool2dPlan(p),
     (token) => native()[`${p.op}Async`](token, p.x, p.out, p.n, p.c, p.h, p.w, p.kh, p.kw,
-      p.sh, p.sw, p.ph, p.pw),
+      p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.ceilMode, p.countIncludePad, p.divisor),
     () => adopt(p.out, p.shape), false);
 }
 

@@ -1,20 +1,43 @@
 // maxPool2d and avgPool2d with torch.nn.functional.max_pool2d / avg_pool2d
 // semantics (d2l §6.5): N-C-H-W or unbatched C-H-W input, stride defaulting
-// to the kernel size, zero padding of at most half the kernel, dilation 1 and
-// ceil_mode false. Max pooling pads with −inf and propagates NaN; average
-// pooling counts the padding (count_include_pad = true: every window divides
-// by kh·kw).
+// to the kernel size, zero padding of at most half the kernel, ceilMode
+// (ceil_mode), and for max pooling dilation, for average pooling
+// countIncludePad (count_include_pad, default true) and divisorOverride.
+// Max pooling pads with −inf and propagates NaN. (No return_indices: the
+// tensors here hold floats only.)
 import { DType, FloatArray, allocateOutput } from '../dtype';
 import { fmt } from '../shape';
 import { native } from '../native';
 import { Tensor, adopt, checkTensor } from '../tensor';
 import { pair } from './conv';
 
+/**
+ * The options of maxPool2d and avgPool2d (one type, so either function fits
+ * where the other does); each op refuses the other's own options with a
+ * TypeError, as PyTorch refuses an unexpected keyword.
+ */
 export interface Pool2dOptions {
   /** int or [h, w]; default: the kernel size. */
   stride?: number | readonly [number, number];
   /** int or [h, w], at most half the kernel size; default 0. */
   padding?: number | readonly [number, number];
+  /**
+   * Round the output size up instead of down (PyTorch's ceil_mode): a last,
+   * partial window is kept when it starts inside the input or its left or
+   * top padding. Default false.
+   */
+  ceilMode?: boolean;
+  /** maxPool2d only: int or [h, w], the spacing of the window's elements. Default 1. */
+  dilation?: number | readonly [number, number];
+  /**
+   * avgPool2d only: whether the padding counts in the divisor (PyTorch's
+   * count_include_pad). true (the default) divides by the window's size
+   * within the padded input (kh·kw, except for a ceilMode window past it),
+   * false by the number of input elements in the window.
+   */
+  countIncludePad?: boolean;
+  /** avgPool2d only: a nonzero integer every window's sum is divided by instead. Default none. */
+  divisorOverride?: number | null;
 }
 
 export type PoolOp = 'maxPool2d' | 'avgPool2d';
@@ -31,11 +54,29 @@ export interface Pool2dPlan {
   shape: number[];
   n: number; c: number; h: number; w: number;
   kh: number; kw: number; sh: number; sw: number; ph: number; pw: number;
+  dh: number; dw: number; ceilMode: boolean; countIncludePad: boolean;
+  /** 0: none. */
+  divisor: number;
   work: number;
 }
 
+/** PyTorch's pooling output size (pooling_output_shape); may be 0 or negative. */
+function outputSize(size: number, k: number, stride: number, pad: number, dilation: number, ceilMode: boolean): number {
+  let out = Math.floor((size + 2 * pad - dilation * (k - 1) - 1 + (ceilMode ? stride - 1 : 0)) / stride) + 1;
+  // The last window must start inside the input or its left padding.
+  if (ceilMode && (out - 1) * stride >= size + pad) out--;
+  return out;
+}
+
+function flag(op: string, name: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new TypeError(`${op}: ${name} must be a boolean, got ${describeInts(v)}`);
+  return v;
+}
+
 /** The checks of maxPool2d / avgPool2d (their errors, verbatim) and the output. */
-export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions): Pool2dPlan {
+export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: number | readonly [number, number],
+  options: Pool2dOptions): Pool2dPlan {
   checkTensor(op, input, 'input');
   if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
   if (kernelSize === undefined) throw new TypeError(`${op}: kernelSize must be an integer or an array of two integers, got undefined`);
@@ -45,6 +86,27 @@ export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: number | re
     ? [kh, kw]
     : pair(op, 'stride', options.stride, 1, 1, (v) => `stride should be greater than zero, but got ${describeInts(v)}`);
   const [ph, pw] = pair(op, 'padding', options.padding, 0, 0, (v) => `pad must be non-negative, but got pad: ${describeInts(v)}`);
+  // Each op's own options; the other op's are a TypeError (PyTorch: an
+  // unexpected keyword argument).
+  const foreign = op === 'maxPool2d' ? (['countIncludePad', 'divisorOverride'] as const) : (['dilation'] as const);
+  for (const key of foreign) {
+    if (options[key] !== undefined) throw new TypeError(`${op}: unexpected option '${key}' (${op === 'maxPool2d' ? 'avgPool2d' : 'maxPool2d'} only)`);
+  }
+  const [dh, dw] = pair(op, 'dilation', options.dilation, 1, 1, (v) => {
+    const [a, b] = typeof v === 'number' ? [v, v] : v as readonly [number, number];
+    return `dilation should be greater than zero, but got dilationH: ${a} dilationW: ${b}`;
+  });
+  const ceilMode = flag(op, 'ceilMode', options.ceilMode, false);
+  const countIncludePad = flag(op, 'countIncludePad', options.countIncludePad, true);
+  let divisor = 0;
+  const d = options.divisorOverride;
+  if (d !== undefined && d !== null) {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d)) {
+      throw new TypeError(`${op}: divisorOverride must be an integer, got ${describeInts(d)}`);
+    }
+    if (d === 0) throw new RangeError(`${op}: divisor must be not zero`);
+    divisor = d;
+  }
   if (ph > kh / 2 || pw > kw / 2) {
     throw new RangeError(`${op}: pad should be at most half of kernel size, but got pad=${ph > kh / 2 ? ph : pw} and kernel_size=${ph > kh / 2 ? kh : kw}`);
   }
@@ -56,25 +118,25 @@ export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: number | re
   if (c === 0 || h === 0 || w === 0) {
     throw new RangeError(`${op}: Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got: ${fmt(input.shape)}`);
   }
-  const oh = Math.floor((h + 2 * ph - kh) / sh) + 1;
-  const ow = Math.floor((w + 2 * pw - kw) / sw) + 1;
+  const oh = outputSize(h, kh, sh, ph, dh, ceilMode), ow = outputSize(w, kw, sw, pw, dw, ceilMode);
   if (oh < 1 || ow < 1) {
-    throw new RangeError(`${op}: Given input size: (${c}x${h}x${w}). Calculated output size: (${c}x${Math.max(oh, 0)}x${Math.max(ow, 0)}). Output size is too small (kernel size [${kh}, ${kw}], stride [${sh}, ${sw}], padding [${ph}, ${pw}])`);
+    throw new RangeError(`${op}: Given input size: (${c}x${h}x${w}). Calculated output size: (${c}x${oh}x${ow}). Output size is too small (kernel size [${kh}, ${kw}], stride [${sh}, ${sw}], padding [${ph}, ${pw}]${dh !== 1 || dw !== 1 ? `, dilation [${dh}, ${dw}]` : ''}${ceilMode ? ', ceilMode' : ''})`);
   }
   // Not zeroed from 64 KiB up (allocateOutput): the kernels write every
-  // output element (every window holds at least one input element).
+  // output element (an empty max window writes −inf).
   const out = allocateOutput(input.dtype, n * c * oh * ow, op, true);
-  return { op, x: input.data, out, shape: batched ? [n, c, oh, ow] : [c, oh, ow], n, c, h, w, kh, kw, sh, sw, ph, pw, work: out.length * kh * kw };
+  return {
+    op, x: input.data, out, shape: batched ? [n, c, oh, ow] : [c, oh, ow], n, c, h, w, kh, kw, sh, sw, ph, pw,
+    dh, dw, ceilMode, countIncludePad, divisor, work: out.length * kh * kw,
+  };
 }
 
 /** Runs a plan's native call (none for an empty output) and wraps its output. */
 export function runPool2dPlan(p: Pool2dPlan): Tensor {
-  if (p.out.length > 0) native()[p.op](p.x, p.out, p.n, p.c, p.h, p.w, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw);
+  if (p.out.length > 0) {
+    native()[p.op](p.x, p.out, p.n, p.c, p.h, p.w, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.ceilMode, p.countIncludePad, p.divisor);
+  }
   return adopt(p.out, p.shape);
-}
-
-function pool2d(op: PoolOp, input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions): Tensor {
-  return runPool2dPlan(preparePool2d(op, input, kernelSize, options));
 }
 
 function describeInts(v: unknown): string {
@@ -83,20 +145,22 @@ function describeInts(v: unknown): string {
 
 /**
  * 2-D max pooling (torch.nn.functional.max_pool2d): the maximum of each
- * kernelSize window; padding counts as −inf and a NaN in a window gives NaN.
+ * kernelSize window (its elements `dilation` apart); padding counts as −inf
+ * and a NaN in a window gives NaN.
  */
 export function maxPool2d<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: Pool2dOptions): Tensor<D>;
 export function maxPool2d(input: Tensor, kernelSize: number | readonly [number, number], options?: Pool2dOptions): Tensor;
 export function maxPool2d(input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions = {}): Tensor {
-  return pool2d('maxPool2d', input, kernelSize, options);
+  return runPool2dPlan(preparePool2d('maxPool2d', input, kernelSize, options));
 }
 
 /**
- * 2-D average pooling (torch.nn.functional.avg_pool2d with its defaults):
- * the window's sum divided by kh·kw, padding counted as zeros.
+ * 2-D average pooling (torch.nn.functional.avg_pool2d): each window's sum
+ * (in ascending row, column order) divided once, by default by kh·kw with
+ * the padding counted as zeros; see Pool2dOptions.
  */
 export function avgPool2d<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: Pool2dOptions): Tensor<D>;
 export function avgPool2d(input: Tensor, kernelSize: number | readonly [number, number], options?: Pool2dOptions): Tensor;
 export function avgPool2d(input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions = {}): Tensor {
-  return pool2d('avgPool2d', input, kernelSize, options);
+  return runPool2dPlan(preparePool2d('avgPool2d', input, kernelSize, options));
 }
