@@ -22,10 +22,16 @@
 #include <unistd.h>
 #endif
 
-#if defined(__GLIBC__) && defined(__x86_64__)
 // glibc 2.34 moved pthread_create into libc under a new version; bind to the
-// original one, which every glibc provides.
+// original one, which every glibc for the architecture provides (so the
+// prebuilds load on older distributions). Not in a static executable
+// (NTENSOR_STATIC_LINK, test:neon's checker): static libc has no versions.
+#if defined(__GLIBC__) && !defined(NTENSOR_STATIC_LINK)
+#if defined(__x86_64__)
 __asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
+#elif defined(__aarch64__)
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.17");
+#endif
 #endif
 
 namespace ntensor {

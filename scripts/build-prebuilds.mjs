@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-// npm run build:prebuilds
+// npm run build:prebuilds [-- --arch arm64]
 //
 // Builds the Node-API prebuild for the current platform with prebuildify
 // (node-gyp + binding.gyp), stripped, into
 //   prebuilds/<platform>-<arch>/ntensor.napi.node
+// With --arch arm64 on linux-x64: the linux-arm64 prebuild, cross-compiled
+// with Debian's aarch64-linux-gnu toolchain against the headers of an
+// aarch64 Node 20, and checked by loading it in that Node under qemu-aarch64
+// (scripts/lib/arm64.mjs fetches both, and installs the tools as root).
 // which node-gyp-build 4.8.4 picks at require time (tags: name, `napi`).
 // prebuildify 6.0.1 itself names the file `<package name>.node` (no `napi`
 // tag, whatever its README says); we add the tag so the file says what it is.
@@ -18,9 +22,11 @@
 // explicitly, and an unreachable dist-url, so it can never download headers.
 //
 // Then it verifies the result: `file` says stripped, `objdump -T` symbol
-// versions stay at or under GLIBC_2.14 / GLIBCXX_3.4.21 / CXXABI_1.3.9
-// (override with NTENSOR_MAX_GLIBC, NTENSOR_MAX_GLIBCXX, NTENSOR_MAX_CXXABI),
-// and PREBUILDS_ONLY=1 node-gyp-build loads it from prebuilds/.
+// versions stay at or under GLIBC_2.14 (2.17 on arm64, its first glibc) /
+// GLIBCXX_3.4.21 / CXXABI_1.3.9 (override with NTENSOR_MAX_GLIBC,
+// NTENSOR_MAX_GLIBCXX, NTENSOR_MAX_CXXABI), and PREBUILDS_ONLY=1
+// node-gyp-build loads it from prebuilds/ (on arm64: the aarch64 Node under
+// qemu, which must report the neon kernels).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -29,17 +35,32 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { copyAddonSources } from './lib/addon-copy.mjs';
+import { CROSS, crossEnv, ensureArm64Node, ensureCrossTools, qemuNode } from './lib/arm64.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-const tuple = `${process.platform}-${process.arch}`;
+
+const argv = process.argv.slice(2);
+const archAt = argv.indexOf('--arch');
+const arch = archAt >= 0 ? argv[archAt + 1] : process.arch;
+if (argv.length !== (archAt === 0 ? 2 : 0) || !arch) {
+  console.error('usage: build-prebuilds.mjs [--arch arm64]');
+  process.exit(2);
+}
+// Cross-compiling: only linux-x64 to linux-arm64.
+const cross = arch !== process.arch;
+if (cross && !(process.platform === 'linux' && process.arch === 'x64' && arch === 'arm64')) {
+  console.error(`build-prebuilds: cannot build for ${arch} on ${process.platform}-${process.arch} (only linux-x64 -> arm64)`);
+  process.exit(2);
+}
+const tuple = `${process.platform}-${arch}`;
 const outDir = path.join(root, 'prebuilds', tuple);
 const outName = `${pkg.name}.napi.node`;
 const outFile = path.join(outDir, outName);
 const devBinary = path.join(root, 'build', 'Release', `${pkg.name}.node`);
 
 const LIMITS = {
-  GLIBC: process.env.NTENSOR_MAX_GLIBC || '2.14',
+  GLIBC: process.env.NTENSOR_MAX_GLIBC || (arch === 'arm64' ? '2.17' : '2.14'),
   GLIBCXX: process.env.NTENSOR_MAX_GLIBCXX || '3.4.21',
   CXXABI: process.env.NTENSOR_MAX_CXXABI || '1.3.9',
 };
@@ -113,20 +134,23 @@ try {
   const work = path.join(tmp, 'src');
   copyAddonSources(root, work);
 
-  const nodedir = findNodeDir();
+  // Cross: the aarch64 Node's headers (the same Node-API) and its binary for the check.
+  const arm64 = cross ? (ensureCrossTools(log), ensureArm64Node(log)) : null;
+  const nodedir = arm64 ? arm64.nodeDir : findNodeDir();
   const gypCache = path.join(tmp, 'gyp-devdir');
-  log(`node ${process.version}, Node-API ${process.versions.napi}, ${tuple}; headers from ${nodedir}/include/node`);
+  log(`node ${process.version}, Node-API ${process.versions.napi}, ${tuple}${cross ? ' (cross-compiled)' : ''}; headers from ${nodedir}/include/node`);
 
   // 2. prebuildify through npx (it needs npm's PATH to find node-gyp).
   const tBuild = Date.now();
   const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
   run(
     npx,
-    ['--no', '--', 'prebuildify', '--napi', '--strip', `--target=${process.versions.node}`, `--cwd=${work}`, `--cache=${gypCache}`],
+    ['--no', '--', 'prebuildify', '--napi', '--strip', `--arch=${arch}`, `--target=${process.versions.node}`, `--cwd=${work}`, `--cache=${gypCache}`],
     {
       cwd: root,
       env: {
         ...process.env,
+        ...(cross ? { ...crossEnv(), PREBUILD_STRIP_BIN: CROSS.strip } : {}),
         npm_config_nodedir: nodedir,
         // Any header download attempt (node-gyp reads this mirror) fails at once.
         NODEJS_ORG_MIRROR: 'http://127.0.0.1:9',
@@ -156,7 +180,9 @@ try {
   log(`file: ${fileOut}`);
   if (!/\bstripped\b/.test(fileOut) || /not stripped/.test(fileOut)) fail('binary is not stripped');
 
-  const dyn = run('objdump', ['-T', outFile], { capture: true });
+  const objdump = cross ? CROSS.objdump : 'objdump';
+  if (cross && !/\bARM aarch64\b/.test(fileOut)) fail(`not an aarch64 binary: ${fileOut}`);
+  const dyn = run(objdump, ['-T', outFile], { capture: true });
   const max = {};
   for (const m of dyn.matchAll(/\b(GLIBCXX|GLIBC|CXXABI|GCC)_(\d+(?:\.\d+)*)\b/g)) {
     const [, lib, v] = m;
@@ -166,20 +192,26 @@ try {
   for (const [lib, limit] of Object.entries(LIMITS)) {
     if (max[lib] && cmpVersion(max[lib], limit) > 0) fail(`${lib}_${max[lib]} is newer than the allowed ${lib}_${limit}`);
   }
-  const needed = [...run('objdump', ['-p', outFile], { capture: true }).matchAll(/NEEDED\s+(\S+)/g)].map((m) => m[1]);
+  const needed = [...run(objdump, ['-p', outFile], { capture: true }).matchAll(/NEEDED\s+(\S+)/g)].map((m) => m[1]);
   log(`NEEDED: ${needed.join(' ')}`);
 
-  const probe = run(
-    process.execPath,
-    [
-      '-e',
-      "const g=require('node-gyp-build');const p=g.path(process.cwd());const b=g(process.cwd());" +
-        'console.log(JSON.stringify({path:p,info:b.backendInfo()}))',
-    ],
-    { cwd: root, capture: true, env: { ...process.env, PREBUILDS_ONLY: '1' } },
-  );
-  const { path: loaded, info } = JSON.parse(probe.trim().split('\n').pop());
+  const probeArgs = [
+    '-e',
+    "const g=require('node-gyp-build');const p=g.path(process.cwd());const b=g(process.cwd());" +
+      'console.log(JSON.stringify({path:p,arch:process.arch,info:b.backendInfo()}))',
+  ];
+  let probe;
+  if (cross) {
+    const r = qemuNode(arm64.nodeBin, probeArgs, { cwd: root, env: { PREBUILDS_ONLY: '1' } });
+    if (r.status !== 0) fail(`the aarch64 Node could not load it under qemu:\n${r.stdout}${r.stderr}`);
+    probe = r.stdout;
+  } else {
+    probe = run(process.execPath, probeArgs, { cwd: root, capture: true, env: { ...process.env, PREBUILDS_ONLY: '1' } });
+  }
+  const { path: loaded, arch: loadedArch, info } = JSON.parse(probe.trim().split('\n').pop());
   if (path.resolve(loaded) !== outFile) fail(`node-gyp-build resolved ${loaded}, not ${outFile}`);
+  if (loadedArch !== arch) fail(`loaded by a ${loadedArch} Node, not ${arch}`);
+  if (cross && info.isa !== 'neon') fail(`the aarch64 build reports isa ${info.isa}, not neon`);
   log(`PREBUILDS_ONLY=1 node-gyp-build loads ${path.relative(root, loaded)}: ${JSON.stringify(info)}`);
   log(`size ${fs.statSync(outFile).size} bytes, sha256 ${sha256(outFile).slice(0, 16)}…`);
   log(`PASS in ${secs(Date.now() - t0)}: ${path.relative(root, outFile)}`);

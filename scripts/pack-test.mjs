@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // npm run test:pack            prebuilt path: install the packed tarball where
-//                              no compiler is on PATH and use it from CJS + ESM
+//                              no compiler is on PATH and use it from CJS + ESM;
+//                              on linux-x64 the tarball also carries the
+//                              linux-arm64 prebuild, which an aarch64 Node
+//                              loads from the installed package under qemu
+//                              (scripts/lib/arm64.mjs: tools installed as root)
 // node scripts/pack-test.mjs --source
 //                              source fallback: pack without prebuilds/, install
 //                              with the normal PATH, node-gyp must compile it
@@ -17,6 +21,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { ensureArm64Node, ensureCrossTools, qemuNode } from './lib/arm64.mjs';
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
 for (const a of args) {
@@ -30,6 +36,10 @@ const keep = args.has('--keep');
 
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const tuple = `${process.platform}-${process.arch}`;
+// The prebuilds a tarball packed here carries: this platform's, and from
+// linux-x64 the cross-compiled linux-arm64 one.
+const ARM64 = 'linux-arm64';
+const tuples = tuple === 'linux-x64' ? [tuple, ARM64] : [tuple];
 const NO_COMPILER = ['g++', 'gcc', 'cc', 'c++', 'clang', 'clang++', 'make', 'cmake', 'python', 'python3'];
 
 // The seed example (d2l §6.4.3) as a user writes it: examples/seed.cjs and
@@ -142,8 +152,10 @@ function ensureDist() {
   step('npm run build:ts (dist/ missing)', () => run('npm', ['run', 'build:ts']));
 }
 
-function ensurePrebuilds() {
-  const dir = path.join(root, 'prebuilds', tuple);
+function ensurePrebuilds(target) {
+  const dir = path.join(root, 'prebuilds', target);
+  const args = ['run', 'build:prebuilds', ...(target === tuple ? [] : ['--', '--arch', target.split('-')[1]])];
+  const what = `npm ${args.join(' ')}`;
   const prebuilt = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.node')) : [];
   if (prebuilt.length) {
     // Rebuilt when a source is newer: a stale prebuild would be tested and
@@ -152,11 +164,11 @@ function ensurePrebuilds() {
     const sources = ['binding.gyp', ...fs.readdirSync(path.join(root, 'native')).map((f) => `native/${f}`)];
     const newer = sources.filter((f) => fs.statSync(path.join(root, f)).mtimeMs > builtAt);
     if (newer.length === 0) return;
-    log(`${newer.length > 3 ? `${newer.slice(0, 3).join(', ')} and ${newer.length - 3} more` : newer.join(', ')} newer than prebuilds/${tuple}/`);
-    step('npm run build:prebuilds (prebuilds/ older than the sources)', () => run('npm', ['run', 'build:prebuilds']));
+    log(`${newer.length > 3 ? `${newer.slice(0, 3).join(', ')} and ${newer.length - 3} more` : newer.join(', ')} newer than prebuilds/${target}/`);
+    step(`${what} (prebuilds/${target} older than the sources)`, () => run('npm', args));
     return;
   }
-  step('npm run build:prebuilds (prebuilds/ missing)', () => run('npm', ['run', 'build:prebuilds']));
+  step(`${what} (prebuilds/${target} missing)`, () => run('npm', args));
 }
 
 /** npm pack `srcDir` into `dest`; returns { tgz, files }. */
@@ -183,8 +195,10 @@ function checkTarball(files, { prebuilds }) {
   const nativeFiles = fs.readdirSync(path.join(root, 'native')).map((f) => `native/${f}`);
   for (const f of new Set([...gypSources, ...nativeFiles])) if (!has(f)) problems.push(`missing ${f}`);
   if (!files.some((f) => /^native\/[^/]+\.cc$/.test(f))) problems.push('no native/*.cc');
-  const pre = files.filter((f) => f.startsWith(`prebuilds/${tuple}/`) && f.endsWith('.node'));
-  if (prebuilds && pre.length === 0) problems.push(`no prebuilds/${tuple}/*.node`);
+  const pre = files.filter((f) => f.startsWith('prebuilds/') && f.endsWith('.node'));
+  for (const t of prebuilds ? tuples : []) {
+    if (!pre.some((f) => f.startsWith(`prebuilds/${t}/`))) problems.push(`no prebuilds/${t}/*.node`);
+  }
   if (!prebuilds && files.some((f) => f.startsWith('prebuilds/'))) problems.push('has prebuilds/ (must not, for the source test)');
   for (const bad of ['test/', 'bench/', 'build/', 'node_modules/', 'lib/', 'examples/', 'scripts/']) {
     const hits = files.filter((f) => f.startsWith(bad));
@@ -247,7 +261,7 @@ function resolvedBinary(dir, env, installed) {
 
 // ---------------------------------------------------------------- modes
 function prebuiltMode(tmp) {
-  ensurePrebuilds();
+  for (const t of tuples) ensurePrebuilds(t);
   ensureDist();
   const { tgz, files } = step('npm pack', () => pack(root, path.join(tmp, 'pack')));
   checkTarball(files, { prebuilds: true });
@@ -262,6 +276,37 @@ function prebuiltMode(tmp) {
   if (path.dirname(resolved) !== prebuildDir) fail(`node-gyp-build resolves ${resolved}, not a file in ${prebuildDir}`);
   log(`no node_modules/${pkg.name}/build/; node-gyp-build resolves ${path.relative(app, resolved)}`);
   step('seed via require and import (restricted PATH)', () => runSeeds(app, env, resolved));
+  if (tuples.includes(ARM64) && tuple !== ARM64) {
+    step('the installed package on an aarch64 Node (qemu): linux-arm64 prebuild', () => runArm64(app, installed));
+  }
+}
+
+/**
+ * The installed package (its install compiled nothing) on an aarch64 Node
+ * under qemu: node-gyp-build must pick prebuilds/linux-arm64, which reports
+ * the neon kernels, and the native check and the seed pass on it.
+ */
+function runArm64(dir, installed) {
+  ensureCrossTools(log);
+  const { nodeBin } = ensureArm64Node(log);
+  const want = fs.realpathSync(path.join(installed, 'prebuilds', ARM64, `${pkg.name}.napi.node`));
+  const info = qemuNode(nodeBin, ['-p', `JSON.stringify([process.arch, require('node-gyp-build').path(${JSON.stringify(installed)}), require('${pkg.name}').backendInfo().isa])`], { cwd: dir });
+  if (info.status !== 0) fail(`the aarch64 Node could not load the package:\n${info.stdout}${info.stderr}`);
+  const [arch, resolved, isa] = JSON.parse(info.stdout.trim().split('\n').pop());
+  if (arch !== 'arm64' || fs.realpathSync(resolved) !== want || isa !== 'neon') {
+    fail(`aarch64 Node: arch ${arch}, node-gyp-build resolves ${resolved}, isa ${isa}; expected arm64, ${want}, neon`);
+  }
+  for (const file of ['native-check.cjs', 'seed.cjs']) {
+    const r = qemuNode(nodeBin, ['--require', './report-native.cjs', file], { cwd: dir });
+    const out = r.stdout ?? '';
+    if (r.status !== 0) fail(`${file} on the aarch64 Node exited with ${r.status ?? r.signal}:\n${out}${r.stderr ?? ''}`);
+    if (!out.includes(file === 'seed.cjs' ? SEED_MARKER : NATIVE_MARKER)) fail(`${file} on the aarch64 Node did not reach the end of its check:\n${out}`);
+    const loaded = [...out.matchAll(/^NATIVE-LOADED (.+)$/gm)].map((m) => fs.realpathSync(m[1]));
+    if (loaded.some((f) => f !== want) || (file === 'native-check.cjs' && loaded.length !== 1)) {
+      fail(`${file} on the aarch64 Node loaded ${loaded.join(', ') || 'no .node'}; expected ${want}`);
+    }
+  }
+  log(`aarch64 Node ${ARM64}: node-gyp-build resolves ${path.relative(dir, want)} (neon); native-check.cjs and seed.cjs pass`);
 }
 
 function sourceMode(tmp) {

