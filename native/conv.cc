@@ -985,6 +985,8 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
 }
 
 }  // namespace
+
+const Isa& current_isa() { return conv_isa(); }
 }  // namespace conv
 
 void conv2d_f32(const Conv2dShape& s, const float* x, const float* w, const float* bias,

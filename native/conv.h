@@ -36,6 +36,8 @@
 // All of them keep the contract of kernels.h, so they give identical bits.
 #pragma once
 #include <cstddef>
+#include <limits>
+#include <vector>
 
 #include "kernels.h"
 
@@ -113,6 +115,11 @@ template <typename T>
 using StripFn = void (*)(const Conv2dShape& s, const T* x, index_t iy0, index_t ix0, index_t sw,
                          T* dst);
 
+// Pooling of `planes` consecutive N-C-H-W planes (kernels.h: Pool2dShape
+// and its contract): each plane of `in` is h x w, of `out` oh x ow.
+template <typename T>
+using PoolPlaneFn = void (*)(const Pool2dShape& s, const T* in, T* out, index_t planes);
+
 template <typename T>
 struct Kernels {
   PackBFn<T> packB;
@@ -121,12 +128,17 @@ struct Kernels {
   int pfMR, pfNR;               // its tile (rows, columns)
   TileKernel<T> tile;           // null where the ISA has none (same tile)
   StripFn<T> strip;
+  PoolPlaneFn<T> maxPool, avgPool;
 };
 
 struct Isa {
   Kernels<float> f32;
   Kernels<double> f64;
 };
+
+// The table conv2d and pooling use now: follows the GEMM's ISA
+// (gemm::current_isa(), so NTENSOR_ISA and the test hook apply).
+const Isa& current_isa();
 
 extern const Isa isa_scalar;
 #if defined(__x86_64__) || defined(_M_X64)

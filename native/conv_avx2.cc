@@ -28,6 +28,17 @@ struct F32 {
   static V set1(T x) { return _mm256_set1_ps(x); }
   static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V div(V a, V b) { return _mm256_div_ps(a, b); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V select(M m, V a, V b) { return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(m)); }  // m ? b : a
+  static M from_bits(std::uint32_t bits) {  // lane l: bit l
+    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(int(bits)), bit), bit);
+  }
+  // v where v > acc or v is NaN, else acc (pooling's max)
+  static V maxnan(V acc, V v) {
+    return _mm256_blendv_ps(acc, v, _mm256_or_ps(_mm256_cmp_ps(v, acc, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+  }
   static M lanes(int lo, int hi) {
     const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(lo), i),
@@ -49,6 +60,17 @@ struct F32 {
     return _mm256_mask_i32gather_ps(zero(), p, idx, _mm256_castsi256_ps(m), 4);
   }
   static void store(T* p, M m, V v) { _mm256_maskstore_ps(p, m, v); }
+  // All W lanes `stride` apart; reads no element past the last lane's.
+  static V load_full(const T* p, index_t stride) {
+    if (stride == 1) return _mm256_loadu_ps(p);
+    if (stride == 2) {
+      // [0 2 8 10 | 4 6 12 14], then the 64-bit quarters in order.
+      const V lo = _mm256_loadu_ps(p), hi = _mm256_maskload_ps(p + 8, lanes(0, 7));
+      const V q = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+      return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(q), _MM_SHUFFLE(3, 1, 2, 0)));
+    }
+    return load_strided(lanes(0, W), p, stride);
+  }
 };
 
 struct F64 {
@@ -62,6 +84,16 @@ struct F64 {
   static V set1(T x) { return _mm256_set1_pd(x); }
   static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  static V div(V a, V b) { return _mm256_div_pd(a, b); }
+  static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+  static V select(M m, V a, V b) { return _mm256_blendv_pd(a, b, _mm256_castsi256_pd(m)); }
+  static M from_bits(std::uint32_t bits) {
+    const __m256i bit = _mm256_setr_epi64x(1, 2, 4, 8);
+    return _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(bits), bit), bit);
+  }
+  static V maxnan(V acc, V v) {
+    return _mm256_blendv_pd(acc, v, _mm256_or_pd(_mm256_cmp_pd(v, acc, _CMP_GT_OQ), _mm256_cmp_pd(v, v, _CMP_UNORD_Q)));
+  }
   static M lanes(int lo, int hi) {
     const __m256i i = _mm256_setr_epi64x(0, 1, 2, 3);
     return _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_set1_epi64x(lo), i),
@@ -82,6 +114,15 @@ struct F64 {
     return _mm256_mask_i32gather_pd(zero(), p, idx, _mm256_castsi256_pd(m), 8);
   }
   static void store(T* p, M m, V v) { _mm256_maskstore_pd(p, m, v); }
+  static V load_full(const T* p, index_t stride) {
+    if (stride == 1) return _mm256_loadu_pd(p);
+    if (stride == 2) {
+      // [0 4 2 6] from the two unpacks, then in order.
+      const V lo = _mm256_loadu_pd(p), hi = _mm256_maskload_pd(p + 4, lanes(0, 3));
+      return _mm256_permute4x64_pd(_mm256_unpacklo_pd(lo, hi), _MM_SHUFFLE(3, 1, 2, 0));
+    }
+    return load_strided(lanes(0, W), p, stride);
+  }
 };
 
 #include "conv_generic.inc"

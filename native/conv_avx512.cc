@@ -43,6 +43,14 @@ struct F32 {
   static V set1(T x) { return _mm512_set1_ps(x); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V select(M m, V a, V b) { return _mm512_mask_mov_ps(a, m, b); }  // m ? b : a
+  static M from_bits(std::uint32_t bits) { return M(bits); }  // lane l: bit l
+  // v where v > acc or v is NaN, else acc (pooling's max)
+  static V maxnan(V acc, V v) {
+    return _mm512_mask_mov_ps(acc, _mm512_cmp_ps_mask(v, acc, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
+  }
   static M lanes(int lo, int hi) { return M(_bzhi_u32(~0u, unsigned(hi)) & ~_bzhi_u32(~0u, unsigned(lo))); }
   static V load(M m, const T* p) { return _mm512_maskz_loadu_ps(m, p); }
   static V loadu(const T* p) { return _mm512_loadu_ps(p); }
@@ -66,6 +74,15 @@ struct F32 {
     return _mm512_mask_i32gather_ps(zero(), m, idx, p, 4);
   }
   static void store(T* p, M m, V v) { _mm512_mask_storeu_ps(p, m, v); }
+  // All W lanes `stride` apart; reads no element past the last lane's.
+  static V load_full(const T* p, index_t stride) {
+    if (stride == 1) return _mm512_loadu_ps(p);
+    if (stride == 2) {
+      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_maskz_loadu_ps(__mmask16(0x7fff), p + 16));
+    }
+    return load_strided(M(0xffff), p, stride);
+  }
 };
 
 struct F64 {
@@ -79,6 +96,13 @@ struct F64 {
   static V set1(T x) { return _mm512_set1_pd(x); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static V div(V a, V b) { return _mm512_div_pd(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  static V select(M m, V a, V b) { return _mm512_mask_mov_pd(a, m, b); }
+  static M from_bits(std::uint32_t bits) { return M(bits); }
+  static V maxnan(V acc, V v) {
+    return _mm512_mask_mov_pd(acc, _mm512_cmp_pd_mask(v, acc, _CMP_GT_OQ) | _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q), v);
+  }
   static M lanes(int lo, int hi) { return M(_bzhi_u32(~0u, unsigned(hi)) & ~_bzhi_u32(~0u, unsigned(lo))); }
   static V load(M m, const T* p) { return _mm512_maskz_loadu_pd(m, p); }
   static V loadu(const T* p) { return _mm512_loadu_pd(p); }
@@ -101,6 +125,14 @@ struct F64 {
     return _mm512_mask_i32gather_pd(zero(), m, idx, p, 8);
   }
   static void store(T* p, M m, V v) { _mm512_mask_storeu_pd(p, m, v); }
+  static V load_full(const T* p, index_t stride) {
+    if (stride == 1) return _mm512_loadu_pd(p);
+    if (stride == 2) {
+      const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+      return _mm512_permutex2var_pd(_mm512_loadu_pd(p), even, _mm512_maskz_loadu_pd(__mmask8(0x7f), p + 8));
+    }
+    return load_strided(M(0xff), p, stride);
+  }
 };
 
 #include "conv_generic.inc"
@@ -259,7 +291,8 @@ void tile_kernel_f32(index_t K, const float* a, const index_t* off, const float*
 
 const Isa isa_avx512 = {
     {avx512::pack_b<avx512::F32>, avx512::direct<avx512::F32>, avx512::ukernel_pf_f32,
-     avx512::kPfMR, avx512::kPfNR, avx512::tile_kernel_f32, avx512::pack_strip<avx512::F32>},
+     avx512::kPfMR, avx512::kPfNR, avx512::tile_kernel_f32, avx512::pack_strip<avx512::F32>,
+     avx512::pool_planes<avx512::F32, true>, avx512::pool_planes<avx512::F32, false>},
     avx512::kernels<avx512::F64>()};
 
 }  // namespace conv

@@ -22,6 +22,12 @@ struct Lane {
   static V set1(T x) { return x; }
   static V fmadd(V a, V b, V c) { return std::fma(a, b, c); }
   static V add(V a, V b) { return a + b; }
+  static V div(V a, V b) { return a / b; }
+  static V mul(V a, V b) { return a * b; }
+  static V select(M m, V a, V b) { return m ? b : a; }
+  static M from_bits(std::uint32_t bits) { return (bits & 1) != 0; }
+  // v where v > acc or v is NaN, else acc (pooling's max)
+  static V maxnan(V acc, V v) { return v > acc || v != v ? v : acc; }
   static M lanes(int lo, int hi) { return lo < hi; }
   static V load(M m, const T* p) { return m ? *p : T(0); }
   static V loadu(const T* p) { return *p; }
@@ -30,6 +36,7 @@ struct Lane {
   static void store(T* p, M m, V v) {
     if (m) *p = v;
   }
+  static V load_full(const T* p, index_t) { return *p; }
 };
 using F32 = Lane<float>;
 using F64 = Lane<double>;

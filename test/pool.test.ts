@@ -163,7 +163,54 @@ describe('vs PyTorch 1.13 (fixtures) and the naive loops, bit for bit', () => {
     });
   }
 
-  it('random shapes and options, both dtypes, 1 and 3 threads, against the naive loops', () => {
+  // Every kernel this CPU runs (native/conv_generic.inc per ISA: vectors
+  // across output columns, masked at the edges), forced in turn.
+  const ISAS = native().backendInfo().supportedIsas as Array<'avx512' | 'avx2' | 'neon' | 'scalar'>;
+  it('every PyTorch fixture case under every ISA this CPU runs', () => {
+    expect(ISAS.length).toBeGreaterThanOrEqual(1);
+    try {
+      for (const isa of ISAS) {
+        expect(native()._setIsa(isa)).toBe(isa);
+        for (const c of fixtures.pool) {
+          const x = toTensor(c.input, c.dtype);
+          const { stride, padding, dilation, ceilMode, countIncludePad, divisorOverride } = c;
+          const got = c.op === 'max'
+            ? maxPool2d(x, c.kernel, { stride: stride ?? undefined, padding, dilation, ceilMode })
+            : avgPool2d(x, c.kernel, { stride: stride ?? undefined, padding, ceilMode, countIncludePad, divisorOverride });
+          expect(sameBits(got.data, Array.from(toTensor(c.out, c.dtype).data)), `${isa} ${c.op} ${c.dtype} ${c.name}`).toBe(-1);
+        }
+      }
+    } finally {
+      native()._setIsa('auto');
+    }
+  });
+
+  it('wide rows (two whole vectors at a time inside, masked edges), strides 1-3, every ISA, against the naive loops', () => {
+    const g = new Generator(7);
+    try {
+      for (const isa of ISAS) {
+        native()._setIsa(isa);
+        for (const dtype of ['float32', 'float64'] as const) {
+          const shape = [2, 3, 7, 151];
+          const x = normal(0, 1, shape, { generator: g, dtype });
+          x.data[5 * 151 + 77] = NaN; // a NaN inside a whole vector
+          for (const stride of [1, 2, 3] as const) {
+            for (const padding of [0, 1, 2] as const) {
+              const k: Pair = [3, 5];
+              const o: Pool2dOptions = { stride: [1, stride], padding: [1, padding], ceilMode: padding === 2 };
+              const what = `${isa} ${dtype} stride ${stride} padding ${padding}`;
+              expect(sameBits(maxPool2d(x, k, { ...o, dilation: [1, stride] }).data, naivePool('max', x.data, shape, dtype, k, { ...o, stride: [1, stride], dilation: [1, stride] })), `max ${what}`).toBe(-1);
+              expect(sameBits(avgPool2d(x, k, { ...o, countIncludePad: padding !== 1 }).data, naivePool('avg', x.data, shape, dtype, k, { ...o, stride: [1, stride], countIncludePad: padding !== 1 })), `avg ${what}`).toBe(-1);
+            }
+          }
+        }
+      }
+    } finally {
+      native()._setIsa('auto');
+    }
+  });
+
+  it('random shapes and options, both dtypes, 1 and 3 threads, every ISA, against the naive loops', () => {
     const g = new Generator(31);
     const before = getNumThreads();
     let rs = 12345;
@@ -187,10 +234,11 @@ describe('vs PyTorch 1.13 (fixtures) and the naive loops, bit for bit', () => {
         const x = normal(0, 1, shape, { generator: g, dtype });
         const maxOpts: Pool2dOptions = { stride: stride ?? undefined, padding: [ph, pw], dilation: opts.dilation, ceilMode: opts.ceilMode };
         const avgOpts: Pool2dOptions = { stride: stride ?? undefined, padding: [ph, pw], ceilMode: opts.ceilMode, countIncludePad: opts.countIncludePad, divisorOverride: opts.divisorOverride };
-        for (const threads of [1, 3]) {
+        for (const [threads, isa] of [[1, ISAS[t % ISAS.length]], [3, ISAS[(t + 1) % ISAS.length]]] as const) {
           setNumThreads(threads);
+          native()._setIsa(isa);
           const mx = maxPool2d(x, [kh, kw], maxOpts), avg = avgPool2d(x, [kh, kw], avgOpts);
-          const what = `${dtype} [${shape}] k ${kh}x${kw} s ${stride} p ${ph},${pw} ${JSON.stringify(opts)}`;
+          const what = `${isa} ${threads}T ${dtype} [${shape}] k ${kh}x${kw} s ${stride} p ${ph},${pw} ${JSON.stringify(opts)}`;
           expect(sameBits(mx.data, naivePool('max', x.data, shape, dtype, [kh, kw], { ...maxOpts, stride })), `max ${what}`).toBe(-1);
           expect(sameBits(avg.data, naivePool('avg', x.data, shape, dtype, [kh, kw], { ...avgOpts, stride })), `avg ${what}`).toBe(-1);
           if (threads === 1 && opts.ceilMode && mx.numel !== maxPool2d(x, [kh, kw], { ...maxOpts, ceilMode: false }).numel) ceilChanged++;
@@ -198,6 +246,7 @@ describe('vs PyTorch 1.13 (fixtures) and the naive loops, bit for bit', () => {
       }
     } finally {
       setNumThreads(before);
+      native()._setIsa('auto');
     }
     // The options did something: ceilMode changed output sizes. (A max
     // window with no input element is a fixture case.)
