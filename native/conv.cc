@@ -59,12 +59,6 @@ const gemm::Kernels<float>& gemm_kernels<float>() { return gemm::current_isa().f
 template <>
 const gemm::Kernels<double>& gemm_kernels<double>() { return gemm::current_isa().f64; }
 
-template <typename T>
-const Kernels<T>& conv_kernels();
-template <>
-const Kernels<float>& conv_kernels<float>() { return conv_isa().f32; }
-template <>
-const Kernels<double>& conv_kernels<double>() { return conv_isa().f64; }
 
 void gemm_call(index_t m, index_t n, index_t k, const float* A, index_t lda, const float* B,
                index_t ldb, float* C, index_t ldc) {
@@ -244,7 +238,7 @@ void gemm_task(void* ctx, int) {
   auto& j = *static_cast<GemmJob<T>*>(ctx);
   const Conv2dShape& s = *j.s;
   const gemm::Kernels<T>& kern = gemm_kernels<T>();
-  const Kernels<T>& ck = conv_kernels<T>();
+  const Kernels<T>& ck = current_kernels<T>();
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
   const index_t K = cg * s.kh * s.kw, P = s.oh * s.ow;
   const index_t MR = kern.blk.mr, NR = kern.blk.nr, KC = kern.blk.kc;
@@ -404,7 +398,7 @@ void gemmt_task(void* ctx, int t) {
   auto& j = *static_cast<GemmTJob<T>*>(ctx);
   const Conv2dShape& s = *j.s;
   const gemm::Kernels<T>& kern = gemm_kernels<T>();
-  const Kernels<T>& ck = conv_kernels<T>();
+  const Kernels<T>& ck = current_kernels<T>();
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
   const index_t K = cg * s.kh * s.kw, P = s.oh * s.ow;
   const index_t NR = kern.blk.nr;          // the GEMM's B panels (packB)
@@ -519,7 +513,7 @@ constexpr std::size_t kGemmTMaxABytes = std::size_t(3) << 19;  // 1.5 MiB
 // Whether the ISA has its own transposed-GEMM kernel for T (conv.h).
 template <typename T>
 bool gemmt_own() {
-  const Kernels<T>& ck = conv_kernels<T>();
+  const Kernels<T>& ck = current_kernels<T>();
   const index_t NR = gemm_kernels<T>().blk.nr;
   return ck.ukernelPf != nullptr && ck.pfNR % NR == 0 && NR == 32 / index_t(sizeof(T) / 4);
 }
@@ -527,7 +521,7 @@ bool gemmt_own() {
 template <typename T>
 bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const gemm::Kernels<T>& kern = gemm_kernels<T>();
-  const Kernels<T>& ck = conv_kernels<T>();
+  const Kernels<T>& ck = current_kernels<T>();
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
   const index_t K = cg * s.kh * s.kw, P = s.oh * s.ow;
   const index_t NR = kern.blk.nr, NC = kern.blk.nc;
@@ -657,7 +651,7 @@ void directt_task(void* ctx, int t) {
   auto& j = *static_cast<DirectTJob<T>*>(ctx);
   const Conv2dShape& s = *j.s;
   const gemm::Kernels<T>& kern = gemm_kernels<T>();
-  const Kernels<T>& ck = conv_kernels<T>();
+  const Kernels<T>& ck = current_kernels<T>();
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
   const index_t K = cg * s.kh * s.kw, P = s.oh * s.ow;
   const index_t NR = kern.blk.nr, MRt = ck.pfMR;
@@ -783,14 +777,14 @@ void directt_task(void* ctx, int t) {
 // Whether the ISA has the tile kernel for T.
 template <typename T>
 bool directt_own() {
-  const Kernels<T>& ck = conv_kernels<T>();
+  const Kernels<T>& ck = current_kernels<T>();
   const index_t NR = gemm_kernels<T>().blk.nr;
   return ck.tile != nullptr && ck.pfNR % NR == 0 && NR == 32 / index_t(sizeof(T) / 4);
 }
 
 template <typename T>
 bool direct_t(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
-  const Kernels<T>& ck = conv_kernels<T>();
+  const Kernels<T>& ck = current_kernels<T>();
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
   const index_t K = cg * s.kh * s.kw;
   const index_t NRt = ck.pfNR;
@@ -834,7 +828,7 @@ template <typename T>
 void direct_task(void* ctx, int) {
   auto& j = *static_cast<DirectJob<T>*>(ctx);
   const Conv2dShape& s = *j.s;
-  const Kernels<T>& ck = conv_kernels<T>();
+  const Kernels<T>& ck = current_kernels<T>();
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
   const index_t wstride = cg * s.kh * s.kw, P = s.oh * s.ow;
   for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
@@ -986,7 +980,10 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
 
 }  // namespace
 
-const Isa& current_isa() { return conv_isa(); }
+template <>
+const Kernels<float>& current_kernels<float>() { return conv_isa().f32; }
+template <>
+const Kernels<double>& current_kernels<double>() { return conv_isa().f64; }
 }  // namespace conv
 
 void conv2d_f32(const Conv2dShape& s, const float* x, const float* w, const float* bias,

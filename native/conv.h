@@ -136,9 +136,14 @@ struct Isa {
   Kernels<double> f64;
 };
 
-// The table conv2d and pooling use now: follows the GEMM's ISA
+// The kernels conv2d and pooling use now: the table of the GEMM's ISA
 // (gemm::current_isa(), so NTENSOR_ISA and the test hook apply).
-const Isa& current_isa();
+template <typename T>
+const Kernels<T>& current_kernels();
+template <>
+const Kernels<float>& current_kernels<float>();
+template <>
+const Kernels<double>& current_kernels<double>();
 
 extern const Isa isa_scalar;
 #if defined(__x86_64__) || defined(_M_X64)

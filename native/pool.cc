@@ -20,12 +20,6 @@ struct PoolJob {
   conv::PoolPlaneFn<T> plane;
 };
 
-template <typename T>
-const conv::Kernels<T>& kernels_for();
-template <>
-const conv::Kernels<float>& kernels_for<float>() { return conv::current_isa().f32; }
-template <>
-const conv::Kernels<double>& kernels_for<double>() { return conv::current_isa().f64; }
 
 template <typename T, bool Max>
 void pool_task(void* ctx, int t) {
@@ -44,7 +38,7 @@ void pool2d(const Pool2dShape& s, const T* x, T* y) {
   index_t tasks = get_num_threads();
   if (tasks > planes) tasks = planes;
   if (work < 1 << 17) tasks = 1;
-  const conv::Kernels<T>& k = kernels_for<T>();
+  const conv::Kernels<T>& k = conv::current_kernels<T>();
   PoolJob<T, Max> job{&s, x, y, planes, int(tasks), Max ? k.maxPool : k.avgPool};
   parallel_run(int(tasks), pool_task<T, Max>, &job);
 }
