@@ -1,4 +1,4 @@
-// The `out` option of matmul, conv2d and their async twins: the result
+// The `out` option of matmul, conv2d, the poolings and their async twins: the result
 // lands in the caller's tensor, bit for bit what the op returns without it,
 // and that tensor is the return value; every check runs before anything is
 // written (a refused `out` keeps its old bits); nothing writes to `out`
@@ -9,9 +9,10 @@ import { sameBits } from './bits';
 import { errorOf } from './error-of';
 
 import {
-  Tensor, conv2d, conv2dAsync, fromTypedArray, manualSeed, matmul, matmulAsync, normal, zeros,
+  Tensor, avgPool2d, avgPool2dAsync, conv2d, conv2dAsync, fromTypedArray, manualSeed, matmul, matmulAsync,
+  maxPool2d, maxPool2dAsync, normal, zeros,
 } from '../lib/index';
-import type { Conv2dOptions, DType } from '../lib/index';
+import type { Conv2dOptions, DType, Pool2dOptions } from '../lib/index';
 import { native } from '../lib/native';
 import { INLINE_MAX_WORK, MAX_IN_FLIGHT } from '../lib/ops/async';
 
@@ -183,6 +184,46 @@ describe('conv2d(input, weight, {out})', () => {
     // conv2d's own errors come first.
     expect(() => conv2d(x, normal(0, 1, [3, 4, 3, 3]), { out: outT })).toThrow(/expected input\[1, 2, 5, 5\] to have 4 channels/);
     expect(conv2d(x, w, { bias, out: nanTensor(good) }).shape).toEqual(good);
+  });
+});
+
+describe('maxPool2d and avgPool2d with {out}', () => {
+  const POOL_CASES: Array<[number[], number | [number, number], Pool2dOptions, Pool2dOptions]> = [
+    [[2, 3, 9, 11], 3, { stride: 2, padding: 1 }, {}],
+    [[3, 17, 40], [2, 3], { ceilMode: true }, {}],
+    [[1, 16, 64, 64], 3, { stride: 1, padding: 1 }, {}], // 64 KiB and more: an uninitialised new array
+    [[1, 4, 20, 20], 3, { padding: 1 }, { countIncludePad: false, divisorOverride: 7 }],
+  ];
+  for (const dtype of ['float32', 'float64'] as const) {
+    for (const [xs, k, common, avgOnly] of POOL_CASES) {
+      it(`${dtype} ${JSON.stringify(xs)} kernel ${JSON.stringify(k)} ${JSON.stringify({ ...common, ...avgOnly })}: the same bits, out returned`, () => {
+        manualSeed(5);
+        const x = normal(0, 1, xs, { dtype });
+        for (const [fn, opts] of [[maxPool2d, { ...common, dilation: 1 }], [avgPool2d, { ...common, ...avgOnly }]] as const) {
+          const want = fn(x, k, opts);
+          const out = nanTensor([...want.shape], dtype);
+          expect(fn(x, k, { ...opts, out })).toBe(out);
+          expect(sameBits(out.data, want.data)).toBe(true);
+        }
+      });
+    }
+  }
+
+  it('refuses a wrong out, or one sharing memory with the input, before writing; async twins resolve with out', async () => {
+    const x = normal(0, 1, [1, 2, 6, 6]);
+    const bad = nanTensor([2, 3, 3]);
+    expect(() => maxPool2d(x, 2, { out: bad })).toThrow(new RangeError('maxPool2d: expected out to have shape [1, 2, 3, 3], but got [2, 3, 3]'));
+    expect(bad.data.every(Number.isNaN)).toBe(true);
+    expect(() => avgPool2d(x, 2, { out: nanTensor([1, 2, 3, 3], 'float64') })).toThrow(new TypeError('avgPool2d: expected out to have dtype float32, but got float64'));
+    const xs = fromTypedArray(new Float32Array(72), [1, 2, 6, 6]);
+    expect(() => maxPool2d(xs, 2, { out: fromTypedArray(xs.data.subarray(0, 18), [1, 2, 3, 3]) })).toThrow(/^maxPool2d: out shares memory with argument 'input'/);
+    const big = normal(0, 1, [1, 32, 64, 64]); // 32 * 32 * 32 * 9 > INLINE_MAX_WORK: libuv's pool
+    expect(32 * 32 * 32 * 9).toBeGreaterThan(INLINE_MAX_WORK);
+    for (const [fn, afn] of [[maxPool2d, maxPool2dAsync], [avgPool2d, avgPool2dAsync]] as const) {
+      const out = nanTensor([1, 32, 32, 32]);
+      expect(await afn(big, 3, { stride: 2, padding: 1, out })).toBe(out);
+      expect(sameBits(out.data, fn(big, 3, { stride: 2, padding: 1 }).data)).toBe(true);
+    }
   });
 });
 

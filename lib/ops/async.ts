@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 
 import { DType, FloatArray } from '../dtype';
 import { native } from '../native';
-import { Tensor, adopt } from '../tensor';
+import { Tensor } from '../tensor';
 import {
   Conv2dOptions, Conv2dPlan, prepareConv2d, prepareCorr2d, prepareCorr2dMultiIn, prepareCorr2dMultiInOut,
   prepareCorr2dMultiInOut1x1, runConv2dPlan,
@@ -248,11 +248,14 @@ function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Conv
 }
 
 function runPool2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Pool2dPlan): Promise<Tensor> {
-  if (p.work > INLINE_MAX_WORK) p.x = pinned(p.x);
+  if (p.work > INLINE_MAX_WORK) {
+    if (p.target !== null) checkAsyncOut(op, p.out);
+    p.x = pinned(p.x);
+  }
   return runAsync(op, signal, p.work, () => runPool2dPlan(p),
     (token) => native()[`${p.op}Async`](token, p.x, p.out, p.n, p.c, p.h, p.w, p.kh, p.kw,
       p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.ceilMode, p.countIncludePad, p.divisor),
-    () => adopt(p.out, p.shape), false);
+    () => resultOf(p), p.target !== null);
 }
 
 // The twins. Each checks its options (a non-object, or a signal that is not

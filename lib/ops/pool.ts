@@ -5,11 +5,12 @@
 // countIncludePad (count_include_pad, default true) and divisorOverride.
 // Max pooling pads with −inf and propagates NaN. (No return_indices: the
 // tensors here hold floats only.)
-import { DType, FloatArray, allocateOutput } from '../dtype';
+import { DType, FloatArray } from '../dtype';
 import { fmt } from '../shape';
 import { native } from '../native';
-import { Tensor, adopt, checkTensor } from '../tensor';
+import { Tensor, checkTensor } from '../tensor';
 import { pair } from './conv';
+import { destination, resultOf } from './out';
 
 /**
  * The options of maxPool2d and avgPool2d (one type, so either function fits
@@ -38,6 +39,13 @@ export interface Pool2dOptions {
   countIncludePad?: boolean;
   /** avgPool2d only: a nonzero integer every window's sum is divided by instead. Default none. */
   divisorOverride?: number | null;
+  /**
+   * A tensor to receive the result instead of a new one, returned as the
+   * result: the output's exact shape and dtype, sharing no memory with the
+   * input. Its previous values are not read. (An ntensor extension, as for
+   * conv2d: torch.nn.functional's pooling has no `out=`.)
+   */
+  out?: Tensor | null;
 }
 
 export type PoolOp = 'maxPool2d' | 'avgPool2d';
@@ -51,6 +59,8 @@ export interface Pool2dPlan {
   op: PoolOp;
   x: FloatArray;
   out: FloatArray;
+  /** The caller's `out` tensor, or null (`out` is a new array). */
+  target: Tensor | null;
   shape: number[];
   n: number; c: number; h: number; w: number;
   kh: number; kw: number; sh: number; sw: number; ph: number; pw: number;
@@ -122,21 +132,22 @@ export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: number | re
   if (oh < 1 || ow < 1) {
     throw new RangeError(`${op}: Given input size: (${c}x${h}x${w}). Calculated output size: (${c}x${oh}x${ow}). Output size is too small (kernel size [${kh}, ${kw}], stride [${sh}, ${sw}], padding [${ph}, ${pw}]${dh !== 1 || dw !== 1 ? `, dilation [${dh}, ${dw}]` : ''}${ceilMode ? ', ceilMode' : ''})`);
   }
-  // Not zeroed from 64 KiB up (allocateOutput): the kernels write every
-  // output element (an empty max window writes −inf).
-  const out = allocateOutput(input.dtype, n * c * oh * ow, op, true);
+  // A new array is not zeroed from 64 KiB up (allocateOutput): the kernels
+  // write every output element (an empty max window writes −inf).
+  const shape = batched ? [n, c, oh, ow] : [c, oh, ow];
+  const { out, target } = destination(op, options.out, input.dtype, shape, n * c * oh * ow, true, [['input', input.data]]);
   return {
-    op, x: input.data, out, shape: batched ? [n, c, oh, ow] : [c, oh, ow], n, c, h, w, kh, kw, sh, sw, ph, pw,
+    op, x: input.data, out, target, shape, n, c, h, w, kh, kw, sh, sw, ph, pw,
     dh, dw, ceilMode, countIncludePad, divisor, work: out.length * kh * kw,
   };
 }
 
-/** Runs a plan's native call (none for an empty output) and wraps its output. */
+/** Runs a plan's native call (none for an empty output) and returns its result (the caller's out, or a new tensor). */
 export function runPool2dPlan(p: Pool2dPlan): Tensor {
   if (p.out.length > 0) {
     native()[p.op](p.x, p.out, p.n, p.c, p.h, p.w, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.ceilMode, p.countIncludePad, p.divisor);
   }
-  return adopt(p.out, p.shape);
+  return resultOf(p);
 }
 
 function describeInts(v: unknown): string {
