@@ -210,6 +210,26 @@ describe('vs PyTorch 1.13 (fixtures) and the naive loops, bit for bit', () => {
     }
   });
 
+  it('a kernel so wide that the edge columns are worked out as used (no table), every ISA', () => {
+    // 1 x 1999 windows, padding 999: ~130 edge chunks x 1999 columns, past
+    // conv_generic.inc's kMaxPoolColumns (2^14).
+    const g = new Generator(11);
+    const shape = [1, 2, 2, 2100];
+    const x = normal(0, 1, shape, { generator: g });
+    try {
+      for (const isa of ISAS) {
+        native()._setIsa(isa);
+        for (const stride of [1, 3]) {
+          const o: Pool2dOptions = { stride: [1, stride], padding: [0, 999], ceilMode: stride === 3 };
+          expect(sameBits(maxPool2d(x, [1, 1999], o).data, naivePool('max', x.data, shape, 'float32', [1, 1999], { ...o, stride: [1, stride] })), `max ${isa} ${stride}`).toBe(-1);
+          expect(sameBits(avgPool2d(x, [1, 1999], { ...o, countIncludePad: false }).data, naivePool('avg', x.data, shape, 'float32', [1, 1999], { ...o, stride: [1, stride], countIncludePad: false })), `avg ${isa} ${stride}`).toBe(-1);
+        }
+      }
+    } finally {
+      native()._setIsa('auto');
+    }
+  });
+
   it('random shapes and options, both dtypes, 1 and 3 threads, every ISA, against the naive loops', () => {
     const g = new Generator(31);
     const before = getNumThreads();
