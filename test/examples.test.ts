@@ -23,6 +23,14 @@ describe('examples', () => {
     expect(out).toContain('the matmul and cross-correlation formulations agree');
   });
 
+  it('d2l-6.5.ts (pooling) prints d2l\'s values', () => {
+    const out = run([path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'examples/d2l-6.5.ts']);
+    expect(out).toContain('tensor([[4., 5.],\n        [7., 8.]])');
+    expect(out).toContain('tensor([[2., 3.],\n        [5., 6.]])');
+    expect(out).toContain('tensor([[[[10.]]]])');
+    expect(out).toContain('tensor([[[[ 5.,  7.],\n          [13., 15.]],\n\n         [[ 6.,  8.],\n          [14., 16.]]]])');
+  });
+
   it('seed.mjs (import) and seed.cjs (require) print the same tensor', () => {
     const a = run(['examples/seed.mjs']);
     const b = run(['examples/seed.cjs']);
