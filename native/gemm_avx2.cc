@@ -102,37 +102,17 @@ struct F64 {
 // How many k steps ahead the micro-kernel prefetches the B micro-panel.
 constexpr index_t kPrefetchB = 32;
 
-constexpr int kMR32 = 6, kNR32 = 16, kMR64 = 6, kNR64 = 8;
-
-
-double fma_loop(bool f64, long iters, double* flops) {
-  return f64 ? fma_loop_simd<F64>(iters, flops) : fma_loop_simd<F32>(iters, flops);
-}
+// Tiles: fp32 6 x 16 (two vectors), fp64 6 x 8.
+constexpr int kMR32 = 6, kMR64 = 6;
 
 }  // namespace avx2
 
 const Isa isa_avx2 = {
     "avx2",
     1,
-    {{avx2::kMR32, avx2::kNR32, 144, 256, 1024, 48},
-     avx2::ukernel_tiled<float, avx2::kMR32, avx2::kNR32,
-                         avx2::ukernel_full_simd<avx2::F32, avx2::kMR32, 2, avx2::kPrefetchB>>,
-     avx2::packA<float, avx2::kMR32>,
-     avx2::packB<float, avx2::kNR32>,
-     avx2::small_gemm_simd<avx2::F32>,
-     avx2::gemv_axpy_simd<avx2::F32>,
-     avx2::gemv_dot_simd<avx2::F32>,
-     nullptr},
-    {{avx2::kMR64, avx2::kNR64, 144, 256, 512, 48},
-     avx2::ukernel_tiled<double, avx2::kMR64, avx2::kNR64,
-                         avx2::ukernel_full_simd<avx2::F64, avx2::kMR64, 2, avx2::kPrefetchB>>,
-     avx2::packA<double, avx2::kMR64>,
-     avx2::packB<double, avx2::kNR64>,
-     avx2::small_gemm_simd<avx2::F64>,
-     avx2::gemv_axpy_simd<avx2::F64>,
-     avx2::gemv_dot_simd<avx2::F64>,
-     nullptr},
-    avx2::fma_loop,
+    avx2::simd_kernels<avx2::F32, avx2::kMR32, 2, avx2::kPrefetchB>(144, 256, 1024, 48),
+    avx2::simd_kernels<avx2::F64, avx2::kMR64, 2, avx2::kPrefetchB>(144, 256, 512, 48),
+    avx2::fma_loop_pair<avx2::F32, avx2::F64>,
 };
 
 }  // namespace gemm

@@ -320,10 +320,6 @@ void packA_f64(index_t mc, index_t kc, const double* src, index_t rs, index_t cs
 }
 
 
-double fma_loop(bool f64, long iters, double* flops) {
-  return f64 ? fma_loop_simd<F64>(iters, flops) : fma_loop_simd<F32>(iters, flops);
-}
-
 }  // namespace avx512
 
 // Cache blocks: the packed B block (KC x NC) and the A block (MC x KC) fit
@@ -349,7 +345,7 @@ const Isa isa_avx512 = {
      avx512::gemv_axpy_simd<avx512::F64>,
      avx512::gemv_dot_simd<avx512::F64>,
      avx512::ukernel_direct<avx512::F64, avx512::kMR64, 2>},
-    avx512::fma_loop,
+    avx512::fma_loop_pair<avx512::F32, avx512::F64>,
 };
 
 }  // namespace gemm

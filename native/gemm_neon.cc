@@ -92,36 +92,17 @@ struct F64 {
 // How many k steps ahead the micro-kernel prefetches the B micro-panel.
 constexpr index_t kPrefetchB = 16;
 
-constexpr int kMR32 = 8, kNR32 = 12, kMR64 = 8, kNR64 = 6;
-
-double fma_loop(bool f64, long iters, double* flops) {
-  return f64 ? fma_loop_simd<F64>(iters, flops) : fma_loop_simd<F32>(iters, flops);
-}
+// Tiles: fp32 8 x 12 (three q-registers), fp64 8 x 6.
+constexpr int kMR32 = 8, kMR64 = 8;
 
 }  // namespace neon
 
 const Isa isa_neon = {
     "neon",
     1,
-    {{neon::kMR32, neon::kNR32, 128, 256, 1024, 48},
-     neon::ukernel_tiled<float, neon::kMR32, neon::kNR32,
-                         neon::ukernel_full_simd<neon::F32, neon::kMR32, 3, neon::kPrefetchB>>,
-     neon::packA<float, neon::kMR32>,
-     neon::packB<float, neon::kNR32>,
-     neon::small_gemm_simd<neon::F32>,
-     neon::gemv_axpy_simd<neon::F32>,
-     neon::gemv_dot_simd<neon::F32>,
-     nullptr},
-    {{neon::kMR64, neon::kNR64, 128, 256, 512, 48},
-     neon::ukernel_tiled<double, neon::kMR64, neon::kNR64,
-                         neon::ukernel_full_simd<neon::F64, neon::kMR64, 3, neon::kPrefetchB>>,
-     neon::packA<double, neon::kMR64>,
-     neon::packB<double, neon::kNR64>,
-     neon::small_gemm_simd<neon::F64>,
-     neon::gemv_axpy_simd<neon::F64>,
-     neon::gemv_dot_simd<neon::F64>,
-     nullptr},
-    neon::fma_loop,
+    neon::simd_kernels<neon::F32, neon::kMR32, 3, neon::kPrefetchB>(128, 256, 1024, 48),
+    neon::simd_kernels<neon::F64, neon::kMR64, 3, neon::kPrefetchB>(128, 256, 512, 48),
+    neon::fma_loop_pair<neon::F32, neon::F64>,
 };
 
 }  // namespace gemm
