@@ -222,34 +222,39 @@ function makeProject(dir, env, tgz) {
 }
 
 /**
- * Runs seed.cjs and seed.mjs in `dir`, then native-check.cjs; every loaded
- * .node must be `expectNative`, and the native check must load it.
+ * Runs `files` (default seed.cjs, seed.mjs, native-check.cjs) in `dir` with
+ * `exec` (default: this node with `env`); every loaded .node must be
+ * `expectNative`, and the native check must load it.
  */
-function runSeeds(dir, env, expectNative) {
+function runSeeds(dir, env, expectNative, {
+  files = ['seed.cjs', 'seed.mjs', 'native-check.cjs'],
+  exec = (args) => run('node', args, { cwd: dir, env, capture: true, allowFail: true }),
+  label = '',
+} = {}) {
   const outputs = {};
-  for (const file of ['seed.cjs', 'seed.mjs', 'native-check.cjs']) {
-    const r = run('node', ['--require', './report-native.cjs', file], { cwd: dir, env, capture: true, allowFail: true });
+  for (const file of files) {
+    const r = exec(['--require', './report-native.cjs', file]);
     const out = r.stdout ?? '';
     if (r.status !== 0) {
       process.stderr.write(out + (r.stderr ?? ''));
-      fail(`${file} exited with ${r.status ?? r.signal}`);
+      fail(`${file}${label} exited with ${r.status ?? r.signal}`);
     }
     const isSeed = file !== 'native-check.cjs';
-    if (isSeed && !/^tensor\(\[\[\[/m.test(out)) fail(`${file} printed no tensor:\n${out}`);
-    if (!out.includes(isSeed ? SEED_MARKER : NATIVE_MARKER)) fail(`${file} did not reach the end of its check:\n${out}`);
+    if (isSeed && !/^tensor\(\[\[\[/m.test(out)) fail(`${file}${label} printed no tensor:\n${out}`);
+    if (!out.includes(isSeed ? SEED_MARKER : NATIVE_MARKER)) fail(`${file}${label} did not reach the end of its check:\n${out}`);
     const loaded = [...out.matchAll(/^NATIVE-LOADED (.+)$/gm)].map((m) => fs.realpathSync(m[1]));
     if (loaded.length > 1 || (loaded.length === 1 && loaded[0] !== fs.realpathSync(expectNative)) || (!isSeed && loaded.length === 0)) {
-      fail(`${file} loaded ${loaded.join(', ') || 'no .node'}; expected ${expectNative}`);
+      fail(`${file}${label} loaded ${loaded.join(', ') || 'no .node'}; expected ${expectNative}`);
     }
     if (!isSeed) {
-      log(`${file}: matmul and conv2d through ${path.relative(dir, loaded[0])} agree with plain loops`);
+      log(`${file}${label}: matmul and conv2d through ${path.relative(dir, loaded[0])} agree with plain loops`);
       continue;
     }
     outputs[file] = out.split('\n').filter((l) => !l.startsWith('NATIVE-LOADED') && l !== SEED_MARKER).join('\n').trim();
-    log(`${file}: printed a tensor, closing check passed, loaded ${loaded.length ? path.relative(dir, loaded[0]) : 'no .node (its float32 calls are small enough for JS)'}`);
+    log(`${file}${label}: printed a tensor, closing check passed, loaded ${loaded.length ? path.relative(dir, loaded[0]) : 'no .node (its float32 calls are small enough for JS)'}`);
   }
-  console.log(outputs['seed.cjs'].replace(/^/gm, '    '));
-  if (outputs['seed.cjs'] !== outputs['seed.mjs']) log('note: seed.cjs and seed.mjs printed different tensors');
+  if (outputs['seed.cjs'] !== undefined) console.log(outputs['seed.cjs'].replace(/^/gm, '    '));
+  if (outputs['seed.mjs'] !== undefined && outputs['seed.cjs'] !== outputs['seed.mjs']) log('note: seed.cjs and seed.mjs printed different tensors');
 }
 
 function resolvedBinary(dir, env, installed) {
@@ -296,17 +301,12 @@ function runArm64(dir, installed) {
   if (arch !== 'arm64' || fs.realpathSync(resolved) !== want || isa !== 'neon') {
     fail(`aarch64 Node: arch ${arch}, node-gyp-build resolves ${resolved}, isa ${isa}; expected arm64, ${want}, neon`);
   }
-  for (const file of ['native-check.cjs', 'seed.cjs']) {
-    const r = qemuNode(nodeBin, ['--require', './report-native.cjs', file], { cwd: dir });
-    const out = r.stdout ?? '';
-    if (r.status !== 0) fail(`${file} on the aarch64 Node exited with ${r.status ?? r.signal}:\n${out}${r.stderr ?? ''}`);
-    if (!out.includes(file === 'seed.cjs' ? SEED_MARKER : NATIVE_MARKER)) fail(`${file} on the aarch64 Node did not reach the end of its check:\n${out}`);
-    const loaded = [...out.matchAll(/^NATIVE-LOADED (.+)$/gm)].map((m) => fs.realpathSync(m[1]));
-    if (loaded.some((f) => f !== want) || (file === 'native-check.cjs' && loaded.length !== 1)) {
-      fail(`${file} on the aarch64 Node loaded ${loaded.join(', ') || 'no .node'}; expected ${want}`);
-    }
-  }
-  log(`aarch64 Node ${ARM64}: node-gyp-build resolves ${path.relative(dir, want)} (neon); native-check.cjs and seed.cjs pass`);
+  runSeeds(dir, {}, want, {
+    files: ['native-check.cjs', 'seed.cjs'],
+    exec: (args) => qemuNode(nodeBin, args, { cwd: dir }),
+    label: ' (aarch64 Node)',
+  });
+  log(`aarch64 Node ${ARM64}: node-gyp-build resolves ${path.relative(dir, want)} (neon)`);
 }
 
 function sourceMode(tmp) {
