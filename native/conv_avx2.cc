@@ -9,9 +9,9 @@
 #include <cstring>
 
 #include "conv.h"
+#include "target.h"
 
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
+NT_TARGET_BEGIN("avx2,fma")
 
 namespace ntensor {
 namespace conv {
@@ -134,5 +134,5 @@ const Isa isa_avx2 = {avx2::kernels<avx2::F32>(), avx2::kernels<avx2::F64>()};
 }  // namespace conv
 }  // namespace ntensor
 
-#pragma GCC pop_options
+NT_TARGET_END
 #endif

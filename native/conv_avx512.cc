@@ -9,13 +9,16 @@
 #include <cstring>
 
 #include "conv.h"
+#include "target.h"
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi,bmi2,prefer-vector-width=512")
+NT_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi,bmi2")
+#ifndef __clang__
+#pragma GCC target("prefer-vector-width=512")
 // GCC 12 warns about the deliberately undefined pass-through operand inside
 // some intrinsics (_mm512_undefined_ps).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace ntensor {
 namespace conv {
@@ -298,6 +301,8 @@ const Isa isa_avx512 = {
 }  // namespace conv
 }  // namespace ntensor
 
+#ifndef __clang__
 #pragma GCC diagnostic pop
-#pragma GCC pop_options
+#endif
+NT_TARGET_END
 #endif

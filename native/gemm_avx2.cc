@@ -12,9 +12,9 @@
 #include <cstring>
 
 #include "gemm.h"
+#include "target.h"
 
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
+NT_TARGET_BEGIN("avx2,fma")
 
 namespace ntensor {
 namespace gemm {
@@ -118,5 +118,5 @@ const Isa isa_avx2 = {
 }  // namespace gemm
 }  // namespace ntensor
 
-#pragma GCC pop_options
+NT_TARGET_END
 #endif

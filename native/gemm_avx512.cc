@@ -13,13 +13,16 @@
 #include <cstring>
 
 #include "gemm.h"
+#include "target.h"
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,prefer-vector-width=512")
+NT_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")
+#ifndef __clang__
+#pragma GCC target("prefer-vector-width=512")
 // GCC 12 warns about the deliberately undefined pass-through operand inside
 // the unpack/shuffle intrinsics (_mm512_undefined_ps).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace ntensor {
 namespace gemm {
@@ -351,6 +354,8 @@ const Isa isa_avx512 = {
 }  // namespace gemm
 }  // namespace ntensor
 
+#ifndef __clang__
 #pragma GCC diagnostic pop
-#pragma GCC pop_options
+#endif
+NT_TARGET_END
 #endif

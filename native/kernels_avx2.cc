@@ -9,7 +9,9 @@
 #include <cstring>
 
 #include "kernels.h"
-#pragma GCC target("avx2,fma")
+#include "target.h"
+NT_TARGET_BEGIN("avx2,fma")
 #define NT_SUFFIX avx2
 #include "reference_loops.inc"
+NT_TARGET_END
 #endif

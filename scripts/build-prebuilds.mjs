@@ -34,7 +34,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { copyAddonSources } from './lib/addon-copy.mjs';
+import { copyAddonSources, findNodeDir } from './lib/addon-copy.mjs';
 import { CROSS, crossEnv, ensureArm64Node, ensureCrossTools, qemuNode } from './lib/arm64.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -96,28 +96,6 @@ function cmpVersion(a, b) {
   return 0;
 }
 
-/** Node headers for node-gyp: NTENSOR_NODEDIR, npm's nodedir, or this node's install prefix. */
-function findNodeDir() {
-  const candidates = [
-    process.env.NTENSOR_NODEDIR,
-    process.env.npm_config_nodedir,
-    path.resolve(path.dirname(fs.realpathSync(process.execPath)), '..'),
-    '/usr',
-    '/usr/local',
-  ].filter(Boolean);
-  for (const dir of candidates) {
-    const h = path.join(dir, 'include', 'node', 'node_version.h');
-    if (!fs.existsSync(h) || !fs.existsSync(path.join(dir, 'include', 'node', 'node_api.h'))) continue;
-    const text = fs.readFileSync(h, 'utf8');
-    const v = ['MAJOR', 'MINOR', 'PATCH'].map((k) => text.match(new RegExp(`#define NODE_${k}_VERSION (\\d+)`))?.[1]).join('.');
-    if (`v${v}` !== process.version) log(`note: headers in ${dir} are v${v}, node is ${process.version} (fine for Node-API)`);
-    return dir;
-  }
-  fail(
-    `no Node headers found (looked for include/node/node_api.h under ${candidates.join(', ')}). ` +
-      'Install the Node development headers or set NTENSOR_NODEDIR; this script never downloads them.',
-  );
-}
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ntensor-prebuild-'));
 let devBackup = null;
@@ -136,7 +114,14 @@ try {
 
   // Cross: the aarch64 Node's headers (the same Node-API) and its binary for the check.
   const arm64 = cross ? (ensureCrossTools(log), ensureArm64Node(log)) : null;
-  const nodedir = arm64 ? arm64.nodeDir : findNodeDir();
+  let nodedir = arm64?.nodeDir;
+  if (!nodedir) {
+    try {
+      nodedir = findNodeDir(log);
+    } catch (err) {
+      fail(err.message);
+    }
+  }
   const gypCache = path.join(tmp, 'gyp-devdir');
   log(`node ${process.version}, Node-API ${process.versions.napi}, ${tuple}${cross ? ' (cross-compiled)' : ''}; headers from ${nodedir}/include/node`);
 

