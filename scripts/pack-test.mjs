@@ -4,7 +4,9 @@
 //                              on linux-x64 the tarball also carries the
 //                              linux-arm64 prebuild, which an aarch64 Node
 //                              loads from the installed package under qemu
-//                              (scripts/lib/arm64.mjs: tools installed as root)
+//                              (scripts/lib/arm64.mjs: tools installed as root);
+//                              the x64 prebuild is also loaded by Node 18.17,
+//                              22, 24 and 26 (scripts/lib/node-dist.mjs)
 // node scripts/pack-test.mjs --source
 //                              source fallback: pack without prebuilds/, install
 //                              with the normal PATH, node-gyp must compile it
@@ -22,6 +24,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ensureArm64Node, ensureCrossTools, qemuNode } from './lib/arm64.mjs';
+import { OTHER_NODE_VERSIONS, ensureX64Node } from './lib/node-dist.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -281,8 +284,31 @@ function prebuiltMode(tmp) {
   if (path.dirname(resolved) !== prebuildDir) fail(`node-gyp-build resolves ${resolved}, not a file in ${prebuildDir}`);
   log(`no node_modules/${pkg.name}/build/; node-gyp-build resolves ${path.relative(app, resolved)}`);
   step('seed via require and import (restricted PATH)', () => runSeeds(app, env, resolved));
+  if (tuple === 'linux-x64') {
+    step(`the installed package on Node ${OTHER_NODE_VERSIONS.join(', ')}`, () => runOtherNodes(app, env, installed, resolved));
+  }
   if (tuples.includes(ARM64) && tuple !== ARM64) {
     step('the installed package on an aarch64 Node (qemu): linux-arm64 prebuild', () => runArm64(app, installed));
+  }
+}
+
+/**
+ * The installed package on the other x64 Nodes (scripts/lib/node-dist.mjs:
+ * the oldest supported, and newer lines): the one Node-API prebuild must be
+ * what node-gyp-build resolves there too, and the seed and the native check
+ * pass on it.
+ */
+function runOtherNodes(dir, env, installed, want) {
+  for (const version of OTHER_NODE_VERSIONS) {
+    const { nodeBin } = ensureX64Node(version, log);
+    const exec = (args) => run(nodeBin, args, { cwd: dir, env, capture: true, allowFail: true });
+    const r = exec(['-p', `JSON.stringify([process.version, require('node-gyp-build').path(${JSON.stringify(installed)})])`]);
+    if (r.status !== 0) fail(`Node ${version} could not resolve the package's binary:\n${r.stdout}${r.stderr}`);
+    const [v, resolved] = JSON.parse(r.stdout.trim().split('\n').pop());
+    if (v !== `v${version}` || fs.realpathSync(resolved) !== fs.realpathSync(want)) {
+      fail(`Node ${v}: node-gyp-build resolves ${resolved}; expected ${want} on v${version}`);
+    }
+    runSeeds(dir, env, want, { exec, label: ` (Node ${v})` });
   }
 }
 

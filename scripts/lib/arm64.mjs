@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ensureTools } from './apt.mjs';
+import { ensureNodeDist } from './node-dist.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -64,21 +65,7 @@ export function runGemmCheckArm64({ cxx, flags = [], exe, log = console.log }) {
 
 /** The aarch64 Node (fetched once into build-neon/node-arm64/): { nodeDir, nodeBin }. */
 export function ensureArm64Node(log = console.log) {
-  const outDir = path.join(root, 'build-neon');
-  const nodeDir = path.join(outDir, 'node-arm64');
-  const nodeBin = path.join(nodeDir, 'bin', 'node');
-  if (fs.existsSync(nodeBin)) return { nodeDir, nodeBin };
-  fs.mkdirSync(outDir, { recursive: true });
-  log(`npm pack ${NODE_ARM64} (an aarch64 Node 20, unpacked into build-neon/)`);
-  let r = spawnSync('npm', ['pack', NODE_ARM64, '--pack-destination', outDir], { cwd: outDir, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`npm pack ${NODE_ARM64} failed:\n${r.stderr}`);
-  const tgz = path.join(outDir, r.stdout.trim().split('\n').pop());
-  fs.rmSync(nodeDir, { recursive: true, force: true });
-  fs.mkdirSync(nodeDir, { recursive: true });
-  r = spawnSync('tar', ['xzf', tgz, '-C', nodeDir, '--strip-components=1'], { stdio: 'inherit' });
-  fs.rmSync(tgz, { force: true });
-  if (r.status !== 0 || !fs.existsSync(nodeBin)) throw new Error(`could not unpack ${NODE_ARM64}`);
-  return { nodeDir, nodeBin };
+  return ensureNodeDist(NODE_ARM64, path.join(root, 'build-neon', 'node-arm64'), log);
 }
 
 /** Runs the aarch64 Node under qemu: spawnSync's result (utf8). */
