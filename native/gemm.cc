@@ -5,12 +5,15 @@
 // and kernels.h for the summation-order contract.
 #include "gemm.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <new>
 
 #include "kernels.h"
 #include "threadpool.h"
@@ -268,6 +271,115 @@ void run_task(void* ctx, int t) {
                   thread_buffers(), j.allowDirect);
 }
 
+// ---- the shared-B driver: row blocks handed out as threads free up ----
+//
+// The static grid above gives each thread a fixed share; on a shared host
+// or cores of unequal speed the call then lasts as long as its slowest
+// thread (measured here at 1024^2 on 2 threads: the worker's half took
+// 10-17 ms while the caller's took 8). This driver runs the five loops of
+// gemm_blocked with its items - (column block jc, depth block pc, row block
+// ic), ic fastest - taken from a shared counter. Each step (jc, pc) packs
+// its B block once, into one of two shared buffers (by step parity), and
+// every thread packs its own A blocks, so nothing is packed twice. There is
+// no barrier: a thread only ever waits for work that a running thread has
+// already taken (the previous step of its row block, a B block being
+// packed, the step two back still reading the buffer it is about to
+// overwrite); when the pool is busy and the caller runs the tasks in order,
+// the first task takes every item in order and never waits. Each C tile
+// still takes its depth blocks in order, so the bits are gemm_blocked's.
+template <typename T>
+struct DynJob {
+  const Kernels<T>* kern;
+  index_t m, n, k;
+  T alpha, beta;
+  const T* A;
+  index_t ars, acs;
+  const T* B;
+  index_t brs, bcs;
+  T* C;
+  index_t ldc;
+  index_t MC, KC, NC;     // row, depth and column blocks
+  index_t nic, npc, items;
+  T* bufB[2];             // packed B of the steps s with s % 2 == b
+  std::atomic<index_t>* rowDone;  // per row block: the last step done (-1: none)
+  std::atomic<index_t> next{0};
+  std::atomic<index_t> claimed[2] = {};  // per buffer: the last step whose packing began
+  std::atomic<index_t> ready[2] = {};    // per buffer: the step packed in it
+  std::atomic<index_t> finished[2] = {}; // per buffer: items of that step finished
+};
+
+// This thread's grow-only array of n row-block flags (null if out of memory).
+std::atomic<index_t>* row_flags(index_t n) {
+  thread_local std::unique_ptr<std::atomic<index_t>[]> flags;
+  thread_local index_t have = 0;
+  if (n > have) {
+    flags.reset(new (std::nothrow) std::atomic<index_t>[std::size_t(n)]);
+    have = flags ? n : 0;
+  }
+  return flags.get();
+}
+
+inline void spin_until(const std::atomic<index_t>& a, index_t at_least) {
+  while (a.load(std::memory_order_acquire) < at_least) cpu_relax();
+}
+
+template <typename T>
+void run_dynamic(void* ctx, int) {
+  DynJob<T>& j = *static_cast<DynJob<T>*>(ctx);
+  const Kernels<T>& kern = *j.kern;
+  const index_t MR = kern.blk.mr, NR = kern.blk.nr;
+  // A thread that cannot have its A buffer takes no items; the caller,
+  // whose buffer run_shared_b made sure of, then does them.
+  T* ap = static_cast<T*>(thread_buffers().getA(sizeof(T) * std::size_t(j.MC * min_i(j.KC, j.k))));
+  if (ap == nullptr) return;
+  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
+    const index_t step = i / j.nic, ic = (i % j.nic) * j.MC;
+    const index_t jc = step / j.npc * j.NC, pc = step % j.npc * j.KC;
+    const index_t nc = min_i(j.NC, j.n - jc), kc = min_i(j.KC, j.k - pc), mc = min_i(j.MC, j.m - ic);
+    const int buf = int(step & 1);
+    // This step's B block: packed by the first thread to need it, once the
+    // items of the step two back (the buffer's last user) have finished.
+    if (j.ready[buf].load(std::memory_order_acquire) != step) {
+      index_t seen = j.claimed[buf].load(std::memory_order_relaxed);
+      if (seen < step && j.claimed[buf].compare_exchange_strong(seen, step, std::memory_order_acq_rel)) {
+        if (step >= 2) {
+          while (j.finished[buf].load(std::memory_order_acquire) < j.nic) cpu_relax();
+        }
+        kern.packB(kc, nc, j.B + pc * j.brs + jc * j.bcs, j.brs, j.bcs, j.bufB[buf]);
+        j.finished[buf].store(0, std::memory_order_relaxed);
+        j.ready[buf].store(step, std::memory_order_release);
+      } else {
+        while (j.ready[buf].load(std::memory_order_acquire) != step) cpu_relax();
+      }
+    }
+    // The row block's previous step (its C partial sums) first.
+    if (step > 0) spin_until(j.rowDone[i % j.nic], step - 1);
+    bool loadC;
+    T a, b;
+    if (j.beta == T(0)) {
+      loadC = pc > 0;
+      a = pc + kc == j.k ? j.alpha : T(1);
+      b = T(0);
+    } else {
+      loadC = false;
+      a = j.alpha;
+      b = pc == 0 ? j.beta : T(1);
+    }
+    kern.packA(mc, kc, j.A + ic * j.ars + pc * j.acs, j.ars, j.acs, ap);
+    const T* bp = j.bufB[buf];
+    for (index_t ir = 0; ir < mc; ir += MR) {
+      const T* a_panel = ap + ir * kc;
+      T* c_row = j.C + (ic + ir) * j.ldc + jc;
+      const int mr = int(min_i(MR, mc - ir));
+      for (index_t jr = 0; jr < nc; jr += NR) {
+        kern.ukernel(kc, a_panel, bp + jr * kc, c_row + jr, j.ldc, mr, int(min_i(NR, nc - jr)), loadC, a, b);
+      }
+    }
+    j.rowDone[i % j.nic].store(step, std::memory_order_release);
+    j.finished[buf].fetch_add(1, std::memory_order_acq_rel);
+  }
+}
+
 // ---- matrix-vector products ----
 
 template <typename T>
@@ -351,6 +463,45 @@ void gemv_run(index_t m, index_t n, index_t k, T alpha, const T* A, index_t ars,
   parallel_run(int(threads), run_gemv<T>, &job);
 }
 
+// The shared-B driver (run_dynamic) for a product of at least two row
+// blocks per thread; false (nothing done) otherwise or when its buffers
+// cannot be had. `forced` (the "parallel" test path) cuts even small
+// products into up to two row blocks per thread, one micro-tile high at
+// least, and runs them so, from two blocks on.
+template <typename T>
+bool run_shared_b(const Job<T>& g, int threads, bool forced) {
+  const Kernels<T>& kern = *g.kern;
+  const Blocking& bl = kern.blk;
+  const index_t MR = bl.mr, NR = bl.nr, KC = bl.kc;
+  const index_t kcMax = min_i(KC, g.k);
+  const index_t NC = round_up(bl.nc * min_i(8, KC / kcMax), NR);  // as gemm_blocked
+  // Row blocks of at most MC rows, equal in size.
+  index_t nic = (g.m + round_up(bl.mc, MR) - 1) / round_up(bl.mc, MR);
+  if (forced) nic = std::max(nic, std::min((g.m + MR - 1) / MR, 2 * index_t(threads)));
+  if (nic < (forced ? 2 : 2 * index_t(threads))) return false;
+  const index_t MC = round_up((g.m + nic - 1) / nic, MR);
+  nic = (g.m + MC - 1) / MC;  // rounding MC up to MR can leave fewer blocks
+  if (nic < 2) return false;
+  const index_t ncMax = min_i(NC, round_up(g.n, NR));
+  // The two B blocks in this thread's B buffer; its A buffer grown here.
+  T* bb = static_cast<T*>(thread_buffers().getB(sizeof(T) * std::size_t(2 * kcMax * ncMax)));
+  std::atomic<index_t>* rowDone = row_flags(nic);
+  if (bb == nullptr || rowDone == nullptr || thread_buffers().getA(sizeof(T) * std::size_t(MC * kcMax)) == nullptr) {
+    return false;
+  }
+  DynJob<T> job{&kern, g.m, g.n, g.k, g.alpha, g.beta, g.A, g.ars, g.acs, g.B, g.brs, g.bcs, g.C, g.ldc,
+                MC, KC, NC, nic, (g.k + KC - 1) / KC, 0, {bb, bb + kcMax * ncMax}, rowDone};
+  job.items = (g.n + NC - 1) / NC * job.npc * nic;
+  for (index_t r = 0; r < nic; ++r) rowDone[r].store(-1, std::memory_order_relaxed);
+  for (int b = 0; b < 2; ++b) {
+    job.claimed[b].store(b - 2, std::memory_order_relaxed);
+    job.ready[b].store(b - 2, std::memory_order_relaxed);
+    job.finished[b].store(nic, std::memory_order_relaxed);
+  }
+  parallel_run(threads, run_dynamic<T>, &job);
+  return true;
+}
+
 template <typename T>
 void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha,
               const T* A, index_t lda, const T* B, index_t ldb, T beta, T* C,
@@ -419,6 +570,7 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
   // One thread: a fresh output's pages faulted in with one call rather
   // than one trap per 4 KiB page inside the loops (see populate_pages).
   if (tasks <= 1 && wholeC != 0) populate_pages(C, wholeC);
+  if (tasks > 1 && run_shared_b<T>(job, int(threads), path == Path::parallel)) return;
   parallel_run(tasks, run_task<T>, &job);  // one task runs on this thread
 }
 

@@ -37,12 +37,6 @@ __asm__(".symver pthread_create,pthread_create@GLIBC_2.17");
 namespace ntensor {
 namespace {
 
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 // How long a worker keeps polling for the next region before it sleeps, and
 // how long the caller polls for the workers to finish before it sleeps.
 constexpr auto kSpin = std::chrono::microseconds(30);

@@ -22,6 +22,15 @@
 
 namespace ntensor {
 
+// One pause in a spin-wait loop (x86's pause; a no-op elsewhere).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 // Upper bound accepted by set_num_threads.
 constexpr int kMaxThreads = 256;
 

@@ -133,6 +133,21 @@ bool check_isa(const char* isa, bool f64) {
       }
     }
   }
+  // The shared-B driver (gemm.cc: run_dynamic), forced by the "parallel"
+  // path onto a few row blocks: three or more depth blocks, so that its two
+  // B buffers are reused, with alpha and beta, on 2 and 3 threads.
+  if (ntensor::set_gemm_path("parallel") != nullptr) {
+    for (int threads : {2, 3}) {
+      ntensor::set_num_threads(threads);
+      for (index_t m : {2 * mr + 1, 6 * mr + 5}) {
+        for (index_t k : {2 * kc + 1, 3 * kc + 2}) {
+          const index_t n = m == 2 * mr + 1 ? nr + 1 : 2 * nr + 5;
+          if (!check_gemm<T>(isa, "parallel (shared B)", threads, false, false, m, n, k, T(1), T(0), kc)) return false;
+          if (!check_gemm<T>(isa, "parallel (shared B)", threads, k % 2 == 0, true, m, n, k, T(0.5), T(-2), kc)) return false;
+        }
+      }
+    }
+  }
   ntensor::set_gemm_path("auto");
   return true;
 }
