@@ -220,6 +220,21 @@ namespace {
 
 // ---- the threaded driver ----
 
+// What the micro-kernel does with C in one depth block (kernels.h's
+// contract): with beta == 0 every accumulator continues from the partial sum
+// the previous block left in C, and alpha is applied once, at the end; with
+// beta != 0 the first block computes alpha * S_0 + beta * C and later ones
+// add alpha * S_p.
+template <typename T>
+struct BlockScaling {
+  bool loadC;
+  T a, b;
+  BlockScaling(T alpha, T beta, bool first, bool last)
+      : loadC(beta == T(0) && !first),
+        a(beta == T(0) ? (last ? alpha : T(1)) : alpha),
+        b(beta == T(0) ? T(0) : (first ? beta : T(1))) {}
+};
+
 template <typename T>
 struct Job {
   const Kernels<T>* kern;
@@ -289,15 +304,7 @@ void run_task(void* ctx, int t) {
 // still takes its depth blocks in order, so the bits are gemm_blocked's.
 template <typename T>
 struct DynJob {
-  const Kernels<T>* kern;
-  index_t m, n, k;
-  T alpha, beta;
-  const T* A;
-  index_t ars, acs;
-  const T* B;
-  index_t brs, bcs;
-  T* C;
-  index_t ldc;
+  const Job<T>* g;        // the product
   index_t MC, KC, NC;     // row, depth and column blocks
   index_t nic, npc, items;
   T* bufB[2];             // packed B of the steps s with s % 2 == b
@@ -326,16 +333,17 @@ inline void spin_until(const std::atomic<index_t>& a, index_t at_least) {
 template <typename T>
 void run_dynamic(void* ctx, int) {
   DynJob<T>& j = *static_cast<DynJob<T>*>(ctx);
-  const Kernels<T>& kern = *j.kern;
+  const Job<T>& g = *j.g;
+  const Kernels<T>& kern = *g.kern;
   const index_t MR = kern.blk.mr, NR = kern.blk.nr;
   // A thread that cannot have its A buffer takes no items; the caller,
   // whose buffer run_shared_b made sure of, then does them.
-  T* ap = static_cast<T*>(thread_buffers().getA(sizeof(T) * std::size_t(j.MC * min_i(j.KC, j.k))));
+  T* ap = static_cast<T*>(thread_buffers().getA(sizeof(T) * std::size_t(j.MC * min_i(j.KC, g.k))));
   if (ap == nullptr) return;
   for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     const index_t step = i / j.nic, ic = (i % j.nic) * j.MC;
     const index_t jc = step / j.npc * j.NC, pc = step % j.npc * j.KC;
-    const index_t nc = min_i(j.NC, j.n - jc), kc = min_i(j.KC, j.k - pc), mc = min_i(j.MC, j.m - ic);
+    const index_t nc = min_i(j.NC, g.n - jc), kc = min_i(j.KC, g.k - pc), mc = min_i(j.MC, g.m - ic);
     const int buf = int(step & 1);
     // This step's B block: packed by the first thread to need it, once the
     // items of the step two back (the buffer's last user) have finished.
@@ -345,7 +353,7 @@ void run_dynamic(void* ctx, int) {
         if (step >= 2) {
           while (j.finished[buf].load(std::memory_order_acquire) < j.nic) cpu_relax();
         }
-        kern.packB(kc, nc, j.B + pc * j.brs + jc * j.bcs, j.brs, j.bcs, j.bufB[buf]);
+        kern.packB(kc, nc, g.B + pc * g.brs + jc * g.bcs, g.brs, g.bcs, j.bufB[buf]);
         j.finished[buf].store(0, std::memory_order_relaxed);
         j.ready[buf].store(step, std::memory_order_release);
       } else {
@@ -354,25 +362,15 @@ void run_dynamic(void* ctx, int) {
     }
     // The row block's previous step (its C partial sums) first.
     if (step > 0) spin_until(j.rowDone[i % j.nic], step - 1);
-    bool loadC;
-    T a, b;
-    if (j.beta == T(0)) {
-      loadC = pc > 0;
-      a = pc + kc == j.k ? j.alpha : T(1);
-      b = T(0);
-    } else {
-      loadC = false;
-      a = j.alpha;
-      b = pc == 0 ? j.beta : T(1);
-    }
-    kern.packA(mc, kc, j.A + ic * j.ars + pc * j.acs, j.ars, j.acs, ap);
+    const BlockScaling<T> sc(g.alpha, g.beta, pc == 0, pc + kc == g.k);
+    kern.packA(mc, kc, g.A + ic * g.ars + pc * g.acs, g.ars, g.acs, ap);
     const T* bp = j.bufB[buf];
     for (index_t ir = 0; ir < mc; ir += MR) {
       const T* a_panel = ap + ir * kc;
-      T* c_row = j.C + (ic + ir) * j.ldc + jc;
+      T* c_row = g.C + (ic + ir) * g.ldc + jc;
       const int mr = int(min_i(MR, mc - ir));
       for (index_t jr = 0; jr < nc; jr += NR) {
-        kern.ukernel(kc, a_panel, bp + jr * kc, c_row + jr, j.ldc, mr, int(min_i(NR, nc - jr)), loadC, a, b);
+        kern.ukernel(kc, a_panel, bp + jr * kc, c_row + jr, g.ldc, mr, int(min_i(NR, nc - jr)), sc.loadC, sc.a, sc.b);
       }
     }
     j.rowDone[i % j.nic].store(step, std::memory_order_release);
@@ -489,8 +487,7 @@ bool run_shared_b(const Job<T>& g, int threads, bool forced) {
   if (bb == nullptr || rowDone == nullptr || thread_buffers().getA(sizeof(T) * std::size_t(MC * kcMax)) == nullptr) {
     return false;
   }
-  DynJob<T> job{&kern, g.m, g.n, g.k, g.alpha, g.beta, g.A, g.ars, g.acs, g.B, g.brs, g.bcs, g.C, g.ldc,
-                MC, KC, NC, nic, (g.k + KC - 1) / KC, 0, {bb, bb + kcMax * ncMax}, rowDone};
+  DynJob<T> job{&g, MC, KC, NC, nic, (g.k + KC - 1) / KC, 0, {bb, bb + kcMax * ncMax}, rowDone};
   job.items = (g.n + NC - 1) / NC * job.npc * nic;
   for (index_t r = 0; r < nic; ++r) rowDone[r].store(-1, std::memory_order_relaxed);
   for (int b = 0; b < 2; ++b) {
@@ -626,22 +623,7 @@ void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alp
     const index_t nc = min_i(NC, n - jc);
     for (index_t pc = 0; pc < k; pc += KC) {  // loop 4: k, in order
       const index_t kc = min_i(KC, k - pc);
-      const bool first = pc == 0, last = pc + kc == k;
-      // The contract (kernels.h): with beta == 0 every accumulator continues
-      // from the partial sum the previous block left in C, and alpha is
-      // applied once, at the end. With beta != 0 the first block computes
-      // alpha * S_0 + beta * C and later ones add alpha * S_p.
-      bool loadC;
-      T a, b;
-      if (beta == T(0)) {
-        loadC = !first;
-        a = last ? alpha : T(1);
-        b = T(0);
-      } else {
-        loadC = false;
-        a = alpha;
-        b = first ? beta : T(1);
-      }
+      const BlockScaling<T> sc(alpha, beta, pc == 0, pc + kc == k);
       if (!directB) kern.packB(kc, nc, B + pc * brs + jc * bcs, brs, bcs, bp);
       const T* bsrc = B + pc * brs + jc;  // directB: the block in place
       for (index_t ic = 0; ic < m; ic += MC) {  // loop 3: rows of C
@@ -654,13 +636,13 @@ void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alp
           if (directB) {
             for (index_t jr = 0; jr < nc; jr += NR) {  // loop 1: B in place
               kern.ukernelDirect(kc, a_panel, bsrc + jr, brs, c_row + jr, ldc, mr,
-                                 int(min_i(NR, nc - jr)), loadC, a, b);
+                                 int(min_i(NR, nc - jr)), sc.loadC, sc.a, sc.b);
             }
             continue;
           }
           for (index_t jr = 0; jr < nc; jr += NR) {  // loop 1: B micro-panels
             kern.ukernel(kc, a_panel, bp + jr * kc, c_row + jr, ldc, mr,
-                         int(min_i(NR, nc - jr)), loadC, a, b);
+                         int(min_i(NR, nc - jr)), sc.loadC, sc.a, sc.b);
           }
         }
       }
