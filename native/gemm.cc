@@ -347,10 +347,14 @@ void run_dynamic(void* ctx, int) {
     const int buf = int(step & 1);
     // This step's B block: packed by the first thread to need it, once the
     // items of the step two back (the buffer's last user) have finished.
+    // That step's packing must be complete first: its packer resets the
+    // count only then (with many threads on few row blocks, a thread can
+    // take an item of this step while that packing still runs).
     if (j.ready[buf].load(std::memory_order_acquire) != step) {
       index_t seen = j.claimed[buf].load(std::memory_order_relaxed);
       if (seen < step && j.claimed[buf].compare_exchange_strong(seen, step, std::memory_order_acq_rel)) {
         if (step >= 2) {
+          while (j.ready[buf].load(std::memory_order_acquire) != step - 2) cpu_relax();
           while (j.finished[buf].load(std::memory_order_acquire) < j.nic) cpu_relax();
         }
         kern.packB(kc, nc, g.B + pc * g.brs + jc * g.bcs, g.brs, g.bcs, j.bufB[buf]);

@@ -803,10 +803,11 @@ describe('large products and threads', () => {
     const rng = mulberry32(9000);
     for (const isa of ISAS) {
       const { mr, nr, kc } = blockingFor(isa, 'float32');
-      // The last two: row blocks taken by threads as they free up (gemm.cc's
-      // shared-B driver), over three and four depth blocks.
+      // The last three: row blocks taken by threads as they free up (gemm.cc's
+      // shared-B driver), over three and four depth blocks; the last one with
+      // more threads than items in two steps (3 row blocks on 5 and 8).
       for (const [m, n, k] of [[2 * mr + 1, 3 * nr + 2, 50], [mr * 5, nr, 300], [1, 9 * nr, 70], [7 * mr + 3, 1, 33],
-        [4 * mr + 3, nr + 1, 2 * kc + 5], [9 * mr, 2 * nr + 3, 3 * kc + 1]]) {
+        [4 * mr + 3, nr + 1, 2 * kc + 5], [9 * mr, 2 * nr + 3, 3 * kc + 1], [2 * mr + 1, nr + 1, 3 * kc + 1]]) {
         const P = makeProblem('float32', false, false, m, n, k, rng);
         const want = Float32Array.from(seqSums32(P));
         nt._setGemmPath('parallel');

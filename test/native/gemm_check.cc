@@ -135,9 +135,10 @@ bool check_isa(const char* isa, bool f64) {
   }
   // The shared-B driver (gemm.cc: run_dynamic), forced by the "parallel"
   // path onto a few row blocks: three or more depth blocks, so that its two
-  // B buffers are reused, with alpha and beta, on 2 and 3 threads.
+  // B buffers are reused, with alpha and beta, on 2 and 3 threads, and on 8
+  // (more threads than the items of two steps of 3 row blocks).
   if (ntensor::set_gemm_path("parallel") != nullptr) {
-    for (int threads : {2, 3}) {
+    for (int threads : {2, 3, 8}) {
       ntensor::set_num_threads(threads);
       for (index_t m : {2 * mr + 1, 6 * mr + 5}) {
         for (index_t k : {2 * kc + 1, 3 * kc + 2}) {
