@@ -235,6 +235,31 @@ struct BlockScaling {
         b(beta == T(0) ? T(0) : (first ? beta : T(1))) {}
 };
 
+// The column block NC for a product of depth k: the packed B block (KC x
+// NC) is sized for L2; a shallower product (k < KC) keeps the same bytes
+// with wider blocks (up to 8 NC), so that each A block is packed fewer times
+// and C is written in longer row segments.
+inline index_t column_block(const Blocking& bl, index_t k) {
+  const index_t kcMax = k < bl.kc ? k : bl.kc;
+  return round_up(bl.nc * min_i(8, bl.kc / kcMax), bl.nr);
+}
+
+// Loops 2 and 1 over a packed A block (mc x kc) and a packed B block (kc x
+// nc): every MR x NR micro-tile of C's block at c (leading dimension ldc).
+template <typename T>
+void macro_kernel(const Kernels<T>& kern, index_t mc, index_t nc, index_t kc, const T* ap, const T* bp,
+                  T* c, index_t ldc, const BlockScaling<T>& sc) {
+  const index_t MR = kern.blk.mr, NR = kern.blk.nr;
+  for (index_t ir = 0; ir < mc; ir += MR) {  // loop 2: A micro-panels
+    const T* a_panel = ap + ir * kc;
+    T* c_row = c + ir * ldc;
+    const int mr = int(min_i(MR, mc - ir));
+    for (index_t jr = 0; jr < nc; jr += NR) {  // loop 1: B micro-panels
+      kern.ukernel(kc, a_panel, bp + jr * kc, c_row + jr, ldc, mr, int(min_i(NR, nc - jr)), sc.loadC, sc.a, sc.b);
+    }
+  }
+}
+
 template <typename T>
 struct Job {
   const Kernels<T>* kern;
@@ -335,7 +360,6 @@ void run_dynamic(void* ctx, int) {
   DynJob<T>& j = *static_cast<DynJob<T>*>(ctx);
   const Job<T>& g = *j.g;
   const Kernels<T>& kern = *g.kern;
-  const index_t MR = kern.blk.mr, NR = kern.blk.nr;
   // A thread that cannot have its A buffer takes no items; the caller,
   // whose buffer run_shared_b made sure of, then does them.
   T* ap = static_cast<T*>(thread_buffers().getA(sizeof(T) * std::size_t(j.MC * min_i(j.KC, g.k))));
@@ -368,15 +392,7 @@ void run_dynamic(void* ctx, int) {
     if (step > 0) spin_until(j.rowDone[i % j.nic], step - 1);
     const BlockScaling<T> sc(g.alpha, g.beta, pc == 0, pc + kc == g.k);
     kern.packA(mc, kc, g.A + ic * g.ars + pc * g.acs, g.ars, g.acs, ap);
-    const T* bp = j.bufB[buf];
-    for (index_t ir = 0; ir < mc; ir += MR) {
-      const T* a_panel = ap + ir * kc;
-      T* c_row = g.C + (ic + ir) * g.ldc + jc;
-      const int mr = int(min_i(MR, mc - ir));
-      for (index_t jr = 0; jr < nc; jr += NR) {
-        kern.ukernel(kc, a_panel, bp + jr * kc, c_row + jr, g.ldc, mr, int(min_i(NR, nc - jr)), sc.loadC, sc.a, sc.b);
-      }
-    }
+    macro_kernel(kern, mc, nc, kc, ap, j.bufB[buf], g.C + ic * g.ldc + jc, g.ldc, sc);
     j.rowDone[i % j.nic].store(step, std::memory_order_release);
     j.finished[buf].fetch_add(1, std::memory_order_acq_rel);
   }
@@ -475,8 +491,7 @@ bool run_shared_b(const Job<T>& g, int threads, bool forced) {
   const Kernels<T>& kern = *g.kern;
   const Blocking& bl = kern.blk;
   const index_t MR = bl.mr, NR = bl.nr, KC = bl.kc;
-  const index_t kcMax = min_i(KC, g.k);
-  const index_t NC = round_up(bl.nc * min_i(8, KC / kcMax), NR);  // as gemm_blocked
+  const index_t kcMax = min_i(KC, g.k), NC = column_block(bl, g.k);
   // Row blocks of at most MC rows, equal in size.
   index_t nic = (g.m + round_up(bl.mc, MR) - 1) / round_up(bl.mc, MR);
   if (forced) nic = std::max(nic, std::min((g.m + MR - 1) / MR, 2 * index_t(threads)));
@@ -494,10 +509,10 @@ bool run_shared_b(const Job<T>& g, int threads, bool forced) {
   DynJob<T> job{&g, MC, KC, NC, nic, (g.k + KC - 1) / KC, 0, {bb, bb + kcMax * ncMax}, rowDone};
   job.items = (g.n + NC - 1) / NC * job.npc * nic;
   for (index_t r = 0; r < nic; ++r) rowDone[r].store(-1, std::memory_order_relaxed);
+  // Steps -2 and -1 "packed": step 0 and 1 find their buffers free.
   for (int b = 0; b < 2; ++b) {
     job.claimed[b].store(b - 2, std::memory_order_relaxed);
     job.ready[b].store(b - 2, std::memory_order_relaxed);
-    job.finished[b].store(nic, std::memory_order_relaxed);
   }
   parallel_run(threads, run_dynamic<T>, &job);
   return true;
@@ -608,11 +623,7 @@ void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alp
   const index_t MR = bl.mr, NR = bl.nr;
   const index_t KC = bl.kc;
   const index_t MC = round_up(bl.mc, MR);
-  const index_t kcMax = min_i(KC, k);
-  // The packed B block (KC x NC) is sized for L2; a shallower product (k <
-  // KC) keeps the same bytes with wider blocks (up to 8 NC), so that each A
-  // block is packed fewer times and C is written in longer row segments.
-  const index_t NC = round_up(bl.nc * min_i(8, KC / kcMax), NR);
+  const index_t kcMax = min_i(KC, k), NC = column_block(bl, k);
   const index_t ncMax = min_i(NC, round_up(n, NR));
   const index_t mcMax = min_i(MC, round_up(m, MR));
   const bool directB = reads_b_in_place(kern, m, brs, bcs, allowDirect);
@@ -633,20 +644,17 @@ void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alp
       for (index_t ic = 0; ic < m; ic += MC) {  // loop 3: rows of C
         const index_t mc = min_i(MC, m - ic);
         kern.packA(mc, kc, A + ic * ars + pc * acs, ars, acs, ap);
+        if (!directB) {
+          macro_kernel(kern, mc, nc, kc, ap, bp, C + ic * ldc + jc, ldc, sc);
+          continue;
+        }
         for (index_t ir = 0; ir < mc; ir += MR) {  // loop 2: A micro-panels
           const T* a_panel = ap + ir * kc;
           T* c_row = C + (ic + ir) * ldc + jc;
           const int mr = int(min_i(MR, mc - ir));
-          if (directB) {
-            for (index_t jr = 0; jr < nc; jr += NR) {  // loop 1: B in place
-              kern.ukernelDirect(kc, a_panel, bsrc + jr, brs, c_row + jr, ldc, mr,
-                                 int(min_i(NR, nc - jr)), sc.loadC, sc.a, sc.b);
-            }
-            continue;
-          }
-          for (index_t jr = 0; jr < nc; jr += NR) {  // loop 1: B micro-panels
-            kern.ukernel(kc, a_panel, bp + jr * kc, c_row + jr, ldc, mr,
-                         int(min_i(NR, nc - jr)), sc.loadC, sc.a, sc.b);
+          for (index_t jr = 0; jr < nc; jr += NR) {  // loop 1: B in place
+            kern.ukernelDirect(kc, a_panel, bsrc + jr, brs, c_row + jr, ldc, mr,
+                               int(min_i(NR, nc - jr)), sc.loadC, sc.a, sc.b);
           }
         }
       }

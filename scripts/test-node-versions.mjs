@@ -24,8 +24,9 @@ if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) {
   process.exit(1);
 }
 const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
+const versions = OTHER_NODE_VERSIONS.filter((v) => Number(v.split('.')[0]) >= 20);
 const failed = [];
-for (const version of OTHER_NODE_VERSIONS.filter((v) => Number(v.split('.')[0]) >= 20)) {
+for (const version of versions) {
   let nodeBin;
   try {
     ({ nodeBin } = ensureX64Node(version, say));
@@ -45,4 +46,4 @@ if (failed.length) {
   console.error(`test:node-versions: the suite failed on Node ${failed.join(', ')}`);
   process.exit(1);
 }
-say(`the suite passes on Node ${OTHER_NODE_VERSIONS.filter((v) => Number(v.split('.')[0]) >= 20).map((v) => `v${v}`).join(', ')}`);
+say(`the suite passes on Node ${versions.map((v) => `v${v}`).join(', ')}`);
