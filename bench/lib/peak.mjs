@@ -20,7 +20,8 @@ function mtime(p) {
 function build(name) {
   const src = fileURLToPath(new URL(`../peak/${name}.cc`, import.meta.url));
   const bin = `${BUILD_DIR}${name}`;
-  if (mtime(bin) > mtime(src)) return bin;
+  const loops = fileURLToPath(new URL('../peak/fma_loops.h', import.meta.url));
+  if (mtime(bin) > Math.max(mtime(src), mtime(loops))) return bin;
   mkdirSync(BUILD_DIR, { recursive: true });
   execFileSync(CXX, ['-O2', '-std=c++17', '-pthread', src, '-o', bin], { stdio: ['ignore', 'inherit', 'inherit'] });
   return bin;

@@ -13,6 +13,7 @@
 //
 //   gemm-paired --openblas PATH [--shapes 256,512,64x4096x64] [--threads 1,2]
 //               [--dtypes f32,f64] [--ms 600] [--settle-ms 20] [--fp64-ratio 1024] [--scaling 1024]
+//               [--peak-ratio 1024,2048]
 // Shapes are n (square) or MxKxN. Prints one JSON object per (dtype,
 // threads, shape) on stdout: each library's median and best GFLOP/s, and the
 // median and quartiles of the pairs' OpenBLAS time / ntensor time (> 1:
@@ -21,7 +22,9 @@
 // --fp64-ratio adds, per shape listed, each library's fp64 GFLOP/s ÷ its
 // fp32 GFLOP/s, timed call by call (runDtypeRatio); --scaling, per shape and
 // per thread count above 1, each library's GFLOP/s on that many threads ÷ on
-// one, also call by call (runScaling).
+// one, also call by call (runScaling); --peak-ratio, per shape, each
+// library's one-thread GFLOP/s ÷ the FMA peak loop's, timed beside it
+// (runPeakRatio).
 // Outputs are preallocated and reused: this compares the GEMM engines, not
 // allocation. OpenBLAS's core is whatever it picks under the environment
 // given (the suite sets OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs).
@@ -38,6 +41,7 @@
 #include <thread>
 #include <vector>
 
+#include "../peak/fma_loops.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -296,10 +300,76 @@ void runScaling(const Peers& ob, int threads, const Shape& s, double budgetS) {
   printRatios("scaling", threads, s, timeSteps(4, call, threads, budgetS, 5));
 }
 
+// Each library's fp32 GFLOP/s on one thread as a fraction of the FMA peak,
+// timed call by call: steps of an ntensor call, an OpenBLAS call and the
+// peak loop (AVX-512, else AVX2+FMA: fma_loops.h) sized to last about as long
+// as one ntensor call, so each step's fraction compares runs of the same
+// moment. The median and quartiles over the steps, and the loop's median
+// GFLOP/s, as one JSON object (nothing on a CPU with neither ISA).
+void runPeakRatio(const Peers& ob, const Shape& s, double budgetS) {
+  __builtin_cpu_init();
+  float (*loop)(long) = nullptr;
+  double loopFlops = 0;
+  const char* isa = "";
+  if (__builtin_cpu_supports("avx512f")) {
+    loop = fma_peak::fma_avx512, loopFlops = 2.0 * fma_peak::kAcc512 * fma_peak::kLanes512, isa = "avx512";
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    loop = fma_peak::fma_avx2, loopFlops = 2.0 * fma_peak::kAcc256 * fma_peak::kLanes256, isa = "avx2";
+  } else {
+    return;
+  }
+  Operands<float> o(s);
+  ntensor::set_num_threads(1);
+  ob.setThreads(1);
+  volatile float sink = 0;
+  // Calibrate: the loop's iterations for about one ntensor call.
+  o.ours();
+  double t0 = now();
+  o.ours();
+  const double tGemm = now() - t0;
+  long iters = 1 << 12;
+  for (;;) {
+    t0 = now();
+    sink = loop(iters);
+    const double t = now() - t0;
+    if (t > 0.002 || iters > (1L << 40)) {
+      iters = std::max(1L, long(double(iters) * tGemm / t));
+      break;
+    }
+    iters *= 4;
+  }
+  const auto steps = timeSteps(
+      3,
+      [&](int which) {
+        if (which == 0) o.ours();
+        else if (which == 1) o.theirs(ob);
+        else sink = loop(iters);
+      },
+      1, budgetS, 9);
+  (void)sink;
+  const double flops = 2.0 * double(s.m) * double(s.n) * double(s.k);
+  const double peakFlops = loopFlops * double(iters);
+  std::vector<double> ours, theirs, peak;
+  for (const auto& t : steps) {
+    const double p = peakFlops / t[2];
+    ours.push_back(flops / t[0] / p);
+    theirs.push_back(flops / t[1] / p);
+    peak.push_back(p / 1e9);
+  }
+  std::printf(
+      "{\"kind\":\"peak\",\"isa\":\"%s\",\"threads\":1,\"m\":%ld,\"k\":%ld,\"n\":%ld,\"pairs\":%zu,"
+      "\"ntensor\":{\"median\":%.4g,\"q1\":%.4g,\"q3\":%.4g},"
+      "\"openblas\":{\"median\":%.4g,\"q1\":%.4g,\"q3\":%.4g},\"peakGflops\":%.4g}\n",
+      isa, s.m, s.k, s.n, steps.size(), quantile(ours, 0.5), quantile(ours, 0.25), quantile(ours, 0.75),
+      quantile(theirs, 0.5), quantile(theirs, 0.25), quantile(theirs, 0.75), quantile(peak, 0.5));
+  std::fflush(stdout);
+}
+
 int usage(const char* why) {
   std::fprintf(stderr,
                "gemm-paired: %s\nusage: gemm-paired --openblas PATH [--shapes 256,64x4096x64] "
-               "[--threads 1,2] [--dtypes f32,f64] [--ms 600] [--settle-ms 20] [--fp64-ratio 1024] [--scaling 1024]\n",
+               "[--threads 1,2] [--dtypes f32,f64] [--ms 600] [--settle-ms 20] [--fp64-ratio 1024] [--scaling 1024] "
+               "[--peak-ratio 1024,2048]\n",
                why);
   return 2;
 }
@@ -307,7 +377,8 @@ int usage(const char* why) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string lib, shapes = "256,512,1024,2048", threads = "1", dtypes = "f32", ratioShapes, scalingShapes;
+  std::string lib, shapes = "256,512,1024,2048", threads = "1", dtypes = "f32", ratioShapes, scalingShapes,
+      peakShapes;
   double ms = 600;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -321,6 +392,7 @@ int main(int argc, char** argv) {
     else if (a == "--settle-ms") settleMs = std::atoi(v.c_str());
     else if (a == "--fp64-ratio") ratioShapes = v;
     else if (a == "--scaling") scalingShapes = v;
+    else if (a == "--peak-ratio") peakShapes = v;
     else return usage(("unknown flag " + a).c_str());
   }
   if (lib.empty()) return usage("--openblas is required");
@@ -370,6 +442,11 @@ int main(int argc, char** argv) {
     for (const auto& t : split(threads)) {
       if (std::atoi(t.c_str()) > 1) runScaling(ob, std::atoi(t.c_str()), r, ms / 1e3);
     }
+  }
+  for (const auto& sh : split(peakShapes)) {
+    Shape r;
+    if (!parseShape(sh, &r)) return usage(("bad shape " + sh).c_str());
+    runPeakRatio(ob, r, ms / 1e3);
   }
   return 0;
 }

@@ -24,7 +24,7 @@ export const description = 'fp32 GEMM C = A·B (A: M×K, B: K×N, preallocated C
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BUILD_DIR = `${ROOT}bench/.build/`;
 const SOURCES = ['bench/native/gemm-paired.cc', 'native/gemm.cc', 'native/gemm_scalar.cc', 'native/gemm_avx2.cc', 'native/gemm_avx512.cc', 'native/threadpool.cc'];
-const HEADERS = ['native/gemm.h', 'native/gemm_generic.inc', 'native/kernels.h', 'native/threadpool.h', 'native/transpose_avx512.inc'];
+const HEADERS = ['bench/peak/fma_loops.h', 'native/gemm.h', 'native/gemm_generic.inc', 'native/kernels.h', 'native/threadpool.h', 'native/transpose_avx512.inc'];
 const DEFAULT_SHAPES = ['256', '512', '1024', '2048', '1x4096x4096', '4096x4096x1', '64x4096x64', '4096x64x4096'];
 
 const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : -1);
@@ -71,7 +71,7 @@ function shapesFrom(sizes) {
 export async function run(ctx) {
   const { opts, log, cpu, threadSettings } = ctx;
   const notes = [];
-  const result = { suite: name, description, threadSettings, openblas: null, ntensorIsa: null, rows: [], fp64: [], scaling: [], notes };
+  const result = { suite: name, description, threadSettings, openblas: null, ntensorIsa: null, rows: [], fp64: [], scaling: [], peak: [], notes };
   if (opts.libs && !opts.libs.includes('numpy') && !opts.libs.includes('openblas')) {
     notes.push('skipped: --libs names neither numpy nor openblas');
     return result;
@@ -104,14 +104,18 @@ export async function run(ctx) {
   const lines = [];
   for (const t of threadSettings) {
     const scaling = t > 1 ? (quick ? ['1024'] : ['1024', '2048']) : [];
-    log(`inprocess: ${threadLabel(t)}, ${shapes.join(', ')}; fp64 ÷ fp32 at 1024${scaling.length ? `; ${t} threads ÷ 1 at ${scaling.join(', ')}` : ''}`);
+    // % of the FMA peak (issue 3's one-thread target sizes), each GEMM timed
+    // beside a peak loop as long.
+    const peakAt = t === 1 ? (quick ? ['1024'] : ['1024', '2048']) : [];
+    log(`inprocess: ${threadLabel(t)}, ${shapes.join(', ')}; fp64 ÷ fp32 at 1024${scaling.length ? `; ${t} threads ÷ 1 at ${scaling.join(', ')}` : ''}${peakAt.length ? `; % of peak beside the FMA loop at ${peakAt.join(', ')}` : ''}`);
     const common = ['--openblas', lib.path, '--threads', String(t), '--ms', String((quick ? 300 : 800) * (t > 1 ? 2.5 : 1))];
     // fp32 at every shape with the ratio lines, then fp64 against
     // cblas_dgemm at 1024 (the issue's fp64 target size). A library without
     // the OpenBLAS entry points, a crash or a timeout is a note, not the end
     // of the whole bench; lines printed before it count.
     const runs = [
-      [...common, '--shapes', shapes.join(','), '--fp64-ratio', '1024', ...(scaling.length ? ['--scaling', scaling.join(',')] : [])],
+      [...common, '--shapes', shapes.join(','), '--fp64-ratio', '1024', ...(scaling.length ? ['--scaling', scaling.join(',')] : []),
+        ...(peakAt.length ? ['--peak-ratio', peakAt.join(',')] : [])],
       [...common, '--shapes', '1024', '--dtypes', 'f64'],
     ];
     for (const a of runs) {
@@ -139,6 +143,7 @@ export async function run(ctx) {
   result.rows = lines.filter((l) => l.dtype);
   result.fp64 = lines.filter((l) => l.kind === 'fp64/fp32');
   result.scaling = lines.filter((l) => l.kind === 'scaling');
+  result.peak = lines.filter((l) => l.kind === 'peak');
   for (const r of result.rows) {
     if (!(r.maxRelDiff <= 1e-4)) notes.push(`${shapeLabel(r)} at ${threadLabel(r.threads)}: the two results differ by ${r.maxRelDiff} of max |C|`);
   }
@@ -174,12 +179,14 @@ function tables(result, peak) {
 
 const INTRO = 'Cells are GFLOP/s at the median time (best in parentheses); the ratio is the median [quartiles] over the pairs of OpenBLAS time ÷ ntensor time for two calls made back to back (> 1: ntensor is faster); at more than one thread each call starts once the other library\'s threads have gone idle (OpenBLAS\'s spin ~125 ms after a call).';
 
-/** The fp64 ÷ fp32 and threads ÷ one-thread lines: each library's median [quartiles] over steps of four calls. */
+/** The fp64 ÷ fp32, threads ÷ one-thread and % of peak lines: each library's median [quartiles] over steps of four (three) calls. */
 function ratioLines(result) {
   const both = (r) => `ntensor ${fmt3(r.ntensor.median)} [${fmt3(r.ntensor.q1)}–${fmt3(r.ntensor.q3)}], OpenBLAS ${fmt3(r.openblas.median)} [${fmt3(r.openblas.q1)}–${fmt3(r.openblas.q3)}]`;
+  const pct = (x) => `${(100 * x.median).toFixed(1)}% [${(100 * x.q1).toFixed(1)}–${(100 * x.q3).toFixed(1)}]`;
   return [
     ...result.fp64.map((r) => `fp64 ÷ fp32 GFLOP/s at ${shapeLabel(r)}, ${threadLabel(r.threads)} (${r.pairs} steps of four calls): ${both(r)}`),
     ...(result.scaling ?? []).map((r) => `${r.threads} threads ÷ 1 thread, GFLOP/s at ${shapeLabel(r)} (${r.pairs} steps of four calls): ${both(r)}`),
+    ...(result.peak ?? []).map((r) => `% of the ${r.isa} FMA peak at ${shapeLabel(r)}, 1 thread, each call beside a peak loop as long (${r.pairs} steps of three calls; the loop's median ${fmt3(r.peakGflops)} GFLOP/s): ntensor ${pct(r.ntensor)}, OpenBLAS ${pct(r.openblas)}`),
   ];
 }
 
