@@ -58,6 +58,15 @@ export interface NativeBinding {
     dilationH: number, dilationW: number, groups: number): void;
   /** The same call with the 16 sizes (n .. groups, in that order) in one Float64Array (read once, at the call). */
   conv2d(input: FloatArray, weight: FloatArray, bias: FloatArray | null, out: FloatArray, sizes: Float64Array): void;
+  /** The same with the weights packed ahead by conv2dPack from these weights (null: none). */
+  conv2d(input: FloatArray, weight: FloatArray, bias: FloatArray | null, out: FloatArray, sizes: Float64Array,
+    packed: ArrayBuffer | null): void;
+  /**
+   * weight (cout x k, k = c / groups * kh * kw) packed for the transposed
+   * implicit GEMM in the current ISA's layout (native/kernels.h:
+   * conv2d_pack_*), or null when the ISA has none for the dtype.
+   */
+  conv2dPack(weight: FloatArray, cout: number, k: number, groups: number): ArrayBuffer | null;
   maxPool2d(input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
     kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number,
     dilationH: number, dilationW: number, ceilMode: boolean, countIncludePad: boolean, divisor: number): void;
@@ -74,7 +83,7 @@ export interface NativeBinding {
   conv2dAsync(token: object | null, input: FloatArray, weight: FloatArray, bias: FloatArray | null, out: FloatArray,
     n: number, c: number, h: number, w: number, cout: number, kh: number, kw: number,
     strideH: number, strideW: number, padTop: number, padBottom: number, padLeft: number, padRight: number,
-    dilationH: number, dilationW: number, groups: number): Promise<boolean>;
+    dilationH: number, dilationW: number, groups: number, packed?: ArrayBuffer | null): Promise<boolean>;
   maxPool2dAsync(token: object | null, input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
     kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number,
     dilationH: number, dilationW: number, ceilMode: boolean, countIncludePad: boolean, divisor: number): Promise<boolean>;

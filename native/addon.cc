@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -311,7 +312,100 @@ struct Conv2dArgs {
   void* out;
   ntensor::Conv2dShape shape;
   bool empty;  // the output has no elements: nothing to run
+  const void* packed = nullptr;  // weights packed ahead in the current layout, or none
 };
+
+// ---- weights packed ahead (kernels.h: conv2d_pack_*) ----
+// conv2dPack(weight, cout, k, groups) -> ArrayBuffer | null: the packing
+// behind a header of four int64 (the layout, cout, k, groups), its data at
+// the first 64-byte boundary after the header; null when the ISA has no
+// layout for the dtype. conv2d takes it back as its last argument; there it
+// is checked (header against the call, size against the buffer) before use,
+// and a packing made under another layout (an ISA switched since by the
+// test hook) is ignored: the call packs per call as without one.
+constexpr std::size_t kPackHeader = 4 * sizeof(std::int64_t);
+
+index_t packSize(DType dtype, index_t cout, index_t k, index_t groups) {
+  return dtype == DType::f32 ? ntensor::conv2d_pack_size_f32(cout, k, groups)
+                             : ntensor::conv2d_pack_size_f64(cout, k, groups);
+}
+std::int64_t packLayout(DType dtype) {
+  return dtype == DType::f32 ? ntensor::conv2d_pack_layout_f32() : ntensor::conv2d_pack_layout_f64();
+}
+
+// The aligned start of the packing's data inside a buffer at `base`.
+uint8_t* packData(void* base) {
+  const auto at = reinterpret_cast<std::uintptr_t>(base) + kPackHeader;
+  return reinterpret_cast<uint8_t*>((at + 63) & ~std::uintptr_t(63));
+}
+
+napi_value ConvPack(napi_env env, napi_callback_info cbinfo) {
+  static constexpr const char* op = "conv2dPack";
+  napi_value argv[4];
+  size_t argc = 4;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  try {
+    if (argc != 4) throwType(env, "conv2dPack: expected 4 arguments");
+    const Array wt = getArray(env, argv[0], op, "weight");
+    const index_t cout = getIndex(env, argv[1], op, "cout", 1);
+    const index_t k = getIndex(env, argv[2], op, "k", 1);
+    const index_t groups = getIndex(env, argv[3], op, "groups", 1);
+    if (cout % groups != 0) throwRange(env, "conv2dPack: groups must divide cout");
+    requireLength(env, op, "weight", wt, mul(env, op, cout, k));
+    const index_t elems = packSize(wt.dtype, cout, k, groups);
+    napi_value result;
+    if (elems == 0) {
+      NAPI_THROW_IF_FAILED(env, napi_get_null(env, &result), nullptr);
+      return result;
+    }
+    const std::size_t esize = wt.dtype == DType::f32 ? sizeof(float) : sizeof(double);
+    const std::size_t bytes = kPackHeader + 63 + std::size_t(elems) * esize;
+    void* base = nullptr;
+    NAPI_THROW_IF_FAILED(env, napi_create_arraybuffer(env, bytes, &base, &result), nullptr);
+    const std::int64_t header[4] = {packLayout(wt.dtype), cout, k, groups};
+    std::memcpy(base, header, sizeof header);
+    void* dst = packData(base);
+    if (wt.dtype == DType::f32) {
+      ntensor::conv2d_pack_f32(static_cast<const float*>(wt.data), cout, k, groups, static_cast<float*>(dst));
+    } else {
+      ntensor::conv2d_pack_f64(static_cast<const double*>(wt.data), cout, k, groups, static_cast<double*>(dst));
+    }
+    return result;
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+  }
+  return nullptr;
+}
+
+// conv2d's last argument: null/undefined (none) or conv2dPack's buffer for
+// these weights; returns its data if made under the current layout.
+const void* parsePacked(napi_env env, napi_value value, const Conv2dArgs& a) {
+  static constexpr const char* op = "conv2d";
+  napi_valuetype type = napi_undefined;
+  NAPI_THROW_IF_FAILED(env, napi_typeof(env, value, &type), nullptr);
+  if (type == napi_null || type == napi_undefined) return nullptr;
+  bool isBuffer = false;
+  NAPI_THROW_IF_FAILED(env, napi_is_arraybuffer(env, value, &isBuffer), nullptr);
+  if (!isBuffer) throwType(env, "conv2d: argument 'packed' must be an ArrayBuffer from conv2dPack or null");
+  void* base = nullptr;
+  size_t bytes = 0;
+  NAPI_THROW_IF_FAILED(env, napi_get_arraybuffer_info(env, value, &base, &bytes), nullptr);
+  std::int64_t header[4] = {0, 0, 0, 0};
+  if (base != nullptr && bytes >= kPackHeader) std::memcpy(header, base, sizeof header);
+  const ntensor::Conv2dShape& s = a.shape;
+  const index_t k = (s.c / s.groups) * s.kh * s.kw;
+  if (header[1] != s.cout || header[2] != k || header[3] != s.groups) {
+    throwRange(env, std::string(op) + ": argument 'packed' was not packed from weights of this shape");
+  }
+  if (header[0] != packLayout(a.dtype)) return nullptr;  // another ISA's layout
+  const index_t elems = packSize(a.dtype, s.cout, k, s.groups);
+  const std::size_t esize = a.dtype == DType::f32 ? sizeof(float) : sizeof(double);
+  const uint8_t* data = packData(base);
+  if (elems == 0 || std::size_t(data - static_cast<uint8_t*>(base)) + std::size_t(elems) * esize > bytes) {
+    throwRange(env, std::string(op) + ": argument 'packed' is too short for weights of this shape");
+  }
+  return data;
+}
 
 // argv holds argc arguments (at least kConv2dArgc of them readable); with
 // `packed`, 5 (sizes in a Float64Array) are accepted too.
@@ -395,12 +489,18 @@ Conv2dArgs parseConv2dArgs(napi_env env, const napi_value* argv, size_t argc, bo
   return Conv2dArgs{x.dtype, x.data, wt.data, hasBias ? bias.data : nullptr, out.data, s,
                     outLen == 0};
 }
-// The async variant's arguments start at `first`.
+// The async variant's arguments start at `first`; one more after them is
+// the weights packed ahead (or null).
 Conv2dArgs parseConv2dArgs(const Napi::CallbackInfo& info, size_t first) {
-  if (info.Length() != first + kConv2dArgc) throwType(info.Env(), "conv2d: expected 20 arguments");
+  const size_t n = info.Length();
+  if (n != first + kConv2dArgc && n != first + kConv2dArgc + 1) {
+    throwType(info.Env(), "conv2d: expected 20 arguments");
+  }
   napi_value argv[kConv2dArgc];
   for (size_t i = 0; i < kConv2dArgc; ++i) argv[i] = info[first + i];
-  return parseConv2dArgs(info.Env(), argv, kConv2dArgc);
+  Conv2dArgs a = parseConv2dArgs(info.Env(), argv, kConv2dArgc);
+  if (n == first + kConv2dArgc + 1) a.packed = parsePacked(info.Env(), info[first + kConv2dArgc], a);
+  return a;
 }
 
 
@@ -409,11 +509,13 @@ void runConv2d(const Conv2dArgs& a) {
   if (a.dtype == DType::f32) {
     ntensor::conv2d_f32(a.shape, static_cast<const float*>(a.x),
                         static_cast<const float*>(a.weight),
-                        static_cast<const float*>(a.bias), static_cast<float*>(a.out));
+                        static_cast<const float*>(a.bias), static_cast<float*>(a.out),
+                        static_cast<const float*>(a.packed));
   } else {
     ntensor::conv2d_f64(a.shape, static_cast<const double*>(a.x),
                         static_cast<const double*>(a.weight),
-                        static_cast<const double*>(a.bias), static_cast<double*>(a.out));
+                        static_cast<const double*>(a.bias), static_cast<double*>(a.out),
+                        static_cast<const double*>(a.packed));
   }
 }
 
@@ -440,6 +542,14 @@ napi_value SyncConv2d(napi_env env, napi_callback_info cbinfo) {
   size_t argc = kConv2dArgc;
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   try {
+    // (input, weight, bias, out, sizes, packed): the packed-sizes call with
+    // weights packed ahead.
+    if (argc == kConv2dPackedArgc + 1) {
+      Conv2dArgs a = parseConv2dArgs(env, argv, kConv2dPackedArgc, /*packed=*/true);
+      a.packed = parsePacked(env, argv[kConv2dPackedArgc], a);
+      runConv2d(a);
+      return nullptr;
+    }
     runConv2d(parseConv2dArgs(env, argv, argc, /*packed=*/true));
   } catch (const Napi::Error& e) {
     e.ThrowAsJavaScriptException();
@@ -553,8 +663,9 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     const napi_property_descriptor sync[] = {
         {"matmul", nullptr, SyncMatmul, nullptr, nullptr, nullptr, napi_default, nullptr},
         {"conv2d", nullptr, SyncConv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+        {"conv2dPack", nullptr, ConvPack, nullptr, nullptr, nullptr, napi_default, nullptr},
     };
-    NAPI_THROW_IF_FAILED_VOID(env, napi_define_properties(env, exports, 2, sync));
+    NAPI_THROW_IF_FAILED_VOID(env, napi_define_properties(env, exports, 3, sync));
     DefineAddon(exports, {
         InstanceMethod("maxPool2d", &NtensorAddon::MaxPool2d),
         InstanceMethod("avgPool2d", &NtensorAddon::AvgPool2d),
@@ -615,7 +726,7 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
           runConv2d(args);
           return true;
         }),
-        {info[1], info[2], info[3], info[4]}, info[0]);
+        {info[1], info[2], info[3], info[4], info[21]}, info[0]);  // info[21]: packed, or undefined
   }
 
   // maxPool2dAsync / avgPool2dAsync(token, ...maxPool2d's arguments): the

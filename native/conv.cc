@@ -380,6 +380,28 @@ struct GemmTJob {
   int tasks;
   std::atomic<index_t> next;
   std::atomic<int> failed;
+  const T* packed;  // W^T packed ahead (PackLayout), or null: packed per item
+};
+
+// Weights packed ahead (conv2d_pack_*): per group, for each kConvPackKC-deep
+// block of the reduction (pc), for each pfNR-wide block of output channels
+// (cb), that W^T block as packB writes it (kc x pfNR in NR-wide
+// micro-panels, the second at NR * kc), each block kConvPackKC * pfNR
+// elements apart. An item of gemm-t reads its channel blocks at one pc
+// consecutively, and the next pc's (prefetched) just after.
+constexpr index_t kConvPackKC = 128;
+struct PackLayout {
+  index_t nr, width;   // the GEMM's NR, the tile kernel's pfNR
+  index_t blocks;      // channel blocks per group
+  index_t depths;      // reduction blocks
+  index_t block;       // elements per block
+  PackLayout(index_t nr_, index_t width_, index_t mg, index_t k)
+      : nr(nr_), width(width_), blocks(ceil_div(mg, width_)), depths(ceil_div(k, kConvPackKC)),
+        block(kConvPackKC * width_) {}
+  // Offset of block (g, pc / kConvPackKC, cb).
+  index_t at(index_t g, index_t pc, index_t cb) const {
+    return ((g * depths + pc / kConvPackKC) * blocks + cb) * block;
+  }
 };
 
 // Buffers of one thread (elements): im2col^T block, W^T block, output tile.
@@ -404,6 +426,7 @@ void gemmt_task(void* ctx, int t) {
   const index_t NR = kern.blk.nr;          // the GEMM's B panels (packB)
   const index_t MRt = j.mr, NRt = j.nr, KC = j.kc;
   const bool own = NRt != NR;              // the ISA's own kernel (conv.h)
+  const PackLayout pl(NR, NRt, mg, K);
   const GemmTSizes z = gemmt_sizes<T>(j.pixBlock, K, MRt, NR, KC, j.wholeA, j.coBlock);
   ThreadScratch& sc = scratch();
   T* ab = static_cast<T*>(sc.a.get(sizeof(T) * std::size_t(z.a)));
@@ -439,7 +462,7 @@ void gemmt_task(void* ctx, int t) {
     for (index_t pc = 0; pc < K; pc += KC) {
       const index_t kc = std::min(KC, K - pc);
       if (!j.wholeA) ck.packB(s, xg, pc, kc, sc.segs.data(), index_t(sc.segs.size()), np, int(MRt), ab);
-      kern.packB(kc, nco, wg + pc, 1, K, bb);
+      if (j.packed == nullptr) kern.packB(kc, nco, wg + pc, 1, K, bb);
       const T* a0 = j.wholeA ? ab + pc * MRt : ab;
       const index_t astride = j.wholeA ? K : kc;  // between A micro-panels, / MRt
       if (!own) {
@@ -455,7 +478,15 @@ void gemmt_task(void* ctx, int t) {
       // this block's micro-kernel calls.
       const char* pf = nullptr;
       index_t every = 0, rowLines = 1, rowSkip = 0, col = 0;
-      {
+      if (j.packed != nullptr && pc + KC < K) {
+        // The next depth's blocks of this item's channels: one run of
+        // lines per block.
+        const index_t nkc = std::min(KC, K - pc - KC), rows = ceil_div(nco, NRt);
+        pf = reinterpret_cast<const char*>(j.packed + pl.at(g, pc + KC, co0 / NRt));
+        rowLines = ceil_div(nkc * NRt * index_t(sizeof(T)), 64);
+        rowSkip = pl.block * index_t(sizeof(T)) - rowLines * 64;
+        every = std::max<index_t>(1, kc * ceil_div(np, MRt) * rows / (rows * rowLines));
+      } else if (j.packed == nullptr) {
         const T* nw = nullptr;
         index_t rows = 0, nkc = 0;
         if (pc + KC < K) {
@@ -472,8 +503,9 @@ void gemmt_task(void* ctx, int t) {
         }
       }
       for (index_t jr = 0; jr < nco; jr += NRt) {
+        const T* bj = j.packed != nullptr ? j.packed + pl.at(g, pc, (co0 + jr) / NRt) : bb + jr * kc;
         for (index_t ir = 0; ir < np; ir += MRt) {
-          pf = ck.ukernelPf(kc, a0 + ir * astride, bb + jr * kc, NR * kc, ct + ir * ldc + jr, ldc,
+          pf = ck.ukernelPf(kc, a0 + ir * astride, bj, NR * kc, ct + ir * ldc + jr, ldc,
                             int(std::min(MRt, np - ir)), int(std::min(NRt, nco - jr)), pc > 0, pf,
                             every, rowLines, rowSkip, &col);
         }
@@ -519,7 +551,7 @@ bool gemmt_own() {
 }
 
 template <typename T>
-bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, const T* packed) {
   const gemm::Kernels<T>& kern = gemm_kernels<T>();
   const Kernels<T>& ck = current_kernels<T>();
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
@@ -529,7 +561,8 @@ bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias
   const index_t MRt = own ? ck.pfMR : kern.blk.mr, NRt = own ? ck.pfNR : NR;
   // Own kernel: W^T blocks of 128 deep (a 64-wide pair of panels, 32 KiB,
   // stays in L1 while the pixel tiles pass); else the GEMM's KC.
-  const index_t KC = own ? 128 : kern.blk.kc;
+  const index_t KC = own ? kConvPackKC : kern.blk.kc;
+  if (!own) packed = nullptr;
   const double work = double(s.n) * double(s.cout) * double(K) * double(P);
   const int threads = threads_for(work);
   // Pixel blocks (multiples of the tile's rows, equal in size) whose
@@ -569,11 +602,11 @@ bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias
   }
   coBlocks = ceil_div(mg, coBlock);
   GemmTJob<T> job{&s, x, w, bias, y, int(MRt), int(NRt), KC, wholeA, pixBlock, pixBlocks,
-                  coBlock, coBlocks, jobs * coBlocks, 1, {0}, {0}};
+                  coBlock, coBlocks, jobs * coBlocks, 1, {0}, {0}, packed};
   const int tasks = int(std::min<index_t>(threads, job.items));
   job.tasks = tasks;
   const GemmTSizes z = gemmt_sizes<T>(pixBlock, K, MRt, NR, KC, wholeA, coBlock);
-  g_last = {"gemm-t", sizeof(T) * std::size_t(z.b) * std::size_t(tasks),
+  g_last = {packed != nullptr ? "gemm-t packed" : "gemm-t", packed != nullptr ? 0 : sizeof(T) * std::size_t(z.b) * std::size_t(tasks),
             sizeof(T) * std::size_t(z.a + z.c), tasks};
   parallel_run(tasks, gemmt_task<T>, &job);
   return job.failed.load() == 0;
@@ -893,7 +926,7 @@ void reference(const Conv2dShape& s, const double* x, const double* w, const dou
 }
 
 template <typename T>
-void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, const T* packed) {
   if (s.n == 0 || s.cout == 0 || s.oh == 0 || s.ow == 0) return;
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
   if (cg == 0) {
@@ -967,7 +1000,7 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
       if (implicit_gemm(s, x, w, bias, y)) return;
       break;  // out of memory for the packed weights: the loops need none
     case Path::gemmt:
-      if (implicit_gemm_t(s, x, w, bias, y)) return;
+      if (implicit_gemm_t(s, x, w, bias, y, packed)) return;
       break;
     case Path::directt:
       if (direct_t(s, x, w, bias, y)) return;
@@ -976,6 +1009,40 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   }
   g_last = {"reference", 0, 0, 1};
   reference(s, x, w, bias, y);
+}
+
+// The current packing layout (kernels.h: conv2d_pack_layout_*): the
+// element size, NR and the tile's width, or 0 without a gemm-t kernel.
+template <typename T>
+std::int64_t pack_layout() {
+  if (!gemmt_own<T>()) return 0;
+  const Kernels<T>& ck = current_kernels<T>();
+  return (std::int64_t(sizeof(T)) << 32) | (std::int64_t(gemm_kernels<T>().blk.nr) << 16) |
+         std::int64_t(ck.pfNR);
+}
+
+template <typename T>
+index_t pack_size(index_t cout, index_t k, index_t groups) {
+  if (pack_layout<T>() == 0 || groups <= 0 || cout % groups != 0) return 0;
+  const PackLayout pl(gemm_kernels<T>().blk.nr, current_kernels<T>().pfNR, cout / groups, k);
+  return groups * pl.depths * pl.blocks * pl.block;
+}
+
+template <typename T>
+void pack_weights(const T* w, index_t cout, index_t k, index_t groups, T* dst) {
+  if (pack_size<T>(cout, k, groups) == 0) return;
+  const index_t mg = cout / groups;
+  const PackLayout pl(gemm_kernels<T>().blk.nr, current_kernels<T>().pfNR, mg, k);
+  const gemm::Kernels<T>& kern = gemm_kernels<T>();
+  for (index_t g = 0; g < groups; ++g) {
+    for (index_t pc = 0; pc < k; pc += kConvPackKC) {
+      for (index_t cb = 0; cb < pl.blocks; ++cb) {
+        const index_t co0 = cb * pl.width;
+        kern.packB(std::min(kConvPackKC, k - pc), std::min(pl.width, mg - co0),
+                   w + (g * mg + co0) * k + pc, 1, k, dst + pl.at(g, pc, cb));
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -987,12 +1054,27 @@ const Kernels<double>& current_kernels<double>() { return conv_isa().f64; }
 }  // namespace conv
 
 void conv2d_f32(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                float* y) {
-  conv::run<float>(s, x, w, bias, y);
+                float* y, const float* packed) {
+  conv::run<float>(s, x, w, bias, y, packed);
 }
 void conv2d_f64(const Conv2dShape& s, const double* x, const double* w, const double* bias,
-                double* y) {
-  conv::run<double>(s, x, w, bias, y);
+                double* y, const double* packed) {
+  conv::run<double>(s, x, w, bias, y, packed);
+}
+
+std::int64_t conv2d_pack_layout_f32() { return conv::pack_layout<float>(); }
+std::int64_t conv2d_pack_layout_f64() { return conv::pack_layout<double>(); }
+index_t conv2d_pack_size_f32(index_t cout, index_t k, index_t groups) {
+  return conv::pack_size<float>(cout, k, groups);
+}
+index_t conv2d_pack_size_f64(index_t cout, index_t k, index_t groups) {
+  return conv::pack_size<double>(cout, k, groups);
+}
+void conv2d_pack_f32(const float* w, index_t cout, index_t k, index_t groups, float* dst) {
+  conv::pack_weights<float>(w, cout, k, groups, dst);
+}
+void conv2d_pack_f64(const double* w, index_t cout, index_t k, index_t groups, double* dst) {
+  conv::pack_weights<double>(w, cout, k, groups, dst);
 }
 
 const char* set_conv_path(const char* name) {

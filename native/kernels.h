@@ -76,10 +76,31 @@ struct Conv2dShape {
 
 // y = conv2d(x, weight) + bias (bias may be null). y is fully written.
 // Threads over images, output channels and output pixel blocks (conv.cc).
+// `packed`, if not null, holds the weights packed ahead by conv2d_pack_*
+// for the current layout (conv2d_pack_layout_*) from the same cout x
+// (c / groups * kh * kw) weights in the same groups: the transposed implicit
+// GEMM then reads them instead of packing the weights it needs per call
+// (the other paths read `weight`; the bits are the same either way).
 void conv2d_f32(const Conv2dShape& s, const float* x, const float* weight,
-                const float* bias, float* y);
+                const float* bias, float* y, const float* packed = nullptr);
 void conv2d_f64(const Conv2dShape& s, const double* x, const double* weight,
-                const double* bias, double* y);
+                const double* bias, double* y, const double* packed = nullptr);
+
+// Weights packed once for many conv2d calls (JS: packConv2d): for each
+// group, the transposed implicit GEMM's W^T blocks (kConvPackKC reduction
+// steps x the tile kernel's pfNR output channels, in the GEMM's NR-wide
+// micro-panels) in the order it reads them. The layout depends on the ISA's
+// kernels: conv2d_pack_layout_* names the current one (0: this ISA has no
+// such kernel for the dtype, nothing to pack), and a packing is used only
+// under the layout it was made for. conv2d_pack_size_* is the elements a
+// packing of cout x k weights in `groups` groups takes (0 when the layout
+// is 0); conv2d_pack_* writes it to dst, which must be 64-byte aligned.
+std::int64_t conv2d_pack_layout_f32();
+std::int64_t conv2d_pack_layout_f64();
+index_t conv2d_pack_size_f32(index_t cout, index_t k, index_t groups);
+index_t conv2d_pack_size_f64(index_t cout, index_t k, index_t groups);
+void conv2d_pack_f32(const float* weight, index_t cout, index_t k, index_t groups, float* dst);
+void conv2d_pack_f64(const double* weight, index_t cout, index_t k, index_t groups, double* dst);
 
 // What the calling thread's last conv2d did: the path ("pointwise", "gemm",
 // "gemm-t", "direct-t", "direct", "reference" or "empty"; conv.h describes them), the bytes of packed weights it

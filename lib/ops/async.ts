@@ -45,7 +45,7 @@ export interface AsyncOptions {
 export const INLINE_MAX_WORK = 2 ** 16;
 
 /** Checks the options object of an async op; returns its signal. */
-function checkAsyncOptions(op: string, options: unknown): AbortSignal | undefined {
+export function checkAsyncOptions(op: string, options: unknown): AbortSignal | undefined {
   if (options === undefined) return undefined;
   if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
   const { signal } = options as AsyncOptions;
@@ -234,7 +234,7 @@ function runMatmulPlanAsync(op: string, signal: AbortSignal | undefined, p: Matm
     () => resultOf(p), p.target !== null);
 }
 
-function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Conv2dPlan): Promise<Tensor> {
+export function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Conv2dPlan): Promise<Tensor> {
   if (p.work > INLINE_MAX_WORK) {
     if (p.target !== null) checkAsyncOut(op, p.out);
     p.x = pinned(p.x);
@@ -243,7 +243,8 @@ function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Conv
   }
   return runAsync(op, signal, p.work, () => runConv2dPlan(p),
     (token) => native().conv2dAsync(token, p.x, p.weight, p.bias, p.out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw,
-      p.strideH, p.strideW, p.padTop, p.padBottom, p.padLeft, p.padRight, p.dilationH, p.dilationW, p.groups),
+      p.strideH, p.strideW, p.padTop, p.padBottom, p.padLeft, p.padRight, p.dilationH, p.dilationW, p.groups,
+      p.packed ?? null),
     () => resultOf(p), p.target !== null);
 }
 
