@@ -236,6 +236,17 @@ export async function run(ctx) {
           const W2 = w.reshape(c.cout, c.c), X2 = x.reshape(c.c, c.h * c.w);
           add(syncParticipant('ntmatmul', () => nt.matmul(W2, X2), 'node'), (t) => record('ntmatmul', 'ntensor matmul (same GEMM)', threads, c, t));
         }
+        // The layers whose weights a model would pack once (packConv2d:
+        // copied and packed when the layer is made, as onnxruntime packs
+        // its initializers when the session is made).
+        if (typeof nt.packConv2d === 'function' && PACKED.has(c.id)) {
+          const { x, w } = inputs.get(c.id);
+          const layer = nt.packConv2d(w, { stride: c.stride, padding: c.pad, groups: c.groups });
+          const g = () => layer.run(x);
+          g();
+          const pinfo = binding ? binding._lastConv2d() : null;
+          add(syncParticipant('ntpacked', g, 'node'), (t) => record('ntpacked', 'ntensor packConv2d', threads, c, t, pinfo ? { path: pinfo.path } : {}));
+        }
         if (opts.out && !ntOutSkip) {
           const chk = checkNtOut((out) => ntOutCall(c, out)(), f, (s) => nt.zeros(s));
           if (!chk.ok) ntOutSkip = `${c.id}: ${chk.reason}`;
@@ -326,6 +337,9 @@ export async function run(ctx) {
 // ---------------------------------------------------------------- reporting
 
 const PEERS = [['ort', 'onnxruntime'], ['torch', 'PyTorch'], ['js', 'plain JS']];
+// The cases also timed through packConv2d (weights packed once): the k×k
+// layers with many channels, where conv2d packs all the weights per call.
+export const PACKED = new Set(['3x3-64', '3x3-128', '3x3-512', '3x3-64-b8']);
 const peakPerCore = (peak) => oneCorePeak(peak)?.perCore ?? null;
 const mib = (b) => (b >= 1 << 20 ? `${fmt3(b / (1 << 20))} MiB` : `${fmt3(b / 1024)} KiB`);
 
@@ -388,6 +402,22 @@ function outTableFor(result, threads) {
   return { headers, rows };
 }
 
+/** packConv2d ÷ each peer and ÷ conv2d, paired by round, for the cases it ran; null if none. */
+function packedFor(result, threads) {
+  const get = (id, c) => result.series[id]?.byThreads[threads]?.[c.id];
+  const cases = result.cases.filter((c) => get('ntpacked', c));
+  if (!cases.length) return null;
+  const peers = [...PEERS.filter(([id]) => id !== 'js'), ['ntensor', 'conv2d']].filter(([id]) => result.series[id]?.byThreads[threads]);
+  const tb = pairedTable(cases, (c) => c.label, 'ntpacked', peers, get);
+  tb.headers.splice(1, 0, 'packConv2d', 'path');
+  tb.rows.forEach((r, i) => {
+    const t = get('ntpacked', cases[i]);
+    r.splice(1, 0, `${fmt3(t.gflopsMedian)} (${fmt3(t.gflopsBest)})`, t.path ?? '—');
+  });
+  return tb;
+}
+const PACKED_INTRO = 'packConv2d (the layer\'s weights copied and packed once, before timing; each call conv2d with them) ÷ each peer and ÷ conv2d, paired by round as above';
+
 /** ntensor ÷ each peer (and, fresh, ÷ its own matmul of a 1x1 layer) paired by round (table.mjs pairedTable), fresh outputs or (pre) preallocated ones. */
 function pairedFor(result, threads, pre) {
   const src = pre ? result.preallocated : result;
@@ -418,6 +448,8 @@ export function reportText(result, { peak, contention = [] }) {
     out.push('', `-- ${tLabel(t)}`, textTable(tb.headers, tb.rows));
     const pt = pairedFor(result, t, false);
     if (pt) out.push('', `-- ${tLabel(t)}: ${PAIRED_INTRO}`, textTable(pt.headers, pt.rows));
+    const pk = packedFor(result, t);
+    if (pk) out.push('', `-- ${tLabel(t)}: ${PACKED_INTRO}`, textTable(pk.headers, pk.rows));
   }
   if (result.preallocated) {
     for (const t of result.threadSettings) {
@@ -442,6 +474,8 @@ export function reportMarkdown(result, { peak, contention = [] }) {
     out.push(`#### ${tLabel(t)}`, '', markdownTable(tb.headers, tb.rows), '');
     const pt = pairedFor(result, t, false);
     if (pt) out.push(`${PAIRED_INTRO}:`, '', markdownTable(pt.headers, pt.rows), '');
+    const pk = packedFor(result, t);
+    if (pk) out.push(`${PACKED_INTRO}:`, '', markdownTable(pk.headers, pk.rows), '');
   }
   if (result.preallocated) {
     out.push(...preallocatedMarkdown(result,
