@@ -1,5 +1,8 @@
 // conv2d argument sets for the tests that call the native binding directly
 // (asymmetric padding is not reachable through the API except by 'same').
+import { afterAll } from 'vitest';
+
+import { getNumThreads, setNumThreads } from '../lib/index';
 import type { Tensor } from '../lib/index';
 import { native } from '../lib/native';
 
@@ -25,4 +28,38 @@ export function runNativeConv(s: NativeConvCase, x: Tensor, w: Tensor, b: Tensor
   out.fill(NaN);
   native().conv2d(x.data, w.data, b ? b.data : null, out, s.n, s.c, s.h, s.w, s.co, s.kh, s.kw, ...s.stride, ...s.pad, ...s.dil, s.groups);
   return out;
+}
+
+/**
+ * Shapes for the transposed implicit GEMM (gemm-t: test/conv-gemmt.test.ts,
+ * and its packed weights: test/conv-packed.test.ts): several depth blocks,
+ * channel counts off the tile, groups, strides, dilation, asymmetric
+ * padding, bias, one output pixel and the most pixels the path takes.
+ */
+export const GEMMT_SHAPES: NativeConvCase[] = [
+  // 512 x 7^2 -> 64: twelve KC blocks, 49 pixels
+  { n: 1, c: 512, h: 7, w: 7, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
+  // two KC blocks, 100 channels (not a multiple of the tile), bias, two images
+  { n: 2, c: 64, h: 7, w: 7, co: 100, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
+  // groups, stride 2, asymmetric padding
+  { n: 2, c: 48, h: 9, w: 11, co: 40, kh: 3, kw: 3, stride: [2, 2], pad: [1, 0, 2, 1], dil: [1, 1], groups: 2, bias: true },
+  // 196 pixels, dilation 2, 33 channels
+  { n: 1, c: 20, h: 16, w: 16, co: 33, kh: 3, kw: 3, stride: [1, 1], pad: [2, 2, 2, 2], dil: [2, 2], groups: 1, bias: false },
+  // one output pixel, stride 3 columns
+  { n: 3, c: 9, h: 3, w: 5, co: 17, kh: 3, kw: 3, stride: [1, 3], pad: [0, 0, 0, 0], dil: [1, 1], groups: 1, bias: true },
+  // one image, several channel blocks: the im2col^T packed once, split over the threads
+  { n: 1, c: 256, h: 7, w: 7, co: 256, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
+  { n: 1, c: 100, h: 9, w: 9, co: 130, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
+  // 256 pixels (the largest the path takes), 1x1 with padding
+  { n: 1, c: 30, h: 14, w: 14, co: 70, kh: 1, kw: 1, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
+];
+
+/** Puts the conv path, the ISA and the thread count back after a file's tests. */
+export function restoreNativeAfterAll(): void {
+  const threads = getNumThreads();
+  afterAll(() => {
+    native()._setConvPath('auto');
+    native()._setIsa('auto');
+    setNumThreads(threads);
+  });
 }

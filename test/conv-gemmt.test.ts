@@ -3,9 +3,9 @@
 // several KC blocks, channel counts that are not a multiple of the tile,
 // groups, strides, dilation, asymmetric padding, bias, fp32 and fp64, every
 // ISA and 1 to 3 threads.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { firstBitDifference } from './bits';
-import { NativeConvCase, describeCase, runNativeConv } from './conv-cases';
+import { GEMMT_SHAPES, NativeConvCase, describeCase, restoreNativeAfterAll, runNativeConv } from './conv-cases';
 
 import { Generator, Tensor, fromTypedArray, getNumThreads, normal, setNumThreads } from '../lib/index';
 import { native } from '../lib/native';
@@ -13,29 +13,9 @@ import { native } from '../lib/native';
 type DT = 'float32' | 'float64';
 const binding = native();
 const defaultThreads = getNumThreads();
-afterAll(() => {
-  binding._setConvPath('auto');
-  binding._setIsa('auto');
-  setNumThreads(defaultThreads);
-});
+restoreNativeAfterAll();
+const SHAPES = GEMMT_SHAPES;
 
-const SHAPES: NativeConvCase[] = [
-  // 512 x 7^2 -> 64: twelve KC blocks, 49 pixels
-  { n: 1, c: 512, h: 7, w: 7, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
-  // two KC blocks, 100 channels (not a multiple of the tile), bias, two images
-  { n: 2, c: 64, h: 7, w: 7, co: 100, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
-  // groups, stride 2, asymmetric padding
-  { n: 2, c: 48, h: 9, w: 11, co: 40, kh: 3, kw: 3, stride: [2, 2], pad: [1, 0, 2, 1], dil: [1, 1], groups: 2, bias: true },
-  // 196 pixels, dilation 2, 33 channels
-  { n: 1, c: 20, h: 16, w: 16, co: 33, kh: 3, kw: 3, stride: [1, 1], pad: [2, 2, 2, 2], dil: [2, 2], groups: 1, bias: false },
-  // one output pixel, stride 3 columns
-  { n: 3, c: 9, h: 3, w: 5, co: 17, kh: 3, kw: 3, stride: [1, 3], pad: [0, 0, 0, 0], dil: [1, 1], groups: 1, bias: true },
-  // one image, several channel blocks: the im2col^T packed once, split over the threads
-  { n: 1, c: 256, h: 7, w: 7, co: 256, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
-  { n: 1, c: 100, h: 9, w: 9, co: 130, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
-  // 256 pixels (the largest the path takes), 1x1 with padding
-  { n: 1, c: 30, h: 14, w: 14, co: 70, kh: 1, kw: 1, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
-];
 
 describe("the transposed implicit GEMM ('gemm-t')", () => {
   for (const dtype of ['float32', 'float64'] as DT[]) {

@@ -4,33 +4,23 @@
 // every ISA the packing is made and run under, 1 to 3 threads), the copy of
 // the weights, the API's checks, the async twin, and a native side that
 // checks the packed buffer it is given before reading it.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { firstBitDifference } from './bits';
-import { NativeConvCase, describeCase, outShape } from './conv-cases';
+import { GEMMT_SHAPES, NativeConvCase, describeCase, outShape, restoreNativeAfterAll } from './conv-cases';
 
-import { Generator, PackedConv2d, Tensor, conv2d, getNumThreads, normal, packConv2d, setNumThreads, zeros } from '../lib/index';
+import { Generator, PackedConv2d, Tensor, conv2d, normal, packConv2d, setNumThreads, zeros } from '../lib/index';
 import { native } from '../lib/native';
 
 type DT = 'float32' | 'float64';
 const binding = native();
-const defaultThreads = getNumThreads();
-afterAll(() => {
-  binding._setConvPath('auto');
-  binding._setIsa('auto');
-  setNumThreads(defaultThreads);
-});
+restoreNativeAfterAll();
 
+// gemm-t's shapes (four depth blocks and more, channels off the 64-wide
+// blocks, two groups under one 32-wide panel, dilation, 130 channels: three
+// blocks, the last of 2) and 96 channels over 36 depth blocks.
 const SHAPES: NativeConvCase[] = [
-  // 4608-deep reduction (36 depth blocks of 128), 96 channels: a full and a half block
-  { n: 1, c: 512, h: 7, w: 7, co: 96, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
-  // depth 576 (4.5 blocks), 100 channels, bias, two images
-  { n: 2, c: 64, h: 7, w: 7, co: 100, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
-  // two groups of 20 channels (under one 32-wide panel), stride 2, asymmetric padding
-  { n: 2, c: 48, h: 9, w: 11, co: 40, kh: 3, kw: 3, stride: [2, 2], pad: [1, 0, 2, 1], dil: [1, 1], groups: 2, bias: true },
-  // depth 45, dilation 2, 130 channels (three blocks, the last of 2)
-  { n: 1, c: 5, h: 16, w: 16, co: 130, kh: 3, kw: 3, stride: [1, 1], pad: [2, 2, 2, 2], dil: [2, 2], groups: 1, bias: false },
-  // one image, several channel blocks shared by the threads
-  { n: 1, c: 256, h: 7, w: 7, co: 256, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
+  ...GEMMT_SHAPES,
+  { ...GEMMT_SHAPES[0], co: 96 },
 ];
 
 /** The 16 sizes of the packed-sizes native call. */
