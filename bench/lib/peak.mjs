@@ -74,3 +74,17 @@ export function oneCorePeak(peak) {
   return peak?.find((x) => x.isa === 'avx512' && x.threads === 1 && x.supported)
     ?? peak?.find((x) => x.isa === 'avx2' && x.threads === 1 && x.supported) ?? null;
 }
+
+/**
+ * The peak "% peak" is read against: per ISA and thread count, the higher of
+ * the measurements before and after the suites (a busy host only lowers the
+ * loop's rate, so the lower one would inflate every % of peak), marked with
+ * `when` ('before' or 'after').
+ */
+export function higherPeak(before, after) {
+  if (!before) return before;
+  return before.map((p) => {
+    const q = after?.find((x) => x.isa === p.isa && x.threads === p.threads && x.supported);
+    return p.supported && q && q.gflops > p.gflops ? { ...q, when: 'after' } : { ...p, when: 'before' };
+  });
+}

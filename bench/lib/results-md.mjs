@@ -38,7 +38,9 @@ PyTorch run in long-lived \`/usr/bin/python3\` children, one per OpenBLAS
 configuration and thread count, each kept alive over all shapes and sent one
 request per round, with the same timing plan. The peak is a native loop of
 independent FMA chains (\`bench/peak/peak.cc\`, compiled by the bench with g++ into
-\`bench/.build/\`); \`bench/peak/pagefault.cc\` measures what a fresh 4 KiB page, a
+\`bench/.build/\`), run before and after the suites; "% peak" reads the higher
+of the two (the in-process suite also gives each GEMM's % of peak timed beside
+the loop); \`bench/peak/pagefault.cc\` measures what a fresh 4 KiB page, a
 huge page's share and a resident page cost to write. Each run also writes \`bench/results/<date>-<suite>.json\` (every
 timing) and \`bench/results/<suite>.svg\` (GFLOP/s against size); both are gitignored.
 
@@ -61,7 +63,10 @@ one thread every timed call follows a settle (until the process's threads are
 idle) and one untimed call that wakes its library's threads. A last row pairs
 ntensor's fp64 GEMM with \`cblas_dgemm\` at 1024, and steps of four calls give
 each library's fp64 ÷ fp32 GFLOP/s at 1024 and its all-threads ÷ one-thread
-GFLOP/s at 1024 and 2048.
+GFLOP/s at 1024 and 2048; steps of three calls (ntensor, OpenBLAS, the FMA peak
+loop sized to last as long: \`bench/peak/fma_loops.h\`) give each library's
+one-thread % of the peak at 1024 and 2048, GEMM and peak measured in the same
+moment.
 
 Unless \`--no-out\`, matmul and conv2d also get "preallocated outputs (steady
 state)" tables: every library that can write into an existing output does so,
@@ -106,7 +111,7 @@ export function writeResultsMd({ meta, peak, pageCost = null, reports }) {
     bullet('ISA', `${cpu.avx512f ? 'AVX-512F, ' : ''}${cpu.avx2 ? 'AVX2' : ''}${cpu.fma ? ', FMA' : ''}`),
     bullet('caches', [cpu.l1d && `L1d ${cpu.l1d}`, cpu.l2 && `L2 ${cpu.l2}`, cpu.l3 && `L3 ${cpu.l3}`].filter(Boolean).join(', ')),
     bullet('memory', `${cpu.memGiB} GiB`),
-    ...(peak ?? []).filter((p) => p.supported).map((p) => bullet(`fp32 FMA peak, ${p.isa}, ${p.threads} thread${p.threads === 1 ? '' : 's'}`, `${p.gflops.toFixed(1)} GFLOP/s (${p.perCore.toFixed(1)} per core)`)),
+    ...(peak ?? []).filter((p) => p.supported).map((p) => bullet(`fp32 FMA peak, ${p.isa}, ${p.threads} thread${p.threads === 1 ? '' : 's'}`, `${p.gflops.toFixed(1)} GFLOP/s (${p.perCore.toFixed(1)} per core)${p.when ? `, measured ${p.when} the suites (the higher of the two)` : ''}`)),
     bullet('memory cost per 4 KiB (bench/peak/pagefault.cc)', pageCost && `first write to a fresh page ${pageCost.freshUs} µs, with huge pages ${pageCost.hugeUs} µs, overwriting a resident page ${pageCost.residentUs} µs`),
     '',
     '**Versions and settings**',

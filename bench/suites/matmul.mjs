@@ -497,7 +497,7 @@ function legendLines(result) {
 
 function peakLines(peak, contention = []) {
   if (!peak?.length) return ['fp32 FMA peak: not measured'];
-  const lines = peak.filter((p) => p.supported).map((p) => `fp32 FMA peak, ${p.isa}, ${p.threads} thread${p.threads === 1 ? '' : 's'}: ${fmt3(p.gflops)} GFLOP/s (${fmt3(p.perCore)} per core)`);
+  const lines = peak.filter((p) => p.supported).map((p) => `fp32 FMA peak, ${p.isa}, ${p.threads} thread${p.threads === 1 ? '' : 's'}: ${fmt3(p.gflops)} GFLOP/s (${fmt3(p.perCore)} per core)${p.when ? `, measured ${p.when} the suites (the higher of the two)` : ''}`);
   lines.push(...contention);
   return lines;
 }
