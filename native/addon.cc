@@ -397,7 +397,8 @@ const void* parsePacked(napi_env env, napi_value value, const Conv2dArgs& a) {
   if (header[1] != s.cout || header[2] != k || header[3] != s.groups) {
     throwRange(env, std::string(op) + ": argument 'packed' was not packed from weights of this shape");
   }
-  if (header[0] != packLayout(a.dtype)) return nullptr;  // another ISA's layout
+  const std::int64_t layout = packLayout(a.dtype);
+  if (layout == 0 || header[0] != layout) return nullptr;  // another ISA's layout, or none here
   const index_t elems = packSize(a.dtype, s.cout, k, s.groups);
   const std::size_t esize = a.dtype == DType::f32 ? sizeof(float) : sizeof(double);
   const uint8_t* data = packData(base);

@@ -391,12 +391,12 @@ struct GemmTJob {
 // consecutively, and the next pc's (prefetched) just after.
 constexpr index_t kConvPackKC = 128;
 struct PackLayout {
-  index_t nr, width;   // the GEMM's NR, the tile kernel's pfNR
-  index_t blocks;      // channel blocks per group
-  index_t depths;      // reduction blocks
-  index_t block;       // elements per block
-  PackLayout(index_t nr_, index_t width_, index_t mg, index_t k)
-      : nr(nr_), width(width_), blocks(ceil_div(mg, width_)), depths(ceil_div(k, kConvPackKC)),
+  index_t width;   // channels per block: the tile kernel's pfNR
+  index_t blocks;  // channel blocks per group
+  index_t depths;  // reduction blocks
+  index_t block;   // elements per block
+  PackLayout(index_t width_, index_t mg, index_t k)
+      : width(width_), blocks(ceil_div(mg, width_)), depths(ceil_div(k, kConvPackKC)),
         block(kConvPackKC * width_) {}
   // Offset of block (g, pc / kConvPackKC, cb).
   index_t at(index_t g, index_t pc, index_t cb) const {
@@ -426,7 +426,7 @@ void gemmt_task(void* ctx, int t) {
   const index_t NR = kern.blk.nr;          // the GEMM's B panels (packB)
   const index_t MRt = j.mr, NRt = j.nr, KC = j.kc;
   const bool own = NRt != NR;              // the ISA's own kernel (conv.h)
-  const PackLayout pl(NR, NRt, mg, K);
+  const PackLayout pl(NRt, mg, K);
   const GemmTSizes z = gemmt_sizes<T>(j.pixBlock, K, MRt, NR, KC, j.wholeA, j.coBlock);
   ThreadScratch& sc = scratch();
   T* ab = static_cast<T*>(sc.a.get(sizeof(T) * std::size_t(z.a)));
@@ -485,7 +485,9 @@ void gemmt_task(void* ctx, int t) {
         pf = reinterpret_cast<const char*>(j.packed + pl.at(g, pc + KC, co0 / NRt));
         rowLines = ceil_div(nkc * NRt * index_t(sizeof(T)), 64);
         rowSkip = pl.block * index_t(sizeof(T)) - rowLines * 64;
-        every = std::max<index_t>(1, kc * ceil_div(np, MRt) * rows / (rows * rowLines));
+        // One line every `every` k steps of this block's kernel calls.
+        const index_t steps = kc * ceil_div(np, MRt) * rows;
+        every = std::max<index_t>(1, steps / (rows * rowLines));
       } else if (j.packed == nullptr) {
         const T* nw = nullptr;
         index_t rows = 0, nkc = 0;
@@ -1012,7 +1014,8 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, cons
 }
 
 // The current packing layout (kernels.h: conv2d_pack_layout_*): the
-// element size, NR and the tile's width, or 0 without a gemm-t kernel.
+// element size, NR (the micro-panels' width inside a block) and the tile's
+// width (the block's), or 0 without a gemm-t kernel.
 template <typename T>
 std::int64_t pack_layout() {
   if (!gemmt_own<T>()) return 0;
@@ -1024,7 +1027,7 @@ std::int64_t pack_layout() {
 template <typename T>
 index_t pack_size(index_t cout, index_t k, index_t groups) {
   if (pack_layout<T>() == 0 || groups <= 0 || cout % groups != 0) return 0;
-  const PackLayout pl(gemm_kernels<T>().blk.nr, current_kernels<T>().pfNR, cout / groups, k);
+  const PackLayout pl(current_kernels<T>().pfNR, cout / groups, k);
   return groups * pl.depths * pl.blocks * pl.block;
 }
 
@@ -1032,7 +1035,7 @@ template <typename T>
 void pack_weights(const T* w, index_t cout, index_t k, index_t groups, T* dst) {
   if (pack_size<T>(cout, k, groups) == 0) return;
   const index_t mg = cout / groups;
-  const PackLayout pl(gemm_kernels<T>().blk.nr, current_kernels<T>().pfNR, mg, k);
+  const PackLayout pl(current_kernels<T>().pfNR, mg, k);
   const gemm::Kernels<T>& kern = gemm_kernels<T>();
   for (index_t g = 0; g < groups; ++g) {
     for (index_t pc = 0; pc < k; pc += kConvPackKC) {
