@@ -325,9 +325,10 @@ struct Conv2dArgs {
 // test hook) is ignored: the call packs per call as without one.
 constexpr std::size_t kPackHeader = 4 * sizeof(std::int64_t);
 
-index_t packSize(DType dtype, index_t cout, index_t k, index_t groups) {
-  return dtype == DType::f32 ? ntensor::conv2d_pack_size_f32(cout, k, groups)
-                             : ntensor::conv2d_pack_size_f64(cout, k, groups);
+// Bytes of a packing's data (0: no layout for the dtype).
+std::size_t packBytes(DType dtype, index_t cout, index_t k, index_t groups) {
+  return dtype == DType::f32 ? sizeof(float) * std::size_t(ntensor::conv2d_pack_size_f32(cout, k, groups))
+                             : sizeof(double) * std::size_t(ntensor::conv2d_pack_size_f64(cout, k, groups));
 }
 std::int64_t packLayout(DType dtype) {
   return dtype == DType::f32 ? ntensor::conv2d_pack_layout_f32() : ntensor::conv2d_pack_layout_f64();
@@ -352,14 +353,13 @@ napi_value ConvPack(napi_env env, napi_callback_info cbinfo) {
     const index_t groups = getIndex(env, argv[3], op, "groups", 1);
     if (cout % groups != 0) throwRange(env, "conv2dPack: groups must divide cout");
     requireLength(env, op, "weight", wt, mul(env, op, cout, k));
-    const index_t elems = packSize(wt.dtype, cout, k, groups);
+    const std::size_t data = packBytes(wt.dtype, cout, k, groups);
     napi_value result;
-    if (elems == 0) {
+    if (data == 0) {
       NAPI_THROW_IF_FAILED(env, napi_get_null(env, &result), nullptr);
       return result;
     }
-    const std::size_t esize = wt.dtype == DType::f32 ? sizeof(float) : sizeof(double);
-    const std::size_t bytes = kPackHeader + 63 + std::size_t(elems) * esize;
+    const std::size_t bytes = kPackHeader + 63 + data;
     void* base = nullptr;
     NAPI_THROW_IF_FAILED(env, napi_create_arraybuffer(env, bytes, &base, &result), nullptr);
     const std::int64_t header[4] = {packLayout(wt.dtype), cout, k, groups};
@@ -399,10 +399,9 @@ const void* parsePacked(napi_env env, napi_value value, const Conv2dArgs& a) {
   }
   const std::int64_t layout = packLayout(a.dtype);
   if (layout == 0 || header[0] != layout) return nullptr;  // another ISA's layout, or none here
-  const index_t elems = packSize(a.dtype, s.cout, k, s.groups);
-  const std::size_t esize = a.dtype == DType::f32 ? sizeof(float) : sizeof(double);
+  const std::size_t need = packBytes(a.dtype, s.cout, k, s.groups);
   const uint8_t* data = packData(base);
-  if (elems == 0 || std::size_t(data - static_cast<uint8_t*>(base)) + std::size_t(elems) * esize > bytes) {
+  if (need == 0 || std::size_t(data - static_cast<uint8_t*>(base)) + need > bytes) {
     throwRange(env, std::string(op) + ": argument 'packed' is too short for weights of this shape");
   }
   return data;

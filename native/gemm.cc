@@ -351,6 +351,10 @@ std::atomic<index_t>* row_flags(index_t n) {
   return flags.get();
 }
 
+// Waits for a counter that only grows while anyone waits on it (a row
+// block's last step; a buffer's packed step, which for one parity goes
+// s - 2, s, s + 2, ... and cannot pass a step whose items are unfinished; a
+// step's finished items).
 inline void spin_until(const std::atomic<index_t>& a, index_t at_least) {
   while (a.load(std::memory_order_acquire) < at_least) cpu_relax();
 }
@@ -378,14 +382,14 @@ void run_dynamic(void* ctx, int) {
       index_t seen = j.claimed[buf].load(std::memory_order_relaxed);
       if (seen < step && j.claimed[buf].compare_exchange_strong(seen, step, std::memory_order_acq_rel)) {
         if (step >= 2) {
-          while (j.ready[buf].load(std::memory_order_acquire) != step - 2) cpu_relax();
-          while (j.finished[buf].load(std::memory_order_acquire) < j.nic) cpu_relax();
+          spin_until(j.ready[buf], step - 2);
+          spin_until(j.finished[buf], j.nic);
         }
         kern.packB(kc, nc, g.B + pc * g.brs + jc * g.bcs, g.brs, g.bcs, j.bufB[buf]);
         j.finished[buf].store(0, std::memory_order_relaxed);
         j.ready[buf].store(step, std::memory_order_release);
       } else {
-        while (j.ready[buf].load(std::memory_order_acquire) != step) cpu_relax();
+        spin_until(j.ready[buf], step);
       }
     }
     // The row block's previous step (its C partial sums) first.

@@ -21,12 +21,23 @@ export function outShape(s: NativeConvCase): [number, number, number, number] {
   return [s.n, s.co, oh, ow];
 }
 
-/** binding.conv2d into an output filled with NaN first: every element must be written. */
-export function runNativeConv(s: NativeConvCase, x: Tensor, w: Tensor, b: Tensor | null): Float32Array | Float64Array {
+/** The 16 sizes of the native call's Float64Array form, n .. groups. */
+export function convSizes(s: NativeConvCase): Float64Array {
+  return Float64Array.from([s.n, s.c, s.h, s.w, s.co, s.kh, s.kw, ...s.stride, ...s.pad, ...s.dil, s.groups]);
+}
+
+/**
+ * binding.conv2d into an output filled with NaN first: every element must be
+ * written. With `packed` (conv2dPack's buffer, or null), the sizes-array call
+ * that takes weights packed ahead.
+ */
+export function runNativeConv(s: NativeConvCase, x: Tensor, w: Tensor, b: Tensor | null,
+  packed?: ArrayBuffer | null): Float32Array | Float64Array {
   const [n, co, oh, ow] = outShape(s);
   const out = x.dtype === 'float64' ? new Float64Array(n * co * oh * ow) : new Float32Array(n * co * oh * ow);
   out.fill(NaN);
-  native().conv2d(x.data, w.data, b ? b.data : null, out, s.n, s.c, s.h, s.w, s.co, s.kh, s.kw, ...s.stride, ...s.pad, ...s.dil, s.groups);
+  if (packed !== undefined) native().conv2d(x.data, w.data, b ? b.data : null, out, convSizes(s), packed);
+  else native().conv2d(x.data, w.data, b ? b.data : null, out, s.n, s.c, s.h, s.w, s.co, s.kh, s.kw, ...s.stride, ...s.pad, ...s.dil, s.groups);
   return out;
 }
 

@@ -6,7 +6,7 @@
 // checks the packed buffer it is given before reading it.
 import { describe, expect, it } from 'vitest';
 import { firstBitDifference } from './bits';
-import { GEMMT_SHAPES, NativeConvCase, describeCase, outShape, restoreNativeAfterAll } from './conv-cases';
+import { GEMMT_SHAPES, NativeConvCase, convSizes, describeCase, outShape, restoreNativeAfterAll, runNativeConv } from './conv-cases';
 
 import { Generator, PackedConv2d, Tensor, conv2d, normal, packConv2d, setNumThreads, zeros } from '../lib/index';
 import { native } from '../lib/native';
@@ -23,19 +23,6 @@ const SHAPES: NativeConvCase[] = [
   { ...GEMMT_SHAPES[0], co: 96 },
 ];
 
-/** The 16 sizes of the packed-sizes native call. */
-function sizes(s: NativeConvCase): Float64Array {
-  return Float64Array.from([s.n, s.c, s.h, s.w, s.co, s.kh, s.kw, ...s.stride, ...s.pad, ...s.dil, s.groups]);
-}
-
-function run(s: NativeConvCase, x: Tensor, w: Tensor, b: Tensor | null, packed: ArrayBuffer | null): Float32Array | Float64Array {
-  const [n, co, oh, ow] = outShape(s);
-  const out = x.dtype === 'float64' ? new Float64Array(n * co * oh * ow) : new Float32Array(n * co * oh * ow);
-  out.fill(NaN);
-  binding.conv2d(x.data, w.data, b ? b.data : null, out, sizes(s), packed);
-  return out;
-}
-
 const kOf = (s: NativeConvCase): number => (s.c / s.groups) * s.kh * s.kw;
 
 describe('weights packed ahead for gemm-t (native conv2dPack)', () => {
@@ -48,7 +35,7 @@ describe('weights packed ahead for gemm-t (native conv2dPack)', () => {
       const w = normal(0, 1, [s.co, s.c / s.groups, s.kh, s.kw], { generator: g });
       const b = s.bias ? normal(0, 1, [s.co], { generator: g }) : null;
       binding._setConvPath('reference');
-      const want = run(s, x, w, b, null);
+      const want = runNativeConv(s, x, w, b, null);
       for (const packIsa of isas) {
         binding._setIsa(packIsa as 'avx512');
         const packed = binding.conv2dPack(w.data, s.co, kOf(s), s.groups);
@@ -57,7 +44,7 @@ describe('weights packed ahead for gemm-t (native conv2dPack)', () => {
           for (const threads of [1, 2, 3]) {
             setNumThreads(threads);
             binding._setConvPath('gemm-t');
-            const got = run(s, x, w, b, packed);
+            const got = runNativeConv(s, x, w, b, packed);
             const path = binding._lastConv2d().path;
             // A packing is read only under the layout it was made for.
             const used = packed !== null && binding.conv2dPack(w.data, s.co, kOf(s), s.groups) !== null && packIsa === runIsa;
@@ -81,10 +68,10 @@ describe('weights packed ahead for gemm-t (native conv2dPack)', () => {
     const b = normal(0, 1, [s.co], { generator: g });
     const packed = binding.conv2dPack(w.data, s.co, kOf(s), s.groups);
     binding._setConvPath('reference');
-    const want = run(s, x, w, b, null);
+    const want = runNativeConv(s, x, w, b, null);
     for (const path of ['gemm', 'direct', 'auto'] as const) {
       binding._setConvPath(path);
-      expect(firstBitDifference(run(s, x, w, b, packed), want), path).toBe(-1);
+      expect(firstBitDifference(runNativeConv(s, x, w, b, packed), want), path).toBe(-1);
     }
     binding._setConvPath('auto');
   });
@@ -102,7 +89,7 @@ describe('weights packed ahead for gemm-t (native conv2dPack)', () => {
     if (packed === null) return; // no layout on this CPU: nothing is ever read
     const [n, co, oh, ow] = outShape(s);
     const out = new Float32Array(n * co * oh * ow);
-    const call = (p: unknown) => () => binding.conv2d(x.data, w.data, null, out, sizes(s), p as ArrayBuffer);
+    const call = (p: unknown) => () => binding.conv2d(x.data, w.data, null, out, convSizes(s), p as ArrayBuffer);
     // Packed from weights of another shape (fewer output channels).
     const other = binding.conv2dPack(w.data.subarray(0, 64 * kOf(s)), 64, kOf(s), 1);
     expect(call(other)).toThrow(RangeError);
@@ -162,7 +149,7 @@ describe('hostile packed buffers', () => {
       const out = new Float32Array(n * co * oh * ow).fill(NaN);
       let err: unknown = null;
       try {
-        binding.conv2d(x.data, w.data, b ? b.data : null, out, sizes(s), packed as ArrayBuffer);
+        binding.conv2d(x.data, w.data, b ? b.data : null, out, convSizes(s), packed as ArrayBuffer);
       } catch (e) {
         err = e;
       }
@@ -174,7 +161,7 @@ describe('hostile packed buffers', () => {
         // which the sanitizer run checks.)
         if (fine) {
           binding._setConvPath('reference');
-          expect(firstBitDifference(out, run(s, x, w, b, null)), `kind ${kind}: ${describeCase(s)}`).toBe(-1);
+          expect(firstBitDifference(out, runNativeConv(s, x, w, b, null)), `kind ${kind}: ${describeCase(s)}`).toBe(-1);
         }
         counts.result++;
       } else {

@@ -11,7 +11,7 @@ import { fmt } from '../shape';
 import { native } from '../native';
 import { Tensor, checkTensor } from '../tensor';
 import { AsyncOptions, checkAsyncOptions, runConv2dPlanAsync } from './async';
-import { Conv2dOptions, pair, prepareConv2d, runConv2dPlan } from './conv';
+import { Conv2dOptions, Conv2dPlan, pair, prepareConv2d, runConv2dPlan } from './conv';
 
 /** conv2d's options that belong to the layer: all but `out`. */
 export type PackConv2dOptions = Omit<Conv2dOptions, 'out'>;
@@ -85,9 +85,7 @@ export class PackedConv2d<D extends DType = DType> {
   run(input: Tensor<D>, options?: PackedConv2dRunOptions): Tensor<D>;
   run(input: Tensor, options?: PackedConv2dRunOptions): Tensor;
   run(input: Tensor, options?: PackedConv2dRunOptions): Tensor {
-    const p = prepareConv2d(input, this.#weight, { ...this.#options, out: runOut(options) });
-    p.packed = this.#packed;
-    return runConv2dPlan(p);
+    return runConv2dPlan(this.#plan(input, options));
   }
 
   /** run() on libuv's thread pool, as conv2dAsync; options also take a signal. */
@@ -95,16 +93,18 @@ export class PackedConv2d<D extends DType = DType> {
   runAsync(input: Tensor, options?: PackedConv2dRunOptions & AsyncOptions): Promise<Tensor>;
   async runAsync(input: Tensor, options?: PackedConv2dRunOptions & AsyncOptions): Promise<Tensor> {
     const signal = checkAsyncOptions('runAsync', options);
-    const p = prepareConv2d(input, this.#weight, { ...this.#options, out: runOut(options) });
-    p.packed = this.#packed;
-    return runConv2dPlanAsync('runAsync', signal, p);
+    return runConv2dPlanAsync('runAsync', signal, this.#plan(input, options));
   }
-}
 
-function runOut(options: PackedConv2dRunOptions | undefined): Tensor | null | undefined {
-  if (options === undefined) return undefined;
-  if (options === null || typeof options !== 'object') throw new TypeError('run: options must be an object');
-  return options.out;
+  /** conv2d's checked plan for this input with the copied weights, reading the packing. */
+  #plan(input: Tensor, options: PackedConv2dRunOptions | undefined): Conv2dPlan {
+    if (options !== undefined && (options === null || typeof options !== 'object')) {
+      throw new TypeError('run: options must be an object');
+    }
+    const p = prepareConv2d(input, this.#weight, { ...this.#options, out: options?.out });
+    p.packed = this.#packed;
+    return p;
+  }
 }
 
 /** new PackedConv2d(weight, options): conv2d's layer options, the weights copied and packed once. */
