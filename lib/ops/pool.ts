@@ -132,7 +132,7 @@ export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: number | re
   if (oh < 1 || ow < 1) {
     throw new RangeError(`${op}: Given input size: (${c}x${h}x${w}). Calculated output size: (${c}x${oh}x${ow}). Output size is too small (kernel size [${kh}, ${kw}], stride [${sh}, ${sw}], padding [${ph}, ${pw}]${dh !== 1 || dw !== 1 ? `, dilation [${dh}, ${dw}]` : ''}${ceilMode ? ', ceilMode' : ''})`);
   }
-  // A new array is not zeroed from 64 KiB up (allocateOutput): the kernels
+  // A new array is not zeroed from 16 KiB up (allocateOutput): the kernels
   // write every output element (an empty max window writes −inf).
   const shape = batched ? [n, c, oh, ow] : [c, oh, ow];
   const { out, target } = destination(op, options.out, input.dtype, shape, n * c * oh * ow, true, [['input', input.data]]);
