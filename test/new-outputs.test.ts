@@ -4,9 +4,8 @@
 // written before the tensor is seen. To make a skipped element show for
 // certain, these tests hand the ops memory full of 0xff bytes (NaN in
 // float32 and float64) by wrapping Buffer.allocUnsafeSlow, and check every
-// result against the plain loops of test/reference.ts or, for pooling, a
-// loop written here; the outputs sit in the band just above the threshold
-// and above 64 KiB.
+// result against the plain loops of test/reference.ts. The outputs sit in
+// the band just above the threshold and above 64 KiB.
 import { afterEach, describe, expect, it } from 'vitest';
 
 import {
@@ -42,30 +41,6 @@ function expectWritten(y: Tensor, want: ref.RefResult, dtype: DType): void {
   expect(y.shape).toEqual(want.shape);
   expect(handedOut).toContain(bytesOf(want.shape, dtype));
   expect(ref.firstViolation(y.data, want, dtype)).toBeNull();
-}
-
-/** max or average over each window (PyTorch's defaults: padding counted in the average), in double. */
-function poolRef(x: Tensor, k: number, stride: number, pad: number, kind: 'max' | 'avg'): { shape: number[]; data: number[] } {
-  const [n, c, h, w] = x.shape;
-  const oh = Math.floor((h + 2 * pad - k) / stride) + 1, ow = Math.floor((w + 2 * pad - k) / stride) + 1;
-  const data: number[] = [];
-  for (let p = 0; p < n * c; p++) {
-    for (let oy = 0; oy < oh; oy++) {
-      for (let ox = 0; ox < ow; ox++) {
-        let mx = -Infinity, sum = 0;
-        for (let iy = oy * stride - pad; iy < oy * stride - pad + k; iy++) {
-          for (let ix = ox * stride - pad; ix < ox * stride - pad + k; ix++) {
-            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-            const v = x.data[(p * h + iy) * w + ix];
-            mx = Math.max(mx, v);
-            sum += v;
-          }
-        }
-        data.push(kind === 'max' ? mx : sum / (k * k));
-      }
-    }
-  }
-  return { shape: [n, c, oh, ow], data };
 }
 
 describe('new outputs that are not zeroed first are written in full', () => {
@@ -119,7 +94,7 @@ describe('new outputs that are not zeroed first are written in full', () => {
       const x = normal(0, 1, [1, 6, 31, 29], { dtype });
       for (const [k, stride, pad] of [[3, 1, 1], [2, 1, 0]] as const) {
         for (const kind of ['max', 'avg'] as const) {
-          const want = poolRef(x, k, stride, pad, kind);
+          const want = ref.pool2d(x.data, x.shape, k, stride, pad, kind);
           expect(bytesOf(want.shape, dtype)).toBeGreaterThanOrEqual(UNINIT_OUTPUT_BYTES);
           const options = { stride, padding: pad };
           const runs = kind === 'max'

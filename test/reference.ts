@@ -168,6 +168,36 @@ export function conv2d(x: readonly number[], xShape: readonly number[], w: reado
   return { shape: batched ? [N, CO, OH, OW] : [CO, OH, OW], data, absSum, terms: C * KH * KW + (bias ? 1 : 0) };
 }
 
+/**
+ * max_pool2d / avg_pool2d with square windows, in double: input (N, C, H,
+ * W) flattened, kernel k, stride, zero padding pad (skipped by the max,
+ * counted in the average's divisor k * k, PyTorch's default).
+ */
+export function pool2d(x: ArrayLike<number>, xShape: readonly number[], k: number, stride: number, pad: number,
+  kind: 'max' | 'avg'): RefTensor {
+  const [N, C, H, W] = xShape;
+  if (x.length !== N * C * H * W) throw new Error('pool2d: data/shape mismatch');
+  const OH = Math.floor((H + 2 * pad - k) / stride) + 1, OW = Math.floor((W + 2 * pad - k) / stride) + 1;
+  const data: number[] = [];
+  for (let p = 0; p < N * C; p++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        let mx = -Infinity, sum = 0;
+        for (let iy = oy * stride - pad; iy < oy * stride - pad + k; iy++) {
+          for (let ix = ox * stride - pad; ix < ox * stride - pad + k; ix++) {
+            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+            const v = x[(p * H + iy) * W + ix];
+            if (v > mx) mx = v;
+            sum += v;
+          }
+        }
+        data.push(kind === 'max' ? mx : sum / (k * k));
+      }
+    }
+  }
+  return { shape: [N, C, OH, OW], data };
+}
+
 /** Unit roundoff of a dtype. */
 export function unitRoundoff(dtype: 'float32' | 'float64'): number {
   return dtype === 'float32' ? 2 ** -24 : 2 ** -53;
