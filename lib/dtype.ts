@@ -48,8 +48,9 @@ export const UNINIT_OUTPUT_BYTES = 16384;
  * a 128-512 sized product, for values the op overwrites anyway, and from
  * 16 KiB allocUnsafeSlow's path is also the cheaper allocation here (new
  * Float32Array takes 1.8x its time at 16 KiB, 1.2x at 8 KiB, 0.85x at
- * 1-2 KiB). Smaller ones, outputs an op may leave partly unwritten (they must read as zeros),
- * and any case allocUnsafeSlow refuses, are allocate()'s. Callers must
+ * 1-2 KiB). Smaller ones, outputs an op may leave partly unwritten (they
+ * must read as zeros), and any case allocUnsafeSlow refuses, are
+ * allocate()'s. Callers must
  * write every element before the array is seen (no stale bytes escape).
  */
 export function allocateOutput<D extends DType>(dtype: D, length: number, op: string, writesAll: boolean): TypedArrayFor<D> {
