@@ -147,10 +147,15 @@ export class Tensor<D extends DType = DType> {
     return matmul(this, other) as Tensor<D>;
   }
 
+  /** Dimensions dim0 and dim1 swapped (a copy), as `transpose(t, dim0, dim1)`. */
+  transpose(dim0: number, dim1: number): Tensor<D> {
+    return transpose(this, dim0, dim1);
+  }
+
   /** Transpose of a 2-D tensor (a copy); 0-D and 1-D tensors are returned as is. */
   get T(): Tensor<D> {
     if (this.shape.length > 2) {
-      throw new RangeError(`T: expected a tensor of at most 2 dimensions, got shape ${fmt(this.shape)}; use transpose(t, d0, d1)`);
+      throw new RangeError(`T: expected a tensor of at most 2 dimensions, got shape ${fmt(this.shape)}; use t.transpose(d0, d1)`);
     }
     return this.shape.length < 2 ? this : transpose(this, 0, 1);
   }

@@ -81,6 +81,16 @@ describe('Tensor', () => {
     expect(tensor([1, 2]).T.toArray()).toEqual([1, 2]);
     expect(() => zeros([2, 2, 2]).T).toThrow(RangeError);
   });
+
+  it('transpose(dim0, dim1) swaps two dimensions as the function does (negative dims too)', () => {
+    const t = tensor([[[1, 2, 3], [4, 5, 6]]], { dtype: 'float64' }); // [1, 2, 3]
+    const u = t.transpose(-1, 1);
+    expect(u.shape).toEqual([1, 3, 2]);
+    expect(u.dtype).toBe('float64');
+    expect(u.toArray()).toEqual([[[1, 4], [2, 5], [3, 6]]]);
+    expect(t.transpose(0, 2).toArray()).toEqual([[[1], [4]], [[2], [5]], [[3], [6]]]);
+    expect(() => t.transpose(0, 3)).toThrow(RangeError);
+  });
 });
 
 describe('creation', () => {
