@@ -3,6 +3,7 @@ import { DType, TypedArrayFor, allocate, checkDType, describe, dtypeOfArray, isD
 import { Generator, defaultGenerator } from './random';
 import { checkShape, fmt, numel } from './shape';
 import { NestedArray, Tensor, adopt } from './tensor';
+import { checkOptions, keysOf } from './options';
 
 export interface DTypeOptions<D extends DType = DType> {
   dtype?: D;
@@ -10,6 +11,8 @@ export interface DTypeOptions<D extends DType = DType> {
 export interface RandomOptions<D extends DType = DType> extends DTypeOptions<D> {
   generator?: Generator;
 }
+const DTYPE_KEYS = keysOf<DTypeOptions>()(['dtype']);
+const RANDOM_KEYS = keysOf<RandomOptions>()(['dtype', 'generator']);
 
 type AnyTypedArray =
   | Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray
@@ -25,6 +28,7 @@ function isTypedArray(v: unknown): v is AnyTypedArray {
  * float64 for a Float64Array and float32 otherwise, unless given.
  */
 export function tensor<D extends DType = 'float32'>(data: NestedArray | ArrayLike<number> | AnyTypedArray, options: DTypeOptions<D> = {}): Tensor<D> {
+  checkOptions('tensor', options, DTYPE_KEYS);
   if (isTypedArray(data)) {
     // (A detached array reads as empty; .buffer is only touched then, as it costs a copy for small arrays.)
     if (data.length === 0 && isDetached(data.buffer)) throw new TypeError('tensor: data has a detached buffer');
@@ -94,6 +98,7 @@ export function fromTypedArray(data: Float32Array | Float64Array, shape?: readon
 }
 
 function filled<D extends DType>(op: string, shape: readonly number[], value: number, options: DTypeOptions<D>): Tensor<D> {
+  checkOptions(op, options, DTYPE_KEYS);
   const s = checkShape(op, shape);
   if (typeof value !== 'number') throw new TypeError(`${op}: fill value must be a number, got ${describe(value)}`);
   const out = allocate(checkDType(op, options.dtype) as D, numel(s), op);
@@ -115,6 +120,7 @@ export function ones<D extends DType = 'float32'>(shape: readonly number[], opti
 
 /** Values start, start + step, ... below end (torch.arange; one argument means [0, end)). */
 export function arange<D extends DType = 'float32'>(start: number, end?: number, step = 1, options: DTypeOptions<D> = {}): Tensor<D> {
+  checkOptions('arange', options, DTYPE_KEYS);
   if (end === undefined) {
     end = start;
     start = 0;
@@ -140,6 +146,7 @@ function generatorOf(op: string, g: unknown): Generator {
 
 /** Samples from N(mean, std²) (torch.normal(mean, std, size)). */
 export function normal<D extends DType = 'float32'>(mean: number, std: number, shape: readonly number[], options: RandomOptions<D> = {}): Tensor<D> {
+  checkOptions('normal', options, RANDOM_KEYS);
   if (typeof mean !== 'number' || typeof std !== 'number') {
     throw new TypeError(`normal: mean and std must be numbers, got ${describe(mean)} and ${describe(std)}`);
   }
@@ -154,6 +161,7 @@ export function normal<D extends DType = 'float32'>(mean: number, std: number, s
 
 /** Uniform samples on [0, 1) (torch.rand). */
 export function rand<D extends DType = 'float32'>(shape: readonly number[], options: RandomOptions<D> = {}): Tensor<D> {
+  checkOptions('rand', options, RANDOM_KEYS);
   const s = checkShape('rand', shape);
   const g = generatorOf('rand', options.generator);
   const dtype = checkDType('rand', options.dtype) as D;

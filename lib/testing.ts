@@ -7,6 +7,7 @@ import { AssertionError } from 'node:assert';
 import { DType } from './dtype';
 import { fmt, stridesOf } from './shape';
 import { Tensor, checkTensor } from './tensor';
+import { checkOptions, keysOf } from './options';
 
 export interface CloseOptions {
   rtol?: number;
@@ -18,6 +19,9 @@ export interface AssertCloseOptions extends CloseOptions {
   /** Replaces the generated failure message. */
   message?: string;
 }
+
+const CLOSE_KEYS = keysOf<CloseOptions>()(['rtol', 'atol', 'equalNan']);
+const ASSERT_CLOSE_KEYS = keysOf<AssertCloseOptions>()(['rtol', 'atol', 'equalNan', 'message']);
 
 /** assert_close's defaults per dtype. */
 export const DEFAULT_TOLERANCES: Readonly<Record<DType, { rtol: number; atol: number }>> = Object.freeze({
@@ -72,6 +76,7 @@ function checkPair(op: string, actual: unknown, expected: unknown): [Tensor, Ten
 
 /** True when every element of a is close to the matching element of b. */
 export function allclose(a: Tensor, b: Tensor, options: CloseOptions = {}): boolean {
+  checkOptions('allclose', options, CLOSE_KEYS);
   const [x, y] = checkPair('allclose', a, b);
   if (x.dtype !== y.dtype) {
     throw new TypeError(`allclose: expected both tensors to have the same dtype, but got ${x.dtype} and ${y.dtype}`);
@@ -84,6 +89,7 @@ export function allclose(a: Tensor, b: Tensor, options: CloseOptions = {}): bool
 
 /** Throws an AssertionError describing the mismatch, as torch.testing.assert_close does. */
 export function assertClose(actual: Tensor, expected: Tensor, options: AssertCloseOptions = {}): void {
+  checkOptions('assertClose', options, ASSERT_CLOSE_KEYS);
   const [x, y] = checkPair('assertClose', actual, expected);
   const fail = (msg: string): never => {
     throw new AssertionError({ message: options.message ?? msg, actual: x, expected: y, operator: 'assertClose' });

@@ -10,12 +10,13 @@ import { DType, FloatArray } from '../dtype';
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import {
-  Conv2dOptions, Conv2dPlan, prepareConv2d, prepareCorr2d, prepareCorr2dMultiIn, prepareCorr2dMultiInOut,
+  CONV2D_KEYS, Conv2dOptions, Conv2dPlan, prepareConv2d, prepareCorr2d, prepareCorr2dMultiIn, prepareCorr2dMultiInOut,
   prepareCorr2dMultiInOut1x1, runConv2dPlan,
 } from './conv';
-import { MatmulOptions, MatmulPlan, prepareMatmul, runMatmulPlan } from './matmul';
+import { MATMUL_KEYS, MatmulOptions, MatmulPlan, prepareMatmul, runMatmulPlan } from './matmul';
 import { resultOf } from './out';
-import { Pool2dOptions, Pool2dPlan, preparePool2d, runPool2dPlan } from './pool';
+import { AVG_POOL2D_KEYS, MAX_POOL2D_KEYS, Pool2dOptions, Pool2dPlan, preparePool2d, runPool2dPlan } from './pool';
+import { OptionKeys, checkKeys, keysOf, withSignal } from '../options';
 
 export interface AsyncOptions {
   /**
@@ -44,10 +45,17 @@ export interface AsyncOptions {
  */
 export const INLINE_MAX_WORK = 2 ** 16;
 
-/** Checks the options object of an async op; returns its signal. */
-export function checkAsyncOptions(op: string, options: unknown): AbortSignal | undefined {
+const MATMUL_ASYNC_KEYS = withSignal(MATMUL_KEYS);
+const CONV2D_ASYNC_KEYS = withSignal(CONV2D_KEYS);
+const CORR2D_ASYNC_KEYS = withSignal(keysOf<object>()([]));
+const MAX_POOL2D_ASYNC_KEYS = withSignal(MAX_POOL2D_KEYS);
+const AVG_POOL2D_ASYNC_KEYS = withSignal(AVG_POOL2D_KEYS);
+
+/** Checks the options object of an async op (an object, of the given keys); returns its signal. */
+export function checkAsyncOptions(op: string, options: unknown, keys: OptionKeys): AbortSignal | undefined {
   if (options === undefined) return undefined;
   if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
+  checkKeys(op, options, keys);
   const { signal } = options as AsyncOptions;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`${op}: options.signal must be an AbortSignal`);
@@ -268,7 +276,7 @@ function runPool2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Pool
 export function matmulAsync<D extends DType>(a: Tensor<D>, b: Tensor<D>, options?: MatmulOptions & AsyncOptions): Promise<Tensor<D>>;
 export function matmulAsync(a: Tensor, b: Tensor, options?: MatmulOptions & AsyncOptions): Promise<Tensor>;
 export async function matmulAsync(a: Tensor, b: Tensor, options?: MatmulOptions & AsyncOptions): Promise<Tensor> {
-  const signal = checkAsyncOptions('matmulAsync', options);
+  const signal = checkAsyncOptions('matmulAsync', options, MATMUL_ASYNC_KEYS);
   return runMatmulPlanAsync('matmulAsync', signal, prepareMatmul(a, b, options?.out));
 }
 
@@ -276,7 +284,7 @@ export async function matmulAsync(a: Tensor, b: Tensor, options?: MatmulOptions 
 export function conv2dAsync<D extends DType>(input: Tensor<D>, weight: Tensor<D>, options?: Conv2dOptions & AsyncOptions): Promise<Tensor<D>>;
 export function conv2dAsync(input: Tensor, weight: Tensor, options?: Conv2dOptions & AsyncOptions): Promise<Tensor>;
 export async function conv2dAsync(input: Tensor, weight: Tensor, options: Conv2dOptions & AsyncOptions = {}): Promise<Tensor> {
-  const signal = checkAsyncOptions('conv2dAsync', options);
+  const signal = checkAsyncOptions('conv2dAsync', options, CONV2D_ASYNC_KEYS);
   return runConv2dPlanAsync('conv2dAsync', signal, prepareConv2d(input, weight, options));
 }
 
@@ -284,7 +292,7 @@ export async function conv2dAsync(input: Tensor, weight: Tensor, options: Conv2d
 export function corr2dAsync<D extends DType>(X: Tensor<D>, K: Tensor<D>, options?: AsyncOptions): Promise<Tensor<D>>;
 export function corr2dAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor>;
 export async function corr2dAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor> {
-  const signal = checkAsyncOptions('corr2dAsync', options);
+  const signal = checkAsyncOptions('corr2dAsync', options, CORR2D_ASYNC_KEYS);
   return runConv2dPlanAsync('corr2dAsync', signal, prepareCorr2d(X, K));
 }
 
@@ -292,7 +300,7 @@ export async function corr2dAsync(X: Tensor, K: Tensor, options?: AsyncOptions):
 export function corr2dMultiInAsync<D extends DType>(X: Tensor<D>, K: Tensor<D>, options?: AsyncOptions): Promise<Tensor<D>>;
 export function corr2dMultiInAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor>;
 export async function corr2dMultiInAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor> {
-  const signal = checkAsyncOptions('corr2dMultiInAsync', options);
+  const signal = checkAsyncOptions('corr2dMultiInAsync', options, CORR2D_ASYNC_KEYS);
   return runConv2dPlanAsync('corr2dMultiInAsync', signal, prepareCorr2dMultiIn(X, K));
 }
 
@@ -300,7 +308,7 @@ export async function corr2dMultiInAsync(X: Tensor, K: Tensor, options?: AsyncOp
 export function corr2dMultiInOutAsync<D extends DType>(X: Tensor<D>, K: Tensor<D>, options?: AsyncOptions): Promise<Tensor<D>>;
 export function corr2dMultiInOutAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor>;
 export async function corr2dMultiInOutAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor> {
-  const signal = checkAsyncOptions('corr2dMultiInOutAsync', options);
+  const signal = checkAsyncOptions('corr2dMultiInOutAsync', options, CORR2D_ASYNC_KEYS);
   return runConv2dPlanAsync('corr2dMultiInOutAsync', signal, prepareCorr2dMultiInOut(X, K));
 }
 
@@ -308,7 +316,7 @@ export async function corr2dMultiInOutAsync(X: Tensor, K: Tensor, options?: Asyn
 export function corr2dMultiInOut1x1Async<D extends DType>(X: Tensor<D>, K: Tensor<D>, options?: AsyncOptions): Promise<Tensor<D>>;
 export function corr2dMultiInOut1x1Async(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor>;
 export async function corr2dMultiInOut1x1Async(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor> {
-  const signal = checkAsyncOptions('corr2dMultiInOut1x1Async', options);
+  const signal = checkAsyncOptions('corr2dMultiInOut1x1Async', options, CORR2D_ASYNC_KEYS);
   return runMatmulPlanAsync('corr2dMultiInOut1x1Async', signal, prepareCorr2dMultiInOut1x1(X, K));
 }
 
@@ -316,7 +324,7 @@ export async function corr2dMultiInOut1x1Async(X: Tensor, K: Tensor, options?: A
 export function maxPool2dAsync<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: Pool2dOptions & AsyncOptions): Promise<Tensor<D>>;
 export function maxPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options?: Pool2dOptions & AsyncOptions): Promise<Tensor>;
 export async function maxPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions & AsyncOptions = {}): Promise<Tensor> {
-  const signal = checkAsyncOptions('maxPool2dAsync', options);
+  const signal = checkAsyncOptions('maxPool2dAsync', options, MAX_POOL2D_ASYNC_KEYS);
   return runPool2dPlanAsync('maxPool2dAsync', signal, preparePool2d('maxPool2d', input, kernelSize, options));
 }
 
@@ -324,6 +332,6 @@ export async function maxPool2dAsync(input: Tensor, kernelSize: number | readonl
 export function avgPool2dAsync<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: Pool2dOptions & AsyncOptions): Promise<Tensor<D>>;
 export function avgPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options?: Pool2dOptions & AsyncOptions): Promise<Tensor>;
 export async function avgPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions & AsyncOptions = {}): Promise<Tensor> {
-  const signal = checkAsyncOptions('avgPool2dAsync', options);
+  const signal = checkAsyncOptions('avgPool2dAsync', options, AVG_POOL2D_ASYNC_KEYS);
   return runPool2dPlanAsync('avgPool2dAsync', signal, preparePool2d('avgPool2d', input, kernelSize, options));
 }

@@ -7,6 +7,7 @@ import { Tensor, adoptShared, checkTensor } from '../tensor';
 import { MatmulPlan, matmul2d, prepareMatmul, runMatmulPlan } from './matmul';
 import { destination, resultOf } from './out';
 import { validConvSmall } from './tiny';
+import { checkKeys, keysOf } from '../options';
 
 let nativeConv2d: NativeBinding['conv2d'] | undefined;
 /** The binding's conv2d, looked up once (it does not use `this`). */
@@ -72,6 +73,7 @@ export interface Conv2dOptions {
    */
   out?: Tensor | null;
 }
+export const CONV2D_KEYS = keysOf<Conv2dOptions>()(['bias', 'stride', 'padding', 'dilation', 'groups', 'out']);
 
 /** An int or a pair of ints, each at least `min`; `message` words the range error. */
 export function pair(op: string, name: string, v: unknown, dflt: number, min: number,
@@ -105,6 +107,7 @@ function describe(v: unknown): string {
 export function conv2d<D extends DType>(input: Tensor<D>, weight: Tensor<D>, options?: Conv2dOptions): Tensor<D>;
 export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): Tensor;
 export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): Tensor {
+  checkKeys('conv2d', options, CONV2D_KEYS);
   // Valid 3-D/4-D input and 4-D weight tensors and an options object (or
   // none): prepareConv2d's steps in its order, the options read once; with
   // the defaults' values (d2l's calls: stride 1, no padding, dilation 1, one

@@ -11,6 +11,7 @@ import { fmt } from '../shape';
 import { native } from '../native';
 import { Tensor, checkTensor } from '../tensor';
 import { AsyncOptions, checkAsyncOptions, runConv2dPlanAsync } from './async';
+import { checkKeys, keysOf, withSignal } from '../options';
 import { Conv2dOptions, Conv2dPlan, pair, prepareConv2d, runConv2dPlan } from './conv';
 
 /** conv2d's options that belong to the layer: all but `out`. */
@@ -21,6 +22,9 @@ export interface PackedConv2dRunOptions {
   /** As conv2d's `out`. */
   out?: Tensor | null;
 }
+const PACK_KEYS = keysOf<PackConv2dOptions>()(['bias', 'stride', 'padding', 'dilation', 'groups']);
+const RUN_KEYS = keysOf<PackedConv2dRunOptions>()(['out']);
+const RUN_ASYNC_KEYS = withSignal(RUN_KEYS);
 
 const OP = 'packConv2d';
 
@@ -46,6 +50,7 @@ export class PackedConv2d<D extends DType = DType> {
     if ('out' in options && (options as Conv2dOptions).out != null) {
       throw new TypeError(`${OP}: out belongs to each call (run(input, { out })), not to the packed weights`);
     }
+    checkKeys(OP, options, PACK_KEYS);
     const { bias = null, stride, padding, dilation, groups = 1 } = options;
     if (weight.ndim !== 4) {
       throw new RangeError(`${OP}: weight must be 4-D (out_channels, in_channels / groups, kH, kW), but got weight of size ${fmt(weight.shape)}`);
@@ -85,6 +90,7 @@ export class PackedConv2d<D extends DType = DType> {
   run(input: Tensor<D>, options?: PackedConv2dRunOptions): Tensor<D>;
   run(input: Tensor, options?: PackedConv2dRunOptions): Tensor;
   run(input: Tensor, options?: PackedConv2dRunOptions): Tensor {
+    checkKeys('run', options, RUN_KEYS);
     return runConv2dPlan(this.#plan(input, options));
   }
 
@@ -92,7 +98,7 @@ export class PackedConv2d<D extends DType = DType> {
   runAsync(input: Tensor<D>, options?: PackedConv2dRunOptions & AsyncOptions): Promise<Tensor<D>>;
   runAsync(input: Tensor, options?: PackedConv2dRunOptions & AsyncOptions): Promise<Tensor>;
   async runAsync(input: Tensor, options?: PackedConv2dRunOptions & AsyncOptions): Promise<Tensor> {
-    const signal = checkAsyncOptions('runAsync', options);
+    const signal = checkAsyncOptions('runAsync', options, RUN_ASYNC_KEYS);
     return runConv2dPlanAsync('runAsync', signal, this.#plan(input, options));
   }
 

@@ -7,6 +7,7 @@ import { NativeBinding, native } from '../native';
 import { Tensor, adoptShared, checkTensor } from '../tensor';
 import { destination, resultOf, wantsOut } from './out';
 import { matmulSmall } from './tiny';
+import { checkKeys, keysOf } from '../options';
 
 // [0]: one batch starting at 0. Passed as both aOffsets and bOffsets, which
 // the native side then reads once.
@@ -33,6 +34,7 @@ export interface MatmulOptions {
    */
   out?: Tensor | null;
 }
+export const MATMUL_KEYS = keysOf<MatmulOptions>()(['out']);
 
 /**
  * A checked matmul, ready to run (shared by matmul and matmulAsync): the
@@ -166,6 +168,7 @@ function product2d(a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: 
 export function matmulOut(op: string, options: unknown): unknown {
   if (options === undefined) return undefined;
   if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
+  checkKeys(op, options, MATMUL_KEYS);
   return (options as MatmulOptions).out;
 }
 

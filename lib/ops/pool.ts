@@ -11,11 +11,13 @@ import { native } from '../native';
 import { Tensor, checkTensor } from '../tensor';
 import { pair } from './conv';
 import { destination, resultOf } from './out';
+import { checkKeys, keysOf } from '../options';
 
 /**
  * The options of maxPool2d and avgPool2d (one type, so either function fits
  * where the other does); each op refuses the other's own options with a
- * TypeError, as PyTorch refuses an unexpected keyword.
+ * TypeError (MAX_POOL2D_KEYS, AVG_POOL2D_KEYS), as PyTorch refuses an
+ * unexpected keyword.
  */
 export interface Pool2dOptions {
   /** int or [h, w]; default: the kernel size. */
@@ -47,6 +49,10 @@ export interface Pool2dOptions {
    */
   out?: Tensor | null;
 }
+export const MAX_POOL2D_KEYS = keysOf<Omit<Pool2dOptions, 'countIncludePad' | 'divisorOverride'>>()(
+  ['stride', 'padding', 'ceilMode', 'dilation', 'out']);
+export const AVG_POOL2D_KEYS = keysOf<Omit<Pool2dOptions, 'dilation'>>()(
+  ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride', 'out']);
 
 export type PoolOp = 'maxPool2d' | 'avgPool2d';
 
@@ -96,12 +102,6 @@ export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: number | re
     ? [kh, kw]
     : pair(op, 'stride', options.stride, 1, 1, (v) => `stride should be greater than zero, but got ${describeInts(v)}`);
   const [ph, pw] = pair(op, 'padding', options.padding, 0, 0, (v) => `pad must be non-negative, but got pad: ${describeInts(v)}`);
-  // Each op's own options; the other op's are a TypeError (PyTorch: an
-  // unexpected keyword argument).
-  const foreign = op === 'maxPool2d' ? (['countIncludePad', 'divisorOverride'] as const) : (['dilation'] as const);
-  for (const key of foreign) {
-    if (options[key] !== undefined) throw new TypeError(`${op}: unexpected option '${key}' (${op === 'maxPool2d' ? 'avgPool2d' : 'maxPool2d'} only)`);
-  }
   const [dh, dw] = pair(op, 'dilation', options.dilation, 1, 1, (v) => {
     const [a, b] = typeof v === 'number' ? [v, v] : v as readonly [number, number];
     return `dilation should be greater than zero, but got dilationH: ${a} dilationW: ${b}`;
@@ -162,6 +162,7 @@ function describeInts(v: unknown): string {
 export function maxPool2d<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: Pool2dOptions): Tensor<D>;
 export function maxPool2d(input: Tensor, kernelSize: number | readonly [number, number], options?: Pool2dOptions): Tensor;
 export function maxPool2d(input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions = {}): Tensor {
+  checkKeys('maxPool2d', options, MAX_POOL2D_KEYS);
   return runPool2dPlan(preparePool2d('maxPool2d', input, kernelSize, options));
 }
 
@@ -173,5 +174,6 @@ export function maxPool2d(input: Tensor, kernelSize: number | readonly [number, 
 export function avgPool2d<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: Pool2dOptions): Tensor<D>;
 export function avgPool2d(input: Tensor, kernelSize: number | readonly [number, number], options?: Pool2dOptions): Tensor;
 export function avgPool2d(input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions = {}): Tensor {
+  checkKeys('avgPool2d', options, AVG_POOL2D_KEYS);
   return runPool2dPlan(preparePool2d('avgPool2d', input, kernelSize, options));
 }
