@@ -74,6 +74,10 @@ describe('options objects', () => {
 
   it('the key check comes first (before the tensors are checked), and a sync function refuses signal', () => {
     expect(() => conv2d(null as never, w, { paddin: 1 } as never)).toThrow(/^conv2d: unexpected option 'paddin'/);
+    expect(() => maxPool2d(null as never, 2, { stride: 1, dilatoin: 2 } as never)).toThrow(/^maxPool2d: unexpected option 'dilatoin'/);
+    expect(() => packConv2d(null as never, { gropus: 2 } as never)).toThrow(/^packConv2d: unexpected option 'gropus'/);
+    expect(() => packConv2d(w, { out: zeros([1]) } as never)).toThrow('packConv2d: out belongs to each call');
+    expect(() => normal(0, -1, [2], { dtyp: 'float64' } as never)).toThrow(/^normal: unexpected option 'dtyp'/);
     expect(() => matmul(a, b, sig as never)).toThrow("matmul: unexpected option 'signal' (matmul takes out)");
   });
 

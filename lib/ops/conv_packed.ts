@@ -45,12 +45,13 @@ export class PackedConv2d<D extends DType = DType> {
   readonly #packed: ArrayBuffer | null;
 
   constructor(weight: Tensor<D>, options: PackConv2dOptions = {}) {
-    checkTensor(OP, weight, 'weight');
-    if (options === null || typeof options !== 'object') throw new TypeError(`${OP}: options must be an object`);
-    if ('out' in options && (options as Conv2dOptions).out != null) {
+    // Option keys first (lib/options.ts), with a word on the one key that belongs to each call.
+    if (options !== null && typeof options === 'object' && (options as Conv2dOptions).out != null) {
       throw new TypeError(`${OP}: out belongs to each call (run(input, { out })), not to the packed weights`);
     }
     checkKeys(OP, options, PACK_KEYS);
+    checkTensor(OP, weight, 'weight');
+    if (options === null || typeof options !== 'object') throw new TypeError(`${OP}: options must be an object`);
     const { bias = null, stride, padding, dilation, groups = 1 } = options;
     if (weight.ndim !== 4) {
       throw new RangeError(`${OP}: weight must be 4-D (out_channels, in_channels / groups, kH, kW), but got weight of size ${fmt(weight.shape)}`);
