@@ -16,7 +16,7 @@ import {
 import { MATMUL_KEYS, MatmulOptions, MatmulPlan, prepareMatmul, runMatmulPlan } from './matmul';
 import { resultOf } from './out';
 import { AVG_POOL2D_KEYS, MAX_POOL2D_KEYS, Pool2dOptions, Pool2dPlan, preparePool2d, runPool2dPlan } from './pool';
-import { OptionKeys, checkKeys, keysOf, withSignal } from '../options';
+import { OptionKeys, checkOptions, keysOf, withSignal } from '../options';
 
 export interface AsyncOptions {
   /**
@@ -47,15 +47,14 @@ export const INLINE_MAX_WORK = 2 ** 16;
 
 const MATMUL_ASYNC_KEYS = withSignal(MATMUL_KEYS);
 const CONV2D_ASYNC_KEYS = withSignal(CONV2D_KEYS);
-const CORR2D_ASYNC_KEYS = withSignal(keysOf<object>()([]));
+const CORR2D_ASYNC_KEYS = keysOf<AsyncOptions>()(['signal']);
 const MAX_POOL2D_ASYNC_KEYS = withSignal(MAX_POOL2D_KEYS);
 const AVG_POOL2D_ASYNC_KEYS = withSignal(AVG_POOL2D_KEYS);
 
 /** Checks the options object of an async op (an object, of the given keys); returns its signal. */
 export function checkAsyncOptions(op: string, options: unknown, keys: OptionKeys): AbortSignal | undefined {
+  checkOptions(op, options, keys);
   if (options === undefined) return undefined;
-  if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
-  checkKeys(op, options, keys);
   const { signal } = options as AsyncOptions;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`${op}: options.signal must be an AbortSignal`);

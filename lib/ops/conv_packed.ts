@@ -11,7 +11,7 @@ import { fmt } from '../shape';
 import { native } from '../native';
 import { Tensor, checkTensor } from '../tensor';
 import { AsyncOptions, checkAsyncOptions, runConv2dPlanAsync } from './async';
-import { checkKeys, keysOf, withSignal } from '../options';
+import { checkKeys, checkOptions, keysOf, withSignal } from '../options';
 import { Conv2dOptions, Conv2dPlan, pair, prepareConv2d, runConv2dPlan } from './conv';
 
 /** conv2d's options that belong to the layer: all but `out`. */
@@ -91,7 +91,7 @@ export class PackedConv2d<D extends DType = DType> {
   run(input: Tensor<D>, options?: PackedConv2dRunOptions): Tensor<D>;
   run(input: Tensor, options?: PackedConv2dRunOptions): Tensor;
   run(input: Tensor, options?: PackedConv2dRunOptions): Tensor {
-    checkKeys('run', options, RUN_KEYS);
+    checkOptions('run', options, RUN_KEYS);
     return runConv2dPlan(this.#plan(input, options));
   }
 
@@ -103,11 +103,8 @@ export class PackedConv2d<D extends DType = DType> {
     return runConv2dPlanAsync('runAsync', signal, this.#plan(input, options));
   }
 
-  /** conv2d's checked plan for this input with the copied weights, reading the packing. */
+  /** conv2d's checked plan for this input with the copied weights, reading the packing (options already checked). */
   #plan(input: Tensor, options: PackedConv2dRunOptions | undefined): Conv2dPlan {
-    if (options !== undefined && (options === null || typeof options !== 'object')) {
-      throw new TypeError('run: options must be an object');
-    }
     const p = prepareConv2d(input, this.#weight, { ...this.#options, out: options?.out });
     p.packed = this.#packed;
     return p;

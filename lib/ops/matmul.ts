@@ -7,7 +7,7 @@ import { NativeBinding, native } from '../native';
 import { Tensor, adoptShared, checkTensor } from '../tensor';
 import { destination, resultOf, wantsOut } from './out';
 import { matmulSmall } from './tiny';
-import { checkKeys, keysOf } from '../options';
+import { checkOptions, keysOf } from '../options';
 
 // [0]: one batch starting at 0. Passed as both aOffsets and bOffsets, which
 // the native side then reads once.
@@ -166,10 +166,8 @@ function product2d(a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: 
 
 /** The `out` of matmul's options object (checked to be an object, or undefined). */
 export function matmulOut(op: string, options: unknown): unknown {
-  if (options === undefined) return undefined;
-  if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
-  checkKeys(op, options, MATMUL_KEYS);
-  return (options as MatmulOptions).out;
+  checkOptions(op, options, MATMUL_KEYS);
+  return (options as MatmulOptions | undefined)?.out;
 }
 
 /**
