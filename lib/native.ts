@@ -58,15 +58,24 @@ export interface NativeBinding {
     dilationH: number, dilationW: number, groups: number): void;
   /** The same call with the 16 sizes (n .. groups, in that order) in one Float64Array (read once, at the call). */
   conv2d(input: FloatArray, weight: FloatArray, bias: FloatArray | null, out: FloatArray, sizes: Float64Array): void;
-  /** The same with the weights packed ahead by conv2dPack from these weights (null: none). */
+  /**
+   * The same with the weights packed ahead by conv2dPack from these weights
+   * and, for a 3x3 stride-1 undilated conv2d, Winograd's from
+   * conv2dWinogradPack (each null: none).
+   */
   conv2d(input: FloatArray, weight: FloatArray, bias: FloatArray | null, out: FloatArray, sizes: Float64Array,
-    packed: ArrayBuffer | null): void;
+    packed: ArrayBuffer | null, winograd?: ArrayBuffer | null): void;
   /**
    * weight (cout x k, k = c / groups * kh * kw) packed for the transposed
    * implicit GEMM in the current ISA's layout (native/kernels.h:
    * conv2d_pack_*), or null when the ISA has none for the dtype.
    */
   conv2dPack(weight: FloatArray, cout: number, k: number, groups: number): ArrayBuffer | null;
+  /**
+   * weight (cout x cg x 3 x 3) transformed for Winograd F(2x2, 3x3)
+   * (native/kernels.h: conv2d_winograd_*), for any ISA.
+   */
+  conv2dWinogradPack(weight: FloatArray, cout: number, cg: number, groups: number): ArrayBuffer;
   maxPool2d(input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
     kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number,
     dilationH: number, dilationW: number, ceilMode: boolean, countIncludePad: boolean, divisor: number): void;
@@ -83,7 +92,8 @@ export interface NativeBinding {
   conv2dAsync(token: object | null, input: FloatArray, weight: FloatArray, bias: FloatArray | null, out: FloatArray,
     n: number, c: number, h: number, w: number, cout: number, kh: number, kw: number,
     strideH: number, strideW: number, padTop: number, padBottom: number, padLeft: number, padRight: number,
-    dilationH: number, dilationW: number, groups: number, packed?: ArrayBuffer | null): Promise<boolean>;
+    dilationH: number, dilationW: number, groups: number, packed?: ArrayBuffer | null,
+    winograd?: ArrayBuffer | null): Promise<boolean>;
   maxPool2dAsync(token: object | null, input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
     kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number,
     dilationH: number, dilationW: number, ceilMode: boolean, countIncludePad: boolean, divisor: number): Promise<boolean>;
@@ -106,7 +116,7 @@ export interface NativeBinding {
   /** Speed scripts: the current ISA's one-thread FMA peak in GFLOP/s, measured for about `seconds`. */
   _fmaPeak(dtype: 'float32' | 'float64', seconds: number): number;
   /** Test hook: force the conv2d path (every path gives the same bits); returns the one set. */
-  _setConvPath(mode: 'auto' | 'reference' | 'direct' | 'gemm' | 'gemm-t' | 'direct-t' | 'pointwise'): string;
+  _setConvPath(mode: 'auto' | 'reference' | 'direct' | 'gemm' | 'gemm-t' | 'direct-t' | 'pointwise' | 'winograd'): string;
   /** Test/bench hook: what this thread's last conv2d did and the extra memory it used. */
   _lastConv2d(): { path: string; packedWeightBytes: number; tileBytesPerThread: number; threads: number };
   /** Test hook: C = alpha * op(A) * op(B) + beta * C, row-major with leading dimensions (C in place). */

@@ -313,6 +313,7 @@ struct Conv2dArgs {
   ntensor::Conv2dShape shape;
   bool empty;  // the output has no elements: nothing to run
   const void* packed = nullptr;  // weights packed ahead in the current layout, or none
+  const void* winograd = nullptr;  // Winograd's transformed weights (conv2dWinogradPack), or none
 };
 
 // ---- weights packed ahead (kernels.h: conv2d_pack_*) ----
@@ -340,6 +341,43 @@ uint8_t* packData(void* base) {
   return reinterpret_cast<uint8_t*>((at + 63) & ~std::uintptr_t(63));
 }
 
+// A new ArrayBuffer of the four-int64 header and `data` bytes after it,
+// 64-byte aligned; *dst is where the data goes.
+napi_value newPackBuffer(napi_env env, const std::int64_t (&header)[4], std::size_t data, void** dst) {
+  napi_value result;
+  void* base = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_create_arraybuffer(env, kPackHeader + 63 + data, &base, &result), nullptr);
+  std::memcpy(base, header, sizeof header);
+  *dst = packData(base);
+  return result;
+}
+
+// A packing argument of conv2d (`name`, made by `maker`): null/undefined
+// (returns false), or an ArrayBuffer whose header (zeros where it is too
+// short), first data byte and bytes it gives; anything else is a TypeError.
+struct PackArg {
+  std::int64_t header[4] = {0, 0, 0, 0};
+  const uint8_t* data = nullptr;
+  std::size_t bytes = 0;  // the buffer's, from its start
+  std::size_t offset = 0;  // of data from the buffer's start
+};
+bool readPackArg(napi_env env, napi_value value, const char* name, const char* maker, PackArg& p) {
+  napi_valuetype type = napi_undefined;
+  NAPI_THROW_IF_FAILED(env, napi_typeof(env, value, &type), false);
+  if (type == napi_null || type == napi_undefined) return false;
+  bool isBuffer = false;
+  NAPI_THROW_IF_FAILED(env, napi_is_arraybuffer(env, value, &isBuffer), false);
+  if (!isBuffer) {
+    throwType(env, std::string("conv2d: argument '") + name + "' must be an ArrayBuffer from " + maker + " or null");
+  }
+  void* base = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_get_arraybuffer_info(env, value, &base, &p.bytes), false);
+  if (base != nullptr && p.bytes >= kPackHeader) std::memcpy(p.header, base, sizeof p.header);
+  p.data = packData(base);
+  p.offset = std::size_t(p.data - static_cast<uint8_t*>(base));
+  return true;
+}
+
 napi_value ConvPack(napi_env env, napi_callback_info cbinfo) {
   static constexpr const char* op = "conv2dPack";
   napi_value argv[4];
@@ -359,12 +397,8 @@ napi_value ConvPack(napi_env env, napi_callback_info cbinfo) {
       NAPI_THROW_IF_FAILED(env, napi_get_null(env, &result), nullptr);
       return result;
     }
-    const std::size_t bytes = kPackHeader + 63 + data;
-    void* base = nullptr;
-    NAPI_THROW_IF_FAILED(env, napi_create_arraybuffer(env, bytes, &base, &result), nullptr);
-    const std::int64_t header[4] = {packLayout(wt.dtype), cout, k, groups};
-    std::memcpy(base, header, sizeof header);
-    void* dst = packData(base);
+    void* dst = nullptr;
+    result = newPackBuffer(env, {packLayout(wt.dtype), cout, k, groups}, data, &dst);
     if (wt.dtype == DType::f32) {
       ntensor::conv2d_pack_f32(static_cast<const float*>(wt.data), cout, k, groups, static_cast<float*>(dst));
     } else {
@@ -380,31 +414,80 @@ napi_value ConvPack(napi_env env, napi_callback_info cbinfo) {
 // conv2d's last argument: null/undefined (none) or conv2dPack's buffer for
 // these weights; returns its data if made under the current layout.
 const void* parsePacked(napi_env env, napi_value value, const Conv2dArgs& a) {
-  static constexpr const char* op = "conv2d";
-  napi_valuetype type = napi_undefined;
-  NAPI_THROW_IF_FAILED(env, napi_typeof(env, value, &type), nullptr);
-  if (type == napi_null || type == napi_undefined) return nullptr;
-  bool isBuffer = false;
-  NAPI_THROW_IF_FAILED(env, napi_is_arraybuffer(env, value, &isBuffer), nullptr);
-  if (!isBuffer) throwType(env, "conv2d: argument 'packed' must be an ArrayBuffer from conv2dPack or null");
-  void* base = nullptr;
-  size_t bytes = 0;
-  NAPI_THROW_IF_FAILED(env, napi_get_arraybuffer_info(env, value, &base, &bytes), nullptr);
-  std::int64_t header[4] = {0, 0, 0, 0};
-  if (base != nullptr && bytes >= kPackHeader) std::memcpy(header, base, sizeof header);
+  PackArg p;
+  if (!readPackArg(env, value, "packed", "conv2dPack", p)) return nullptr;
   const ntensor::Conv2dShape& s = a.shape;
   const index_t k = (s.c / s.groups) * s.kh * s.kw;
-  if (header[1] != s.cout || header[2] != k || header[3] != s.groups) {
-    throwRange(env, std::string(op) + ": argument 'packed' was not packed from weights of this shape");
+  if (p.header[1] != s.cout || p.header[2] != k || p.header[3] != s.groups) {
+    throwRange(env, "conv2d: argument 'packed' was not packed from weights of this shape");
   }
   const std::int64_t layout = packLayout(a.dtype);
-  if (layout == 0 || header[0] != layout) return nullptr;  // another ISA's layout, or none here
+  if (layout == 0 || p.header[0] != layout) return nullptr;  // another ISA's layout, or none here
   const std::size_t need = packBytes(a.dtype, s.cout, k, s.groups);
-  const uint8_t* data = packData(base);
-  if (need == 0 || std::size_t(data - static_cast<uint8_t*>(base)) + need > bytes) {
-    throwRange(env, std::string(op) + ": argument 'packed' is too short for weights of this shape");
+  if (need == 0 || p.offset + need > p.bytes) {
+    throwRange(env, "conv2d: argument 'packed' is too short for weights of this shape");
   }
-  return data;
+  return p.data;
+}
+
+// ---- Winograd's transformed weights (kernels.h: conv2d_winograd_*) ----
+// conv2dWinogradPack(weight, cout, cg, groups) -> ArrayBuffer: the 16 *
+// cout * cg transformed weights of cout x cg x 3 x 3 weights behind the same
+// four-int64 header as conv2dPack's, its first word kWinogradTag and k =
+// cg * 9. conv2d takes it as the argument after `packed` and checks it as
+// that one before use; it serves any ISA.
+constexpr std::int64_t kWinogradTag = 0x57494e4f47524144;  // "WINOGRAD"
+
+std::size_t winogradBytes(DType dtype, index_t cout, index_t cg) {
+  return (dtype == DType::f32 ? sizeof(float) : sizeof(double)) * std::size_t(16) * std::size_t(cout) *
+         std::size_t(cg);
+}
+
+napi_value ConvWinogradPack(napi_env env, napi_callback_info cbinfo) {
+  static constexpr const char* op = "conv2dWinogradPack";
+  napi_value argv[4];
+  size_t argc = 4;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  try {
+    if (argc != 4) throwType(env, "conv2dWinogradPack: expected 4 arguments");
+    const Array wt = getArray(env, argv[0], op, "weight");
+    const index_t cout = getIndex(env, argv[1], op, "cout", 1);
+    const index_t cg = getIndex(env, argv[2], op, "cg", 1);
+    const index_t groups = getIndex(env, argv[3], op, "groups", 1);
+    if (cout % groups != 0) throwRange(env, "conv2dWinogradPack: groups must divide cout");
+    requireLength(env, op, "weight", wt, mul(env, op, mul(env, op, cout, cg), 9));
+    // 16 * cout * cg elements: at most 16/9 of the weights' own length.
+    const std::size_t data = winogradBytes(wt.dtype, cout, cg);
+    void* dst = nullptr;
+    const napi_value result = newPackBuffer(env, {kWinogradTag, cout, cg * 9, groups}, data, &dst);
+    if (wt.dtype == DType::f32) {
+      ntensor::conv2d_winograd_pack_f32(static_cast<const float*>(wt.data), cout, cg, groups, static_cast<float*>(dst));
+    } else {
+      ntensor::conv2d_winograd_pack_f64(static_cast<const double*>(wt.data), cout, cg, groups, static_cast<double*>(dst));
+    }
+    return result;
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+  }
+  return nullptr;
+}
+
+// conv2d's argument after `packed`: null/undefined (none) or
+// conv2dWinogradPack's buffer for these weights, for a 3 x 3, stride-1,
+// undilated conv2d; returns its data.
+const void* parseWinograd(napi_env env, napi_value value, const Conv2dArgs& a) {
+  PackArg p;
+  if (!readPackArg(env, value, "winograd", "conv2dWinogradPack", p)) return nullptr;
+  const ntensor::Conv2dShape& s = a.shape;
+  const index_t cg = s.c / s.groups;
+  if (p.header[0] != kWinogradTag || p.header[1] != s.cout || p.header[2] != cg * s.kh * s.kw ||
+      p.header[3] != s.groups || !ntensor::conv2d_winograd_applies(s)) {
+    throwRange(env, "conv2d: argument 'winograd' was not made from 3x3 weights of this shape for a stride-1, undilated conv2d");
+  }
+  if (p.offset + winogradBytes(a.dtype, s.cout, cg) > p.bytes) {
+    throwRange(env, "conv2d: argument 'winograd' is too short for weights of this shape");
+  }
+  return p.data;
 }
 
 // argv holds argc arguments (at least kConv2dArgc of them readable); with
@@ -489,23 +572,36 @@ Conv2dArgs parseConv2dArgs(napi_env env, const napi_value* argv, size_t argc, bo
   return Conv2dArgs{x.dtype, x.data, wt.data, hasBias ? bias.data : nullptr, out.data, s,
                     outLen == 0};
 }
-// The async variant's arguments start at `first`; one more after them is
-// the weights packed ahead (or null).
+// The async variant's arguments start at `first`; up to two more after them
+// are the weights packed ahead and Winograd's (each may be null).
 Conv2dArgs parseConv2dArgs(const Napi::CallbackInfo& info, size_t first) {
   const size_t n = info.Length();
-  if (n != first + kConv2dArgc && n != first + kConv2dArgc + 1) {
+  if (n < first + kConv2dArgc || n > first + kConv2dArgc + 2) {
     throwType(info.Env(), "conv2d: expected 20 arguments");
   }
   napi_value argv[kConv2dArgc];
   for (size_t i = 0; i < kConv2dArgc; ++i) argv[i] = info[first + i];
   Conv2dArgs a = parseConv2dArgs(info.Env(), argv, kConv2dArgc);
-  if (n == first + kConv2dArgc + 1) a.packed = parsePacked(info.Env(), info[first + kConv2dArgc], a);
+  if (n > first + kConv2dArgc) a.packed = parsePacked(info.Env(), info[first + kConv2dArgc], a);
+  if (n > first + kConv2dArgc + 1) a.winograd = parseWinograd(info.Env(), info[first + kConv2dArgc + 1], a);
   return a;
 }
 
 
 void runConv2d(const Conv2dArgs& a) {
   if (a.empty) return;
+  if (a.winograd != nullptr) {
+    if (a.dtype == DType::f32) {
+      ntensor::conv2d_winograd_f32(a.shape, static_cast<const float*>(a.x), static_cast<const float*>(a.weight),
+                                   static_cast<const float*>(a.winograd), static_cast<const float*>(a.bias),
+                                   static_cast<float*>(a.out), static_cast<const float*>(a.packed));
+    } else {
+      ntensor::conv2d_winograd_f64(a.shape, static_cast<const double*>(a.x), static_cast<const double*>(a.weight),
+                                   static_cast<const double*>(a.winograd), static_cast<const double*>(a.bias),
+                                   static_cast<double*>(a.out), static_cast<const double*>(a.packed));
+    }
+    return;
+  }
   if (a.dtype == DType::f32) {
     ntensor::conv2d_f32(a.shape, static_cast<const float*>(a.x),
                         static_cast<const float*>(a.weight),
@@ -542,11 +638,12 @@ napi_value SyncConv2d(napi_env env, napi_callback_info cbinfo) {
   size_t argc = kConv2dArgc;
   if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   try {
-    // (input, weight, bias, out, sizes, packed): the packed-sizes call with
-    // weights packed ahead.
-    if (argc == kConv2dPackedArgc + 1) {
+    // (input, weight, bias, out, sizes, packed[, winograd]): the
+    // packed-sizes call with weights packed ahead (either may be null).
+    if (argc == kConv2dPackedArgc + 1 || argc == kConv2dPackedArgc + 2) {
       Conv2dArgs a = parseConv2dArgs(env, argv, kConv2dPackedArgc, /*packed=*/true);
       a.packed = parsePacked(env, argv[kConv2dPackedArgc], a);
+      if (argc == kConv2dPackedArgc + 2) a.winograd = parseWinograd(env, argv[kConv2dPackedArgc + 1], a);
       runConv2d(a);
       return nullptr;
     }
@@ -664,8 +761,9 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
         {"matmul", nullptr, SyncMatmul, nullptr, nullptr, nullptr, napi_default, nullptr},
         {"conv2d", nullptr, SyncConv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
         {"conv2dPack", nullptr, ConvPack, nullptr, nullptr, nullptr, napi_default, nullptr},
+        {"conv2dWinogradPack", nullptr, ConvWinogradPack, nullptr, nullptr, nullptr, napi_default, nullptr},
     };
-    NAPI_THROW_IF_FAILED_VOID(env, napi_define_properties(env, exports, 3, sync));
+    NAPI_THROW_IF_FAILED_VOID(env, napi_define_properties(env, exports, sizeof sync / sizeof sync[0], sync));
     DefineAddon(exports, {
         InstanceMethod("maxPool2d", &NtensorAddon::MaxPool2d),
         InstanceMethod("avgPool2d", &NtensorAddon::AvgPool2d),
@@ -726,7 +824,7 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
           runConv2d(args);
           return true;
         }),
-        {info[1], info[2], info[3], info[4], info[21]}, info[0]);  // info[21]: packed, or undefined
+        {info[1], info[2], info[3], info[4], info[21], info[22]}, info[0]);  // packed, winograd, or undefined
   }
 
   // maxPool2dAsync / avgPool2dAsync(token, ...maxPool2d's arguments): the
@@ -856,10 +954,10 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
   }
 
   // _setConvPath(mode) (tests, bench): 'auto' | 'reference' | 'direct' |
-  // 'gemm' | 'gemm-t' | 'direct-t' | 'pointwise' (kernels.h: set_conv_path); returns the mode set.
+  // 'gemm' | 'gemm-t' | 'direct-t' | 'pointwise' | 'winograd' (kernels.h: set_conv_path); returns the mode set.
   Napi::Value SetConvPath(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    static constexpr const char* modes = "'auto', 'reference', 'direct', 'gemm', 'gemm-t', 'direct-t' or 'pointwise'";
+    static constexpr const char* modes = "'auto', 'reference', 'direct', 'gemm', 'gemm-t', 'direct-t', 'pointwise' or 'winograd'";
     if (info.Length() != 1 || !info[0].IsString()) {
       throwType(env, std::string("_setConvPath: expected a string (") + modes + ")");
     }

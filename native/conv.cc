@@ -18,7 +18,7 @@ namespace ntensor {
 namespace conv {
 namespace {
 
-enum class Path { automatic, reference, direct, gemm, gemmt, directt, pointwise };
+enum class Path { automatic, reference, direct, gemm, gemmt, directt, pointwise, winograd };
 std::atomic<Path> g_path{Path::automatic};
 
 // The calling thread's last call (the bench reports it; see kernels.h).
@@ -948,6 +948,7 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, cons
                            s.padRight == 0;
   const bool directOk = s.kw <= kDirectMaxKw;
   Path path = g_path.load(std::memory_order_relaxed);
+  if (path == Path::winograd) path = Path::automatic;  // only with Winograd's weights (winograd())
   if (path == Path::pointwise && !isPointwise) path = Path::automatic;
   if (path == Path::direct && !directOk) path = Path::automatic;
   if (path == Path::directt && !(s.strideW == 1 && s.ow <= kDirectTMaxOw && directt_own<T>())) path = Path::automatic;
@@ -1013,6 +1014,155 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, cons
   reference(s, x, w, bias, y);
 }
 
+// ---- Winograd F(2x2, 3x3) (kernels.h: conv2d_winograd_*) ----
+//
+// Each 2 x 2 block of output pixels (a tile) is A^T [(G g G^T) .* (B^T d B)] A
+// for its 4 x 4 input patch d and each 3 x 3 kernel g: 16 multiplies per
+// tile and channel pair instead of 36. The 16 elementwise products, summed
+// over input channels, are 16 GEMMs per chunk of tiles: U_xi (mg x cg, the
+// transformed weights, made once by conv2d_winograd_pack_*) times V_xi (cg x
+// tiles, wino_in). wino_out turns the 16 results into the outputs. The
+// transforms add and subtract, so results are within a few ulps of the exact
+// sum but not its bits (the contract of kernels.h does not hold here).
+//
+// Work items: (image, group, chunk of tile rows), taken from a shared
+// counter; each thread transforms its chunk's input into its own V, runs the
+// 16 GEMMs on itself into its own M, and writes the chunk's outputs.
+
+// Tiles per chunk: the GEMMs read V's rows in place up to 1 KiB (gemm.cc,
+// reads_b_in_place), and V and M together stay within kWinoChunkBytes.
+constexpr std::size_t kWinoChunkBytes = std::size_t(4) << 20;
+
+template <typename T>
+struct WinoJob {
+  const Conv2dShape* s;
+  const T* x;
+  const T* u;
+  const T* bias;
+  T* y;
+  index_t cg, mg, th, tw, rows, chunks, items;
+  std::atomic<index_t> next{0};
+};
+
+template <typename T>
+void wino_task(void* ctx, int) {
+  WinoJob<T>& j = *static_cast<WinoJob<T>*>(ctx);
+  const Conv2dShape& s = *j.s;
+  const Kernels<T>& ck = current_kernels<T>();
+  const gemm::Kernels<T>& kern = gemm_kernels<T>();
+  const index_t maxNt = j.rows * j.tw;
+  ThreadScratch& sc = scratch();
+  T* v = static_cast<T*>(sc.a.get(sizeof(T) * std::size_t(16 * j.cg * maxNt)));
+  T* m = static_cast<T*>(sc.c.get(sizeof(T) * std::size_t(16 * j.mg * maxNt)));
+  if (v == nullptr || m == nullptr) return;  // the caller's own buffers were checked
+  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
+    const index_t chunk = i % j.chunks, job = i / j.chunks;
+    const index_t b = job / s.groups, g = job % s.groups;
+    const index_t ty0 = chunk * j.rows, ty1 = std::min(j.th, ty0 + j.rows), nt = (ty1 - ty0) * j.tw;
+    ck.winoIn(s, j.x + (b * s.c + g * j.cg) * s.h * s.w, j.cg, ty0, ty1, j.tw, v, nt);
+    const T* ug = j.u + g * 16 * j.mg * j.cg;
+    for (index_t xi = 0; xi < 16; ++xi) {
+      gemm::gemm_packed<T>(kern, j.mg, nt, j.cg, T(1), ug + xi * j.mg * j.cg, j.cg, 1,
+                           v + xi * j.cg * nt, nt, 1, T(0), m + xi * j.mg * nt, nt,
+                           gemm::thread_buffers());
+    }
+    ck.winoOut(s, m, j.mg, ty0, ty1, j.tw, nt, j.bias == nullptr ? nullptr : j.bias + g * j.mg,
+               j.y + (b * s.cout + g * j.mg) * s.oh * s.ow);
+  }
+}
+
+// Where Winograd is faster than conv2d's own paths (3x3, against the path
+// conv2d picks, time ratio), by channels per group and tiles per thread.
+// One thread: 64 -> 64 on 56^2 0.71, 128 -> 128 on 28^2 0.64, 256 -> 256
+// on 14^2 (49 tiles) 0.76; slower with few tiles or channels: 512 -> 512 on
+// 7^2 (16 tiles) 1.26, 17 -> 19 on 33x35 1.05, 5 -> 3 on 9x11 3.1. Two
+// threads: 0.81 and 0.82 on the first two, 1.12 on 256 -> 256 on 14^2 (25
+// tiles each). Elsewhere conv2d's own path runs (with its bits).
+bool winograd_pays(index_t cg, index_t mg, index_t tilesPerThread) {
+  return cg >= 32 && mg >= 32 && tilesPerThread >= 36;
+}
+
+bool winograd_applies(const Conv2dShape& s) {
+  return s.kh == 3 && s.kw == 3 && s.strideH == 1 && s.strideW == 1 && s.dilationH == 1 &&
+         s.dilationW == 1;
+}
+
+template <typename T>
+void winograd(const Conv2dShape& s, const T* x, const T* w, const T* u, const T* bias, T* y,
+              const T* packed) {
+  if (s.n == 0 || s.cout == 0 || s.oh == 0 || s.ow == 0) return;
+  const index_t cg = s.c / s.groups, mg = s.cout / s.groups;
+  const index_t th = (s.oh + 1) / 2, tw = (s.ow + 1) / 2;
+  const index_t jobs = s.n * s.groups;
+  const int threads = threads_for(double(jobs) * double(th * tw) * 16.0 * double(mg * cg));
+  const Path forced = g_path.load(std::memory_order_relaxed);
+  if (cg == 0 || (forced != Path::winograd &&
+                  (forced != Path::automatic || !winograd_pays(cg, mg, jobs * th * tw / threads)))) {
+    return run<T>(s, x, w, bias, y, packed);
+  }
+  const std::size_t perTile = sizeof(T) * std::size_t(16 * (cg + mg));
+  index_t maxNt = index_t(1024 / sizeof(T));
+  maxNt = std::min<index_t>(maxNt, index_t(kWinoChunkBytes / perTile));
+  index_t rows = std::max<index_t>(1, maxNt / tw);
+  // Enough items for the threads to share (two each where the image
+  // allows), and chunks of equal height.
+  index_t chunks = ceil_div(th, rows);
+  if (threads > 1 && jobs * chunks < 2 * index_t(threads)) chunks = ceil_div(2 * index_t(threads), jobs);
+  rows = ceil_div(th, std::min(chunks, th));
+  WinoJob<T> job;
+  job.s = &s;
+  job.x = x;
+  job.u = u;
+  job.bias = bias;
+  job.y = y;
+  job.cg = cg;
+  job.mg = mg;
+  job.th = th;
+  job.tw = tw;
+  job.rows = std::min(rows, th);
+  job.chunks = ceil_div(th, job.rows);
+  job.items = jobs * job.chunks;
+  ThreadScratch& sc = scratch();
+  const index_t nt = job.rows * tw;
+  if (sc.a.get(sizeof(T) * std::size_t(16 * cg * nt)) == nullptr ||
+      sc.c.get(sizeof(T) * std::size_t(16 * mg * nt)) == nullptr) {
+    return run<T>(s, x, w, bias, y, packed);  // out of memory: conv2d's own paths
+  }
+  const std::size_t yBytes = sizeof(T) * std::size_t(s.n * s.cout * s.oh * s.ow);
+  ntensor::gemm::advise_huge_pages(y, yBytes);
+  const int tasks = int(std::min<index_t>(threads, job.items));
+  if (tasks <= 1) ntensor::gemm::populate_pages(y, yBytes);
+  g_last = {"winograd", sizeof(T) * std::size_t(16 * s.cout * cg), sizeof(T) * std::size_t(16 * (cg + mg) * nt), tasks};
+  parallel_run(tasks, wino_task<T>, &job);
+}
+
+// U = G g G^T for each kernel g, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
+// computed in double and rounded once; u[((g * 16 + xi) * mg + co) * cg + ci].
+template <typename T>
+void winograd_pack(const T* w, index_t cout, index_t cg, index_t groups, T* u) {
+  const index_t mg = cout / groups;
+  for (index_t g = 0; g < groups; ++g) {
+    for (index_t co = 0; co < mg; ++co) {
+      for (index_t ci = 0; ci < cg; ++ci) {
+        const T* k = w + ((g * mg + co) * cg + ci) * 9;
+        double t[4][3];
+        for (int c = 0; c < 3; ++c) {
+          const double a = k[c], b = k[3 + c], d = k[6 + c];
+          t[0][c] = a;
+          t[1][c] = 0.5 * (a + b + d);
+          t[2][c] = 0.5 * (a - b + d);
+          t[3][c] = d;
+        }
+        for (int r = 0; r < 4; ++r) {
+          const double a = t[r][0], b = t[r][1], d = t[r][2];
+          const double row[4] = {a, 0.5 * (a + b + d), 0.5 * (a - b + d), d};
+          for (int c = 0; c < 4; ++c) u[((g * 16 + r * 4 + c) * mg + co) * cg + ci] = T(row[c]);
+        }
+      }
+    }
+  }
+}
+
 // The current packing layout (kernels.h: conv2d_pack_layout_*): the
 // element size, NR (the micro-panels' width inside a block) and the tile's
 // width (the block's), or 0 without a gemm-t kernel.
@@ -1073,6 +1223,21 @@ index_t conv2d_pack_size_f32(index_t cout, index_t k, index_t groups) {
 index_t conv2d_pack_size_f64(index_t cout, index_t k, index_t groups) {
   return conv::pack_size<double>(cout, k, groups);
 }
+bool conv2d_winograd_applies(const Conv2dShape& s) { return conv::winograd_applies(s); }
+void conv2d_winograd_pack_f32(const float* w, index_t cout, index_t cg, index_t groups, float* u) {
+  conv::winograd_pack<float>(w, cout, cg, groups, u);
+}
+void conv2d_winograd_pack_f64(const double* w, index_t cout, index_t cg, index_t groups, double* u) {
+  conv::winograd_pack<double>(w, cout, cg, groups, u);
+}
+void conv2d_winograd_f32(const Conv2dShape& s, const float* x, const float* w, const float* u,
+                         const float* bias, float* y, const float* packed) {
+  conv::winograd<float>(s, x, w, u, bias, y, packed);
+}
+void conv2d_winograd_f64(const Conv2dShape& s, const double* x, const double* w, const double* u,
+                         const double* bias, double* y, const double* packed) {
+  conv::winograd<double>(s, x, w, u, bias, y, packed);
+}
 void conv2d_pack_f32(const float* w, index_t cout, index_t k, index_t groups, float* dst) {
   conv::pack_weights<float>(w, cout, k, groups, dst);
 }
@@ -1091,7 +1256,8 @@ const char* set_conv_path(const char* name) {
                {"gemm", Path::gemm},
                {"gemm-t", Path::gemmt},
                {"direct-t", Path::directt},
-               {"pointwise", Path::pointwise}};
+               {"pointwise", Path::pointwise},
+               {"winograd", Path::winograd}};
   if (name == nullptr) return nullptr;
   for (const auto& m : modes) {
     if (!std::strcmp(name, m.name)) {

@@ -120,6 +120,15 @@ using StripFn = void (*)(const Conv2dShape& s, const T* x, index_t iy0, index_t 
 template <typename T>
 using PoolPlaneFn = void (*)(const Pool2dShape& s, const T* in, T* out, index_t planes);
 
+// Winograd F(2x2, 3x3)'s transforms of one chunk of tile rows
+// (conv_generic.inc: wino_in, wino_out).
+template <typename T>
+using WinoInFn = void (*)(const Conv2dShape& s, const T* x, index_t cg, index_t ty0, index_t ty1,
+                          index_t tw, T* v, index_t nt);
+template <typename T>
+using WinoOutFn = void (*)(const Conv2dShape& s, const T* m, index_t mg, index_t ty0, index_t ty1,
+                           index_t tw, index_t nt, const T* bias, T* y);
+
 template <typename T>
 struct Kernels {
   PackBFn<T> packB;
@@ -129,6 +138,8 @@ struct Kernels {
   TileKernel<T> tile;           // null where the ISA has none (same tile)
   StripFn<T> strip;
   PoolPlaneFn<T> maxPool, avgPool;
+  WinoInFn<T> winoIn;
+  WinoOutFn<T> winoOut;
 };
 
 struct Isa {

@@ -28,6 +28,7 @@ struct F32 {
   static V set1(T x) { return _mm256_set1_ps(x); }
   static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
   static V div(V a, V b) { return _mm256_div_ps(a, b); }
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
   static V select(M m, V a, V b) { return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(m)); }  // m ? b : a
@@ -84,6 +85,7 @@ struct F64 {
   static V set1(T x) { return _mm256_set1_pd(x); }
   static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
   static V div(V a, V b) { return _mm256_div_pd(a, b); }
   static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
   static V select(M m, V a, V b) { return _mm256_blendv_pd(a, b, _mm256_castsi256_pd(m)); }

@@ -46,6 +46,7 @@ struct F32 {
   static V set1(T x) { return _mm512_set1_ps(x); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
   static V div(V a, V b) { return _mm512_div_ps(a, b); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
   static V select(M m, V a, V b) { return _mm512_mask_mov_ps(a, m, b); }  // m ? b : a
@@ -99,6 +100,7 @@ struct F64 {
   static V set1(T x) { return _mm512_set1_pd(x); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
   static V div(V a, V b) { return _mm512_div_pd(a, b); }
   static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
   static V select(M m, V a, V b) { return _mm512_mask_mov_pd(a, m, b); }
@@ -383,7 +385,8 @@ void tile_kernel_f32(index_t K, const float* a, const index_t* off, const float*
 const Isa isa_avx512 = {
     {avx512::pack_b<avx512::F32>, avx512::direct<avx512::F32>, avx512::ukernel_pf_f32,
      avx512::kPfMR, avx512::kPfNR, avx512::tile_kernel_f32, avx512::pack_strip<avx512::F32>,
-     avx512::pool_planes<avx512::F32, true>, avx512::pool_planes<avx512::F32, false>},
+     avx512::pool_planes<avx512::F32, true>, avx512::pool_planes<avx512::F32, false>,
+     avx512::wino_in<avx512::F32>, avx512::wino_out<avx512::F32>},
     avx512::kernels<avx512::F64>()};
 
 }  // namespace conv

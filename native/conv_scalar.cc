@@ -22,6 +22,7 @@ struct Lane {
   static V set1(T x) { return x; }
   static V fmadd(V a, V b, V c) { return std::fma(a, b, c); }
   static V add(V a, V b) { return a + b; }
+  static V sub(V a, V b) { return a - b; }
   static V div(V a, V b) { return a / b; }
   static V mul(V a, V b) { return a * b; }
   static V select(M m, V a, V b) { return m ? b : a; }

@@ -102,8 +102,30 @@ index_t conv2d_pack_size_f64(index_t cout, index_t k, index_t groups);
 void conv2d_pack_f32(const float* weight, index_t cout, index_t k, index_t groups, float* dst);
 void conv2d_pack_f64(const double* weight, index_t cout, index_t k, index_t groups, double* dst);
 
+// Winograd F(2x2, 3x3) (JS: packConv2d's winograd option), for a conv2d
+// whose kernel is 3 x 3 with stride 1 and dilation 1 (conv2d_winograd_applies;
+// any padding, groups, bias, batch). 16 multiplies per 2 x 2 output pixels
+// and input channel instead of 36, through 16 GEMMs per chunk of tiles. The
+// transforms add and subtract, so the results are within a few ulps of the
+// exact convolution but NOT bit-identical to conv2d_*: the summation
+// contract above does not hold for it. conv2d_winograd_pack_* writes the
+// transformed weights, 16 * cout * cg elements (cg = input channels per
+// group), from cout x cg x 3 x 3 weights in `groups` groups;
+// conv2d_winograd_* takes them with the same weights w (and conv2d_*'s
+// `packed`, or null): where Winograd would not be faster (few input or
+// output channels per group, few output pixels: conv.cc, winograd_pays), a
+// test hook has forced a conv2d path, or its buffers cannot be had, it runs
+// conv2d_* instead, with conv2d's bits. y is fully written.
+bool conv2d_winograd_applies(const Conv2dShape& s);
+void conv2d_winograd_pack_f32(const float* w, index_t cout, index_t cg, index_t groups, float* u);
+void conv2d_winograd_pack_f64(const double* w, index_t cout, index_t cg, index_t groups, double* u);
+void conv2d_winograd_f32(const Conv2dShape& s, const float* x, const float* w, const float* u,
+                         const float* bias, float* y, const float* packed = nullptr);
+void conv2d_winograd_f64(const Conv2dShape& s, const double* x, const double* w, const double* u,
+                         const double* bias, double* y, const double* packed = nullptr);
+
 // What the calling thread's last conv2d did: the path ("pointwise", "gemm",
-// "gemm-t", "direct-t", "direct", "reference" or "empty"; conv.h describes them), the bytes of packed weights it
+// "gemm-t", "direct-t", "direct", "winograd", "reference" or "empty"; conv.h describes them), the bytes of packed weights it
 // allocated (implicit GEMM), the bytes of the packed input block each
 // thread used, and the threads it ran on. For benchmarks and tests.
 struct Conv2dCallInfo {
@@ -117,9 +139,11 @@ Conv2dCallInfo conv2d_last_call();
 // Test hook: which conv2d path later calls take: "auto" (the default),
 // "reference" (the simple loops), "direct", "gemm" (implicit GEMM), "gemm-t"
 // (transposed implicit GEMM), "direct-t" (transposed direct; only with unit
-// column stride and AVX-512 fp32, else auto) or "pointwise" (1x1 GEMM; only
-// where it applies, else auto). Every path
-// gives the same bits. Returns the mode set, or nullptr for an unknown name.
+// column stride and AVX-512 fp32, else auto), "pointwise" (1x1 GEMM; only
+// where it applies, else auto) or "winograd" (conv2d_winograd_* always
+// computes by Winograd, even where it does not pay; conv2d_* as auto). Every
+// path but Winograd gives the same bits; any mode but "auto" and
+// "winograd" makes conv2d_winograd_* run conv2d_* with that mode. Returns the mode set, or nullptr for an unknown name.
 const char* set_conv_path(const char* name);
 
 // 2-D max and average pooling over N x C x H x W, the rules of

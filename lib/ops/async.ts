@@ -251,7 +251,7 @@ export function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, 
   return runAsync(op, signal, p.work, () => runConv2dPlan(p),
     (token) => native().conv2dAsync(token, p.x, p.weight, p.bias, p.out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw,
       p.strideH, p.strideW, p.padTop, p.padBottom, p.padLeft, p.padRight, p.dilationH, p.dilationW, p.groups,
-      p.packed ?? null),
+      p.packed ?? null, p.winograd ?? null),
     () => resultOf(p), p.target !== null);
 }
 

@@ -172,6 +172,8 @@ export interface Conv2dPlan {
   work: number;
   /** Weights packed ahead (PackedConv2d; native conv2dPack), or absent. */
   packed?: ArrayBuffer | null;
+  /** Winograd's transformed weights (PackedConv2d; native conv2dWinogradPack), or absent. */
+  winograd?: ArrayBuffer | null;
 }
 
 /**
@@ -190,7 +192,8 @@ export function runConv2dPlan(p: Conv2dPlan): Tensor {
     z[0] = p.n; z[1] = p.c; z[2] = p.h; z[3] = p.w; z[4] = p.cout; z[5] = p.kh; z[6] = p.kw;
     z[7] = p.strideH; z[8] = p.strideW; z[9] = p.padTop; z[10] = p.padBottom; z[11] = p.padLeft; z[12] = p.padRight;
     z[13] = p.dilationH; z[14] = p.dilationW; z[15] = p.groups;
-    if (p.packed) conv2dFn()(p.x, p.weight, p.bias, p.out, z, p.packed);
+    if (p.winograd) conv2dFn()(p.x, p.weight, p.bias, p.out, z, p.packed ?? null, p.winograd);
+    else if (p.packed) conv2dFn()(p.x, p.weight, p.bias, p.out, z, p.packed);
     else conv2dFn()(p.x, p.weight, p.bias, p.out, z);
   }
   return resultOf(p);
