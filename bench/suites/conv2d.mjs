@@ -185,6 +185,7 @@ export async function run(ctx) {
 
   const defaultThreads = nt.getNumThreads();
   const ntInfo = {};
+  const winogradError = {}; // threads -> case -> max |packConv2d winograd - conv2d| / max |conv2d|
   const pyInfo = {};
   // Interleaved: for each thread setting and case, every library back to back
   // in `rounds` rounds (bench/lib/timing.mjs, interleave), the order rotated
@@ -246,6 +247,23 @@ export async function run(ctx) {
           g();
           const pinfo = binding ? binding._lastConv2d() : null;
           add(syncParticipant('ntpacked', g, 'node'), (t) => record('ntpacked', 'ntensor packConv2d', threads, c, t, pinfo ? { path: pinfo.path } : {}));
+          // The same layer with Winograd allowed (3x3, stride 1): not
+          // conv2d's bits, so its distance from conv2d's result is recorded.
+          const lw = nt.packConv2d(w, { stride: c.stride, padding: c.pad, groups: c.groups, winograd: true });
+          if (lw.winograd) {
+            const gw = () => lw.run(x);
+            const yw = gw().data;
+            const wpinfo = binding ? binding._lastConv2d() : null;
+            const y = f().data;
+            let diff = 0, top = 0;
+            for (let i = 0; i < y.length; i++) {
+              diff = Math.max(diff, Math.abs(yw[i] - y[i]));
+              top = Math.max(top, Math.abs(y[i]));
+            }
+            (winogradError[threads] ??= {})[c.id] = diff / top;
+            if (!(diff / top < 1e-4)) notes.push(`CHECK FAILED: packConv2d winograd differs from conv2d on ${c.id} by ${diff / top} (relative to max |y|)`);
+            add(syncParticipant('ntwino', gw, 'node'), (t) => record('ntwino', 'ntensor packConv2d winograd', threads, c, t, wpinfo ? { path: wpinfo.path } : {}));
+          }
         }
         if (opts.out && !ntOutSkip) {
           const chk = checkNtOut((out) => ntOutCall(c, out)(), f, (s) => nt.zeros(s));
@@ -329,6 +347,7 @@ export async function run(ctx) {
     ntensor: { info: ntInfo, backend: nt.backendInfo() },
     python: pyInfo,
     checks,
+    winogradError,
     skipped,
     notes,
   };
@@ -402,21 +421,28 @@ function outTableFor(result, threads) {
   return { headers, rows };
 }
 
-/** packConv2d ÷ each peer and ÷ conv2d, paired by round, for the cases it ran; null if none. */
-function packedFor(result, threads) {
-  const get = (id, c) => result.series[id]?.byThreads[threads]?.[c.id];
-  const cases = result.cases.filter((c) => get('ntpacked', c));
+/**
+ * packConv2d (series `id`: 'ntpacked', or 'ntwino' with winograd: true) ÷
+ * each peer and ÷ conv2d, paired by round, for the cases it ran; null if none.
+ */
+function packedFor(result, threads, id = 'ntpacked') {
+  const get = (sid, c) => result.series[sid]?.byThreads[threads]?.[c.id];
+  const cases = result.cases.filter((c) => get(id, c));
   if (!cases.length) return null;
-  const peers = [...PEERS.filter(([id]) => id !== 'js'), ['ntensor', 'conv2d']].filter(([id]) => result.series[id]?.byThreads[threads]);
-  const tb = pairedTable(cases, (c) => c.label, 'ntpacked', peers, get);
-  tb.headers.splice(1, 0, 'packConv2d', 'path');
+  const wino = id === 'ntwino';
+  const peers = [...PEERS.filter(([p]) => p !== 'js'), ['ntensor', 'conv2d'], ...(wino ? [['ntpacked', 'packConv2d']] : [])]
+    .filter(([p]) => result.series[p]?.byThreads[threads]);
+  const tb = pairedTable(cases, (c) => c.label, id, peers, get);
+  tb.headers.splice(1, 0, wino ? 'packConv2d winograd' : 'packConv2d', 'path', ...(wino ? ['max |Δ| / max |y|'] : []));
   tb.rows.forEach((r, i) => {
-    const t = get('ntpacked', cases[i]);
-    r.splice(1, 0, `${fmt3(t.gflopsMedian)} (${fmt3(t.gflopsBest)})`, t.path ?? '—');
+    const t = get(id, cases[i]);
+    const err = result.winogradError?.[threads]?.[cases[i].id];
+    r.splice(1, 0, `${fmt3(t.gflopsMedian)} (${fmt3(t.gflopsBest)})`, t.path ?? '—', ...(wino ? [err === undefined ? '—' : err.toExponential(1)] : []));
   });
   return tb;
 }
 const PACKED_INTRO = 'packConv2d (the layer\'s weights copied and packed once, before timing; each call conv2d with them) ÷ each peer and ÷ conv2d, paired by round as above';
+const WINO_INTRO = 'packConv2d with winograd: true (3×3 stride-1 layers: Winograd F(2×2, 3×3) where it pays, 16 multiplies per 2×2 outputs and channel instead of 36, else conv2d\'s path; GFLOP/s counted as for the direct convolution; not conv2d\'s bits: "max |Δ| / max |y|" is its distance from conv2d\'s result) ÷ each peer, ÷ conv2d and ÷ packConv2d, paired by round as above';
 
 /** ntensor ÷ each peer (and, fresh, ÷ its own matmul of a 1x1 layer) paired by round (table.mjs pairedTable), fresh outputs or (pre) preallocated ones. */
 function pairedFor(result, threads, pre) {
@@ -450,6 +476,8 @@ export function reportText(result, { peak, contention = [] }) {
     if (pt) out.push('', `-- ${tLabel(t)}: ${PAIRED_INTRO}`, textTable(pt.headers, pt.rows));
     const pk = packedFor(result, t);
     if (pk) out.push('', `-- ${tLabel(t)}: ${PACKED_INTRO}`, textTable(pk.headers, pk.rows));
+    const wk = packedFor(result, t, 'ntwino');
+    if (wk) out.push('', `-- ${tLabel(t)}: ${WINO_INTRO}`, textTable(wk.headers, wk.rows));
   }
   if (result.preallocated) {
     for (const t of result.threadSettings) {
@@ -476,6 +504,8 @@ export function reportMarkdown(result, { peak, contention = [] }) {
     if (pt) out.push(`${PAIRED_INTRO}:`, '', markdownTable(pt.headers, pt.rows), '');
     const pk = packedFor(result, t);
     if (pk) out.push(`${PACKED_INTRO}:`, '', markdownTable(pk.headers, pk.rows), '');
+    const wk = packedFor(result, t, 'ntwino');
+    if (wk) out.push(`${WINO_INTRO}:`, '', markdownTable(wk.headers, wk.rows), '');
   }
   if (result.preallocated) {
     out.push(...preallocatedMarkdown(result,
