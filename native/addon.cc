@@ -431,16 +431,21 @@ const void* parsePacked(napi_env env, napi_value value, const Conv2dArgs& a) {
 }
 
 // ---- Winograd's transformed weights (kernels.h: conv2d_winograd_*) ----
-// conv2dWinogradPack(weight, cout, cg, groups) -> ArrayBuffer: the 16 *
-// cout * cg transformed weights of cout x cg x 3 x 3 weights behind the same
-// four-int64 header as conv2dPack's, its first word kWinogradTag and k =
-// cg * 9. conv2d takes it as the argument after `packed` and checks it as
-// that one before use; it serves any ISA.
-constexpr std::int64_t kWinogradTag = 0x57494e4f47524144;  // "WINOGRAD"
+// conv2dWinogradPack(weight, cout, cg, groups) -> ArrayBuffer: the
+// transformed weights of cout x cg x 3 x 3 weights, packed for the current
+// ISA's GEMM, behind the same four-int64 header as conv2dPack's: its first
+// word kWinogradTag plus the layout, k = cg * 9. conv2d takes it as the
+// argument after `packed` and checks it as that one before use; one made
+// under another layout (the test hook switched the ISA since) is ignored.
+constexpr std::int64_t kWinogradTag = std::int64_t('W') << 56;
+constexpr std::int64_t kLayoutBits = (std::int64_t(1) << 56) - 1;
 
-std::size_t winogradBytes(DType dtype, index_t cout, index_t cg) {
-  return (dtype == DType::f32 ? sizeof(float) : sizeof(double)) * std::size_t(16) * std::size_t(cout) *
-         std::size_t(cg);
+std::size_t winogradBytes(DType dtype, index_t cout, index_t cg, index_t groups) {
+  return dtype == DType::f32 ? sizeof(float) * std::size_t(ntensor::conv2d_winograd_size_f32(cout, cg, groups))
+                             : sizeof(double) * std::size_t(ntensor::conv2d_winograd_size_f64(cout, cg, groups));
+}
+std::int64_t winogradLayout(DType dtype) {
+  return dtype == DType::f32 ? ntensor::conv2d_winograd_layout_f32() : ntensor::conv2d_winograd_layout_f64();
 }
 
 napi_value ConvWinogradPack(napi_env env, napi_callback_info cbinfo) {
@@ -456,15 +461,14 @@ napi_value ConvWinogradPack(napi_env env, napi_callback_info cbinfo) {
     const index_t groups = getIndex(env, argv[3], op, "groups", 1);
     if (cout % groups != 0) throwRange(env, "conv2dWinogradPack: groups must divide cout");
     requireLength(env, op, "weight", wt, mul(env, op, mul(env, op, cout, cg), 9));
-    // 16 * cout * cg elements: at most 16/9 of the weights' own length.
-    const std::size_t data = winogradBytes(wt.dtype, cout, cg);
+    // About 16/9 of the weights' own length (cout rounded up to MR).
+    const std::size_t data = winogradBytes(wt.dtype, cout, cg, groups);
     void* dst = nullptr;
-    const napi_value result = newPackBuffer(env, {kWinogradTag, cout, cg * 9, groups}, data, &dst);
-    if (wt.dtype == DType::f32) {
-      ntensor::conv2d_winograd_pack_f32(static_cast<const float*>(wt.data), cout, cg, groups, static_cast<float*>(dst));
-    } else {
-      ntensor::conv2d_winograd_pack_f64(static_cast<const double*>(wt.data), cout, cg, groups, static_cast<double*>(dst));
-    }
+    const napi_value result = newPackBuffer(env, {kWinogradTag | winogradLayout(wt.dtype), cout, cg * 9, groups}, data, &dst);
+    const bool ok = wt.dtype == DType::f32
+        ? ntensor::conv2d_winograd_pack_f32(static_cast<const float*>(wt.data), cout, cg, groups, static_cast<float*>(dst))
+        : ntensor::conv2d_winograd_pack_f64(static_cast<const double*>(wt.data), cout, cg, groups, static_cast<double*>(dst));
+    if (!ok) throwRange(env, "conv2dWinogradPack: out of memory");
     return result;
   } catch (const Napi::Error& e) {
     e.ThrowAsJavaScriptException();
@@ -480,11 +484,12 @@ const void* parseWinograd(napi_env env, napi_value value, const Conv2dArgs& a) {
   if (!readPackArg(env, value, "winograd", "conv2dWinogradPack", p)) return nullptr;
   const ntensor::Conv2dShape& s = a.shape;
   const index_t cg = s.c / s.groups;
-  if (p.header[0] != kWinogradTag || p.header[1] != s.cout || p.header[2] != cg * s.kh * s.kw ||
+  if ((p.header[0] & ~kLayoutBits) != kWinogradTag || p.header[1] != s.cout || p.header[2] != cg * s.kh * s.kw ||
       p.header[3] != s.groups || !ntensor::conv2d_winograd_applies(s)) {
     throwRange(env, "conv2d: argument 'winograd' was not made from 3x3 weights of this shape for a stride-1, undilated conv2d");
   }
-  if (p.offset + winogradBytes(a.dtype, s.cout, cg) > p.bytes) {
+  if ((p.header[0] & kLayoutBits) != winogradLayout(a.dtype)) return nullptr;  // another ISA's layout
+  if (p.offset + winogradBytes(a.dtype, s.cout, cg, s.groups) > p.bytes) {
     throwRange(env, "conv2d: argument 'winograd' is too short for weights of this shape");
   }
   return p.data;

@@ -1040,8 +1040,9 @@ struct WinoJob {
   const T* u;
   const T* bias;
   T* y;
-  index_t cg, mg, th, tw, rows, chunks, items;
+  index_t cg, mg, th, tw, rows, chunks, items, ublock;
   std::atomic<index_t> next{0};
+  std::atomic<bool> failed{false};  // a thread could not have its buffers
 };
 
 template <typename T>
@@ -1055,16 +1056,19 @@ void wino_task(void* ctx, int) {
   T* v = static_cast<T*>(sc.a.get(sizeof(T) * std::size_t(16 * j.cg * maxNt)));
   T* m = static_cast<T*>(sc.c.get(sizeof(T) * std::size_t(16 * j.mg * maxNt)));
   if (v == nullptr || m == nullptr) return;  // the caller's own buffers were checked
-  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
+  for (index_t i; !j.failed.load(std::memory_order_relaxed) &&
+                  (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     const index_t chunk = i % j.chunks, job = i / j.chunks;
     const index_t b = job / s.groups, g = job % s.groups;
     const index_t ty0 = chunk * j.rows, ty1 = std::min(j.th, ty0 + j.rows), nt = (ty1 - ty0) * j.tw;
     ck.winoIn(s, j.x + (b * s.c + g * j.cg) * s.h * s.w, j.cg, ty0, ty1, j.tw, v, nt);
-    const T* ug = j.u + g * 16 * j.mg * j.cg;
+    const T* ug = j.u + g * 16 * j.ublock;
     for (index_t xi = 0; xi < 16; ++xi) {
-      gemm::gemm_packed<T>(kern, j.mg, nt, j.cg, T(1), ug + xi * j.mg * j.cg, j.cg, 1,
-                           v + xi * j.cg * nt, nt, 1, T(0), m + xi * j.mg * nt, nt,
-                           gemm::thread_buffers());
+      if (!gemm::gemm_prepacked_a<T>(kern, j.mg, nt, j.cg, ug + xi * j.ublock, v + xi * j.cg * nt, nt, 1,
+                                     m + xi * j.mg * nt, nt, gemm::thread_buffers())) {
+        j.failed.store(true, std::memory_order_relaxed);
+        return;
+      }
     }
     ck.winoOut(s, m, j.mg, ty0, ty1, j.tw, nt, j.bias == nullptr ? nullptr : j.bias + g * j.mg,
                j.y + (b * s.cout + g * j.mg) * s.oh * s.ow);
@@ -1122,6 +1126,7 @@ void winograd(const Conv2dShape& s, const T* x, const T* w, const T* u, const T*
   job.rows = std::min(rows, th);
   job.chunks = ceil_div(th, job.rows);
   job.items = jobs * job.chunks;
+  job.ublock = gemm::packed_a_size(gemm_kernels<T>(), mg, cg);
   ThreadScratch& sc = scratch();
   const index_t nt = job.rows * tw;
   if (sc.a.get(sizeof(T) * std::size_t(16 * cg * nt)) == nullptr ||
@@ -1132,15 +1137,41 @@ void winograd(const Conv2dShape& s, const T* x, const T* w, const T* u, const T*
   ntensor::gemm::advise_huge_pages(y, yBytes);
   const int tasks = int(std::min<index_t>(threads, job.items));
   if (tasks <= 1) ntensor::gemm::populate_pages(y, yBytes);
-  g_last = {"winograd", sizeof(T) * std::size_t(16 * s.cout * cg), sizeof(T) * std::size_t(16 * (cg + mg) * nt), tasks};
+  g_last = {"winograd", sizeof(T) * std::size_t(16 * s.groups * job.ublock), sizeof(T) * std::size_t(16 * (cg + mg) * nt), tasks};
   parallel_run(tasks, wino_task<T>, &job);
+  if (job.failed.load(std::memory_order_relaxed)) run<T>(s, x, w, bias, y, packed);  // out of memory: all of y again
+}
+
+// The transformed weights' layout: the GEMM's A packing (gemm.h:
+// pack_a_whole) of the current ISA, its element size, MR and KC.
+template <typename T>
+std::int64_t winograd_layout() {
+  const gemm::Blocking& bl = gemm_kernels<T>().blk;
+  return (std::int64_t(sizeof(T)) << 32) | (std::int64_t(bl.mr) << 16) | std::int64_t(bl.kc);
+}
+
+template <typename T>
+index_t winograd_size(index_t cout, index_t cg, index_t groups) {
+  if (groups <= 0 || cout % groups != 0) return 0;
+  return groups * 16 * gemm::packed_a_size(gemm_kernels<T>(), cout / groups, cg);
 }
 
 // U = G g G^T for each kernel g, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
-// computed in double and rounded once; u[((g * 16 + xi) * mg + co) * cg + ci].
+// computed in double and rounded once; U_xi of group g (mg x cg, element
+// (co, ci)) packed as the GEMM's A operand (pack_a_whole) at
+// u + (g * 16 + xi) * packed_a_size(mg, cg). False when the scratch
+// matrices cannot be had.
 template <typename T>
-void winograd_pack(const T* w, index_t cout, index_t cg, index_t groups, T* u) {
+bool winograd_pack(const T* w, index_t cout, index_t cg, index_t groups, T* u) {
   const index_t mg = cout / groups;
+  const gemm::Kernels<T>& kern = gemm_kernels<T>();
+  const index_t block = gemm::packed_a_size(kern, mg, cg);
+  std::vector<T> plain;
+  try {
+    plain.resize(std::size_t(16 * mg * cg));
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
   for (index_t g = 0; g < groups; ++g) {
     for (index_t co = 0; co < mg; ++co) {
       for (index_t ci = 0; ci < cg; ++ci) {
@@ -1156,11 +1187,15 @@ void winograd_pack(const T* w, index_t cout, index_t cg, index_t groups, T* u) {
         for (int r = 0; r < 4; ++r) {
           const double a = t[r][0], b = t[r][1], d = t[r][2];
           const double row[4] = {a, 0.5 * (a + b + d), 0.5 * (a - b + d), d};
-          for (int c = 0; c < 4; ++c) u[((g * 16 + r * 4 + c) * mg + co) * cg + ci] = T(row[c]);
+          for (int c = 0; c < 4; ++c) plain[std::size_t(((r * 4 + c) * mg + co) * cg + ci)] = T(row[c]);
         }
       }
     }
+    for (index_t xi = 0; xi < 16; ++xi) {
+      gemm::pack_a_whole(kern, mg, cg, plain.data() + xi * mg * cg, cg, 1, u + (g * 16 + xi) * block);
+    }
   }
+  return true;
 }
 
 // The current packing layout (kernels.h: conv2d_pack_layout_*): the
@@ -1224,11 +1259,19 @@ index_t conv2d_pack_size_f64(index_t cout, index_t k, index_t groups) {
   return conv::pack_size<double>(cout, k, groups);
 }
 bool conv2d_winograd_applies(const Conv2dShape& s) { return conv::winograd_applies(s); }
-void conv2d_winograd_pack_f32(const float* w, index_t cout, index_t cg, index_t groups, float* u) {
-  conv::winograd_pack<float>(w, cout, cg, groups, u);
+std::int64_t conv2d_winograd_layout_f32() { return conv::winograd_layout<float>(); }
+std::int64_t conv2d_winograd_layout_f64() { return conv::winograd_layout<double>(); }
+index_t conv2d_winograd_size_f32(index_t cout, index_t cg, index_t groups) {
+  return conv::winograd_size<float>(cout, cg, groups);
 }
-void conv2d_winograd_pack_f64(const double* w, index_t cout, index_t cg, index_t groups, double* u) {
-  conv::winograd_pack<double>(w, cout, cg, groups, u);
+index_t conv2d_winograd_size_f64(index_t cout, index_t cg, index_t groups) {
+  return conv::winograd_size<double>(cout, cg, groups);
+}
+bool conv2d_winograd_pack_f32(const float* w, index_t cout, index_t cg, index_t groups, float* u) {
+  return conv::winograd_pack<float>(w, cout, cg, groups, u);
+}
+bool conv2d_winograd_pack_f64(const double* w, index_t cout, index_t cg, index_t groups, double* u) {
+  return conv::winograd_pack<double>(w, cout, cg, groups, u);
 }
 void conv2d_winograd_f32(const Conv2dShape& s, const float* x, const float* w, const float* u,
                          const float* bias, float* y, const float* packed) {

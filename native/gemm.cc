@@ -286,7 +286,7 @@ template <typename T>
 void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alpha,
                   const T* A, index_t ars, index_t acs, const T* B, index_t brs,
                   index_t bcs, T beta, T* C, index_t ldc, PackBuffers& buf,
-                  bool allowDirect);
+                  bool allowDirect, const T* Apacked = nullptr);
 
 // Whether gemm_blocked reads B in place, unpacked, for m rows: when its
 // panels serve few A panels (one row block) and its rows are short (no two
@@ -618,11 +618,12 @@ namespace {
 
 // The five loops; allowDirect lets B be read in place where that pays
 // (the "packed" test mode turns it off, so that both ways stay tested).
+// Apacked: op(A) packed ahead by pack_a_whole (A, ars, acs unused), else null.
 template <typename T>
 void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alpha,
                   const T* A, index_t ars, index_t acs, const T* B, index_t brs,
                   index_t bcs, T beta, T* C, index_t ldc, PackBuffers& buf,
-                  bool allowDirect) {
+                  bool allowDirect, const T* Apacked) {
   const Blocking& bl = kern.blk;
   const index_t MR = bl.mr, NR = bl.nr;
   const index_t KC = bl.kc;
@@ -632,12 +633,14 @@ void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alp
   const index_t mcMax = min_i(MC, round_up(m, MR));
   const bool directB = reads_b_in_place(kern, m, brs, bcs, allowDirect);
   T* bp = directB ? nullptr : static_cast<T*>(buf.getB(sizeof(T) * std::size_t(kcMax * ncMax)));
-  T* ap = static_cast<T*>(buf.getA(sizeof(T) * std::size_t(mcMax * kcMax)));
-  if ((bp == nullptr && !directB) || ap == nullptr) {
-    // Out of memory for packing: the small path needs none.
-    kern.small(m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
+  T* aBuf = Apacked != nullptr ? nullptr : static_cast<T*>(buf.getA(sizeof(T) * std::size_t(mcMax * kcMax)));
+  if ((bp == nullptr && !directB) || (aBuf == nullptr && Apacked == nullptr)) {
+    // Out of memory for packing: the small path needs none (nor can it read
+    // a packed A: the caller, gemm_prepacked_a, says so).
+    if (Apacked == nullptr) kern.small(m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc);
     return;
   }
+  const index_t mPanels = round_up(m, MR);
   for (index_t jc = 0; jc < n; jc += NC) {  // loop 5: columns of C
     const index_t nc = min_i(NC, n - jc);
     for (index_t pc = 0; pc < k; pc += KC) {  // loop 4: k, in order
@@ -647,7 +650,12 @@ void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alp
       const T* bsrc = B + pc * brs + jc;  // directB: the block in place
       for (index_t ic = 0; ic < m; ic += MC) {  // loop 3: rows of C
         const index_t mc = min_i(MC, m - ic);
-        kern.packA(mc, kc, A + ic * ars + pc * acs, ars, acs, ap);
+        const T* ap = aBuf;
+        if (Apacked != nullptr) {
+          ap = Apacked + mPanels * pc + ic * kc;
+        } else {
+          kern.packA(mc, kc, A + ic * ars + pc * acs, ars, acs, aBuf);
+        }
         if (!directB) {
           macro_kernel(kern, mc, nc, kc, ap, bp, C + ic * ldc + jc, ldc, sc);
           continue;
@@ -674,6 +682,46 @@ void gemm_packed(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alph
                  index_t bcs, T beta, T* C, index_t ldc, PackBuffers& buf) {
   gemm_blocked<T>(kern, m, n, k, alpha, A, ars, acs, B, brs, bcs, beta, C, ldc, buf, true);
 }
+
+template <typename T>
+index_t packed_a_size(const Kernels<T>& kern, index_t m, index_t k) {
+  return round_up(m, kern.blk.mr) * k;
+}
+
+template <typename T>
+void pack_a_whole(const Kernels<T>& kern, index_t m, index_t k, const T* A, index_t ars,
+                  index_t acs, T* dst) {
+  const index_t MR = kern.blk.mr, KC = kern.blk.kc, MC = round_up(kern.blk.mc, MR);
+  const index_t mPanels = round_up(m, MR);
+  for (index_t pc = 0; pc < k; pc += KC) {
+    const index_t kc = min_i(KC, k - pc);
+    for (index_t ic = 0; ic < m; ic += MC) {
+      kern.packA(min_i(MC, m - ic), kc, A + ic * ars + pc * acs, ars, acs, dst + mPanels * pc + ic * kc);
+    }
+  }
+}
+
+template <typename T>
+bool gemm_prepacked_a(const Kernels<T>& kern, index_t m, index_t n, index_t k, const T* Ap,
+                      const T* B, index_t brs, index_t bcs, T* C, index_t ldc, PackBuffers& buf) {
+  const index_t KC = kern.blk.kc, NR = kern.blk.nr;
+  const bool directB = reads_b_in_place(kern, m, brs, bcs, true);
+  if (!directB && buf.getB(sizeof(T) * std::size_t(min_i(KC, k) * min_i(column_block(kern.blk, k), round_up(n, NR)))) == nullptr) {
+    return false;
+  }
+  gemm_blocked<T>(kern, m, n, k, T(1), nullptr, 0, 0, B, brs, bcs, T(0), C, ldc, buf, true, Ap);
+  return true;
+}
+
+template index_t packed_a_size<float>(const Kernels<float>&, index_t, index_t);
+template index_t packed_a_size<double>(const Kernels<double>&, index_t, index_t);
+template void pack_a_whole<float>(const Kernels<float>&, index_t, index_t, const float*, index_t, index_t, float*);
+template void pack_a_whole<double>(const Kernels<double>&, index_t, index_t, const double*, index_t, index_t,
+                                   double*);
+template bool gemm_prepacked_a<float>(const Kernels<float>&, index_t, index_t, index_t, const float*,
+                                      const float*, index_t, index_t, float*, index_t, PackBuffers&);
+template bool gemm_prepacked_a<double>(const Kernels<double>&, index_t, index_t, index_t, const double*,
+                                       const double*, index_t, index_t, double*, index_t, PackBuffers&);
 
 template void gemm_packed<float>(const Kernels<float>&, index_t, index_t, index_t, float,
                                  const float*, index_t, index_t, const float*, index_t,

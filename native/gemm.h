@@ -157,6 +157,22 @@ void gemm_packed(const Kernels<T>& kern, index_t m, index_t n, index_t k,
                  index_t brs, index_t bcs, T beta, T* C, index_t ldc,
                  PackBuffers& buf);
 
+// op(A) (m x k, element (i, p) at A[i * ars + p * acs]) packed ahead for
+// gemm_prepacked_a under this ISA's blocking (MR, KC: its layout): for each
+// KC-deep block at depth pc, all m rows as MR-high micro-panels from
+// dst + round_up(m, MR) * pc, packed_a_size elements in all.
+template <typename T>
+index_t packed_a_size(const Kernels<T>& kern, index_t m, index_t k);
+template <typename T>
+void pack_a_whole(const Kernels<T>& kern, index_t m, index_t k, const T* A, index_t ars,
+                  index_t acs, T* dst);
+// gemm_packed's C = op(A) * op(B) (alpha 1, beta 0, k > 0) on one thread
+// with op(A) packed by pack_a_whole under the same kernels; false (C not
+// written) when B's packing buffer cannot be had.
+template <typename T>
+bool gemm_prepacked_a(const Kernels<T>& kern, index_t m, index_t n, index_t k, const T* Ap,
+                      const T* B, index_t brs, index_t bcs, T* C, index_t ldc, PackBuffers& buf);
+
 // Faults in the pages of an output of 128 KiB or more that one thread is
 // about to write whole (MADV_POPULATE_WRITE; a no-op where unsupported).
 void populate_pages(void* p, std::size_t bytes);

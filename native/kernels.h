@@ -109,16 +109,23 @@ void conv2d_pack_f64(const double* weight, index_t cout, index_t k, index_t grou
 // transforms add and subtract, so the results are within a few ulps of the
 // exact convolution but NOT bit-identical to conv2d_*: the summation
 // contract above does not hold for it. conv2d_winograd_pack_* writes the
-// transformed weights, 16 * cout * cg elements (cg = input channels per
-// group), from cout x cg x 3 x 3 weights in `groups` groups;
+// transformed weights, conv2d_winograd_size_* elements (16 matrices of
+// cout/groups x cg per group, cg = input channels per group, packed for the
+// current ISA's GEMM: conv2d_winograd_layout_* names the layout; a packing is
+// only used under the layout it was made for), from cout x cg x 3 x 3
+// weights in `groups` groups (false: out of memory, nothing usable written);
 // conv2d_winograd_* takes them with the same weights w (and conv2d_*'s
 // `packed`, or null): where Winograd would not be faster (few input or
 // output channels per group, few output pixels: conv.cc, winograd_pays), a
 // test hook has forced a conv2d path, or its buffers cannot be had, it runs
 // conv2d_* instead, with conv2d's bits. y is fully written.
 bool conv2d_winograd_applies(const Conv2dShape& s);
-void conv2d_winograd_pack_f32(const float* w, index_t cout, index_t cg, index_t groups, float* u);
-void conv2d_winograd_pack_f64(const double* w, index_t cout, index_t cg, index_t groups, double* u);
+std::int64_t conv2d_winograd_layout_f32();
+std::int64_t conv2d_winograd_layout_f64();
+index_t conv2d_winograd_size_f32(index_t cout, index_t cg, index_t groups);
+index_t conv2d_winograd_size_f64(index_t cout, index_t cg, index_t groups);
+bool conv2d_winograd_pack_f32(const float* w, index_t cout, index_t cg, index_t groups, float* u);
+bool conv2d_winograd_pack_f64(const double* w, index_t cout, index_t cg, index_t groups, double* u);
 void conv2d_winograd_f32(const Conv2dShape& s, const float* x, const float* w, const float* u,
                          const float* bias, float* y, const float* packed = nullptr);
 void conv2d_winograd_f64(const Conv2dShape& s, const double* x, const double* w, const double* u,

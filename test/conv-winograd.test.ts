@@ -69,10 +69,11 @@ describe('Winograd F(2x2, 3x3) (native conv2d_winograd_*)', () => {
         const w = normal(0, 1, [s.co, s.c / s.groups, s.kh, s.kw], { generator: g, dtype });
         const b = s.bias ? normal(0, 1, [s.co], { generator: g, dtype }) : null;
         const { want, absSum } = exactOf(s, x, w, b);
-        const u = binding.conv2dWinogradPack(w.data, s.co, s.c / s.groups, s.groups);
         const terms = (s.c / s.groups) * 9 + (s.bias ? 1 : 0);
         for (const isa of isas) {
           binding._setIsa(isa as 'avx512');
+          // Packed for this ISA's GEMM (made under another it would be ignored: below).
+          const u = binding.conv2dWinogradPack(w.data, s.co, s.c / s.groups, s.groups);
           for (const threads of [1, 2, 3]) {
             setNumThreads(threads);
             // Forced: these shapes are below where it pays (auto would take conv2d's path).
@@ -108,6 +109,29 @@ describe('Winograd F(2x2, 3x3) (native conv2d_winograd_*)', () => {
     }
     expect(err / top).toBeLessThan(3e-6);
     expect(err).toBeGreaterThan(0); // not conv2d's exact sum either
+  });
+});
+
+describe('Winograd weights packed under another ISA', () => {
+  it("are ignored: conv2d's path and bits", () => {
+    const isas = binding.backendInfo().supportedIsas;
+    if (isas.length < 2) return; // one ISA: nothing to switch
+    const g = new Generator(607);
+    const s: NativeConvCase = { n: 1, c: 40, h: 16, w: 16, co: 36, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true };
+    const x = normal(0, 1, [s.n, s.c, s.h, s.w], { generator: g });
+    const w = normal(0, 1, [s.co, s.c, 3, 3], { generator: g });
+    const b = normal(0, 1, [s.co], { generator: g });
+    setNumThreads(1);
+    binding._setIsa(isas[0] as 'avx512');
+    const u = binding.conv2dWinogradPack(w.data, s.co, s.c, 1);
+    binding._setIsa(isas[1] as 'avx512');
+    const want = runNativeConv(s, x, w, b);
+    const [n, co, oh, ow] = outShape(s);
+    const out = new Float32Array(n * co * oh * ow).fill(NaN);
+    binding.conv2d(x.data, w.data, b.data, out, convSizes(s), null, u);
+    expect(binding._lastConv2d().path).not.toBe('winograd');
+    expect(firstBitDifference(out, want)).toBe(-1);
+    binding._setIsa('auto');
   });
 });
 
