@@ -1081,7 +1081,9 @@ void wino_task(void* ctx, int) {
 // on 14^2 (49 tiles) 0.76; slower with few tiles or channels: 512 -> 512 on
 // 7^2 (16 tiles) 1.26, 17 -> 19 on 33x35 1.05, 5 -> 3 on 9x11 3.1. Two
 // threads: 0.81 and 0.82 on the first two, 1.12 on 256 -> 256 on 14^2 (25
-// tiles each). Elsewhere conv2d's own path runs (with its bits).
+// tiles each). (Measured with the weights repacked per chunk; stored packed
+// since, the bench's ratios to conv2d are 0.58-0.70 on one thread and
+// 0.66-0.81 on two.) Elsewhere conv2d's own path runs (with its bits).
 bool winograd_pays(index_t cg, index_t mg, index_t tilesPerThread) {
   return cg >= 32 && mg >= 32 && tilesPerThread >= 36;
 }
@@ -1137,7 +1139,8 @@ void winograd(const Conv2dShape& s, const T* x, const T* w, const T* u, const T*
   ntensor::gemm::advise_huge_pages(y, yBytes);
   const int tasks = int(std::min<index_t>(threads, job.items));
   if (tasks <= 1) ntensor::gemm::populate_pages(y, yBytes);
-  g_last = {"winograd", sizeof(T) * std::size_t(16 * s.groups * job.ublock), sizeof(T) * std::size_t(16 * (cg + mg) * nt), tasks};
+  // The transformed weights were made with the layer (as gemm-t's packed ones): none per call.
+  g_last = {"winograd", 0, sizeof(T) * std::size_t(16 * (cg + mg) * nt), tasks};
   parallel_run(tasks, wino_task<T>, &job);
   if (job.failed.load(std::memory_order_relaxed)) run<T>(s, x, w, bias, y, packed);  // out of memory: all of y again
 }

@@ -5,7 +5,9 @@
 // the one path that otherwise repacks all the weights on every call (deep
 // layers on small images: 512 -> 512 3x3 on 7^2 spends ~13 % of its time
 // there). Every other path reads the copied weights as conv2d does; the bits
-// are conv2d's in every case.
+// are conv2d's in every case, except where the layer was made with
+// `winograd: true` and a call takes Winograd (native/kernels.h:
+// conv2d_winograd_*, whose transformed weights are made here too).
 import { DType } from '../dtype';
 import { fmt } from '../shape';
 import { native } from '../native';
@@ -44,7 +46,8 @@ const OP = 'packConv2d';
  * and `bias` as they are now: both are copied here (later writes to the
  * originals are not seen) and the weights packed for the current
  * instruction set. `run` gives conv2d's result bit for bit, with conv2d's
- * checks and errors.
+ * checks and errors; with `winograd: true`, calls that take Winograd give
+ * it within a few ulps instead (see PackConv2dOptions.winograd).
  */
 export class PackedConv2d<D extends DType = DType> {
   /** The weights' dtype; inputs must have it. */
