@@ -378,19 +378,29 @@ bool readPackArg(napi_env env, napi_value value, const char* name, const char* m
   return true;
 }
 
-napi_value ConvPack(napi_env env, napi_callback_info cbinfo) {
-  static constexpr const char* op = "conv2dPack";
+// The arguments of conv2dPack and conv2dWinogradPack, (weight, cout, k,
+// groups) with k named `kName`, checked: groups divides cout, and weight
+// holds cout * k * kScale elements.
+struct PackCall {
+  Array wt;
+  index_t cout, k, groups;
+};
+PackCall parsePackCall(napi_env env, napi_callback_info cbinfo, const char* op, const char* kName,
+                       index_t kScale) {
   napi_value argv[4];
   size_t argc = 4;
-  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr), PackCall{});
+  if (argc != 4) throwType(env, std::string(op) + ": expected 4 arguments");
+  PackCall c{getArray(env, argv[0], op, "weight"), getIndex(env, argv[1], op, "cout", 1),
+             getIndex(env, argv[2], op, kName, 1), getIndex(env, argv[3], op, "groups", 1)};
+  if (c.cout % c.groups != 0) throwRange(env, std::string(op) + ": groups must divide cout");
+  requireLength(env, op, "weight", c.wt, mul(env, op, mul(env, op, c.cout, c.k), kScale));
+  return c;
+}
+
+napi_value ConvPack(napi_env env, napi_callback_info cbinfo) {
   try {
-    if (argc != 4) throwType(env, "conv2dPack: expected 4 arguments");
-    const Array wt = getArray(env, argv[0], op, "weight");
-    const index_t cout = getIndex(env, argv[1], op, "cout", 1);
-    const index_t k = getIndex(env, argv[2], op, "k", 1);
-    const index_t groups = getIndex(env, argv[3], op, "groups", 1);
-    if (cout % groups != 0) throwRange(env, "conv2dPack: groups must divide cout");
-    requireLength(env, op, "weight", wt, mul(env, op, cout, k));
+    const auto [wt, cout, k, groups] = parsePackCall(env, cbinfo, "conv2dPack", "k", 1);
     const std::size_t data = packBytes(wt.dtype, cout, k, groups);
     napi_value result;
     if (data == 0) {
@@ -449,18 +459,8 @@ std::int64_t winogradLayout(DType dtype) {
 }
 
 napi_value ConvWinogradPack(napi_env env, napi_callback_info cbinfo) {
-  static constexpr const char* op = "conv2dWinogradPack";
-  napi_value argv[4];
-  size_t argc = 4;
-  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   try {
-    if (argc != 4) throwType(env, "conv2dWinogradPack: expected 4 arguments");
-    const Array wt = getArray(env, argv[0], op, "weight");
-    const index_t cout = getIndex(env, argv[1], op, "cout", 1);
-    const index_t cg = getIndex(env, argv[2], op, "cg", 1);
-    const index_t groups = getIndex(env, argv[3], op, "groups", 1);
-    if (cout % groups != 0) throwRange(env, "conv2dWinogradPack: groups must divide cout");
-    requireLength(env, op, "weight", wt, mul(env, op, mul(env, op, cout, cg), 9));
+    const auto [wt, cout, cg, groups] = parsePackCall(env, cbinfo, "conv2dWinogradPack", "cg", 9);
     // About 16/9 of the weights' own length (cout rounded up to MR).
     const std::size_t data = winogradBytes(wt.dtype, cout, cg, groups);
     void* dst = nullptr;

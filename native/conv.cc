@@ -1045,17 +1045,24 @@ struct WinoJob {
   std::atomic<bool> failed{false};  // a thread could not have its buffers
 };
 
+// This thread's V (16 x cg x nt) and M (16 x mg x nt) in its scratch; false
+// when either cannot be had.
+template <typename T>
+bool wino_buffers(index_t cg, index_t mg, index_t nt, T** v, T** m) {
+  ThreadScratch& sc = scratch();
+  *v = static_cast<T*>(sc.a.get(sizeof(T) * std::size_t(16 * cg * nt)));
+  *m = static_cast<T*>(sc.c.get(sizeof(T) * std::size_t(16 * mg * nt)));
+  return *v != nullptr && *m != nullptr;
+}
+
 template <typename T>
 void wino_task(void* ctx, int) {
   WinoJob<T>& j = *static_cast<WinoJob<T>*>(ctx);
   const Conv2dShape& s = *j.s;
   const Kernels<T>& ck = current_kernels<T>();
   const gemm::Kernels<T>& kern = gemm_kernels<T>();
-  const index_t maxNt = j.rows * j.tw;
-  ThreadScratch& sc = scratch();
-  T* v = static_cast<T*>(sc.a.get(sizeof(T) * std::size_t(16 * j.cg * maxNt)));
-  T* m = static_cast<T*>(sc.c.get(sizeof(T) * std::size_t(16 * j.mg * maxNt)));
-  if (v == nullptr || m == nullptr) return;  // the caller's own buffers were checked
+  T *v, *m;
+  if (!wino_buffers(j.cg, j.mg, j.rows * j.tw, &v, &m)) return;  // the caller's own were checked
   for (index_t i; !j.failed.load(std::memory_order_relaxed) &&
                   (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     const index_t chunk = i % j.chunks, job = i / j.chunks;
@@ -1129,12 +1136,9 @@ void winograd(const Conv2dShape& s, const T* x, const T* w, const T* u, const T*
   job.chunks = ceil_div(th, job.rows);
   job.items = jobs * job.chunks;
   job.ublock = gemm::packed_a_size(gemm_kernels<T>(), mg, cg);
-  ThreadScratch& sc = scratch();
   const index_t nt = job.rows * tw;
-  if (sc.a.get(sizeof(T) * std::size_t(16 * cg * nt)) == nullptr ||
-      sc.c.get(sizeof(T) * std::size_t(16 * mg * nt)) == nullptr) {
-    return run<T>(s, x, w, bias, y, packed);  // out of memory: conv2d's own paths
-  }
+  T *v, *m;
+  if (!wino_buffers(cg, mg, nt, &v, &m)) return run<T>(s, x, w, bias, y, packed);  // out of memory: conv2d's own paths
   const std::size_t yBytes = sizeof(T) * std::size_t(s.n * s.cout * s.oh * s.ow);
   ntensor::gemm::advise_huge_pages(y, yBytes);
   const int tasks = int(std::min<index_t>(threads, job.items));

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { firstBitDifference } from './bits';
 import { NativeConvCase, convSizes, describeCase, outShape, restoreNativeAfterAll, runNativeConv } from './conv-cases';
-import { conv2d as refConv2d, errorBound } from './reference';
+import { RefResult, conv2d as refConv2d, firstViolation } from './reference';
 
 import { Generator, Tensor, conv2d, normal, packConv2d, setNumThreads } from '../lib/index';
 import { native } from '../lib/native';
@@ -25,16 +25,6 @@ restoreNativeAfterAll();
  */
 const WINOGRAD_BOUND_FACTOR = 4;
 
-function firstOutside(got: ArrayLike<number>, want: ArrayLike<number>, absSum: ArrayLike<number>, terms: number, dtype: DT): string | null {
-  if (got.length !== want.length) return `length ${got.length} != ${want.length}`;
-  for (let i = 0; i < got.length; i++) {
-    const tol = WINOGRAD_BOUND_FACTOR * errorBound(absSum[i], terms, dtype);
-    const diff = Math.abs(got[i] - want[i]);
-    if (!(diff <= tol)) return `element ${i}: got ${got[i]}, exact ${want[i]}, |diff| ${diff} > ${tol}`;
-  }
-  return null;
-}
-
 const abs = (t: Tensor): Tensor => t.abs();
 
 // Through the native binding: any padding on each side. Odd sizes (an odd
@@ -48,15 +38,18 @@ const CASES: NativeConvCase[] = [
   { n: 1, c: 2, h: 1, w: 1, co: 3, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
 ];
 
-/** The exact result (native reference loops) and the sums of |products| (the same loops on |x|, |w|, |b|). */
-function exactOf(s: NativeConvCase, x: Tensor, w: Tensor, b: Tensor | null): { want: Float32Array | Float64Array; absSum: Float32Array | Float64Array } {
+/**
+ * The exact result (native reference loops in float64) as a RefResult: the
+ * sums of |products| are the same loops on |x|, |w|, |b|.
+ */
+function exactOf(s: NativeConvCase, x: Tensor, w: Tensor, b: Tensor | null): RefResult {
   binding._setConvPath('reference');
   const f64 = (t: Tensor): Tensor => new Tensor(Float64Array.from(t.data), t.shape);
   const x64 = f64(x), w64 = f64(w), b64 = b === null ? null : f64(b);
-  const want = runNativeConv(s, x64, w64, b64);
-  const absSum = runNativeConv(s, abs(x64), abs(w64), b64 === null ? null : abs(b64));
+  const data = Array.from(runNativeConv(s, x64, w64, b64));
+  const absSum = Array.from(runNativeConv(s, abs(x64), abs(w64), b64 === null ? null : abs(b64)));
   binding._setConvPath('auto');
-  return { want, absSum };
+  return { shape: outShape(s), data, absSum, terms: (s.c / s.groups) * s.kh * s.kw + (s.bias ? 1 : 0) };
 }
 
 describe('Winograd F(2x2, 3x3) (native conv2d_winograd_*)', () => {
@@ -68,8 +61,7 @@ describe('Winograd F(2x2, 3x3) (native conv2d_winograd_*)', () => {
         const x = normal(0, 1, [s.n, s.c, s.h, s.w], { generator: g, dtype });
         const w = normal(0, 1, [s.co, s.c / s.groups, s.kh, s.kw], { generator: g, dtype });
         const b = s.bias ? normal(0, 1, [s.co], { generator: g, dtype }) : null;
-        const { want, absSum } = exactOf(s, x, w, b);
-        const terms = (s.c / s.groups) * 9 + (s.bias ? 1 : 0);
+        const exact = exactOf(s, x, w, b);
         for (const isa of isas) {
           binding._setIsa(isa as 'avx512');
           // Packed for this ISA's GEMM (made under another it would be ignored: below).
@@ -83,7 +75,7 @@ describe('Winograd F(2x2, 3x3) (native conv2d_winograd_*)', () => {
             out.fill(NaN);
             binding.conv2d(x.data, w.data, b ? b.data : null, out, convSizes(s), null, u);
             expect(binding._lastConv2d().path).toBe('winograd');
-            expect(firstOutside(out, want, absSum, terms, dtype), `${isa}, ${threads} threads: ${describeCase(s)}`).toBeNull();
+            expect(firstViolation(out, exact, dtype, WINOGRAD_BOUND_FACTOR), `${isa}, ${threads} threads: ${describeCase(s)}`).toBeNull();
           }
         }
         binding._setIsa('auto');
@@ -98,7 +90,7 @@ describe('Winograd F(2x2, 3x3) (native conv2d_winograd_*)', () => {
     const x = normal(0, 1, [s.n, s.c, s.h, s.w], { generator: g });
     const w = normal(0, 0.05, [s.co, s.c, 3, 3], { generator: g });
     const b = normal(0, 1, [s.co], { generator: g });
-    const { want } = exactOf(s, x, w, b);
+    const want = exactOf(s, x, w, b).data;
     const layer = packConv2d(w, { padding: 1, bias: b, winograd: true });
     const got = layer.run(x).data;
     expect(binding._lastConv2d().path).toBe('winograd');
@@ -148,7 +140,7 @@ describe("packConv2d's winograd option", () => {
     expect(binding._lastConv2d().path).toBe('winograd');
     const ref = refConv2d(Array.from(x.data), x.shape, Array.from(w.data), w.shape, { padding: 1, bias: Array.from(b.data) });
     expect(y.shape).toEqual(ref.shape);
-    expect(firstOutside(y.data, ref.data, ref.absSum, ref.terms, 'float32')).toBeNull();
+    expect(firstViolation(y.data, ref, 'float32', WINOGRAD_BOUND_FACTOR)).toBeNull();
     const target = conv2d(x, w, { padding: 1, bias: b }).mul(0);
     expect(layer.run(x, { out: target })).toBe(target);
     expect(firstBitDifference(target.data, y.data)).toBe(-1);
@@ -156,7 +148,7 @@ describe("packConv2d's winograd option", () => {
     expect(firstBitDifference(ya.data, y.data)).toBe(-1);
     setNumThreads(2);
     const y2 = layer.run(x);
-    expect(firstOutside(y2.data, ref.data, ref.absSum, ref.terms, 'float32')).toBeNull();
+    expect(firstViolation(y2.data, ref, 'float32', WINOGRAD_BOUND_FACTOR)).toBeNull();
   });
 
   it("keeps conv2d's path and bits where Winograd would not pay or does not apply", () => {

@@ -217,12 +217,12 @@ export function errorBound(absSum: number, terms: number, dtype: 'float32' | 'fl
 
 /**
  * Returns a description of the first element where `got` and the reference
- * differ by more than errorBound, or null when all are within it.
+ * differ by more than `factor` times errorBound, or null when all are within it.
  */
-export function firstViolation(got: ArrayLike<number>, ref: RefResult, dtype: 'float32' | 'float64'): string | null {
+export function firstViolation(got: ArrayLike<number>, ref: RefResult, dtype: 'float32' | 'float64', factor = 1): string | null {
   if (got.length !== ref.data.length) return `length ${got.length} != ${ref.data.length}`;
   for (let i = 0; i < got.length; i++) {
-    const tol = errorBound(ref.absSum[i], ref.terms, dtype);
+    const tol = factor * errorBound(ref.absSum[i], ref.terms, dtype);
     const diff = Math.abs(got[i] - ref.data[i]);
     if (!(diff <= tol)) return `element ${i}: got ${got[i]}, reference ${ref.data[i]}, |diff| ${diff} > bound ${tol}`;
   }
