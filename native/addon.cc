@@ -788,6 +788,7 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
         InstanceMethod("_setConvPath", &NtensorAddon::SetConvPath),
         InstanceMethod("_lastConv2d", &NtensorAddon::LastConv2d),
         InstanceMethod("_fmaPeak", &NtensorAddon::FmaPeak),
+        InstanceMethod("_checkLeaveCpu", &NtensorAddon::CheckLeaveCpu),
     });
   }
 
@@ -925,6 +926,20 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
                           "' (expected 'avx512' or 'avx2' on x86-64, 'neon' on aarch64, 'scalar' or 'auto')");
     }
     return Napi::String::New(env, set);
+  }
+
+  // _checkLeaveCpu() (tests): threadpool.h's check_leave_cpu on this
+  // thread: { from, to, maskKept }, or null where it cannot be checked.
+  Napi::Value CheckLeaveCpu(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int from = -1, to = -1;
+    bool maskKept = false;
+    if (!ntensor::check_leave_cpu(&from, &to, &maskKept)) return env.Null();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("from", from);
+    o.Set("to", to);
+    o.Set("maskKept", maskKept);
+    return o;
   }
 
   // _fmaPeak(dtype, seconds) (speed scripts): the current ISA's one-thread

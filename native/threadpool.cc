@@ -60,6 +60,24 @@ int default_threads() {
   return clamp_threads(n);
 }
 
+// ---- where a woken worker runs (threadpool.h: leave_cpu) ----
+// Linux places a woken thread near its waker, looking for an idle CPU only
+// among those sharing the waker's last-level cache. Where the kernel sees no
+// shared cache (VMs that report no cache topology, such as Firecracker's; a
+// pool wider than one CCX), a worker woken after the pool has been idle for
+// ~100 ms or more often lands on the owner's CPU while another sits idle, and
+// the two share that CPU until the load balancer separates them tens of
+// milliseconds later: a 2-thread GEMM runs at 1-thread speed (RESULTS.md,
+// stop 18). A worker that finds itself on the owner's CPU therefore moves
+// off it at once (leave_cpu).
+int current_cpu() {
+#if defined(__linux__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
+
 // ---- scheduler slices (threadpool.h: LongSliceScope) ----
 #if defined(__linux__) && defined(SYS_sched_setattr) && defined(SYS_sched_getattr)
 // struct sched_attr as of Linux 3.14 (SCHED_ATTR_SIZE_VER0, 48 bytes), which
@@ -150,6 +168,7 @@ class Pool {
     ctx_ = ctx;
     ntasks_ = ntasks;
     pending_.store(parts, std::memory_order_relaxed);
+    ownerCpu_.store(current_cpu(), std::memory_order_relaxed);  // published with job_
     pthread_mutex_lock(&mu_);
     const std::uint64_t gen = (job_.load(std::memory_order_relaxed) >> 16) + 1;
     job_.store((gen << 16) | (t_long_slice ? kLongSliceBit : 0) | static_cast<std::uint64_t>(parts),
@@ -169,6 +188,7 @@ class Pool {
   // generation << 16 | kLongSliceBit | participating workers, published last.
   std::atomic<std::uint64_t> job_{0};
   std::atomic<int> pending_{0};
+  std::atomic<int> ownerCpu_{-1};  // the CPU the region's owner started it on (-1: unknown)
   void (*fn_)(void*, int) = nullptr;
   void* ctx_ = nullptr;
   int ntasks_ = 0;
@@ -255,6 +275,7 @@ class Pool {
         slicesWork = set_slice(wantLong ? slice_ns() : 0);
         longNow = wantLong;
       }
+      leave_cpu(ownerCpu_.load(std::memory_order_relaxed));
       for (int t = id; t < ntasks_; t += parts + 1) fn_(ctx_, t);
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         pthread_mutex_lock(&mu_);
@@ -271,6 +292,46 @@ Pool& pool() {
 }
 
 }  // namespace
+
+void leave_cpu(int cpu) {
+#if defined(__linux__)
+  if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getcpu() != cpu) return;
+  cpu_set_t mine, others;
+  if (sched_getaffinity(0, sizeof mine, &mine) != 0) return;
+  others = mine;
+  CPU_CLR(cpu, &others);
+  if (CPU_COUNT(&others) == 0) return;
+  if (sched_setaffinity(0, sizeof others, &others) == 0) sched_setaffinity(0, sizeof mine, &mine);
+#else
+  (void)cpu;
+#endif
+}
+
+bool check_leave_cpu(int* from, int* to, bool* maskKept) {
+#if defined(__linux__)
+  cpu_set_t mine, one;
+  if (sched_getaffinity(0, sizeof mine, &mine) != 0 || CPU_COUNT(&mine) < 2) return false;
+  int first = 0;
+  while (!CPU_ISSET(first, &mine)) ++first;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  // Onto `first`, then the whole mask back: the thread stays on `first`.
+  if (sched_setaffinity(0, sizeof one, &one) != 0) return false;
+  sched_setaffinity(0, sizeof mine, &mine);
+  *from = sched_getcpu();
+  leave_cpu(*from);
+  *to = sched_getcpu();
+  cpu_set_t after;
+  *maskKept = sched_getaffinity(0, sizeof after, &after) == 0 && CPU_EQUAL(&after, &mine);
+  if (!*maskKept) sched_setaffinity(0, sizeof mine, &mine);
+  return true;
+#else
+  (void)from;
+  (void)to;
+  (void)maskKept;
+  return false;
+#endif
+}
 
 int worker_slice_ms() {
   static const int ms = read_slice_ms();

@@ -12,6 +12,9 @@
 //   holds); the threads are plain OS threads, which never keep a process
 //   alive. The shared library is linked -z nodelete so the workers' code
 //   stays mapped even if a worker_threads environment unloads the addon.
+// - A worker woken on the CPU its region's owner started on moves to another
+//   allowed CPU at once (leave_cpu): the scheduler can put them on one CPU
+//   for tens of milliseconds after the pool has been idle.
 // - One parallel region at a time: a caller that finds the pool busy (a
 //   GEMM running on another JS thread) runs its tasks itself, in order.
 // - In async work (regions started inside a LongSliceScope) the workers ask
@@ -44,6 +47,20 @@ void set_num_threads(int n);
 // the pool is busy (another thread's region) or ntasks <= 1, the caller
 // runs all tasks itself, in order. fn must not throw.
 void parallel_run(int ntasks, void (*fn)(void* ctx, int t), void* ctx);
+
+// If the calling thread runs on `cpu` (sched_getcpu) and may run on others,
+// moves it to one of those now: its affinity is narrowed to exclude `cpu`
+// (the kernel migrates a running thread out of a mask it no longer fits)
+// and restored straight after (which leaves it where it is). A pool worker
+// calls it with the CPU its region's owner started on: see threadpool.cc for
+// why the scheduler may put them on one CPU. Linux only; a no-op elsewhere.
+void leave_cpu(int cpu);
+
+// Test hook: puts the calling thread on the first CPU of its affinity mask,
+// calls leave_cpu with it, and reports the CPU before and after and whether
+// the mask is what it was. False (nothing changed) where it cannot be
+// checked: not Linux, or fewer than 2 CPUs allowed.
+bool check_leave_cpu(int* from, int* to, bool* maskKept);
 
 // Compute threads and the JS event loop on few cores. Linux's EEVDF
 // scheduler (6.6+) lets a running thread finish its protected slice before a

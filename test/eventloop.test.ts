@@ -15,6 +15,7 @@ import {
   matmulAsync, normal, maxPool2d, maxPool2dAsync, avgPool2d, avgPool2dAsync,
 } from '../lib/index';
 import { MAX_IN_FLIGHT } from '../lib/ops/async';
+import { native } from '../lib/native';
 
 /** Runs job() while a 1 ms setInterval ticks; the longest time between ticks (or from the start to the first, or the last to the end). */
 async function maxTimerGap(job: () => Promise<unknown>): Promise<{ gap: number; ticks: number; ms: number }> {
@@ -167,6 +168,29 @@ describe('event loop', () => {
     check('main');
     await matmulAsync(A, A);
     check(20_000_000);
+  });
+
+  it('a pool worker woken on its region owner\'s CPU moves to another it may use, and its affinity mask stays as it was', () => {
+    // leave_cpu itself, on this thread: put on its first allowed CPU, then
+    // moved off it. Null where it cannot be checked (not Linux, one CPU).
+    const r = native()._checkLeaveCpu();
+    if (r === null) {
+      console.log(`leave_cpu: not checked (${process.platform}, ${availableParallelism()} CPUs)`);
+    } else {
+      expect(r.to, JSON.stringify(r)).not.toBe(r.from);
+      expect(r.to).toBeGreaterThanOrEqual(0);
+      expect(r.maskKept).toBe(true);
+    }
+    // The pool's workers, after regions on every thread: still allowed every
+    // CPU the process's main thread is (their mask was narrowed only briefly).
+    if (process.platform !== 'linux' || getNumThreads() < 2) return;
+    const A = normal(0, 1, [384, 384]);
+    for (let i = 0; i < 20; i++) matmul(A, A);
+    const allowed = (tid: string): string => /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/self/task/${tid}/status`, 'utf8'))![1];
+    const tids = readdirSync('/proc/self/task');
+    const workers = tids.filter((tid) => readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'ntensor-gemm');
+    expect(workers.length).toBeGreaterThan(0);
+    for (const tid of workers) expect(allowed(tid)).toBe(allowed(String(process.pid)));
   });
 
   it(`fs calls are not held up behind queued products (at most ${MAX_IN_FLIGHT} on libuv's pool at once)`, async () => {
