@@ -591,7 +591,7 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
   // than one trap per 4 KiB page inside the loops (see populate_pages).
   if (tasks <= 1 && wholeC != 0) populate_pages(C, wholeC);
   if (tasks > 1 && run_shared_b<T>(job, int(threads), path == Path::parallel)) return;
-  parallel_run(tasks, run_task<T>, &job);  // one task runs on this thread
+  parallel_run(tasks, run_task<T>, &job);  // this thread takes part
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 
 #include <atomic>
@@ -16,7 +17,6 @@
 #include <thread>
 
 #if defined(__linux__)
-#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -37,9 +37,18 @@ __asm__(".symver pthread_create,pthread_create@GLIBC_2.17");
 namespace ntensor {
 namespace {
 
-// How long a worker keeps polling for the next region before it sleeps, and
-// how long the caller polls for the workers to finish before it sleeps.
+// How long a worker keeps polling for the next region after the last one it
+// took part in has ended, before it sleeps.
 constexpr auto kSpin = std::chrono::microseconds(30);
+// While the region is still running, the caller waiting for the workers and
+// a worker that has finished its share keep polling (giving the CPU to any
+// other runnable thread between polls after the first kSpin) for up to
+// kRegionSpin before they sleep. A sleeping thread's CPU halts, and on a VM
+// a halted virtual CPU can take milliseconds to run again when woken (2-3.5
+// ms on stop 18's machine), which a 6 ms product then waits for: the next
+// region's start for a worker, this region's end for the caller. Nothing
+// polls once the caller has returned, beyond a worker's kSpin.
+constexpr auto kRegionSpin = std::chrono::milliseconds(5);
 
 int clamp_threads(long n) {
   return n < 1 ? 1 : n > kMaxThreads ? kMaxThreads : static_cast<int>(n);
@@ -142,6 +151,10 @@ std::uint64_t slice_ns() { return static_cast<std::uint64_t>(worker_slice_ms()) 
 // async work, and their workers take the long slice too.
 thread_local bool t_long_slice = false;
 
+// region_: generation << 32 | kClosed | workers inside (see Pool).
+constexpr std::uint64_t kClosed = std::uint64_t{1} << 31;
+constexpr std::uint64_t kInsideMask = kClosed - 1;
+
 // job_: generation << 16 | kLongSliceBit (the region is async work) |
 // number of participating workers (at most kMaxThreads - 1).
 constexpr std::uint64_t kLongSliceBit = std::uint64_t{1} << 15;
@@ -167,16 +180,22 @@ class Pool {
     fn_ = fn;
     ctx_ = ctx;
     ntasks_ = ntasks;
-    pending_.store(parts, std::memory_order_relaxed);
-    ownerCpu_.store(current_cpu(), std::memory_order_relaxed);  // published with job_
-    pthread_mutex_lock(&mu_);
+    next_.store(0, std::memory_order_relaxed);
+    ownerCpu_.store(current_cpu(), std::memory_order_relaxed);
     const std::uint64_t gen = (job_.load(std::memory_order_relaxed) >> 16) + 1;
+    region_.store(gen << 32, std::memory_order_release);  // open, no worker in it
+    pthread_mutex_lock(&mu_);
     job_.store((gen << 16) | (t_long_slice ? kLongSliceBit : 0) | static_cast<std::uint64_t>(parts),
                std::memory_order_release);
     pthread_cond_broadcast(&cvWork_);
     pthread_mutex_unlock(&mu_);
-    for (int t = 0; t < ntasks; t += parts + 1) fn(ctx, t);
-    spinThenWait(&cvDone_, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    runTasks(fn, ctx, ntasks);
+    // Every task is taken: close the region to workers still on their way,
+    // and wait for those in it to finish theirs.
+    if (region_.fetch_or(kClosed, std::memory_order_acq_rel) & kInsideMask) {
+      spinThenWait(&cvDone_, [this] { return (region_.load(std::memory_order_acquire) & kInsideMask) == 0; },
+                   [] { return true; });
+    }
     busy_.store(false, std::memory_order_release);
   }
 
@@ -187,7 +206,15 @@ class Pool {
   pthread_cond_t cvDone_ = PTHREAD_COND_INITIALIZER;
   // generation << 16 | kLongSliceBit | participating workers, published last.
   std::atomic<std::uint64_t> job_{0};
-  std::atomic<int> pending_{0};
+  // The region's tasks: fn_(ctx_, t) for t in [0, ntasks_), taken in order
+  // from next_ by the owner and the workers that get in.
+  std::atomic<int> next_{0};
+  // Who is in the region: (generation mod 2^32) << 32 | kClosed | workers
+  // inside. A worker gets in only while the region is open, and the owner
+  // closes it once every task is taken, then waits for those inside: so a
+  // worker that wakes late, after the owner has done the work, costs the
+  // call nothing, and no worker reads the fields below after their region.
+  std::atomic<std::uint64_t> region_{0};
   std::atomic<int> ownerCpu_{-1};  // the CPU the region's owner started it on (-1: unknown)
   void (*fn_)(void*, int) = nullptr;
   void* ctx_ = nullptr;
@@ -201,15 +228,25 @@ class Pool {
     bool longSlice;  // created by a thread in a LongSliceScope (inherits its slice)
   };
 
-  // Waits until pred() holds: polls for up to kSpin, then sleeps on cv.
-  template <typename Pred>
-  void spinThenWait(pthread_cond_t* cv, Pred pred) {
+  // Waits until pred() holds: polls for kSpin, and on while running() holds
+  // (yielding the CPU between polls) for up to kRegionSpin in all; then
+  // sleeps on cv.
+  template <typename Pred, typename Running>
+  void spinThenWait(pthread_cond_t* cv, Pred pred, Running running) {
     if (pred()) return;
-    const auto until = std::chrono::steady_clock::now() + kSpin;
+    const auto start = std::chrono::steady_clock::now();
+    auto until = start + kSpin;  // poll at least until then
     for (int i = 1;; ++i) {
       cpu_relax();
       if (pred()) return;
-      if ((i & 63) == 0 && std::chrono::steady_clock::now() >= until) break;
+      if ((i & 63) != 0) continue;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - start < kRegionSpin && running()) {
+        until = now + kSpin;
+        if (now - start >= kSpin) sched_yield();
+      } else if (now >= until) {
+        break;
+      }
     }
     pthread_mutex_lock(&mu_);
     while (!pred()) pthread_cond_wait(cv, &mu_);
@@ -262,25 +299,51 @@ class Pool {
     // that changes; given up for good if the kernel refuses.
     std::uint64_t current = 0;
     bool slicesWork = worker_slice_ms() > 0 && get_slice(&current);
+    bool tookPart = false;  // in the region `seen`
     for (;;) {
-      spinThenWait(&cvWork_, [&] {
-        return (job_.load(std::memory_order_acquire) >> 16) != seen;
-      });
+      // Polls on while the region it took part in runs (its generation
+      // still current and the pool busy), so the next one finds it awake.
+      spinThenWait(
+          &cvWork_, [&] { return (job_.load(std::memory_order_acquire) >> 16) != seen; },
+          [&] { return tookPart && busy_.load(std::memory_order_relaxed); });
       const std::uint64_t job = job_.load(std::memory_order_acquire);
       seen = job >> 16;
       const int parts = static_cast<int>(job & kPartsMask);
-      if (id > parts) continue;  // not needed this time (fields not read)
+      tookPart = id <= parts;
+      if (!tookPart) continue;  // not needed this time (fields not read)
       const bool wantLong = (job & kLongSliceBit) != 0;
       if (slicesWork && wantLong != longNow) {
         slicesWork = set_slice(wantLong ? slice_ns() : 0);
         longNow = wantLong;
       }
       leave_cpu(ownerCpu_.load(std::memory_order_relaxed));
-      for (int t = id; t < ntasks_; t += parts + 1) fn_(ctx_, t);
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        pthread_mutex_lock(&mu_);
+      if (!enter(seen)) {
+        tookPart = false;  // closed: the owner and others took every task
+        continue;
+      }
+      runTasks(fn_, ctx_, ntasks_);
+      const std::uint64_t left = region_.fetch_sub(1, std::memory_order_acq_rel) - 1;
+      if ((left & kClosed) != 0 && (left & kInsideMask) == 0) {
+        pthread_mutex_lock(&mu_);  // the owner may be asleep waiting
         pthread_cond_broadcast(&cvDone_);
         pthread_mutex_unlock(&mu_);
+      }
+    }
+  }
+
+  // Takes the region's tasks in order until none is left.
+  void runTasks(void (*fn)(void*, int), void* ctx, int ntasks) {
+    for (int t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < ntasks;) fn(ctx, t);
+  }
+
+  // A worker's way into region `gen`: true (and counted inside) if it is
+  // still the current one and open.
+  bool enter(std::uint64_t gen) {
+    std::uint64_t v = region_.load(std::memory_order_acquire);
+    for (;;) {
+      if ((v >> 32) != (gen & 0xFFFFFFFFu) || (v & kClosed) != 0) return false;
+      if (region_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        return true;
       }
     }
   }

@@ -42,10 +42,13 @@ int get_num_threads();
 void set_num_threads(int n);
 
 // Runs fn(ctx, t) for every t in [0, ntasks) and returns when all are done:
-// on up to get_num_threads() threads, the caller included (the caller runs
-// t = 0; with P threads taking part, thread i runs t = i, i + P, ...). If
-// the pool is busy (another thread's region) or ntasks <= 1, the caller
-// runs all tasks itself, in order. fn must not throw.
+// on up to get_num_threads() threads, the caller included, each taking the
+// next task in order as it comes free (the caller takes t = 0). A worker
+// that wakes after every task is taken stays out, and the call does not
+// wait for it. So a task may wait for an earlier one to make progress,
+// never for a later one. If the pool is busy (another thread's region) or
+// ntasks <= 1, the caller runs all tasks itself, in order. fn must not
+// throw.
 void parallel_run(int ntasks, void (*fn)(void* ctx, int t), void* ctx);
 
 // If the calling thread runs on `cpu` (sched_getcpu) and may run on others,
