@@ -26,6 +26,12 @@
 // makes this script fail and is printed at the end. (g++ 12's UBSan runtime
 // ignores log_path next to ASan; its reports stay on stderr, still fatal.)
 //
+// First, the thread pool alone under ThreadSanitizer: test/native/pool_check.cc
+// with native/threadpool.cc, built with -fsanitize=thread into build-sanitize/
+// and run (a data race report, a task run twice or never, or a hang fails it).
+// TSan cannot share a process with ASan, and Node is not built for it, so the
+// pool is checked outside Node.
+//
 // Options: --no-build skips the cmake-js and tsc builds.
 import { spawnSync, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -64,6 +70,15 @@ if (!fs.existsSync(addon)) fail(`${addon} does not exist; run without --no-build
 
 // The runtime of the compiler that built the addon (CMake's default, g++).
 const cxx = process.env.CXX || 'g++';
+
+const poolCheck = path.join(outDir, 'pool_check-tsan');
+fs.mkdirSync(outDir, { recursive: true });
+if (run('building test/native/pool_check.cc with ThreadSanitizer', cxx,
+  ['-O1', '-g', '-fsanitize=thread', '-std=c++17', '-pthread', '-Inative',
+    'test/native/pool_check.cc', 'native/threadpool.cc', '-o', poolCheck]) !== 0) fail('the pool check did not build');
+if (run('the thread pool under ThreadSanitizer', poolCheck, [],
+  { ...process.env, TSAN_OPTIONS: 'halt_on_error=1:exitcode=66' }) !== 0) fail('the pool check failed under ThreadSanitizer');
+
 const libasan = execFileSync(cxx, ['-print-file-name=libasan.so'], { encoding: 'utf8' }).trim();
 if (!path.isAbsolute(libasan) || !fs.existsSync(libasan)) {
   fail(`${cxx} does not know where libasan.so is (got '${libasan}'); install the compiler's sanitizer runtime`);
