@@ -5,8 +5,12 @@
 //   NTENSOR_NUM_THREADS, or set_num_threads(n). The count includes the
 //   calling thread: n threads means the caller plus n - 1 pool workers.
 // - Workers are created lazily, on the first parallel call that needs them,
-//   and never exit. After a task they spin briefly (tens of microseconds),
-//   then sleep on a condition variable: nothing spins once a call returns.
+//   and never exit. Tasks are taken in order by whichever thread is free;
+//   a worker that wakes after every task is taken stays out, and the call
+//   does not wait for it. While its region runs, a worker that has finished
+//   and the waiting caller poll (yielding the CPU; at most 5 ms); after it,
+//   a worker polls for 30 us, then sleeps on a condition variable: nothing
+//   spins once a call returns beyond that.
 // - The pool is allocated once and deliberately never destroyed, so nothing
 //   runs at process exit (no joins, no destroyed mutex a worker still
 //   holds); the threads are plain OS threads, which never keep a process
