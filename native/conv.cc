@@ -1029,8 +1029,9 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, cons
 // counter; each thread transforms its chunk's input into its own V, runs the
 // 16 GEMMs on itself into its own M, and writes the chunk's outputs.
 
-// Tiles per chunk: the GEMMs read V's rows in place up to 1 KiB (gemm.cc,
-// reads_b_in_place), and V and M together stay within kWinoChunkBytes.
+// Tiles per chunk: at most 1 KiB of V's rows (the GEMMs read them in place:
+// gemm.cc, reads_b_in_place; chunk sizes were measured with that limit),
+// and V and M together within kWinoChunkBytes.
 constexpr std::size_t kWinoChunkBytes = std::size_t(4) << 20;
 
 template <typename T>

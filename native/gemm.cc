@@ -54,6 +54,12 @@ constexpr index_t kGemvUnit = 64;
 // 10-40 % faster split by rows, each thread packing half of A, than by
 // columns, each packing all of A; square ones keep their column split.
 constexpr double kPackCostPerElement = 80.0;
+// ... and one element of B read in place (from memory, rows apart) about
+// this many: splitting by rows, each thread reads all of B; by columns,
+// its half. 168x3136x1024 on 2 threads (B read in place, stop 18): split
+// by rows (the model without this term) 1.11x the old packed column split's
+// time, by columns 0.92-0.95x.
+constexpr double kInPlaceCostPerElement = 16.0;
 
 // ---- CPU detection ----
 
@@ -289,14 +295,18 @@ void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alp
                   bool allowDirect, const T* Apacked = nullptr);
 
 // Whether gemm_blocked reads B in place, unpacked, for m rows: when its
-// panels serve few A panels (one row block) and its rows are short (no two
-// rows of a panel's prefetch window alias in L1): packing would then cost
-// about as much as the FMAs that use it (64x4096x64: ~12% of the time).
+// panels serve few A panels (one row block), packing B costs about as much
+// as the FMAs that use it (64x4096x64: ~12% of the time; 64x3136x256, the
+// 1x1 convolution 256 -> 64 on 56^2, ~30%). Not when B's rows are a multiple
+// of 4 KiB apart: a micro-panel's rows then fall on a few cache sets and
+// evict one another (1 thread, stop 18, time read in place / packed: rows
+// 12544, 16640 or 6144 bytes apart 0.71-0.93 at m = 64-168; 8192, 12288
+// or 32768 bytes apart 1.17-1.24 at m = 128-168).
 template <typename T>
 bool reads_b_in_place(const Kernels<T>& kern, index_t m, index_t brs, index_t bcs,
                       bool allowDirect) {
   return allowDirect && kern.ukernelDirect != nullptr && bcs == 1 &&
-         m <= round_up(kern.blk.mc, kern.blk.mr) && brs * index_t(sizeof(T)) <= 1024;
+         m <= round_up(kern.blk.mc, kern.blk.mr) && (brs * index_t(sizeof(T))) % 4096 != 0;
 }
 
 template <typename T>
@@ -567,7 +577,8 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
     // The grid tm x tn = threads whose largest block costs least: its
     // multiply-adds per k (rows x columns) plus its packing per k (its rows
     // of A, and its columns of B unless B is read in place), each packed
-    // element weighted kPackCostPerElement. Every thread packs A for its own
+    // element weighted kPackCostPerElement (and each of B's read in place,
+    // kInPlaceCostPerElement). Every thread packs A for its own
     // rows and B for its own columns, so a split by columns packs all of A
     // on every thread and one by rows all of B. On a tie, more column blocks.
     double best = 0;
@@ -578,7 +589,8 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
       const double rows = double((mt + tm - 1) / tm) * double(kern.blk.mr);
       const double cols = double((nt + tn - 1) / tn) * double(kern.blk.nr);
       const bool inPlace = reads_b_in_place(kern, index_t(rows), brs, bcs, path != Path::packed);
-      const double cost = rows * cols + kPackCostPerElement * (rows + (inPlace ? 0.0 : cols));
+      const double cost = rows * cols + kPackCostPerElement * (rows + (inPlace ? 0.0 : cols)) +
+                          (inPlace ? kInPlaceCostPerElement * cols : 0.0);
       if (best == 0 || cost < best || (cost == best && tn > job.tn)) {
         best = cost;
         job.tm = int(tm);
@@ -660,13 +672,15 @@ void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alp
           macro_kernel(kern, mc, nc, kc, ap, bp, C + ic * ldc + jc, ldc, sc);
           continue;
         }
-        for (index_t ir = 0; ir < mc; ir += MR) {  // loop 2: A micro-panels
-          const T* a_panel = ap + ir * kc;
-          T* c_row = C + (ic + ir) * ldc + jc;
-          const int mr = int(min_i(MR, mc - ir));
-          for (index_t jr = 0; jr < nc; jr += NR) {  // loop 1: B in place
-            kern.ukernelDirect(kc, a_panel, bsrc + jr, brs, c_row + jr, ldc, mr,
-                               int(min_i(NR, nc - jr)), sc.loadC, sc.a, sc.b);
+        // B in place: each of its micro-panels, read once from memory, serves
+        // every A micro-panel (from L2) while it is in cache (the other way
+        // round, each was read again per A micro-panel: 64x3136x256 took
+        // 1.10x this order's time).
+        for (index_t jr = 0; jr < nc; jr += NR) {  // loop 2: B micro-panels, in place
+          const int nr = int(min_i(NR, nc - jr));
+          for (index_t ir = 0; ir < mc; ir += MR) {  // loop 1: A micro-panels
+            kern.ukernelDirect(kc, ap + ir * kc, bsrc + jr, brs, C + (ic + ir) * ldc + jc + jr, ldc,
+                               int(min_i(MR, mc - ir)), nr, sc.loadC, sc.a, sc.b);
           }
         }
       }

@@ -459,6 +459,43 @@ describe('float32 GEMM is bit-identical to the sequential-fma loop', () => {
     });
   }
 
+  it('B read in place with long rows (wide products with few rows, as 1x1 convolutions make) and with rows 4 KiB apart (packed): every ISA and path', () => {
+    // gemm.cc reads B in place for one row block of A unless its rows are a
+    // multiple of 4 KiB apart: 1100 and 2100 columns (two and three column
+    // blocks, the last one narrow), k within and across KC, edge rows; 1024
+    // columns take the packed path on 'auto' too.
+    const rng = mulberry32(3500);
+    let checked = 0;
+    for (const [m, n, k] of [[30, 1100, 40], [17, 2100, 389], [45, 1024, 24], [3, 1500, 9]] as const) {
+      const P = makeProblem('float32', false, false, m, n, k, rng);
+      const want = Float32Array.from(seqSums32(P));
+      for (const isa of ISAS) {
+        nt._setIsa(isa);
+        for (const mode of PATHS) {
+          nt._setGemmPath(mode);
+          const d = firstDiff(runGemm(P, 1, 0, new Float32Array(m * n).fill(NaN), n), want);
+          if (d !== null) throw new Error(`${isa} ${mode} ${m}x${n}x${k}: ${d}`);
+          checked++;
+        }
+      }
+      // float64, the same shape: every ISA and path gives the scalar ISA's bits.
+      const Q = makeProblem('float64', false, false, m, n, k, rng);
+      nt._setIsa('scalar');
+      nt._setGemmPath('packed');
+      const base = runGemm(Q, 1, 0, new Float64Array(m * n), n);
+      for (const isa of ISAS) {
+        nt._setIsa(isa);
+        for (const mode of PATHS) {
+          nt._setGemmPath(mode);
+          const d = firstDiff(runGemm(Q, 1, 0, new Float64Array(m * n).fill(NaN), n), base);
+          if (d !== null) throw new Error(`float64 ${isa} ${mode} ${m}x${n}x${k}: ${d}`);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(8 * ISAS.length * PATHS.length);
+  });
+
   it('lies within gamma_k * sum |a||b| of the float64 product (the documented bound)', () => {
     const rng = mulberry32(3500);
     for (const isa of ISAS) {
