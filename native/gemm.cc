@@ -294,19 +294,25 @@ void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alp
                   index_t bcs, T beta, T* C, index_t ldc, PackBuffers& buf,
                   bool allowDirect, const T* Apacked = nullptr);
 
-// Whether gemm_blocked reads B in place, unpacked, for m rows: when its
-// panels serve few A panels (one row block), packing B costs about as much
-// as the FMAs that use it (64x4096x64: ~12% of the time; 64x3136x256, the
-// 1x1 convolution 256 -> 64 on 56^2, ~30%). Not when B's rows are a multiple
-// of 4 KiB apart: a micro-panel's rows then fall on a few cache sets and
-// evict one another (1 thread, stop 18, time read in place / packed: rows
-// 12544, 16640 or 6144 bytes apart 0.71-0.93 at m = 64-168; 8192, 12288
-// or 32768 bytes apart 1.17-1.24 at m = 128-168).
+// Whether gemm_blocked reads B in place, unpacked, for m rows and depth k:
+// when its panels serve one block of A, packing B costs about as much as
+// the multiply-adds that use it (each packed element serves m rows:
+// 64x4096x64, ~12% of the time; 64x3136x256, the 1x1 convolution 256 -> 64
+// on 56^2, ~30%). One block of A: m <= MC, or all m rows packed at once
+// within the usual A block's footprint (MC x KC), which gemm_blocked then
+// does (256x3136x64, the 1x1 convolution 64 -> 256 on 56^2: 0.92-0.95x the
+// time). Not when B's rows are a multiple of 4 KiB apart: a micro-panel's
+// rows then fall on a few cache sets and evict one another (1 thread, stop
+// 18, time read in place / packed: rows 12544, 16640 or 6144 bytes apart
+// 0.71-0.93 at m = 64-168; 8192, 12288 or 32768 bytes apart 1.17-1.24 at
+// m = 128-168).
 template <typename T>
-bool reads_b_in_place(const Kernels<T>& kern, index_t m, index_t brs, index_t bcs,
+bool reads_b_in_place(const Kernels<T>& kern, index_t m, index_t k, index_t brs, index_t bcs,
                       bool allowDirect) {
+  const index_t MC = round_up(kern.blk.mc, kern.blk.mr);
   return allowDirect && kern.ukernelDirect != nullptr && bcs == 1 &&
-         m <= round_up(kern.blk.mc, kern.blk.mr) && (brs * index_t(sizeof(T))) % 4096 != 0;
+         (m <= MC || round_up(m, kern.blk.mr) * min_i(k, kern.blk.kc) <= MC * kern.blk.kc) &&
+         (brs * index_t(sizeof(T))) % 4096 != 0;
 }
 
 template <typename T>
@@ -588,7 +594,7 @@ void gemm_run(bool transA, bool transB, index_t m, index_t n, index_t k, T alpha
       if (tm > mt || tn > nt) continue;
       const double rows = double((mt + tm - 1) / tm) * double(kern.blk.mr);
       const double cols = double((nt + tn - 1) / tn) * double(kern.blk.nr);
-      const bool inPlace = reads_b_in_place(kern, index_t(rows), brs, bcs, path != Path::packed);
+      const bool inPlace = reads_b_in_place(kern, index_t(rows), k, brs, bcs, path != Path::packed);
       const double cost = rows * cols + kPackCostPerElement * (rows + (inPlace ? 0.0 : cols)) +
                           (inPlace ? kInPlaceCostPerElement * cols : 0.0);
       if (best == 0 || cost < best || (cost == best && tn > job.tn)) {
@@ -639,11 +645,12 @@ void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alp
   const Blocking& bl = kern.blk;
   const index_t MR = bl.mr, NR = bl.nr;
   const index_t KC = bl.kc;
-  const index_t MC = round_up(bl.mc, MR);
+  const bool directB = reads_b_in_place(kern, m, k, brs, bcs, allowDirect);
+  // B in place: one block of A, all m rows (reads_b_in_place).
+  const index_t MC = directB ? round_up(m, MR) : round_up(bl.mc, MR);
   const index_t kcMax = min_i(KC, k), NC = column_block(bl, k);
   const index_t ncMax = min_i(NC, round_up(n, NR));
   const index_t mcMax = min_i(MC, round_up(m, MR));
-  const bool directB = reads_b_in_place(kern, m, brs, bcs, allowDirect);
   T* bp = directB ? nullptr : static_cast<T*>(buf.getB(sizeof(T) * std::size_t(kcMax * ncMax)));
   T* aBuf = Apacked != nullptr ? nullptr : static_cast<T*>(buf.getA(sizeof(T) * std::size_t(mcMax * kcMax)));
   if ((bp == nullptr && !directB) || (aBuf == nullptr && Apacked == nullptr)) {
@@ -719,7 +726,7 @@ template <typename T>
 bool gemm_prepacked_a(const Kernels<T>& kern, index_t m, index_t n, index_t k, const T* Ap,
                       const T* B, index_t brs, index_t bcs, T* C, index_t ldc, PackBuffers& buf) {
   const index_t KC = kern.blk.kc, NR = kern.blk.nr;
-  const bool directB = reads_b_in_place(kern, m, brs, bcs, true);
+  const bool directB = reads_b_in_place(kern, m, k, brs, bcs, true);
   if (!directB && buf.getB(sizeof(T) * std::size_t(min_i(KC, k) * min_i(column_block(kern.blk, k), round_up(n, NR)))) == nullptr) {
     return false;
   }

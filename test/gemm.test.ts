@@ -460,22 +460,33 @@ describe('float32 GEMM is bit-identical to the sequential-fma loop', () => {
   }
 
   it('B read in place with long rows (wide products with few rows, as 1x1 convolutions make) and with rows 4 KiB apart (packed): every ISA and path', () => {
-    // gemm.cc reads B in place for one row block of A unless its rows are a
-    // multiple of 4 KiB apart: 1100 and 2100 columns (two and three column
-    // blocks, the last one narrow), k within and across KC, edge rows; 1024
-    // columns take the packed path on 'auto' too.
+    // gemm.cc reads B in place for one block of A (m <= MC, or all m rows
+    // within MC x KC) unless its rows are a multiple of 4 KiB apart: 1100
+    // and 2100 columns (two and three column blocks, the last one narrow), k
+    // within and across KC, edge rows, m above MC (200 and 300 rows in one
+    // block); 1024 columns take the packed path on 'auto' too.
+    // 'auto' is the path that reads B in place (the modes above force other
+    // ones); on one thread a whole m above MC is one block, on more each
+    // thread's rows are.
+    const MODES = ['auto', ...PATHS] as const;
+    const before = getNumThreads();
+    const THREADS = uniq([1, 2, before]);
     const rng = mulberry32(3500);
     let checked = 0;
-    for (const [m, n, k] of [[30, 1100, 40], [17, 2100, 389], [45, 1024, 24], [3, 1500, 9]] as const) {
+    const shapes = [[30, 1100, 40], [17, 2100, 389], [45, 1024, 24], [3, 1500, 9], [200, 1100, 40], [300, 700, 100]] as const;
+    for (const [m, n, k] of shapes) {
       const P = makeProblem('float32', false, false, m, n, k, rng);
       const want = Float32Array.from(seqSums32(P));
       for (const isa of ISAS) {
         nt._setIsa(isa);
-        for (const mode of PATHS) {
+        for (const mode of MODES) {
           nt._setGemmPath(mode);
-          const d = firstDiff(runGemm(P, 1, 0, new Float32Array(m * n).fill(NaN), n), want);
-          if (d !== null) throw new Error(`${isa} ${mode} ${m}x${n}x${k}: ${d}`);
-          checked++;
+          for (const threads of THREADS) {
+            setNumThreads(threads);
+            const d = firstDiff(runGemm(P, 1, 0, new Float32Array(m * n).fill(NaN), n), want);
+            if (d !== null) throw new Error(`${isa} ${mode} ${threads} threads ${m}x${n}x${k}: ${d}`);
+            checked++;
+          }
         }
       }
       // float64, the same shape: every ISA and path gives the scalar ISA's bits.
@@ -485,15 +496,19 @@ describe('float32 GEMM is bit-identical to the sequential-fma loop', () => {
       const base = runGemm(Q, 1, 0, new Float64Array(m * n), n);
       for (const isa of ISAS) {
         nt._setIsa(isa);
-        for (const mode of PATHS) {
+        for (const mode of MODES) {
           nt._setGemmPath(mode);
-          const d = firstDiff(runGemm(Q, 1, 0, new Float64Array(m * n).fill(NaN), n), base);
-          if (d !== null) throw new Error(`float64 ${isa} ${mode} ${m}x${n}x${k}: ${d}`);
-          checked++;
+          for (const threads of THREADS) {
+            setNumThreads(threads);
+            const d = firstDiff(runGemm(Q, 1, 0, new Float64Array(m * n).fill(NaN), n), base);
+            if (d !== null) throw new Error(`float64 ${isa} ${mode} ${threads} threads ${m}x${n}x${k}: ${d}`);
+            checked++;
+          }
         }
       }
     }
-    expect(checked).toBe(8 * ISAS.length * PATHS.length);
+    setNumThreads(before);
+    expect(checked).toBe(2 * shapes.length * ISAS.length * MODES.length * THREADS.length);
   });
 
   it('lies within gamma_k * sum |a||b| of the float64 product (the documented bound)', () => {
