@@ -473,39 +473,30 @@ describe('float32 GEMM is bit-identical to the sequential-fma loop', () => {
     const THREADS = uniq([1, 2, before]);
     const rng = mulberry32(3500);
     let checked = 0;
+    // Every ISA, mode and thread count must give want's bits.
+    const everyWay = (P: Problem, want: Arr, fresh: () => Arr, label: string): void => {
+      for (const isa of ISAS) {
+        nt._setIsa(isa);
+        for (const mode of MODES) {
+          nt._setGemmPath(mode);
+          for (const threads of THREADS) {
+            setNumThreads(threads);
+            const d = firstDiff(runGemm(P, 1, 0, fresh().fill(NaN), P.n), want);
+            if (d !== null) throw new Error(`${label} ${isa} ${mode} ${threads} threads ${P.m}x${P.n}x${P.k}: ${d}`);
+            checked++;
+          }
+        }
+      }
+    };
     const shapes = [[30, 1100, 40], [17, 2100, 389], [45, 1024, 24], [3, 1500, 9], [200, 1100, 40], [300, 700, 100]] as const;
     for (const [m, n, k] of shapes) {
       const P = makeProblem('float32', false, false, m, n, k, rng);
-      const want = Float32Array.from(seqSums32(P));
-      for (const isa of ISAS) {
-        nt._setIsa(isa);
-        for (const mode of MODES) {
-          nt._setGemmPath(mode);
-          for (const threads of THREADS) {
-            setNumThreads(threads);
-            const d = firstDiff(runGemm(P, 1, 0, new Float32Array(m * n).fill(NaN), n), want);
-            if (d !== null) throw new Error(`${isa} ${mode} ${threads} threads ${m}x${n}x${k}: ${d}`);
-            checked++;
-          }
-        }
-      }
-      // float64, the same shape: every ISA and path gives the scalar ISA's bits.
+      everyWay(P, Float32Array.from(seqSums32(P)), () => new Float32Array(m * n), 'float32');
+      // float64, the same shape: the scalar ISA's bits.
       const Q = makeProblem('float64', false, false, m, n, k, rng);
       nt._setIsa('scalar');
       nt._setGemmPath('packed');
-      const base = runGemm(Q, 1, 0, new Float64Array(m * n), n);
-      for (const isa of ISAS) {
-        nt._setIsa(isa);
-        for (const mode of MODES) {
-          nt._setGemmPath(mode);
-          for (const threads of THREADS) {
-            setNumThreads(threads);
-            const d = firstDiff(runGemm(Q, 1, 0, new Float64Array(m * n).fill(NaN), n), base);
-            if (d !== null) throw new Error(`float64 ${isa} ${mode} ${threads} threads ${m}x${n}x${k}: ${d}`);
-            checked++;
-          }
-        }
-      }
+      everyWay(Q, runGemm(Q, 1, 0, new Float64Array(m * n), n), () => new Float64Array(m * n), 'float64');
     }
     setNumThreads(before);
     expect(checked).toBe(2 * shapes.length * ISAS.length * MODES.length * THREADS.length);
