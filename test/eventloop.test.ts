@@ -17,6 +17,12 @@ import {
 import { MAX_IN_FLIGHT } from '../lib/ops/async';
 import { native } from '../lib/native';
 
+/** Waits until settled() holds, polling every 5 ms, for at most `ms`: for state a pool worker still waking from a finished call reaches only when it wakes. */
+async function settle(settled: () => boolean, ms = 1000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!settled() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+}
+
 /** Runs job() while a 1 ms setInterval ticks; the longest time between ticks (or from the start to the first, or the last to the end). */
 async function maxTimerGap(job: () => Promise<unknown>): Promise<{ gap: number; ticks: number; ms: number }> {
   let last = 0, gap = 0, ticks = 0;
@@ -157,22 +163,18 @@ describe('event loop', () => {
     // switches its slice, when it wakes (the call does not wait for it): so
     // the check allows the workers up to a second to get there.
     const check = async (gemmSlice: number | 'main'): Promise<void> => {
-      const deadline = performance.now() + 1000;
-      for (;;) {
+      const want = (now: Array<{ slice: number }>): number => (gemmSlice === 'main' ? now[0].slice : gemmSlice);
+      await settle(() => {
         const now = slices()!;
-        const mainSlice = now[0].slice; // the first task is the main thread
-        const gemm = now.filter((t) => t.name === 'ntensor-gemm');
-        const want = gemmSlice === 'main' ? mainSlice : gemmSlice;
-        if (gemm.some((t) => t.slice !== want) && performance.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 5));
-          continue;
-        }
-        expect(gemm.length).toBeGreaterThan(0);
-        for (const t of gemm) expect(t.slice, JSON.stringify(now)).toBe(want);
-        // No other thread (the libuv thread that ran the job) kept the long slice.
-        for (const t of now.filter((x) => x.name !== 'ntensor-gemm')) expect(t.slice, JSON.stringify(now)).toBe(mainSlice);
-        return;
-      }
+        return now.every((t) => t.name !== 'ntensor-gemm' || t.slice === want(now));
+      });
+      const now = slices()!;
+      const mainSlice = now[0].slice; // the first task is the main thread
+      const gemm = now.filter((t) => t.name === 'ntensor-gemm');
+      expect(gemm.length).toBeGreaterThan(0);
+      for (const t of gemm) expect(t.slice, JSON.stringify(now)).toBe(want(now));
+      // No other thread (the libuv thread that ran the job) kept the long slice.
+      for (const t of now.filter((x) => x.name !== 'ntensor-gemm')) expect(t.slice, JSON.stringify(now)).toBe(mainSlice);
     };
     await matmulAsync(A, A);
     await check(20_000_000);
@@ -204,10 +206,7 @@ describe('event loop', () => {
     expect(workers.length).toBeGreaterThan(0);
     // A worker still waking from the last call may be inside leave_cpu, its
     // mask narrowed for a moment: allow a second for every mask to be back.
-    const deadline = performance.now() + 1000;
-    while (workers.some((tid) => allowed(tid) !== allowed(String(process.pid))) && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await settle(() => workers.every((tid) => allowed(tid) === allowed(String(process.pid))));
     for (const tid of workers) expect(allowed(tid)).toBe(allowed(String(process.pid)));
   });
 
