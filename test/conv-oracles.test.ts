@@ -200,6 +200,8 @@ const SHAPES: Shape[] = [
   { n: 1, c: 37, h: 9, w: 13, co: 29, kh: 1, kw: 1, stride: [1, 1], pad: [0, 0, 0, 0], dil: [1, 1], groups: 1, bias: false },
   { n: 3, c: 6, h: 5, w: 5, co: 4, kh: 1, kw: 1, stride: [1, 1], pad: [0, 0, 0, 0], dil: [1, 1], groups: 2, bias: true },
   { n: 1, c: 4, h: 7, w: 6, co: 16, kh: 1, kw: 1, stride: [2, 3], pad: [1, 0, 2, 1], dil: [1, 1], groups: 1, bias: true },
+  // pointwise on several threads, whole small GEMMs (no packing) per image and group
+  { n: 48, c: 32, h: 8, w: 9, co: 34, kh: 1, kw: 1, stride: [1, 1], pad: [0, 0, 0, 0], dil: [1, 1], groups: 2, bias: true },
   // implicit GEMM sizes: rows past MR (14) and NR (32), K past KC (384 / 256), columns past a panel row
   { n: 1, c: 8, h: 12, w: 11, co: 30, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
   { n: 2, c: 45, h: 6, w: 7, co: 15, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
