@@ -355,10 +355,10 @@ describe('errors as PyTorch gives them', () => {
   });
   it('the native parse step checks the options itself', () => {
     const call = (op: 'maxPool2d' | 'avgPool2d', over: Partial<Record<string, unknown>> = {}): void => {
-      const a = { h: 6, kh: 2, dh: 1, ceil: false, inc: true, div: 0, outLen: 2 * 3 * 3 * 3, ...over };
+      const a = { h: 6, kh: 2, dh: 1, pad: 0, ceil: false, inc: true, div: 0, outLen: 2 * 3 * 3 * 3, ...over };
       const xin = new Float32Array(2 * 3 * (a.h as number) * 6), out = new Float32Array(a.outLen as number);
       (native() as unknown as Record<string, (...args: unknown[]) => void>)[op](
-        xin, out, 2, 3, a.h, 6, a.kh, 2, 2, 2, 0, 0, a.dh, a.dh, a.ceil, a.inc, a.div);
+        xin, out, 2, 3, a.h, 6, a.kh, 2, 2, 2, a.pad, 0, a.dh, a.dh, a.ceil, a.inc, a.div);
     };
     call('maxPool2d');
     call('avgPool2d', { div: -3 });
@@ -367,6 +367,9 @@ describe('errors as PyTorch gives them', () => {
     expect(() => call('avgPool2d', { div: 0.5 })).toThrow(/^avgPool2d: argument 'divisor' must be an integer/);
     expect(() => call('avgPool2d', { dh: 2, outLen: 2 * 3 * 2 * 2 })).toThrow(/^avgPool2d: dilation must be 1/);
     expect(() => call('maxPool2d', { dh: 0 })).toThrow(RangeError);
+    // more padding than half the window (the JS layer refuses it first)
+    expect(() => call('avgPool2d', { pad: 1, outLen: 2 * 3 * 4 * 3 })).not.toThrow();
+    expect(() => call('maxPool2d', { pad: 2, outLen: 2 * 3 * 5 * 3 })).toThrow(/^maxPool2d: pad should be at most half of kernel size/);
     // a dilated window past the input: the output size the native side computes must match out
     expect(() => call('maxPool2d', { dh: 6 })).toThrow(/^maxPool2d: output size is too small/);
     // ceil mode's extra window: an out sized for floor mode is refused
