@@ -11,8 +11,9 @@
 // A line counts as run when any instantiation of it ran (a template's line
 // for float64 that only float32 reaches is not a gap). The counts are written
 // when a process exits normally, so vitest runs with --pool=threads here:
-// its forked workers are ended with a signal and would write nothing. Child
-// processes the tests start (examples, workers' own processes) add theirs.
+// its forked workers are ended with a signal and would write nothing. The
+// event-loop tests run in a process of their own (below); child processes the
+// tests start (examples, workers' own processes) add their counts too.
 // Needs g++ and gcov 9 or later (JSON output); not part of CI.
 //
 // Options: --no-build skips the cmake-js and tsc builds; --lines.
@@ -20,6 +21,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { buildVariant, steps } from './lib/addon-variant.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, 'build-coverage');
@@ -31,32 +34,29 @@ const noBuild = args.includes('--no-build');
 const listLines = args.includes('--lines');
 const vitestArgs = args.filter((a) => a !== '--no-build' && a !== '--lines');
 
-function run(label, cmd, cmdArgs, env = process.env) {
-  console.log(`test:coverage: ${label}`);
-  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', env });
-  if (r.error) throw r.error;
-  return r.status ?? 1;
-}
-function fail(msg) {
-  console.error(`test:coverage: ${msg}`);
-  process.exit(1);
-}
+const { run, fail } = steps('test:coverage', root);
 
-if (!noBuild) {
-  const cmakeJs = path.join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
-  if (run('building the addon with --coverage into build-coverage/', process.execPath,
-    [cmakeJs, 'compile', '--out', outDir, '--CDNTENSOR_COVERAGE=ON']) !== 0) fail('cmake-js build failed');
-  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  if (run('compiling the TypeScript (dist/)', process.execPath, [tsc, '-p', 'tsconfig.json']) !== 0) fail('tsc failed');
-}
+if (!noBuild) buildVariant(root, outDir, 'NTENSOR_COVERAGE', 'gcov-instrumented (--coverage)', { run, fail });
 if (!fs.existsSync(addon)) fail(`${addon} does not exist; run without --no-build`);
 
 // Counts from an earlier run would add up with this one's.
 for (const f of fs.readdirSync(objDir)) if (f.endsWith('.gcda')) fs.rmSync(path.join(objDir, f));
 
+// All test files share one process with --pool=threads, and so one thread
+// pool: the event-loop tests, which check every pool thread's scheduler slice
+// and affinity, run in a second process of their own (the counts add up).
+// Arguments for vitest replace both with one run of those.
 const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
-const status = run('the test suite (vitest --pool=threads) against build-coverage/', process.execPath,
-  [vitest, 'run', '--pool=threads', ...vitestArgs], { ...process.env, NTENSOR_NATIVE_PATH: addon });
+const ownProcess = ['test/eventloop.test.ts'];
+const passes = vitestArgs.length > 0 ? [vitestArgs]
+  : [ownProcess.flatMap((f) => ['--exclude', f]), ownProcess];
+let status = 0;
+for (const pass of passes) {
+  // --reporter=default: no JSON report, so .vitest-results.json stays the plain run's.
+  const s = run(`vitest --pool=threads ${pass.join(' ')} against build-coverage/`, process.execPath,
+    [vitest, 'run', '--pool=threads', '--reporter=default', ...pass], { ...process.env, NTENSOR_NATIVE_PATH: addon });
+  if (s !== 0) status = s;
+}
 
 // Per object (one per .cc), per source file under native/: line -> ran.
 const nativeDir = path.join(root, 'native') + path.sep;

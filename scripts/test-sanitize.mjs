@@ -33,11 +33,13 @@
 // pool is checked outside Node.
 //
 // Options: --no-build skips the cmake-js and tsc builds.
-import { spawnSync, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { buildVariant, steps } from './lib/addon-variant.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, 'build-sanitize');
@@ -47,25 +49,9 @@ const args = process.argv.slice(2);
 const noBuild = args.includes('--no-build');
 const vitestArgs = args.filter((a) => a !== '--no-build');
 
-function run(label, cmd, cmdArgs, env = process.env) {
-  console.log(`test:sanitize: ${label}`);
-  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', env });
-  if (r.error) throw r.error;
-  return r.status ?? 1;
-}
-function fail(msg) {
-  console.error(`test:sanitize: ${msg}`);
-  process.exit(1);
-}
+const { run, fail } = steps('test:sanitize', root);
 
-if (!noBuild) {
-  const cmakeJs = path.join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
-  if (run('building the ASan+UBSan addon into build-sanitize/', process.execPath,
-    [cmakeJs, 'compile', '--out', outDir, '--CDNTENSOR_SANITIZE=ON']) !== 0) fail('cmake-js build failed');
-  // The worker and examples tests load dist/.
-  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  if (run('compiling the TypeScript (dist/)', process.execPath, [tsc, '-p', 'tsconfig.json']) !== 0) fail('tsc failed');
-}
+if (!noBuild) buildVariant(root, outDir, 'NTENSOR_SANITIZE', 'ASan+UBSan', { run, fail });
 if (!fs.existsSync(addon)) fail(`${addon} does not exist; run without --no-build`);
 
 // The runtime of the compiler that built the addon (CMake's default, g++).
