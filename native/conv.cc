@@ -617,11 +617,12 @@ bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias
 // ---- transposed direct: tiles of 7 output pixels read from the image ----
 //
 // As gemm-t (channels as vectors, pixels as tile rows, the ISA's tile
-// kernel), but a tile of pixels in one output row with unit column stride
+// kernel), but a tile of pixels in one output row with column stride 1 or 2
 // whose receptive field lies inside the image reads its inputs where they
 // are: the 7 pixels' inputs at reduction step k = (ci, ki, kj) are 7
-// consecutive elements at a fixed offset from the tile's first one. Tiles
-// that touch the padding are packed (7 x K, pack_b) and read the same way.
+// elements 1 or 2 apart at a fixed offset from the tile's first one. Tiles
+// that touch the padding read strips or bands of the input packed with
+// zeros outside the image (its columns as they are, the same stride).
 // Each thread packs W^T for a block of up to 64 channels over the whole
 // depth (K x 64) and runs the tiles of a band of output rows against it;
 // the kernel stores its 7 x 64 accumulators transposed into y.
@@ -648,11 +649,11 @@ struct DirectTGeom {
   DirectTGeom(const Conv2dShape& s, index_t MRt) {
     const index_t cg = s.c / s.groups;
     tiles = ceil_div(s.ow, MRt);
-    SW = (MRt - 1) + (s.kw - 1) * s.dilationW + 1;
+    SW = (MRt - 1) * s.strideW + (s.kw - 1) * s.dilationW + 1;
     stripLen = cg * s.kh * SW;
     bands = 0;
     for (index_t tt = 0; tt < tiles; ++tt) {
-      const index_t ix0 = tt * MRt - s.padLeft;  // unit column stride; all MRt columns are read
+      const index_t ix0 = tt * MRt * s.strideW - s.padLeft;  // all MRt pixels' columns are read
       bandOf[tt] = ix0 >= 0 && ix0 + SW - 1 < s.w ? -1 : int(bands++);
     }
     window = (s.kh - 1) * s.dilationH + 1;
@@ -769,7 +770,7 @@ void directt_task(void* ctx, int t) {
       // The bands of this chunk of output rows: input rows from iyA on.
       const index_t iyA = oyc * s.strideH - s.padTop;
       for (index_t tt = 0; tt < tiles; ++tt) {
-        if (geo.bandOf[tt] >= 0) ck.strip(sb, xg, iyA, tt * MRt - s.padLeft, SW, band + geo.bandOf[tt] * geo.bandLen);
+        if (geo.bandOf[tt] >= 0) ck.strip(sb, xg, iyA, tt * MRt * s.strideW - s.padLeft, SW, band + geo.bandOf[tt] * geo.bandLen);
       }
       for (index_t oy = oyc, oye = std::min(oy1, oyc + chunk); oy < oye; ++oy) {
         const index_t iy0 = oy * s.strideH - s.padTop;
@@ -778,7 +779,7 @@ void directt_task(void* ctx, int t) {
         // their rows are too, else a strip.
         if (!rowsIn) {
           for (index_t tt = 0; tt < tiles; ++tt) {
-            if (geo.bandOf[tt] < 0) ck.strip(s, xg, iy0, tt * MRt - s.padLeft, SW, ab + tt * stripLen);
+            if (geo.bandOf[tt] < 0) ck.strip(s, xg, iy0, tt * MRt * s.strideW - s.padLeft, SW, ab + tt * stripLen);
           }
         }
         for (index_t pc = 0; pc < K; pc += KCd) {
@@ -795,13 +796,13 @@ void directt_task(void* ctx, int t) {
               a = band + geo.bandOf[tt] * geo.bandLen + (iy0 - iyA) * SW;
               o = offBand;
             } else if (rowsIn) {
-              a = xg + iy0 * s.w + (ox - s.padLeft);
+              a = xg + iy0 * s.w + (ox * s.strideW - s.padLeft);
               o = off;
             } else {
               a = ab + tt * stripLen;
               o = offStrip;
             }
-            ck.tile(kc, a, o + pc, bb + pc * NR, NR * K, ctt, ldct, pc > 0, bc, yt, P, mr, int(nco));
+            ck.tile(kc, a, s.strideW, o + pc, bb + pc * NR, NR * K, ctt, ldct, pc > 0, bc, yt, P, mr, int(nco));
           }
         }
       }
@@ -951,7 +952,7 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, cons
   if (path == Path::winograd) path = Path::automatic;  // only with Winograd's weights (winograd())
   if (path == Path::pointwise && !isPointwise) path = Path::automatic;
   if (path == Path::direct && !directOk) path = Path::automatic;
-  if (path == Path::directt && !(s.strideW == 1 && s.ow <= kDirectTMaxOw && directt_own<T>())) path = Path::automatic;
+  if (path == Path::directt && !((s.strideW == 1 || s.strideW == 2) && s.ow <= kDirectTMaxOw && directt_own<T>())) path = Path::automatic;
   if (path == Path::automatic) {
     const double jobMacs = double(mg) * double(cg * s.kh * s.kw) * double(s.oh * s.ow);
     if (isPointwise) {
@@ -961,12 +962,17 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, cons
       // the GEMM's MR-high tiles would compute mostly padding rows, and for
       // short reductions packing would cost more than it saves (measured).
       path = Path::direct;
-    } else if (s.oh * s.ow > kGemmTMaxPixels && mg >= 32 && s.strideW == 1 && s.ow >= 28 &&
+    } else if (s.oh * s.ow > kGemmTMaxPixels && mg >= 32 && (s.strideW == 1 || (s.strideW == 2 && cg * s.kh * s.kw >= 256)) && s.ow >= 28 &&
                s.ow <= kDirectTMaxOw && directt_own<T>() && tile_fill(mg, s.ow) >= 0.85 &&
                jobMacs >= kTransposedMinMacs) {
-      // Many output pixels, unit column stride: tiles of 7 pixels read from
-      // the image in place, channels as vectors (direct_t; 3x3 64 -> 64 on
-      // 56^2, one thread: ~126 -> ~135 GFLOP/s against gemm).
+      // Many output pixels, column stride 1 or 2: tiles of 7 pixels read
+      // from the image in place, channels as vectors (direct_t; 3x3 64 -> 64
+      // on 56^2, one thread: ~126 -> ~135 GFLOP/s against gemm; 3x3 stride
+      // 2, 32 -> 64 on 112^2 to 128 -> 128 on 56^2: 147-166 -> 171-185 on
+      // one thread, 248-271 -> 322-344 on two). Stride 2 only with a depth
+      // of 256 or more: the 3-channel 7x7 stem (depth 147) measured ~3 %
+      // slower than gemm, each tile's transposed stores and strips weighing
+      // more against a short reduction.
       path = Path::directt;
     } else if (s.oh * s.ow <= kGemmTMaxPixels && mg >= 32 && gemmt_own<T>() &&
                tile_fill(mg, s.oh * s.ow) >= 0.85 && jobMacs >= kTransposedMinMacs) {

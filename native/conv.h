@@ -95,7 +95,8 @@ using PrefetchKernel = const char* (*)(index_t kc, const T* A, const T* B, index
 // The tile kernel of the transposed direct path (conv.cc: direct_t): mr
 // (<= pfMR) output pixels x nr (<= pfNR) output channels over the whole
 // reduction, accumulators from 0 taking k = 0, 1, ..., K - 1 in order; the
-// products of pixel i at step k are a[off[k] + i] * B(k, channel), B as in
+// products of pixel i at step k are a[off[k] + i * sx] * B(k, channel)
+// (sx, the pixels' column stride, 1 or 2), B as in
 // PrefetchKernel (NR-wide panels, K deep, bstride elements apart). Stores
 // acc (+ bias[c], or nothing added if bias is null) to y[c * ldy + i].
 // Over reduction steps [0, kc) of a block (off and B already at its first
@@ -103,9 +104,9 @@ using PrefetchKernel = const char* (*)(index_t kc, const T* A, const T* B, index
 // ct + i * ldct, channels contiguous); if y is null they are stored back to
 // ct, else (the last block) stored as above.
 template <typename T>
-using TileKernel = void (*)(index_t kc, const T* a, const index_t* off, const T* B, index_t bstride,
-                            T* ct, index_t ldct, bool loadC, const T* bias, T* y, index_t ldy,
-                            int mr, int nr);
+using TileKernel = void (*)(index_t kc, const T* a, index_t sx, const index_t* off, const T* B,
+                            index_t bstride, T* ct, index_t ldct, bool loadC, const T* bias, T* y,
+                            index_t ldy, int mr, int nr);
 
 // The input strip of one direct_t tile on the padding: for every input
 // channel ci < C / groups and kernel row ki, the sw input columns

@@ -168,11 +168,11 @@ __attribute__((always_inline)) inline void load_b_step(const float* const bv[NV]
   for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(bv[v] + p * kPanel);
 }
 
-template <int RM, int NV>
+template <int RM, int NV, int SX = 1>
 __attribute__((always_inline)) inline void fma_rows(const float* a, const __m512 b[NV], __m512 c[RM][NV]) {
 #pragma GCC unroll 7
   for (int i = 0; i < RM; ++i) {
-    const __m512 av = _mm512_set1_ps(a[i]);
+    const __m512 av = _mm512_set1_ps(a[i * SX]);
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) c[i][v] = _mm512_fmadd_ps(av, b[v], c[i][v]);
   }
@@ -243,7 +243,9 @@ const char* ukernel_pf_f32(index_t kc, const float* A, const float* B, index_t b
 // B vectors and the broadcast take all 32 zmm registers; the fourth B vector
 // is each row's FMA memory operand. The accumulators start from 0, or from
 // ct (loadC), and are stored to ct (ldct = 64); each takes its products in k
-// order, as the contract requires, so the bits are GCC's.
+// order, as the contract requires, so the bits are GCC's. Pixel i of a step
+// is at a + off[k] + i * SX: tile_loop_7x64_s1 and _s2 for SX = 1 and 2
+// (NT_SX_BYTES, the broadcast's byte step, "4" or "8").
 #define NT_CT_LOAD(r, i, v) "vmovaps " #i "*256+" #v "*64(%[ct]), %%zmm" #r "\n\t"
 #define NT_CT_STORE(r, i, v) "vmovaps %%zmm" #r ", " #i "*256+" #v "*64(%[ct])\n\t"
 #define NT_ZERO(r, i, v) "vpxord %%zmm" #r ", %%zmm" #r ", %%zmm" #r "\n\t"
@@ -252,53 +254,54 @@ const char* ukernel_pf_f32(index_t kc, const float* A, const float* B, index_t b
   NT_ROW4(M, 0, 0, 1, 2, 3) NT_ROW4(M, 1, 4, 5, 6, 7) NT_ROW4(M, 2, 8, 9, 10, 11)           \
   NT_ROW4(M, 3, 12, 13, 14, 15) NT_ROW4(M, 4, 16, 17, 18, 19) NT_ROW4(M, 5, 20, 21, 22, 23) \
   NT_ROW4(M, 6, 24, 25, 26, 27)
-#define NT_FMA_ROW(i, r0, r1, r2, r3)                 \
-  "vbroadcastss " #i "*4(%[ap]), %%zmm31\n\t"        \
-  "vfmadd231ps %%zmm28, %%zmm31, %%zmm" #r0 "\n\t"   \
-  "vfmadd231ps %%zmm29, %%zmm31, %%zmm" #r1 "\n\t"   \
-  "vfmadd231ps %%zmm30, %%zmm31, %%zmm" #r2 "\n\t"   \
+#define NT_FMA_ROW(i, r0, r1, r2, r3)                        \
+  "vbroadcastss " #i "*" NT_SX_BYTES "(%[ap]), %%zmm31\n\t" \
+  "vfmadd231ps %%zmm28, %%zmm31, %%zmm" #r0 "\n\t"          \
+  "vfmadd231ps %%zmm29, %%zmm31, %%zmm" #r1 "\n\t"          \
+  "vfmadd231ps %%zmm30, %%zmm31, %%zmm" #r2 "\n\t"          \
   "vfmadd231ps 64(%[b1]), %%zmm31, %%zmm" #r3 "\n\t"
-
-void tile_loop_7x64(index_t K, const float* a, const index_t* off, const float* b0, const float* b1,
-                    float* ct, bool loadC) {
-  const float* ap;
-  __asm__ volatile(
-      "test %[load], %[load]\n\t"
-      "jz 1f\n\t"
-      NT_TILE(NT_CT_LOAD)
-      "jmp 2f\n"
-      "1:\n\t"
-      NT_TILE(NT_ZERO)
-      "2:\n\t"
-      "test %[k], %[k]\n\t"
-      "jle 4f\n"
-      "3:\n\t"
-      "mov (%[off]), %[ap]\n\t"
-      "prefetcht0 4096(%[b0])\n\t"  // kPfB steps of 32 floats ahead
-      "prefetcht0 4160(%[b0])\n\t"
-      "prefetcht0 4096(%[b1])\n\t"
-      "prefetcht0 4160(%[b1])\n\t"
-      "vmovaps (%[b0]), %%zmm28\n\t"
-      "vmovaps 64(%[b0]), %%zmm29\n\t"
-      "vmovaps (%[b1]), %%zmm30\n\t"
-      "lea (%[a], %[ap], 4), %[ap]\n\t"
-      NT_FMA_ROW(0, 0, 1, 2, 3) NT_FMA_ROW(1, 4, 5, 6, 7) NT_FMA_ROW(2, 8, 9, 10, 11)
-      NT_FMA_ROW(3, 12, 13, 14, 15) NT_FMA_ROW(4, 16, 17, 18, 19) NT_FMA_ROW(5, 20, 21, 22, 23)
-      NT_FMA_ROW(6, 24, 25, 26, 27)
-      "add $128, %[b0]\n\t"
-      "add $128, %[b1]\n\t"
-      "add $8, %[off]\n\t"
-      "dec %[k]\n\t"
-      "jnz 3b\n"
-      "4:\n\t"
-      NT_TILE(NT_CT_STORE)
-      : [k] "+r"(K), [off] "+r"(off), [b0] "+r"(b0), [b1] "+r"(b1), [ap] "=&r"(ap)
-      : [a] "r"(a), [ct] "r"(ct), [load] "r"(int(loadC))
-      : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18",
-        "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28",
-        "xmm29", "xmm30", "xmm31");
-}
+#define NT_TILE_LOOP(NAME)                                                                             \
+  void NAME(index_t K, const float* a, const index_t* off, const float* b0, const float* b1,           \
+            float* ct, bool loadC) {                                                                   \
+    const float* ap;                                                                                   \
+    __asm__ volatile(                                                                                  \
+        "test %[load], %[load]\n\t"                                                                    \
+        "jz 1f\n\t" NT_TILE(NT_CT_LOAD) "jmp 2f\n"                                                     \
+        "1:\n\t" NT_TILE(NT_ZERO) "2:\n\t"                                                             \
+        "test %[k], %[k]\n\t"                                                                          \
+        "jle 4f\n"                                                                                     \
+        "3:\n\t"                                                                                       \
+        "mov (%[off]), %[ap]\n\t"                                                                      \
+        "prefetcht0 4096(%[b0])\n\t" /* kPfB steps of 32 floats ahead */                              \
+        "prefetcht0 4160(%[b0])\n\t"                                                                   \
+        "prefetcht0 4096(%[b1])\n\t"                                                                   \
+        "prefetcht0 4160(%[b1])\n\t"                                                                   \
+        "vmovaps (%[b0]), %%zmm28\n\t"                                                                 \
+        "vmovaps 64(%[b0]), %%zmm29\n\t"                                                               \
+        "vmovaps (%[b1]), %%zmm30\n\t"                                                                 \
+        "lea (%[a], %[ap], 4), %[ap]\n\t" NT_FMA_ROW(0, 0, 1, 2, 3) NT_FMA_ROW(1, 4, 5, 6, 7)          \
+            NT_FMA_ROW(2, 8, 9, 10, 11) NT_FMA_ROW(3, 12, 13, 14, 15) NT_FMA_ROW(4, 16, 17, 18, 19)    \
+                NT_FMA_ROW(5, 20, 21, 22, 23) NT_FMA_ROW(6, 24, 25, 26, 27)                            \
+        "add $128, %[b0]\n\t"                                                                          \
+        "add $128, %[b1]\n\t"                                                                          \
+        "add $8, %[off]\n\t"                                                                           \
+        "dec %[k]\n\t"                                                                                 \
+        "jnz 3b\n"                                                                                     \
+        "4:\n\t" NT_TILE(NT_CT_STORE)                                                                  \
+        : [k] "+r"(K), [off] "+r"(off), [b0] "+r"(b0), [b1] "+r"(b1), [ap] "=&r"(ap)                   \
+        : [a] "r"(a), [ct] "r"(ct), [load] "r"(int(loadC))                                             \
+        : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",      \
+          "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18",     \
+          "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28",    \
+          "xmm29", "xmm30", "xmm31");                                                                  \
+  }
+#define NT_SX_BYTES "4"
+NT_TILE_LOOP(tile_loop_7x64_s1)
+#undef NT_SX_BYTES
+#define NT_SX_BYTES "8"
+NT_TILE_LOOP(tile_loop_7x64_s2)
+#undef NT_SX_BYTES
+#undef NT_TILE_LOOP
 #undef NT_FMA_ROW
 #undef NT_TILE
 #undef NT_ROW4
@@ -308,13 +311,14 @@ void tile_loop_7x64(index_t K, const float* a, const index_t* off, const float* 
 constexpr bool kTileAsm = true;
 #else
 constexpr bool kTileAsm = false;
-inline void tile_loop_7x64(index_t, const float*, const index_t*, const float*, const float*, float*, bool) {}
+inline void tile_loop_7x64_s1(index_t, const float*, const index_t*, const float*, const float*, float*, bool) {}
+inline void tile_loop_7x64_s2(index_t, const float*, const index_t*, const float*, const float*, float*, bool) {}
 #endif
 
-// conv.h: TileKernel for 7 pixels x NV vectors of 16 channels (two 32-wide
-// panels). Per k: one offset, 7 broadcasts, NV loads, 7 * NV FMAs. Asm: the k
-// loop is tile_loop_7x64 (clang; NV = 4, ldct = 64).
-template <int NV, bool Asm>
+// conv.h: TileKernel for 7 pixels SX apart x NV vectors of 16 channels
+// (two 32-wide panels). Per k: one offset, 7 broadcasts, NV loads, 7 * NV
+// FMAs. Asm: the k loop is tile_loop_7x64_s1 / _s2 (clang; NV = 4, ldct = 64).
+template <int NV, bool Asm, int SX>
 void tile_kernel(index_t K, const float* a, const index_t* off, const float* B, index_t bstride,
                  float* ct, index_t ldct, bool loadC, const float* bias, float* y, index_t ldy,
                  int mr, int nr) {
@@ -325,7 +329,11 @@ void tile_kernel(index_t K, const float* a, const index_t* off, const float* B, 
   __m512 c[RM][NV];
   if constexpr (Asm) {
     static_assert(NV == 4, "the assembly loop is 7 x 64");
-    tile_loop_7x64(K, a, off, bv[0], bv[2], ct, loadC);
+    if constexpr (SX == 1) {
+      tile_loop_7x64_s1(K, a, off, bv[0], bv[2], ct, loadC);
+    } else {
+      tile_loop_7x64_s2(K, a, off, bv[0], bv[2], ct, loadC);
+    }
     if (y == nullptr) return;
 #pragma GCC unroll 7
     for (int i = 0; i < RM; ++i) {
@@ -342,7 +350,7 @@ void tile_kernel(index_t K, const float* a, const index_t* off, const float* B, 
     for (index_t p = 0; p < K; ++p) {
       __m512 b[NV];
       load_b_step<NV>(bv, p, b);
-      fma_rows<RM, NV>(a + off[p], b, c);
+      fma_rows<RM, NV, SX>(a + off[p], b, c);
     }
   }
   if (y == nullptr) {
@@ -372,12 +380,20 @@ void tile_kernel(index_t K, const float* a, const index_t* off, const float* B, 
   }
 }
 
-void tile_kernel_f32(index_t K, const float* a, const index_t* off, const float* B, index_t bstride,
-                     float* ct, index_t ldct, bool loadC, const float* bias, float* y, index_t ldy,
-                     int mr, int nr) {
-  if (nr <= 32) return tile_kernel<2, false>(K, a, off, B, bstride, ct, ldct, loadC, bias, y, ldy, mr, nr);
-  if (kTileAsm && ldct == 64) return tile_kernel<4, kTileAsm>(K, a, off, B, bstride, ct, ldct, loadC, bias, y, ldy, mr, nr);
-  tile_kernel<4, false>(K, a, off, B, bstride, ct, ldct, loadC, bias, y, ldy, mr, nr);
+template <int SX>
+void tile_kernel_sx(index_t K, const float* a, const index_t* off, const float* B, index_t bstride,
+                    float* ct, index_t ldct, bool loadC, const float* bias, float* y, index_t ldy,
+                    int mr, int nr) {
+  if (nr <= 32) return tile_kernel<2, false, SX>(K, a, off, B, bstride, ct, ldct, loadC, bias, y, ldy, mr, nr);
+  if (kTileAsm && ldct == 64) return tile_kernel<4, kTileAsm, SX>(K, a, off, B, bstride, ct, ldct, loadC, bias, y, ldy, mr, nr);
+  tile_kernel<4, false, SX>(K, a, off, B, bstride, ct, ldct, loadC, bias, y, ldy, mr, nr);
+}
+
+void tile_kernel_f32(index_t K, const float* a, index_t sx, const index_t* off, const float* B,
+                     index_t bstride, float* ct, index_t ldct, bool loadC, const float* bias, float* y,
+                     index_t ldy, int mr, int nr) {
+  if (sx == 2) return tile_kernel_sx<2>(K, a, off, B, bstride, ct, ldct, loadC, bias, y, ldy, mr, nr);
+  tile_kernel_sx<1>(K, a, off, B, bstride, ct, ldct, loadC, bias, y, ldy, mr, nr);
 }
 
 }  // namespace avx512

@@ -282,6 +282,10 @@ describe('every native path, ISA and thread count gives the same bits', () => {
     // many output pixels, unit column stride, >= 32 channels: tiles read in place where the ISA has the kernel
     expect(pathOf([16, 20, 20], [32, 16, 3, 3], { padding: 1 })).toMatch(/^(gemm|direct-t)$/);
     expect(pathOf([16, 20, 20], [32, 16, 3, 3], { padding: 1, stride: 2 })).toMatch(/^gemm(-t)?$/);
+    // column stride 2 reads in place too when the reduction is deep enough; the 3-channel 7x7 stem stays on gemm
+    const own = binding.backendInfo().isa === 'avx512';
+    expect(pathOf([32, 112, 112], [64, 32, 3, 3], { padding: 1, stride: 2 })).toBe(own ? 'direct-t' : 'gemm');
+    expect(pathOf([3, 224, 224], [64, 3, 7, 7], { padding: 3, stride: 2 })).toBe('gemm');
   });
 
   it('extra memory: the packed weights once per call plus one packed input block per thread', () => {

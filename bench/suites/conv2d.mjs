@@ -3,7 +3,8 @@
 // (torch.nn.functional.conv2d in a long-lived Python child) and a naive
 // seven-loop JS convolution where it finishes in reasonable time; at 1 thread
 // and at all cores. Shapes: the d2l seed and edge detector, ResNet-style
-// 1x1 and 3x3 layers, the 7x7 stride-2 stem, a batch of 8 and a depthwise
+// 1x1 and 3x3 layers (one with stride 2, as ResNet downsamples), the 7x7
+// stride-2 stem, a batch of 8 and a depthwise
 // 3x3. For ntensor it also records which path ran and the extra memory the
 // call used (packed weights + one packed input block per thread, from the
 // native binding), and for the 1x1 layers the speed of ntensor's own matmul
@@ -35,6 +36,7 @@ export const CASES = [
   { id: '1x1-64-256', label: '64×56² → 256, 1×1', n: 1, c: 64, h: 56, w: 56, cout: 256, kh: 1, kw: 1, stride: 1, pad: 0, groups: 1 },
   { id: '3x3-64', label: '64×56² → 64, 3×3 p1', n: 1, c: 64, h: 56, w: 56, cout: 64, kh: 3, kw: 3, stride: 1, pad: 1, groups: 1 },
   { id: 'stem', label: '3×224² → 64, 7×7 s2 p3', n: 1, c: 3, h: 224, w: 224, cout: 64, kh: 7, kw: 7, stride: 2, pad: 3, groups: 1 },
+  { id: '3x3-s2', label: '64×56² → 128, 3×3 s2 p1', n: 1, c: 64, h: 56, w: 56, cout: 128, kh: 3, kw: 3, stride: 2, pad: 1, groups: 1 },
   { id: '3x3-128', label: '128×28² → 128, 3×3 p1', n: 1, c: 128, h: 28, w: 28, cout: 128, kh: 3, kw: 3, stride: 1, pad: 1, groups: 1 },
   { id: '3x3-512', label: '512×7² → 512, 3×3 p1', n: 1, c: 512, h: 7, w: 7, cout: 512, kh: 3, kw: 3, stride: 1, pad: 1, groups: 1 },
   { id: '3x3-64-b8', label: '8×64×56² → 64, 3×3 p1', n: 8, c: 64, h: 56, w: 56, cout: 64, kh: 3, kw: 3, stride: 1, pad: 1, groups: 1 },
