@@ -952,7 +952,10 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, cons
   if (path == Path::winograd) path = Path::automatic;  // only with Winograd's weights (winograd())
   if (path == Path::pointwise && !isPointwise) path = Path::automatic;
   if (path == Path::direct && !directOk) path = Path::automatic;
-  if (path == Path::directt && !((s.strideW == 1 || s.strideW == 2) && s.ow <= kDirectTMaxOw && directt_own<T>())) path = Path::automatic;
+  if (path == Path::directt &&
+      !((s.strideW == 1 || s.strideW == 2) && s.ow <= kDirectTMaxOw && directt_own<T>())) {
+    path = Path::automatic;
+  }
   if (path == Path::automatic) {
     const double jobMacs = double(mg) * double(cg * s.kh * s.kw) * double(s.oh * s.ow);
     if (isPointwise) {
@@ -962,7 +965,8 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, cons
       // the GEMM's MR-high tiles would compute mostly padding rows, and for
       // short reductions packing would cost more than it saves (measured).
       path = Path::direct;
-    } else if (s.oh * s.ow > kGemmTMaxPixels && mg >= 32 && (s.strideW == 1 || (s.strideW == 2 && cg * s.kh * s.kw >= 256)) && s.ow >= 28 &&
+    } else if (s.oh * s.ow > kGemmTMaxPixels && mg >= 32 &&
+               (s.strideW == 1 || (s.strideW == 2 && cg * s.kh * s.kw >= 256)) && s.ow >= 28 &&
                s.ow <= kDirectTMaxOw && directt_own<T>() && tile_fill(mg, s.ow) >= 0.85 &&
                jobMacs >= kTransposedMinMacs) {
       // Many output pixels, column stride 1 or 2: tiles of 7 pixels read
