@@ -818,6 +818,13 @@ bool directt_own() {
   return ck.tile != nullptr && ck.pfNR % NR == 0 && NR == 32 / index_t(sizeof(T) / 4);
 }
 
+// Whether direct_t can run s at all (forced or chosen): the tile kernel,
+// column stride 1 or 2, rows of at most kDirectTMaxOw.
+template <typename T>
+bool directt_fits(const Conv2dShape& s) {
+  return (s.strideW == 1 || s.strideW == 2) && s.ow <= kDirectTMaxOw && directt_own<T>();
+}
+
 template <typename T>
 bool direct_t(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const Kernels<T>& ck = current_kernels<T>();
@@ -952,10 +959,7 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, cons
   if (path == Path::winograd) path = Path::automatic;  // only with Winograd's weights (winograd())
   if (path == Path::pointwise && !isPointwise) path = Path::automatic;
   if (path == Path::direct && !directOk) path = Path::automatic;
-  if (path == Path::directt &&
-      !((s.strideW == 1 || s.strideW == 2) && s.ow <= kDirectTMaxOw && directt_own<T>())) {
-    path = Path::automatic;
-  }
+  if (path == Path::directt && !directt_fits<T>(s)) path = Path::automatic;
   if (path == Path::automatic) {
     const double jobMacs = double(mg) * double(cg * s.kh * s.kw) * double(s.oh * s.ow);
     if (isPointwise) {
@@ -965,10 +969,9 @@ void run(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y, cons
       // the GEMM's MR-high tiles would compute mostly padding rows, and for
       // short reductions packing would cost more than it saves (measured).
       path = Path::direct;
-    } else if (s.oh * s.ow > kGemmTMaxPixels && mg >= 32 &&
-               (s.strideW == 1 || (s.strideW == 2 && cg * s.kh * s.kw >= 256)) && s.ow >= 28 &&
-               s.ow <= kDirectTMaxOw && directt_own<T>() && tile_fill(mg, s.ow) >= 0.85 &&
-               jobMacs >= kTransposedMinMacs) {
+    } else if (s.oh * s.ow > kGemmTMaxPixels && mg >= 32 && directt_fits<T>(s) &&
+               (s.strideW == 1 || cg * s.kh * s.kw >= 256) && s.ow >= 28 &&
+               tile_fill(mg, s.ow) >= 0.85 && jobMacs >= kTransposedMinMacs) {
       // Many output pixels, column stride 1 or 2: tiles of 7 pixels read
       // from the image in place, channels as vectors (direct_t; 3x3 64 -> 64
       // on 56^2, one thread: ~126 -> ~135 GFLOP/s against gemm; 3x3 stride

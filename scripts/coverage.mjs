@@ -60,19 +60,21 @@ for (const pass of passes) {
 
 // Per object (one per .cc), per source file under native/: line -> ran.
 const nativeDir = path.join(root, 'native') + path.sep;
+/** Marks line `ln` of `lines` as run if it ran here or anywhere before. */
+const markRan = (lines, ln, ran) => lines.set(ln, (lines.get(ln) ?? false) || ran);
 const rows = [];
 for (const gcda of fs.readdirSync(objDir).filter((f) => f.endsWith('.gcda')).sort()) {
   const r = spawnSync('gcov', ['--json-format', '--stdout', '-o', objDir, path.join(objDir, gcda)],
     { cwd: outDir, encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) fail(`gcov failed on ${gcda}: ${r.stderr}`);
-  const object = gcda.replace(/\.gcda$/, '').replace(/\.o$/, '');
+  const object = gcda.replace(/\.gcda$/, '');  // conv.cc.gcda: conv.cc's object
   // One JSON document per line with --stdout.
   for (const doc of r.stdout.split('\n').filter((l) => l.trim() !== '')) {
     for (const file of JSON.parse(doc).files) {
       const abs = path.resolve(outDir, file.file);
       if (!abs.startsWith(nativeDir)) continue;
       const lines = new Map();
-      for (const l of file.lines) lines.set(l.line_number, (lines.get(l.line_number) ?? false) || l.count > 0);
+      for (const l of file.lines) markRan(lines, l.line_number, l.count > 0);
       if (lines.size === 0) continue;
       rows.push({ file: path.relative(root, abs), object, lines });
     }
@@ -80,8 +82,8 @@ for (const gcda of fs.readdirSync(objDir).filter((f) => f.endsWith('.gcda')).sor
 }
 if (rows.length === 0) fail('no coverage counts were written (did the tests load build-coverage/?)');
 
-// A header or .inc seen in several objects: a row per object (ISA copies);
-// a file's own object: one row.
+// A header or .inc seen in several objects (the ISA copies): a row per
+// object. The total counts each source line once: run if it ran in any.
 const byFile = new Map();
 for (const r of rows) byFile.set(r.file, [...(byFile.get(r.file) ?? []), r]);
 let total = 0, ran = 0;
@@ -89,13 +91,10 @@ const table = [];
 for (const [file, rs] of [...byFile].sort((a, b) => a[0].localeCompare(b[0]))) {
   for (const r of rs) {
     const n = r.lines.size, k = [...r.lines.values()].filter(Boolean).length;
-    const own = path.basename(file) === `${r.object}`;
-    // Count each source line once in the total: the file's own object, or
-    // for a shared file the lines that ran in any object.
-    table.push({ name: rs.length > 1 && !own ? `${file} (in ${r.object})` : file, n, k, r });
+    table.push({ name: rs.length > 1 ? `${file} (in ${r.object})` : file, n, k, r });
   }
   const merged = new Map();
-  for (const r of rs) for (const [ln, ok] of r.lines) merged.set(ln, (merged.get(ln) ?? false) || ok);
+  for (const r of rs) for (const [ln, ok] of r.lines) markRan(merged, ln, ok);
   total += merged.size;
   ran += [...merged.values()].filter(Boolean).length;
 }
