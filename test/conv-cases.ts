@@ -61,6 +61,9 @@ export const GEMMT_SHAPES: NativeConvCase[] = [
   // one image, several channel blocks: the im2col^T packed once, split over the threads
   { n: 1, c: 256, h: 7, w: 7, co: 256, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
   { n: 1, c: 100, h: 9, w: 9, co: 130, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
+  // a reduction of 2 rows: each 7-pixel panel shorter than one vector
+  // (pack_b stores every row of it masked)
+  { n: 1, c: 2, h: 5, w: 5, co: 20, kh: 1, kw: 1, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
   // 256 pixels (the largest the path takes), 1x1 with padding
   { n: 1, c: 30, h: 14, w: 14, co: 70, kh: 1, kw: 1, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
 ];
