@@ -236,16 +236,19 @@ const char* ukernel_pf_f32(index_t kc, const float* A, const float* B, index_t b
                               rowSkip, col);
 }
 
-#if defined(__clang__)
-// The k loop of the 7 x 64 tile in assembly, for clang: compiled from the
-// intrinsics below, clang 14 kept most of the 28 accumulators on the stack
-// (3x3 64 -> 64 on 56^2 ran at half GCC's speed). Its 28 accumulators, three
+#if defined(__GNUC__)
+// The k loop of the 7 x 64 tile in assembly (GCC and clang): compiled from
+// the intrinsics below, clang 14 kept most of the 28 accumulators on the
+// stack (3x3 64 -> 64 on 56^2 ran at half GCC's speed), and GCC 12's loop,
+// with two of them on the stack, took 1.05-1.10x this loop's time on the
+// direct-t layers (bench/RESULTS.md, stop 20). Its 28 accumulators, three
 // B vectors and the broadcast take all 32 zmm registers; the fourth B vector
 // is each row's FMA memory operand. The accumulators start from 0, or from
 // ct (loadC), and are stored to ct (ldct = 64); each takes its products in k
-// order, as the contract requires, so the bits are GCC's. Pixel i of a step
-// is at a + off[k] + i * SX: tile_loop_7x64_s1 and _s2 for SX = 1 and 2
-// (NT_SX_BYTES, the broadcast's byte step, "4" or "8").
+// order, as the contract requires, so the bits are the intrinsics loop's
+// (the loop other compilers would run, and the 2-vector tiles' loop). Pixel
+// i of a step is at a + off[k] + i * SX: tile_loop_7x64_s1 and _s2 for
+// SX = 1 and 2 (NT_SX_BYTES, the broadcast's byte step, "4" or "8").
 #define NT_CT_LOAD(r, i, v) "vmovaps " #i "*256+" #v "*64(%[ct]), %%zmm" #r "\n\t"
 #define NT_CT_STORE(r, i, v) "vmovaps %%zmm" #r ", " #i "*256+" #v "*64(%[ct])\n\t"
 #define NT_ZERO(r, i, v) "vpxord %%zmm" #r ", %%zmm" #r ", %%zmm" #r "\n\t"
@@ -317,7 +320,7 @@ inline void tile_loop_7x64_s2(index_t, const float*, const index_t*, const float
 
 // conv.h: TileKernel for 7 pixels SX apart x NV vectors of 16 channels
 // (two 32-wide panels). Per k: one offset, 7 broadcasts, NV loads, 7 * NV
-// FMAs. Asm: the k loop is tile_loop_7x64_s1 / _s2 (clang; NV = 4, ldct = 64).
+// FMAs. Asm: the k loop is tile_loop_7x64_s1 / _s2 (NV = 4, ldct = 64).
 template <int NV, bool Asm, int SX>
 void tile_kernel(index_t K, const float* a, const index_t* off, const float* B, index_t bstride,
                  float* ct, index_t ldct, bool loadC, const float* bias, float* y, index_t ldy,
