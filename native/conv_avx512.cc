@@ -225,17 +225,6 @@ const char* ukernel_pf(index_t kc, const float* A, const float* B, index_t bstri
   return pf;
 }
 
-const char* ukernel_pf_f32(index_t kc, const float* A, const float* B, index_t bstride, float* C,
-                           index_t ldc, int mr, int nr, bool loadC, const char* pf, index_t every,
-                           index_t rowLines, index_t rowSkip, index_t* col) {
-  if (nr <= 32) {
-    return ukernel_pf<kPfMR, 2>(kc, A, B, bstride, C, ldc, mr, nr, loadC, pf, every, rowLines,
-                                rowSkip, col);
-  }
-  return ukernel_pf<kPfMR, 4>(kc, A, B, bstride, C, ldc, mr, nr, loadC, pf, every, rowLines,
-                              rowSkip, col);
-}
-
 #if defined(__GNUC__)
 // The k loop of the 7 x 64 tile in assembly (GCC and clang): compiled from
 // the intrinsics below, clang 14 kept most of the 28 accumulators on the
@@ -304,6 +293,61 @@ NT_TILE_LOOP(tile_loop_7x64_s1)
 #define NT_SX_BYTES "8"
 NT_TILE_LOOP(tile_loop_7x64_s2)
 #undef NT_SX_BYTES
+// The same 7 x 64 loop over gemm-t's packed A panel (pixel i of step k at
+// a[7k + i]) with ukernel_pf's prefetch walk: one line at pf before steps
+// 0, every, 2 * every, ... (none if every is 0), the next row's after
+// rowLines lines. Returns where the walk stopped; *colp is its line in the
+// row. (GCC 12 kept one of the intrinsics loop's accumulators on the stack.)
+#define NT_SX_BYTES "4"
+const char* gemmt_loop_7x64(index_t K, const float* a, const float* b0, const float* b1, float* ct,
+                            bool loadC, const char* pf, index_t every, index_t rowLines,
+                            index_t rowSkip, index_t* colp) {
+  index_t col = *colp, cnt = every > 0 ? 1 : K + 1;
+  __asm__ volatile(
+      "test %[load], %[load]\n\t"
+      "jz 1f\n\t" NT_TILE(NT_CT_LOAD) "jmp 2f\n"
+      "1:\n\t" NT_TILE(NT_ZERO) "2:\n\t"
+      "test %[k], %[k]\n\t"
+      "jle 4f\n"
+      "3:\n\t"
+      "prefetcht0 4096(%[b0])\n\t"
+      "prefetcht0 4160(%[b0])\n\t"
+      "prefetcht0 4096(%[b1])\n\t"
+      "prefetcht0 4160(%[b1])\n\t"
+      "vmovaps (%[b0]), %%zmm28\n\t"
+      "vmovaps 64(%[b0]), %%zmm29\n\t"
+      "vmovaps (%[b1]), %%zmm30\n\t"
+      "dec %[cnt]\n\t"
+      "jnz 5f\n\t"
+      "mov %[every], %[cnt]\n\t"
+      "prefetcht1 (%[pf])\n\t"
+      "add $64, %[pf]\n\t"
+      "inc %[col]\n\t"
+      "cmp %[rowLines], %[col]\n\t"
+      "jne 5f\n\t"
+      "xor %[col], %[col]\n\t"
+      "add %[rowSkip], %[pf]\n"
+      "5:\n\t" NT_FMA_ROW(0, 0, 1, 2, 3) NT_FMA_ROW(1, 4, 5, 6, 7) NT_FMA_ROW(2, 8, 9, 10, 11)
+          NT_FMA_ROW(3, 12, 13, 14, 15) NT_FMA_ROW(4, 16, 17, 18, 19) NT_FMA_ROW(5, 20, 21, 22, 23)
+              NT_FMA_ROW(6, 24, 25, 26, 27)
+      "add $128, %[b0]\n\t"
+      "add $128, %[b1]\n\t"
+      "add $28, %[ap]\n\t"
+      "dec %[k]\n\t"
+      "jnz 3b\n"
+      "4:\n\t" NT_TILE(NT_CT_STORE)
+      : [k] "+r"(K), [ap] "+r"(a), [b0] "+r"(b0), [b1] "+r"(b1), [pf] "+r"(pf), [col] "+r"(col),
+        [cnt] "+r"(cnt)
+      : [ct] "r"(ct), [load] "r"(int(loadC)), [every] "rm"(every), [rowLines] "rm"(rowLines),
+        [rowSkip] "rm"(rowSkip)
+      : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18",
+        "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28",
+        "xmm29", "xmm30", "xmm31");
+  *colp = col;
+  return pf;
+}
+#undef NT_SX_BYTES
 #undef NT_TILE_LOOP
 #undef NT_FMA_ROW
 #undef NT_TILE
@@ -316,7 +360,28 @@ constexpr bool kTileAsm = true;
 constexpr bool kTileAsm = false;
 inline void tile_loop_7x64_s1(index_t, const float*, const index_t*, const float*, const float*, float*, bool) {}
 inline void tile_loop_7x64_s2(index_t, const float*, const index_t*, const float*, const float*, float*, bool) {}
+inline const char* gemmt_loop_7x64(index_t, const float*, const float*, const float*, float*, bool,
+                                   const char* pf, index_t, index_t, index_t, index_t*) {
+  return pf;
+}
 #endif
+
+// conv.h: PrefetchKernel. 7 x 64 tiles into a 64-wide C run the assembly
+// loop (its rows past mr and columns past nr are written too: C has them,
+// from zero-padded panels); others ukernel_pf.
+const char* ukernel_pf_f32(index_t kc, const float* A, const float* B, index_t bstride, float* C,
+                           index_t ldc, int mr, int nr, bool loadC, const char* pf, index_t every,
+                           index_t rowLines, index_t rowSkip, index_t* col) {
+  if (nr <= 32) {
+    return ukernel_pf<kPfMR, 2>(kc, A, B, bstride, C, ldc, mr, nr, loadC, pf, every, rowLines,
+                                rowSkip, col);
+  }
+  if (kTileAsm && ldc == 64) {
+    return gemmt_loop_7x64(kc, A, B, B + bstride, C, loadC, pf, every, rowLines, rowSkip, col);
+  }
+  return ukernel_pf<kPfMR, 4>(kc, A, B, bstride, C, ldc, mr, nr, loadC, pf, every, rowLines,
+                              rowSkip, col);
+}
 
 // conv.h: TileKernel for 7 pixels SX apart x NV vectors of 16 channels
 // (two 32-wide panels). Per k: one offset, 7 broadcasts, NV loads, 7 * NV
