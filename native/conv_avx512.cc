@@ -229,7 +229,7 @@ const char* ukernel_pf(index_t kc, const float* A, const float* B, index_t bstri
 // The k loop of the 7 x 64 tile in assembly (GCC and clang): compiled from
 // the intrinsics below, clang 14 kept most of the 28 accumulators on the
 // stack (3x3 64 -> 64 on 56^2 ran at half GCC's speed), and GCC 12's loop,
-// with two of them on the stack, took 1.05-1.10x this loop's time on the
+// with two of them on the stack, took 1.04-1.10x this loop's time on the
 // direct-t layers (bench/RESULTS.md, stop 20). Its 28 accumulators, three
 // B vectors and the broadcast take all 32 zmm registers; the fourth B vector
 // is each row's FMA memory operand. The accumulators start from 0, or from
