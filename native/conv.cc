@@ -437,6 +437,13 @@ void gemmt_task(void* ctx, int t) {
     return;
   }
   const index_t ldc = z.ldc;
+  // The output tile: pixBlock rows x ldc channels; with the ISA's own
+  // kernel, in blocks of NRt channels (each pixBlock x NRt, rows NRt apart),
+  // so that every 7 x 64 tile has the row stride of the assembly loop.
+  const index_t tileLd = own ? NRt : ldc, tileBlock = own ? j.pixBlock * NRt : 0;
+  auto tile_at = [&](index_t r, index_t c) {
+    return own ? ct + (c / NRt) * tileBlock + r * NRt + c % NRt : ct + r * ldc + c;
+  };
   index_t segBlock = -1, packedJob = -1;
   // Items from a shared counter: a thread slowed by other work on its core
   // takes fewer.
@@ -507,7 +514,7 @@ void gemmt_task(void* ctx, int t) {
       for (index_t jr = 0; jr < nco; jr += NRt) {
         const T* bj = j.packed != nullptr ? j.packed + pl.at(g, pc, (co0 + jr) / NRt) : bb + jr * kc;
         for (index_t ir = 0; ir < np; ir += MRt) {
-          pf = ck.ukernelPf(kc, a0 + ir * astride, bj, NR * kc, ct + ir * ldc + jr, ldc,
+          pf = ck.ukernelPf(kc, a0 + ir * astride, bj, NR * kc, tile_at(ir, jr), tileLd,
                             int(std::min(MRt, np - ir)), int(std::min(NRt, nco - jr)), pc > 0, pf,
                             every, rowLines, rowSkip, &col);
         }
@@ -523,12 +530,12 @@ void gemmt_task(void* ctx, int t) {
         const index_t r1 = std::min(np, r0 + kB);
         for (index_t c = c0; c < c1; ++c) {
           T* o = yc + c * P;
-          const T* src = ct + c;
+          const T* src = tile_at(0, c);
           if (bc != nullptr) {
             const T bv = bc[c];
-            for (index_t q = r0; q < r1; ++q) o[q] = src[q * ldc] + bv;
+            for (index_t q = r0; q < r1; ++q) o[q] = src[q * tileLd] + bv;
           } else {
-            for (index_t q = r0; q < r1; ++q) o[q] = src[q * ldc];
+            for (index_t q = r0; q < r1; ++q) o[q] = src[q * tileLd];
           }
         }
       }
