@@ -404,15 +404,15 @@ struct PackLayout {
   }
 };
 
-// Buffers of one thread (elements): im2col^T block, W^T block, output tile.
+// Buffers of one thread (elements): im2col^T block, W^T block, output tile
+// (P pixels x coBlock channels, coBlock a multiple of the tile's width).
 struct GemmTSizes {
-  index_t a, b, c, ldc;
+  index_t a, b, c;
 };
 template <typename T>
 GemmTSizes gemmt_sizes(index_t P, index_t K, index_t mr, index_t nr, index_t kc, bool wholeA,
                        index_t coBlock) {
-  const index_t ldc = round_up(coBlock, 16);
-  return {round_up(P, mr) * (wholeA ? K : kc), kc * round_up(coBlock, nr), P * ldc, ldc};
+  return {round_up(P, mr) * (wholeA ? K : kc), kc * round_up(coBlock, nr), P * coBlock};
 }
 
 template <typename T>
@@ -436,14 +436,11 @@ void gemmt_task(void* ctx, int t) {
     j.failed.store(1, std::memory_order_relaxed);
     return;
   }
-  const index_t ldc = z.ldc;
-  // The output tile: pixBlock rows x ldc channels; with the ISA's own
-  // kernel, in blocks of NRt channels (each pixBlock x NRt, rows NRt apart),
-  // so that every 7 x 64 tile has the row stride of the assembly loop.
-  const index_t tileLd = own ? NRt : ldc, tileBlock = own ? j.pixBlock * NRt : 0;
-  auto tile_at = [&](index_t r, index_t c) {
-    return own ? ct + (c / NRt) * tileBlock + r * NRt + c % NRt : ct + r * ldc + c;
-  };
+  // The output tile: pixBlock rows x coBlock channels, in blocks of NRt
+  // channels (each pixBlock x NRt, rows NRt apart): every micro-tile has the
+  // row stride the ISA's 7 x 64 assembly loop takes.
+  const index_t tileBlock = j.pixBlock * NRt;
+  auto tile_at = [&](index_t r, index_t c) { return ct + (c / NRt) * tileBlock + r * NRt + c % NRt; };
   index_t segBlock = -1, packedJob = -1;
   // Items from a shared counter: a thread slowed by other work on its core
   // takes fewer.
@@ -475,7 +472,7 @@ void gemmt_task(void* ctx, int t) {
       if (!own) {
         for (index_t jr = 0; jr < nco; jr += NR) {
           for (index_t ir = 0; ir < np; ir += MRt) {
-            kern.ukernel(kc, a0 + ir * astride, bb + jr * kc, ct + ir * ldc + jr, ldc,
+            kern.ukernel(kc, a0 + ir * astride, bb + jr * kc, tile_at(ir, jr), NRt,
                          int(std::min(MRt, np - ir)), int(std::min(NR, nco - jr)), pc > 0, T(1), T(0));
           }
         }
@@ -514,7 +511,7 @@ void gemmt_task(void* ctx, int t) {
       for (index_t jr = 0; jr < nco; jr += NRt) {
         const T* bj = j.packed != nullptr ? j.packed + pl.at(g, pc, (co0 + jr) / NRt) : bb + jr * kc;
         for (index_t ir = 0; ir < np; ir += MRt) {
-          pf = ck.ukernelPf(kc, a0 + ir * astride, bj, NR * kc, tile_at(ir, jr), tileLd,
+          pf = ck.ukernelPf(kc, a0 + ir * astride, bj, NR * kc, tile_at(ir, jr), NRt,
                             int(std::min(MRt, np - ir)), int(std::min(NRt, nco - jr)), pc > 0, pf,
                             every, rowLines, rowSkip, &col);
         }
@@ -533,9 +530,9 @@ void gemmt_task(void* ctx, int t) {
           const T* src = tile_at(0, c);
           if (bc != nullptr) {
             const T bv = bc[c];
-            for (index_t q = r0; q < r1; ++q) o[q] = src[q * tileLd] + bv;
+            for (index_t q = r0; q < r1; ++q) o[q] = src[q * NRt] + bv;
           } else {
-            for (index_t q = r0; q < r1; ++q) o[q] = src[q * tileLd];
+            for (index_t q = r0; q < r1; ++q) o[q] = src[q * NRt];
           }
         }
       }
