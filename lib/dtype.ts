@@ -23,11 +23,72 @@ export function checkDType(op: string, value: unknown): DType {
 }
 
 /**
- * A zeroed array of `length` elements. With `op`, a length the engine cannot
- * allocate is a RangeError naming the op (instead of V8's bare
+ * The small-tensor pool. V8 keeps typed arrays of at most 64 bytes on its
+ * heap (~25 ns); any larger one gets its own backing store: a malloc, V8's
+ * bookkeeping and a free on its sweeper thread, 1-3 us per array here
+ * (README, "Small tensors share 8 KiB buffers"), which is most of the time
+ * of a d2l-size op. Arrays of POOL_MIN_BYTES..POOL_MAX_BYTES are views into
+ * a shared POOL_SLAB_BYTES ArrayBuffer instead, as Node's Buffer.allocUnsafe
+ * carves its pool: each region is handed out once, so it reads as zeros,
+ * and a slab lives while any view into it does. A slab that was detached
+ * (a tensor's buffer transferred) has byteLength 0 and is replaced at the
+ * next allocation.
+ */
+export const POOL_MIN_BYTES = 65;
+export const POOL_MAX_BYTES = 1024;
+export const POOL_SLAB_BYTES = 8192;
+let poolEnabled = true;
+let slab = new ArrayBuffer(0);
+let slabUsed = 0;
+const slabs = new WeakSet<ArrayBuffer>();
+
+/**
+ * Turns the small-tensor pool on or off (on by default). Off, every new
+ * tensor above 64 bytes has its own ArrayBuffer (`t.data.buffer` can then be
+ * transferred without touching any other tensor); tensors already made keep
+ * their memory.
+ */
+export function setSmallTensorPool(enabled: boolean): void {
+  if (typeof enabled !== 'boolean') {
+    throw new TypeError(`setSmallTensorPool: enabled must be a boolean, got ${describe(enabled)}`);
+  }
+  poolEnabled = enabled;
+}
+
+/** Whether `a` is a view into one of the small-tensor pool's slabs (shared with other tensors). */
+export function isPooled(a: FloatArray): boolean {
+  return a.byteLength >= POOL_MIN_BYTES && slabs.has(a.buffer as ArrayBuffer);
+}
+
+function pooled<D extends DType>(dtype: D, length: number, bytes: number): TypedArrayFor<D> {
+  // Regions start 16 bytes apart (float64 needs 8).
+  const size = (bytes + 15) & ~15;
+  if (slabUsed + size > slab.byteLength) {
+    slab = new ArrayBuffer(POOL_SLAB_BYTES);
+    slabs.add(slab);
+    slabUsed = 0;
+  }
+  const at = slabUsed;
+  slabUsed += size;
+  return (dtype === 'float64' ? new Float64Array(slab, at, length) : new Float32Array(slab, at, length)) as TypedArrayFor<D>;
+}
+
+/**
+ * A zeroed array of `length` elements, from the small-tensor pool when it is
+ * POOL_MIN_BYTES..POOL_MAX_BYTES long (see above). With `op`, a length the
+ * engine cannot allocate is a RangeError naming the op (instead of V8's bare
  * "Invalid typed array length" or "Array buffer allocation failed").
  */
 export function allocate<D extends DType>(dtype: D, length: number, op?: string): TypedArrayFor<D> {
+  const bytes = dtype === 'float64' ? 8 * length : 4 * length;
+  if (poolEnabled && bytes >= POOL_MIN_BYTES && bytes <= POOL_MAX_BYTES && Number.isInteger(length)) {
+    return pooled(dtype, length, bytes);
+  }
+  return allocateOwn(dtype, length, op);
+}
+
+/** allocate() without the pool: a zeroed array over its own ArrayBuffer. */
+export function allocateOwn<D extends DType>(dtype: D, length: number, op?: string): TypedArrayFor<D> {
   try {
     return (dtype === 'float64' ? new Float64Array(length) : new Float32Array(length)) as TypedArrayFor<D>;
   } catch (err) {

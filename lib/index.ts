@@ -3,6 +3,7 @@
 export { Tensor, isTensor } from './tensor';
 export type { NestedArray, Scalar } from './tensor';
 export type { DType, FloatArray, TypedArrayFor } from './dtype';
+export { setSmallTensorPool } from './dtype';
 export { tensor, fromTypedArray, zeros, ones, full, arange, normal, rand } from './creation';
 export type { DTypeOptions, RandomOptions } from './creation';
 export { Generator, manualSeed, defaultGenerator } from './random';

@@ -6,7 +6,7 @@
 // Small problems run inline (see INLINE_MAX_WORK).
 import { availableParallelism } from 'node:os';
 
-import { DType, FloatArray } from '../dtype';
+import { DType, FloatArray, allocateOwn, dtypeOfArray, isPooled } from '../dtype';
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import {
@@ -73,12 +73,37 @@ function abortError(signal: AbortSignal): DOMException {
 
 /**
  * An input the kernel may read from another thread. A resizable buffer could
- * shrink (and its memory be unmapped) while the kernel reads it, so such an
- * input is copied; other buffers are used in place (README: "Async and
- * worker threads").
+ * shrink (and its memory be unmapped) while the kernel reads it, and a view
+ * into the small-tensor pool shares its buffer with other tensors (one of
+ * which could be transferred and freed meanwhile), so such an input is
+ * copied; other buffers are used in place (README: "Async and worker
+ * threads").
  */
 function pinned(a: FloatArray): FloatArray {
-  return isResizable(a) ? a.slice() : a;
+  return isResizable(a) || isPooled(a) ? a.slice() : a;
+}
+
+/**
+ * The output a job's kernel writes from another thread. An output in the
+ * small-tensor pool (see pinned) is swapped for a zeroed one over its own
+ * buffer. Returns the array the result is copied into when the job
+ * completes (a caller's pooled `out`), or null.
+ */
+function privateOutput(op: string, p: { out: FloatArray; target: Tensor | null }): FloatArray | null {
+  if (p.target !== null) checkAsyncOut(op, p.out);
+  if (!isPooled(p.out)) return null;
+  const shared = p.out;
+  p.out = allocateOwn(dtypeOfArray(shared), shared.length);
+  return p.target !== null ? shared : null;
+}
+
+/** A completed job's result (resultOf), its output first copied into `copyTo` (privateOutput's). */
+function finish(op: string, p: { out: FloatArray; target: Tensor | null; shape: number[] }, copyTo: FloatArray | null): Tensor {
+  if (copyTo !== null) {
+    if (copyTo.length !== p.out.length) throw new TypeError(`${op}: out's buffer was detached while the job ran`);
+    copyTo.set(p.out);
+  }
+  return resultOf(p);
 }
 
 function isResizable(a: FloatArray): boolean {
@@ -231,19 +256,21 @@ function runAsync<T>(op: string, signal: AbortSignal | undefined, work: number, 
 }
 
 function runMatmulPlanAsync(op: string, signal: AbortSignal | undefined, p: MatmulPlan): Promise<Tensor> {
+  let copyTo: FloatArray | null = null;
   if (p.work > INLINE_MAX_WORK) {
-    if (p.target !== null) checkAsyncOut(op, p.out);
+    copyTo = privateOutput(op, p);
     p.a = pinned(p.a);
     p.b = pinned(p.b);
   }
   return runAsync(op, signal, p.work, () => runMatmulPlan(p),
     (token) => native().matmulAsync(token, p.a, p.b, p.out, p.m, p.k, p.n, p.aOffsets, p.bOffsets),
-    () => resultOf(p), p.target !== null);
+    () => finish(op, p, copyTo), p.target !== null);
 }
 
 export function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Conv2dPlan): Promise<Tensor> {
+  let copyTo: FloatArray | null = null;
   if (p.work > INLINE_MAX_WORK) {
-    if (p.target !== null) checkAsyncOut(op, p.out);
+    copyTo = privateOutput(op, p);
     p.x = pinned(p.x);
     p.weight = pinned(p.weight);
     if (p.bias !== null) p.bias = pinned(p.bias);
@@ -252,18 +279,19 @@ export function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, 
     (token) => native().conv2dAsync(token, p.x, p.weight, p.bias, p.out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw,
       p.strideH, p.strideW, p.padTop, p.padBottom, p.padLeft, p.padRight, p.dilationH, p.dilationW, p.groups,
       p.packed ?? null, p.winograd ?? null),
-    () => resultOf(p), p.target !== null);
+    () => finish(op, p, copyTo), p.target !== null);
 }
 
 function runPool2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Pool2dPlan): Promise<Tensor> {
+  let copyTo: FloatArray | null = null;
   if (p.work > INLINE_MAX_WORK) {
-    if (p.target !== null) checkAsyncOut(op, p.out);
+    copyTo = privateOutput(op, p);
     p.x = pinned(p.x);
   }
   return runAsync(op, signal, p.work, () => runPool2dPlan(p),
     (token) => native()[`${p.op}Async`](token, p.x, p.out, p.n, p.c, p.h, p.w, p.kh, p.kw,
       p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.ceilMode, p.countIncludePad, p.divisor),
-    () => resultOf(p), p.target !== null);
+    () => finish(op, p, copyTo), p.target !== null);
 }
 
 // The twins. Each checks its options (a non-object, or a signal that is not

@@ -5,7 +5,7 @@ import { Shape, fmt, frozenShape3 } from '../shape';
 import { NativeBinding, native } from '../native';
 import { Tensor, adoptShared, checkTensor } from '../tensor';
 import { MatmulPlan, matmul2d, prepareMatmul, runMatmulPlan } from './matmul';
-import { destination, resultOf } from './out';
+import { destination, resultOf, sharesMemory } from './out';
 import { validConvSmall } from './tiny';
 import { checkKeys, keysOf } from '../options';
 
@@ -130,12 +130,12 @@ export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): 
             return validConv(input.data, weight.data, n, c, h, w, cout, kh, kw, input.dtype,
               nd === 4 ? Object.freeze([n, cout, oh, ow]) : frozenShape3(cout, oh, ow), 'conv2d');
           }
-          // Into an out of the right shape and dtype over another buffer
+          // Into an out of the right shape and dtype whose memory no input shares
           // (checkOut's checks inline; c > 0, so every element is written).
           if (out instanceof Tensor && out.dtype === input.dtype && c > 0) {
             const os = out.shape, od = out.data;
             if (os.length === nd && (nd === 3 || os[0] === n) && os[nd - 3] === cout && os[nd - 2] === oh && os[nd - 1] === ow &&
-                od.length === n * cout * oh * ow && od.buffer !== input.data.buffer && od.buffer !== weight.data.buffer) {
+                od.length === n * cout * oh * ow && !sharesMemory(od, input.data) && !sharesMemory(od, weight.data)) {
               validConvInto(input.data, weight.data, od, n, c, h, w, cout, kh, kw);
               return out;
             }

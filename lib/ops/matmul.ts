@@ -5,7 +5,7 @@ import { DType, FloatArray, allocateOutput } from '../dtype';
 import { Shape, broadcastShapes, fmt, frozenShape2, numel, stridesOf } from '../shape';
 import { NativeBinding, native } from '../native';
 import { Tensor, adoptShared, checkTensor } from '../tensor';
-import { destination, resultOf, wantsOut } from './out';
+import { destination, resultOf, sharesMemory, wantsOut } from './out';
 import { matmulSmall } from './tiny';
 import { checkOptions, keysOf } from '../options';
 
@@ -121,8 +121,8 @@ export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor {
   const out = options === undefined ? undefined : matmulOut('matmul', options);
   // The d2l case, 2-D by 2-D, without a plan object: at (2x3)(3x9) the JS
   // around the native call is a third of its cost. The same checks as
-  // prepareMatmul (and, into an `out`, checkOut's for a 2-D out over another
-  // buffer: that path allocates nothing); anything else, errors and an out
+  // prepareMatmul (and, into an `out`, checkOut's for a 2-D out whose memory
+  // no input shares: that path allocates nothing); anything else, errors and an out
   // with k = 0 included, takes the general path.
   if (a instanceof Tensor && b instanceof Tensor) {
     const as = a.shape, bs = b.shape;
@@ -134,7 +134,7 @@ export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor {
         if (out instanceof Tensor && k > 0 && out.dtype === dtype) {
           const os = out.shape, od = out.data;
           if (os.length === 2 && os[0] === m && os[1] === n && od.length === m * n &&
-              od.buffer !== ad.buffer && od.buffer !== bd.buffer) {
+              !sharesMemory(od, ad) && !sharesMemory(od, bd)) {
             product2d(ad, bd, od, m, k, n);
             return out;
           }

@@ -5,7 +5,7 @@ import { fmt } from '../shape';
 import { Tensor, adopt, checkTensor } from '../tensor';
 
 /** Whether two arrays' bytes intersect (both over the same buffer object). */
-function sharesMemory(x: FloatArray, y: FloatArray): boolean {
+export function sharesMemory(x: FloatArray, y: FloatArray): boolean {
   if (x.buffer !== y.buffer || x.byteLength === 0 || y.byteLength === 0) return false;
   return x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
 }
