@@ -48,6 +48,17 @@ struct F32 {
   static V load(M m, const T* p) { return _mm256_maskload_ps(p, m); }
   static V loadu(const T* p) { return _mm256_loadu_ps(p); }
   static void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
+  // Lane l: element l - 1 of the row whose vectors are prev, cur (lane 0:
+  // prev's last); and element l + 1 of cur, next (the last lane: next's
+  // first). A 128-bit lane swap, then a byte shift within each 128-bit lane.
+  static V left_neighbours(V prev, V cur) {
+    const V t = _mm256_permute2f128_ps(prev, cur, 0x21);
+    return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(cur), _mm256_castps_si256(t), 12));
+  }
+  static V right_neighbours(V cur, V next) {
+    const V t = _mm256_permute2f128_ps(cur, next, 0x21);
+    return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(t), _mm256_castps_si256(cur), 4));
+  }
   static V load_strided(M m, const T* p, index_t stride) {
     if (stride > (index_t(1) << 27)) {
       alignas(32) T v[W];
@@ -104,6 +115,14 @@ struct F64 {
   static V load(M m, const T* p) { return _mm256_maskload_pd(p, m); }
   static V loadu(const T* p) { return _mm256_loadu_pd(p); }
   static void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
+  static V left_neighbours(V prev, V cur) {
+    const V t = _mm256_permute2f128_pd(prev, cur, 0x21);
+    return _mm256_castsi256_pd(_mm256_alignr_epi8(_mm256_castpd_si256(cur), _mm256_castpd_si256(t), 8));
+  }
+  static V right_neighbours(V cur, V next) {
+    const V t = _mm256_permute2f128_pd(cur, next, 0x21);
+    return _mm256_castsi256_pd(_mm256_alignr_epi8(_mm256_castpd_si256(t), _mm256_castpd_si256(cur), 8));
+  }
   static V load_strided(M m, const T* p, index_t stride) {
     if (stride > (index_t(1) << 27)) {
       alignas(32) T v[W];

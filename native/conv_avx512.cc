@@ -59,6 +59,14 @@ struct F32 {
   static V load(M m, const T* p) { return _mm512_maskz_loadu_ps(m, p); }
   static V loadu(const T* p) { return _mm512_loadu_ps(p); }
   static void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
+  // Lane l: element l - 1 of the row whose vectors are prev, cur (lane 0:
+  // prev's last); and element l + 1 of cur, next (the last lane: next's first).
+  static V left_neighbours(V prev, V cur) {
+    return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(cur), _mm512_castps_si512(prev), 15));
+  }
+  static V right_neighbours(V cur, V next) {
+    return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(cur), 1));
+  }
   static V load_strided(M m, const T* p, index_t stride) {
     if (stride == 2) {
       const std::uint64_t e = stride2_elements(m);
@@ -112,6 +120,12 @@ struct F64 {
   static V load(M m, const T* p) { return _mm512_maskz_loadu_pd(m, p); }
   static V loadu(const T* p) { return _mm512_loadu_pd(p); }
   static void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
+  static V left_neighbours(V prev, V cur) {
+    return _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(cur), _mm512_castpd_si512(prev), 7));
+  }
+  static V right_neighbours(V cur, V next) {
+    return _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(next), _mm512_castpd_si512(cur), 1));
+  }
   static V load_strided(M m, const T* p, index_t stride) {
     if (stride == 2) {
       const std::uint64_t e = stride2_elements(m);

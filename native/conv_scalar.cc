@@ -33,6 +33,8 @@ struct Lane {
   static V load(M m, const T* p) { return m ? *p : T(0); }
   static V loadu(const T* p) { return *p; }
   static void storeu(T* p, V v) { *p = v; }
+  static V left_neighbours(V prev, V) { return prev; }
+  static V right_neighbours(V, V next) { return next; }
   static V load_strided(M m, const T* p, index_t) { return m ? *p : T(0); }
   static void store(T* p, M m, V v) {
     if (m) *p = v;

@@ -221,6 +221,10 @@ const SHAPES: Shape[] = [
   // depthwise 3x3 with vertical stride 1 (rows share loaded input): fewer rows than a block, strided and dilated columns, uneven padding
   { n: 1, c: 4, h: 2, w: 9, co: 4, kh: 3, kw: 3, stride: [1, 2], pad: [1, 2, 0, 1], dil: [1, 2], groups: 4, bias: true },
   { n: 2, c: 3, h: 13, w: 70, co: 3, kh: 3, kw: 3, stride: [1, 1], pad: [0, 2, 1, 1], dil: [1, 1], groups: 3, bias: false },
+  // depthwise 3x3 with one column of padding on the left (neighbours shifted in registers): no padding on the
+  // right, and so much that later column blocks start past the row
+  { n: 1, c: 2, h: 6, w: 33, co: 2, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 0], dil: [1, 1], groups: 2, bias: true },
+  { n: 1, c: 2, h: 5, w: 17, co: 2, kh: 3, kw: 3, stride: [1, 1], pad: [2, 0, 1, 60], dil: [1, 1], groups: 2, bias: false },
   { n: 1, c: 1, h: 6, w: 8, co: 1, kh: 1, kw: 2, stride: [1, 1], pad: [0, 0, 0, 0], dil: [1, 1], groups: 1, bias: false },
   { n: 3, c: 7, h: 8, w: 21, co: 3, kh: 3, kw: 2, stride: [1, 3], pad: [1, 0, 0, 1], dil: [1, 1], groups: 1, bias: true },
   { n: 1, c: 2, h: 5, w: 5, co: 2, kh: 5, kw: 5, stride: [1, 1], pad: [4, 4, 4, 4], dil: [1, 1], groups: 1, bias: false },
