@@ -173,8 +173,9 @@ template <typename T>
 bool gemm_prepacked_a(const Kernels<T>& kern, index_t m, index_t n, index_t k, const T* Ap,
                       const T* B, index_t brs, index_t bcs, T* C, index_t ldc, PackBuffers& buf);
 
-// Faults in the pages of an output of 128 KiB or more that one thread is
-// about to write whole (MADV_POPULATE_WRITE; a no-op where unsupported).
+// Faults in the missing pages of an output of 128 KiB or more that one
+// thread is about to write whole (mincore, then MADV_POPULATE_WRITE over
+// the runs of missing pages; a no-op where unsupported).
 void populate_pages(void* p, std::size_t bytes);
 
 // Asks for 2 MiB pages (MADV_HUGEPAGE) over the whole 2 MiB pages inside an
