@@ -17,6 +17,19 @@ namespace ntensor {
 namespace conv {
 namespace avx2 {
 
+// For elements of B bytes: lane l of the result is element l - 1 of the row
+// whose vectors are prev, cur (lane 0: prev's last), or element l + 1 of
+// cur, next (the last lane: next's first). A 128-bit lane swap, then a byte
+// shift within each 128-bit lane.
+template <int B>
+inline __m256i left_neighbours_bytes(__m256i prev, __m256i cur) {
+  return _mm256_alignr_epi8(cur, _mm256_permute2x128_si256(prev, cur, 0x21), 16 - B);
+}
+template <int B>
+inline __m256i right_neighbours_bytes(__m256i cur, __m256i next) {
+  return _mm256_alignr_epi8(_mm256_permute2x128_si256(cur, next, 0x21), cur, B);
+}
+
 struct F32 {
   using T = float;
   using V = __m256;
@@ -48,16 +61,11 @@ struct F32 {
   static V load(M m, const T* p) { return _mm256_maskload_ps(p, m); }
   static V loadu(const T* p) { return _mm256_loadu_ps(p); }
   static void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
-  // Lane l: element l - 1 of the row whose vectors are prev, cur (lane 0:
-  // prev's last); and element l + 1 of cur, next (the last lane: next's
-  // first). A 128-bit lane swap, then a byte shift within each 128-bit lane.
   static V left_neighbours(V prev, V cur) {
-    const V t = _mm256_permute2f128_ps(prev, cur, 0x21);
-    return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(cur), _mm256_castps_si256(t), 12));
+    return _mm256_castsi256_ps(left_neighbours_bytes<4>(_mm256_castps_si256(prev), _mm256_castps_si256(cur)));
   }
   static V right_neighbours(V cur, V next) {
-    const V t = _mm256_permute2f128_ps(cur, next, 0x21);
-    return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(t), _mm256_castps_si256(cur), 4));
+    return _mm256_castsi256_ps(right_neighbours_bytes<4>(_mm256_castps_si256(cur), _mm256_castps_si256(next)));
   }
   static V load_strided(M m, const T* p, index_t stride) {
     if (stride > (index_t(1) << 27)) {
@@ -116,12 +124,10 @@ struct F64 {
   static V loadu(const T* p) { return _mm256_loadu_pd(p); }
   static void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
   static V left_neighbours(V prev, V cur) {
-    const V t = _mm256_permute2f128_pd(prev, cur, 0x21);
-    return _mm256_castsi256_pd(_mm256_alignr_epi8(_mm256_castpd_si256(cur), _mm256_castpd_si256(t), 8));
+    return _mm256_castsi256_pd(left_neighbours_bytes<8>(_mm256_castpd_si256(prev), _mm256_castpd_si256(cur)));
   }
   static V right_neighbours(V cur, V next) {
-    const V t = _mm256_permute2f128_pd(cur, next, 0x21);
-    return _mm256_castsi256_pd(_mm256_alignr_epi8(_mm256_castpd_si256(t), _mm256_castpd_si256(cur), 8));
+    return _mm256_castsi256_pd(right_neighbours_bytes<8>(_mm256_castpd_si256(cur), _mm256_castpd_si256(next)));
   }
   static V load_strided(M m, const T* p, index_t stride) {
     if (stride > (index_t(1) << 27)) {
