@@ -67,6 +67,12 @@ struct F32 {
   static V right_neighbours(V cur, V next) {
     return _mm256_castsi256_ps(right_neighbours_bytes<4>(_mm256_castps_si256(cur), _mm256_castps_si256(next)));
   }
+  // The even and odd elements of the row whose vectors are lo, hi: pairs
+  // picked within 128-bit lanes, then the 64-bit quarters put in order.
+  static void deinterleave(V lo, V hi, V& even, V& odd) {
+    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
+    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
+  }
   static V load_strided(M m, const T* p, index_t stride) {
     if (stride > (index_t(1) << 27)) {
       alignas(32) T v[W];
@@ -128,6 +134,10 @@ struct F64 {
   }
   static V right_neighbours(V cur, V next) {
     return _mm256_castsi256_pd(right_neighbours_bytes<8>(_mm256_castpd_si256(cur), _mm256_castpd_si256(next)));
+  }
+  static void deinterleave(V lo, V hi, V& even, V& odd) {
+    even = _mm256_permute4x64_pd(_mm256_unpacklo_pd(lo, hi), 0xD8);
+    odd = _mm256_permute4x64_pd(_mm256_unpackhi_pd(lo, hi), 0xD8);
   }
   static V load_strided(M m, const T* p, index_t stride) {
     if (stride > (index_t(1) << 27)) {

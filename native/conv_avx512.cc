@@ -15,9 +15,11 @@ NT_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi,bmi2")
 #ifndef __clang__
 #pragma GCC target("prefer-vector-width=512")
 // GCC 12 warns about the deliberately undefined pass-through operand inside
-// some intrinsics (_mm512_undefined_ps).
+// some intrinsics (_mm512_undefined_ps, and _mm512_undefined_epi32 in
+// _mm512_alignr_epi32).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 namespace ntensor {
@@ -66,6 +68,12 @@ struct F32 {
   }
   static V right_neighbours(V cur, V next) {
     return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(cur), 1));
+  }
+  // The even and odd elements of the row whose vectors are lo, hi.
+  static void deinterleave(V lo, V hi, V& even, V& odd) {
+    const __m512i e = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    even = _mm512_permutex2var_ps(lo, e, hi);
+    odd = _mm512_permutex2var_ps(lo, _mm512_add_epi32(e, _mm512_set1_epi32(1)), hi);
   }
   static V load_strided(M m, const T* p, index_t stride) {
     if (stride == 2) {
@@ -125,6 +133,11 @@ struct F64 {
   }
   static V right_neighbours(V cur, V next) {
     return _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(next), _mm512_castpd_si512(cur), 1));
+  }
+  static void deinterleave(V lo, V hi, V& even, V& odd) {
+    const __m512i e = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    even = _mm512_permutex2var_pd(lo, e, hi);
+    odd = _mm512_permutex2var_pd(lo, _mm512_add_epi64(e, _mm512_set1_epi64(1)), hi);
   }
   static V load_strided(M m, const T* p, index_t stride) {
     if (stride == 2) {

@@ -35,6 +35,7 @@ struct Lane {
   static void storeu(T* p, V v) { *p = v; }
   static V left_neighbours(V prev, V) { return prev; }
   static V right_neighbours(V, V next) { return next; }
+  static void deinterleave(V lo, V hi, V& even, V& odd) { even = lo, odd = hi; }
   static V load_strided(M m, const T* p, index_t) { return m ? *p : T(0); }
   static void store(T* p, M m, V v) {
     if (m) *p = v;

@@ -225,6 +225,10 @@ const SHAPES: Shape[] = [
   // right, and so much that later column blocks start past the row
   { n: 1, c: 2, h: 6, w: 33, co: 2, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 0], dil: [1, 1], groups: 2, bias: true },
   { n: 1, c: 2, h: 5, w: 17, co: 2, kh: 3, kw: 3, stride: [1, 1], pad: [2, 0, 1, 60], dil: [1, 1], groups: 2, bias: false },
+  // the same with stride 2 both ways (pairs of vectors split into even and odd columns): an odd width, one row
+  // of padding less at the top, fewer rows than a block, and column blocks that start past the row
+  { n: 1, c: 3, h: 9, w: 37, co: 3, kh: 3, kw: 3, stride: [2, 2], pad: [1, 1, 1, 1], dil: [1, 1], groups: 3, bias: true },
+  { n: 2, c: 2, h: 4, w: 12, co: 4, kh: 3, kw: 3, stride: [2, 2], pad: [0, 1, 1, 100], dil: [1, 1], groups: 2, bias: false },
   { n: 1, c: 1, h: 6, w: 8, co: 1, kh: 1, kw: 2, stride: [1, 1], pad: [0, 0, 0, 0], dil: [1, 1], groups: 1, bias: false },
   { n: 3, c: 7, h: 8, w: 21, co: 3, kh: 3, kw: 2, stride: [1, 3], pad: [1, 0, 0, 1], dil: [1, 1], groups: 1, bias: true },
   { n: 1, c: 2, h: 5, w: 5, co: 2, kh: 5, kw: 5, stride: [1, 1], pad: [4, 4, 4, 4], dil: [1, 1], groups: 1, bias: false },
