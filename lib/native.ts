@@ -117,6 +117,8 @@ export interface NativeBinding {
   _fmaPeak(dtype: 'float32' | 'float64', seconds: number): number;
   /** Test hook: moves this thread onto its first allowed CPU, then off it as a pool worker leaves its region owner's CPU; null where that cannot be checked (not Linux, one CPU). */
   _checkLeaveCpu(): { from: number; to: number; maskKept: boolean } | null;
+  /** Test hook: wake-ups of a sleeping pool worker for a region it took part in, and how many found it on the region owner's CPU. */
+  _poolWakeStats(): { slept: number; onOwnerCpu: number };
   /** Test hook: force the conv2d path (every path gives the same bits); returns the one set. */
   _setConvPath(mode: 'auto' | 'reference' | 'direct' | 'gemm' | 'gemm-t' | 'direct-t' | 'pointwise' | 'winograd'): string;
   /** Test/bench hook: what this thread's last conv2d did and the extra memory it used. */

@@ -789,6 +789,7 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
         InstanceMethod("_lastConv2d", &NtensorAddon::LastConv2d),
         InstanceMethod("_fmaPeak", &NtensorAddon::FmaPeak),
         InstanceMethod("_checkLeaveCpu", &NtensorAddon::CheckLeaveCpu),
+        InstanceMethod("_poolWakeStats", &NtensorAddon::PoolWakeStats),
     });
   }
 
@@ -939,6 +940,18 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     o.Set("from", from);
     o.Set("to", to);
     o.Set("maskKept", maskKept);
+    return o;
+  }
+
+  // _poolWakeStats() (tests): threadpool.h's pool_wake_stats, as
+  // { slept, onOwnerCpu }.
+  Napi::Value PoolWakeStats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    long slept = 0, onOwnerCpu = 0;
+    ntensor::pool_wake_stats(&slept, &onOwnerCpu);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("slept", double(slept));
+    o.Set("onOwnerCpu", double(onOwnerCpu));
     return o;
   }
 

@@ -164,6 +164,9 @@ static_assert(kMaxThreads <= kLongSliceBit, "worker count fits below the flag");
 class Pool {
  public:
   std::atomic<int> numThreads{default_threads()};
+  // Wake-ups of a sleeping worker for a region it takes part in, and how
+  // many of them found it on the region owner's CPU (pool_wake_stats).
+  std::atomic<long> sleptWakes{0}, wokeOnOwnerCpu{0};
 
   void run(int ntasks, void (*fn)(void*, int), void* ctx) {
     // One region at a time; a second caller does its own work.
@@ -181,10 +184,12 @@ class Pool {
     ctx_ = ctx;
     ntasks_ = ntasks;
     next_.store(0, std::memory_order_relaxed);
-    ownerCpu_.store(current_cpu(), std::memory_order_relaxed);
+    const int cpu = current_cpu();
+    ownerCpu_.store(cpu, std::memory_order_relaxed);
     const std::uint64_t gen = (job_.load(std::memory_order_relaxed) >> 16) + 1;
     region_.store(gen << 32, std::memory_order_release);  // open, no worker in it
     pthread_mutex_lock(&mu_);
+    wakeOffOwner(parts, cpu);
     job_.store((gen << 16) | (t_long_slice ? kLongSliceBit : 0) | static_cast<std::uint64_t>(parts),
                std::memory_order_release);
     pthread_cond_broadcast(&cvWork_);
@@ -194,7 +199,7 @@ class Pool {
     // and wait for those in it to finish theirs.
     if (region_.fetch_or(kClosed, std::memory_order_acq_rel) & kInsideMask) {
       spinThenWait(&cvDone_, [this] { return (region_.load(std::memory_order_acquire) & kInsideMask) == 0; },
-                   [] { return true; });
+                   [] { return true; }, nullptr);
     }
     busy_.store(false, std::memory_order_release);
   }
@@ -221,6 +226,19 @@ class Pool {
   int ntasks_ = 0;
   int workers_ = 0;  // started so far (only the region's owner changes it)
 
+  // Per worker (index id - 1): what the owner needs to steer a sleeping
+  // worker's wake-up off its own CPU (see wakeOffOwner). asleep, narrowed
+  // and saved are guarded by mu_; tid is written once by the worker.
+  struct Slot {
+    std::atomic<long> tid{0};  // kernel thread id (0 until the worker runs)
+    bool asleep = false;       // in pthread_cond_wait on cvWork_
+    bool narrowed = false;     // the owner narrowed its mask; saved is the mask before
+#if defined(__linux__)
+    cpu_set_t saved;
+#endif
+  };
+  Slot slots_[kMaxThreads];
+
   struct Start {
     Pool* pool;
     int id;
@@ -230,15 +248,17 @@ class Pool {
 
   // Waits until pred() holds: polls for kSpin, and on while running() holds
   // (yielding the CPU between polls) for up to kRegionSpin in all; then
-  // sleeps on cv.
+  // sleeps on cv, marked asleep in `slot` (a worker's; null for the owner).
+  // A worker whose mask the owner narrowed while it slept gets its own back.
+  // True if it slept.
   template <typename Pred, typename Running>
-  void spinThenWait(pthread_cond_t* cv, Pred pred, Running running) {
-    if (pred()) return;
+  bool spinThenWait(pthread_cond_t* cv, Pred pred, Running running, Slot* slot) {
+    if (pred()) return false;
     const auto start = std::chrono::steady_clock::now();
     auto until = start + kSpin;  // poll at least until then
     for (int i = 1;; ++i) {
       cpu_relax();
-      if (pred()) return;
+      if (pred()) return false;
       if ((i & 63) != 0) continue;
       const auto now = std::chrono::steady_clock::now();
       if (now - start < kRegionSpin && running()) {
@@ -249,8 +269,55 @@ class Pool {
       }
     }
     pthread_mutex_lock(&mu_);
+    if (slot != nullptr) slot->asleep = true;
     while (!pred()) pthread_cond_wait(cv, &mu_);
+    bool restore = false;
+    if (slot != nullptr) {
+      slot->asleep = false;
+      restore = slot->narrowed;
+      slot->narrowed = false;
+    }
     pthread_mutex_unlock(&mu_);
+#if defined(__linux__)
+    // It is on one of the CPUs the narrowed mask allowed; giving the whole
+    // mask back leaves it there.
+    if (restore) sched_setaffinity(0, sizeof slot->saved, &slot->saved);
+#else
+    (void)restore;
+#endif
+    return true;
+  }
+
+  // Called by the owner, holding mu_, just before it wakes the workers of a
+  // region: the sleeping ones among workers 1..parts may no longer run on
+  // `cpu` (the owner's) until they are awake. Linux wakes a thread on its
+  // waker's CPU when it sees no cache shared with the CPU the thread last
+  // ran on (VMs that report no cache topology, such as Firecracker's), and
+  // there the worker waits behind the owner's own work until the owner's
+  // time slice ends: measured here after 5-50 ms of idling, a 1.5-3.7 ms
+  // wait before the worker ran (then leave_cpu moved it), which a 256^2 or
+  // 512^2 product never saw and a 1024^2 one lost half of. With the owner's
+  // CPU out of its mask, the kernel wakes it on another: 130-250 us (the
+  // idle virtual CPU's own wake-up). The worker restores its mask on waking
+  // (spinThenWait); a failed call changes nothing.
+  void wakeOffOwner(int parts, int cpu) {
+#if defined(__linux__)
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return;
+    for (int id = 1; id <= parts; ++id) {
+      Slot& w = slots_[id - 1];
+      const long tid = w.tid.load(std::memory_order_acquire);
+      if (!w.asleep || w.narrowed || tid <= 0) continue;
+      if (sched_getaffinity(static_cast<pid_t>(tid), sizeof w.saved, &w.saved) != 0) continue;
+      if (!CPU_ISSET(cpu, &w.saved)) continue;
+      cpu_set_t others = w.saved;
+      CPU_CLR(cpu, &others);
+      if (CPU_COUNT(&others) == 0) continue;
+      if (sched_setaffinity(static_cast<pid_t>(tid), sizeof others, &others) == 0) w.narrowed = true;
+    }
+#else
+    (void)parts;
+    (void)cpu;
+#endif
   }
 
   // Called by the region's owner: makes sure min(want, numThreads - 1)
@@ -300,23 +367,32 @@ class Pool {
     std::uint64_t current = 0;
     bool slicesWork = worker_slice_ms() > 0 && get_slice(&current);
     bool tookPart = false;  // in the region `seen`
+    Slot& slot = slots_[id - 1];
+#if defined(__linux__)
+    slot.tid.store(static_cast<long>(syscall(SYS_gettid)), std::memory_order_release);
+#endif
     for (;;) {
       // Polls on while the region it took part in runs (its generation
       // still current and the pool busy), so the next one finds it awake.
-      spinThenWait(
+      const bool slept = spinThenWait(
           &cvWork_, [&] { return (job_.load(std::memory_order_acquire) >> 16) != seen; },
-          [&] { return tookPart && busy_.load(std::memory_order_relaxed); });
+          [&] { return tookPart && busy_.load(std::memory_order_relaxed); }, &slot);
       const std::uint64_t job = job_.load(std::memory_order_acquire);
       seen = job >> 16;
       const int parts = static_cast<int>(job & kPartsMask);
       tookPart = id <= parts;
       if (!tookPart) continue;  // not needed this time (fields not read)
+      const int owner = ownerCpu_.load(std::memory_order_relaxed);
+      if (slept) {
+        sleptWakes.fetch_add(1, std::memory_order_relaxed);
+        if (owner >= 0 && current_cpu() == owner) wokeOnOwnerCpu.fetch_add(1, std::memory_order_relaxed);
+      }
       const bool wantLong = (job & kLongSliceBit) != 0;
       if (slicesWork && wantLong != longNow) {
         slicesWork = set_slice(wantLong ? slice_ns() : 0);
         longNow = wantLong;
       }
-      leave_cpu(ownerCpu_.load(std::memory_order_relaxed));
+      leave_cpu(owner);
       if (!enter(seen)) {
         tookPart = false;  // closed: the owner and others took every task
         continue;
@@ -417,6 +493,11 @@ LongSliceScope::~LongSliceScope() {
   if (!active_) return;
   if (changed_) set_slice(saved_);
   t_long_slice = false;
+}
+
+void pool_wake_stats(long* slept, long* onOwnerCpu) {
+  *slept = pool().sleptWakes.load(std::memory_order_relaxed);
+  *onOwnerCpu = pool().wokeOnOwnerCpu.load(std::memory_order_relaxed);
 }
 
 int get_num_threads() { return pool().numThreads.load(std::memory_order_relaxed); }

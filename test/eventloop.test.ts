@@ -210,6 +210,32 @@ describe('event loop', () => {
     for (const tid of workers) expect(allowed(tid)).toBe(allowed(String(process.pid)));
   });
 
+  it('a sleeping pool worker is woken off its region owner\'s CPU, and gets its affinity mask back', async () => {
+    if (process.platform !== 'linux' || getNumThreads() < 2 || availableParallelism() < 2) {
+      console.log(`wake off the owner's CPU: not checked (${process.platform}, ${availableParallelism()} CPUs, ${getNumThreads()} threads)`);
+      return;
+    }
+    const A = normal(0, 1, [384, 384]);
+    matmul(A, A); // the workers exist
+    const before = native()._poolWakeStats();
+    // Each product after 30 ms of idling: the workers have gone to sleep
+    // (they poll for 30 us after a region), so each wake-up is of a sleeping
+    // worker, with the owner's CPU out of its mask until it runs.
+    for (let i = 0; i < 8; i++) {
+      await new Promise((r) => setTimeout(r, 30));
+      matmul(A, A);
+    }
+    const after = native()._poolWakeStats();
+    expect(after.slept - before.slept, JSON.stringify({ before, after })).toBeGreaterThan(0);
+    expect(after.onOwnerCpu - before.onOwnerCpu, JSON.stringify({ before, after })).toBe(0);
+    // Every worker's mask is the process's again once it has woken.
+    const allowed = (tid: string): string => /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/self/task/${tid}/status`, 'utf8'))![1];
+    const workers = readdirSync('/proc/self/task').filter((tid) => readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'ntensor-gemm');
+    expect(workers.length).toBeGreaterThan(0);
+    await settle(() => workers.every((tid) => allowed(tid) === allowed(String(process.pid))));
+    for (const tid of workers) expect(allowed(tid)).toBe(allowed(String(process.pid)));
+  });
+
   it(`fs calls are not held up behind queued products (at most ${MAX_IN_FLIGHT} on libuv's pool at once)`, async () => {
     const A = normal(0, 1, [1536, 1536]);
     const t0 = performance.now();
