@@ -1,4 +1,6 @@
 // The one source of truth for dtypes: each name maps to its typed array.
+import { native } from './native';
+
 export type DType = 'float32' | 'float64';
 
 export interface DTypeMap {
@@ -117,18 +119,36 @@ export const UNINIT_OUTPUT_BYTES = 16384;
 export function allocateOutput<D extends DType>(dtype: D, length: number, op: string, writesAll: boolean): TypedArrayFor<D> {
   const bytes = dtype === 'float64' ? 8 * length : 4 * length;
   if (writesAll && bytes >= UNINIT_OUTPUT_BYTES && Number.isSafeInteger(length)) {
+    // From HUGE_OUTPUT_BYTES, HUGE_PAGE_BYTES more, and the array starts on
+    // the buffer's first 2 MiB boundary (see HUGE_OUTPUT_BYTES).
+    const huge = bytes >= HUGE_OUTPUT_BYTES;
     let buf: Buffer | undefined;
     try {
-      buf = Buffer.allocUnsafeSlow(bytes);
+      buf = Buffer.allocUnsafeSlow(huge ? bytes + HUGE_PAGE_BYTES : bytes);
     } catch {
       buf = undefined; // allocate() gives the op's RangeError, or succeeds
     }
     if (buf !== undefined) {
-      return (dtype === 'float64' ? new Float64Array(buf.buffer, buf.byteOffset, length) : new Float32Array(buf.buffer, buf.byteOffset, length)) as TypedArrayFor<D>;
+      const at = buf.byteOffset + (huge ? native()._hugePageOffset(buf.buffer as ArrayBuffer) : 0);
+      return (dtype === 'float64' ? new Float64Array(buf.buffer, at, length) : new Float32Array(buf.buffer, at, length)) as TypedArrayFor<D>;
     }
   }
   return allocate(dtype, length, op);
 }
+
+/**
+ * Outputs of at least this many bytes (allocateOutput's uninitialised ones)
+ * start on a 2 MiB boundary, in a buffer HUGE_PAGE_BYTES longer than they
+ * are (`t.data.byteOffset` is then not 0; the part before the array is never
+ * written). The GEMM and conv2d advise an output of 2 MiB or more
+ * MADV_HUGEPAGE over the whole 2 MiB pages inside it, and a fresh one then
+ * faults in 2 MiB at a time. Straight from malloc an output started 16
+ * bytes past a 4 KiB page and had one such page fewer: a 3.2 MB output
+ * none, a 1024^2 fp32 one only half of its 4 MiB, the rest faulted 4 KiB at
+ * a time (0.1-16 us each on this VM; README, "Fresh pages").
+ */
+export const HUGE_OUTPUT_BYTES = 2 << 20;
+export const HUGE_PAGE_BYTES = 2 << 20;
 
 /** Whether `buffer` was detached (transferred); Node 20 has no ArrayBuffer.prototype.detached. */
 export function isDetached(buffer: ArrayBufferLike): boolean {

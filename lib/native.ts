@@ -119,6 +119,8 @@ export interface NativeBinding {
   _checkLeaveCpu(): { from: number; to: number; maskKept: boolean } | null;
   /** Test hook: wake-ups of a sleeping pool worker for a region it took part in, and how many found it on the region owner's CPU. */
   _poolWakeStats(): { slept: number; onOwnerCpu: number };
+  /** lib/dtype.ts: bytes from the start of `buffer` to its first 2 MiB boundary (0 if it starts on one). */
+  _hugePageOffset(buffer: ArrayBuffer): number;
   /** Test hook: force the conv2d path (every path gives the same bits); returns the one set. */
   _setConvPath(mode: 'auto' | 'reference' | 'direct' | 'gemm' | 'gemm-t' | 'direct-t' | 'pointwise' | 'winograd'): string;
   /** Test/bench hook: what this thread's last conv2d did and the extra memory it used. */

@@ -790,6 +790,7 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
         InstanceMethod("_fmaPeak", &NtensorAddon::FmaPeak),
         InstanceMethod("_checkLeaveCpu", &NtensorAddon::CheckLeaveCpu),
         InstanceMethod("_poolWakeStats", &NtensorAddon::PoolWakeStats),
+        InstanceMethod("_hugePageOffset", &NtensorAddon::HugePageOffset),
     });
   }
 
@@ -941,6 +942,19 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     o.Set("to", to);
     o.Set("maskKept", maskKept);
     return o;
+  }
+
+  // _hugePageOffset(buffer) (lib/dtype.ts): the bytes from the start of
+  // an ArrayBuffer to its first 2 MiB boundary (0 if it starts on one), so
+  // that a large output can be placed on whole 2 MiB pages.
+  Napi::Value HugePageOffset(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsArrayBuffer()) {
+      throwType(env, "_hugePageOffset: expected an ArrayBuffer");
+    }
+    constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
+    const auto at = reinterpret_cast<std::uintptr_t>(info[0].As<Napi::ArrayBuffer>().Data());
+    return Napi::Number::New(env, double((kHuge - at % kHuge) % kHuge));
   }
 
   // _poolWakeStats() (tests): threadpool.h's pool_wake_stats, as

@@ -184,15 +184,18 @@ void scale_c(index_t m, index_t n, T beta, T* C, index_t ldc) {
 
 // A large output that is about to be written whole (beta == 0) is most
 // often fresh memory (a new tensor): its pages are not there yet, and
-// faulting them in 4 KB at a time costs ~2 us each on this kind of VM, as
-// much as the product itself for a shallow k. Ask the kernel for 2 MB pages
-// over the part of the output made of whole 2 MB pages (numpy does the same
-// for its own arrays of 4 MB and more). Only a hint: pages already present
-// are not touched, no value changes, and an error is ignored.
+// faulting them in 4 KB at a time costs 0.1-16 us each on this kind of VM,
+// as much as the product itself for a shallow k. Ask the kernel for 2 MB
+// pages over the part of an output of 2 MB or more made of whole 2 MB pages
+// (numpy does the same for its own arrays of 4 MB and more; lib/dtype.ts
+// starts ntensor's new outputs of 2 MB and more on a 2 MB boundary, so that
+// all but their last partial 2 MB are such pages). Only a hint: pages
+// already present are not touched, no value changes, and an error is
+// ignored.
 void advise_huge_pages(void* p, std::size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
-  if (bytes < 2 * kHuge) return;
+  if (bytes < kHuge) return;
   const std::uintptr_t lo = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
   const std::uintptr_t hi = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kHuge - 1);
   if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);

@@ -13,7 +13,8 @@ import {
   maxPool2dAsync, normal,
 } from '../lib/index';
 import type { DType, Tensor } from '../lib/index';
-import { UNINIT_OUTPUT_BYTES } from '../lib/dtype';
+import { HUGE_OUTPUT_BYTES, HUGE_PAGE_BYTES, UNINIT_OUTPUT_BYTES } from '../lib/dtype';
+import { native } from '../lib/native';
 import * as ref from './reference';
 
 const original = Buffer.allocUnsafeSlow;
@@ -113,6 +114,54 @@ describe('new outputs that are not zeroed first are written in full', () => {
       }
     });
   }
+
+  it('from HUGE_OUTPUT_BYTES the output starts on a 2 MiB boundary of a buffer 2 MiB longer, and is written in full', async () => {
+    expect(HUGE_OUTPUT_BYTES).toBe(2 << 20);
+    expect(HUGE_PAGE_BYTES).toBe(2 << 20);
+    manualSeed(14);
+    /** The result sits on a 2 MiB boundary in a buffer HUGE_PAGE_BYTES longer than it, from the poisoned path, and matches the reference. */
+    const expectOnHugePage = (y: Tensor, want: ref.RefResult, dtype: DType): void => {
+      const bytes = bytesOf(want.shape, dtype);
+      expect(bytes).toBeGreaterThanOrEqual(HUGE_OUTPUT_BYTES);
+      expect(handedOut).toContain(bytes + HUGE_PAGE_BYTES);
+      expect(y.data.buffer.byteLength).toBe(bytes + HUGE_PAGE_BYTES);
+      expect(y.data.byteOffset).toBe(native()._hugePageOffset(y.data.buffer as ArrayBuffer));
+      expect(y.data.byteOffset).toBeLessThan(HUGE_PAGE_BYTES);
+      expect(ref.firstViolation(y.data, want, dtype)).toBeNull();
+    };
+    // 736^2 fp32 (2.07 MiB) and 520^2 fp64 (2.06 MiB).
+    for (const [dtype, m] of [['float32', 736], ['float64', 520]] as const) {
+      const a = normal(0, 1, [m, 6], { dtype }), b = normal(0, 1, [6, m], { dtype });
+      const want = ref.matmul2d(Array.from(a.data), Array.from(b.data), m, 6, m);
+      poisonUninitialised();
+      expectOnHugePage(matmul(a, b), want, dtype);
+      poisonUninitialised();
+      expectOnHugePage(await matmulAsync(a, b), want, dtype);
+    }
+    // A 1x1 convolution with a 2.15 MiB output.
+    const x = normal(0, 1, [1, 4, 150, 150]), w = normal(0, 1, [25, 4, 1, 1]);
+    const want = ref.conv2d(Array.from(x.data), x.shape, Array.from(w.data), w.shape, {});
+    poisonUninitialised();
+    expectOnHugePage(conv2d(x, w), want, 'float32');
+    poisonUninitialised();
+    expectOnHugePage(await conv2dAsync(x, w), want, 'float32');
+    // Just below: an ordinary uninitialised buffer, the array at its start.
+    const c = normal(0, 1, [700, 6]), d = normal(0, 1, [6, 700]);
+    expect(bytesOf([700, 700], 'float32')).toBeLessThan(HUGE_OUTPUT_BYTES);
+    poisonUninitialised();
+    const y = matmul(c, d);
+    expect(handedOut).toContain(bytesOf([700, 700], 'float32'));
+    expect(y.data.byteOffset).toBe(0);
+    expect(y.data.buffer.byteLength).toBe(bytesOf([700, 700], 'float32'));
+  });
+
+  it('_hugePageOffset takes an ArrayBuffer only', () => {
+    const f = native()._hugePageOffset as unknown as (v: unknown) => number;
+    expect(() => f(new Float32Array(4))).toThrow(TypeError);
+    expect(() => f(undefined)).toThrow(/_hugePageOffset: expected an ArrayBuffer/);
+    const off = f(new ArrayBuffer(64));
+    expect(Number.isInteger(off) && off >= 0 && off < HUGE_PAGE_BYTES).toBe(true);
+  });
 
   it('below the threshold the array is zeroed as usual (allocUnsafeSlow is not called)', () => {
     const a = normal(0, 1, [20, 10]), b = normal(0, 1, [10, 30]);
