@@ -81,8 +81,13 @@ function pooled<D extends DType>(dtype: D, length: number, bytes: number): Typed
  * engine cannot allocate is a RangeError naming the op (instead of V8's bare
  * "Invalid typed array length" or "Array buffer allocation failed").
  */
+/** Bytes of `length` elements of `dtype`. */
+function byteLengthOf(dtype: DType, length: number): number {
+  return dtype === 'float64' ? 8 * length : 4 * length;
+}
+
 export function allocate<D extends DType>(dtype: D, length: number, op?: string): TypedArrayFor<D> {
-  const bytes = dtype === 'float64' ? 8 * length : 4 * length;
+  const bytes = byteLengthOf(dtype, length);
   if (poolEnabled && bytes >= POOL_MIN_BYTES && bytes <= POOL_MAX_BYTES && Number.isInteger(length)) {
     return pooled(dtype, length, bytes);
   }
@@ -117,7 +122,7 @@ export const UNINIT_OUTPUT_BYTES = 16384;
  * write every element before the array is seen (no stale bytes escape).
  */
 export function allocateOutput<D extends DType>(dtype: D, length: number, op: string, writesAll: boolean): TypedArrayFor<D> {
-  const bytes = dtype === 'float64' ? 8 * length : 4 * length;
+  const bytes = byteLengthOf(dtype, length);
   if (writesAll && bytes >= UNINIT_OUTPUT_BYTES && Number.isSafeInteger(length)) {
     // From HUGE_OUTPUT_BYTES, HUGE_PAGE_BYTES more, and the array starts on
     // the buffer's first 2 MiB boundary (see HUGE_OUTPUT_BYTES).
@@ -136,6 +141,9 @@ export function allocateOutput<D extends DType>(dtype: D, length: number, op: st
   return allocate(dtype, length, op);
 }
 
+/** A transparent huge page (native gemm.h: kHugePageBytes). */
+export const HUGE_PAGE_BYTES = 2 << 20;
+
 /**
  * Outputs of at least this many bytes (allocateOutput's uninitialised ones)
  * start on a 2 MiB boundary, in a buffer HUGE_PAGE_BYTES longer than they
@@ -147,8 +155,7 @@ export function allocateOutput<D extends DType>(dtype: D, length: number, op: st
  * none, a 1024^2 fp32 one only half of its 4 MiB, the rest faulted 4 KiB at
  * a time (0.1-16 us each on this VM; README, "Fresh pages").
  */
-export const HUGE_OUTPUT_BYTES = 2 << 20;
-export const HUGE_PAGE_BYTES = 2 << 20;
+export const HUGE_OUTPUT_BYTES = HUGE_PAGE_BYTES; // the smallest output that can hold a whole one
 
 /** Whether `buffer` was detached (transferred); Node 20 has no ArrayBuffer.prototype.detached. */
 export function isDetached(buffer: ArrayBufferLike): boolean {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "async.h"
+#include "gemm.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -944,17 +945,14 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     return o;
   }
 
-  // _hugePageOffset(buffer) (lib/dtype.ts): the bytes from the start of
-  // an ArrayBuffer to its first 2 MiB boundary (0 if it starts on one), so
-  // that a large output can be placed on whole 2 MiB pages.
+  // _hugePageOffset(buffer) (lib/dtype.ts): gemm.h's huge_page_offset of
+  // an ArrayBuffer's memory.
   Napi::Value HugePageOffset(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() != 1 || !info[0].IsArrayBuffer()) {
       throwType(env, "_hugePageOffset: expected an ArrayBuffer");
     }
-    constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
-    const auto at = reinterpret_cast<std::uintptr_t>(info[0].As<Napi::ArrayBuffer>().Data());
-    return Napi::Number::New(env, double((kHuge - at % kHuge) % kHuge));
+    return Napi::Number::New(env, double(ntensor::gemm::huge_page_offset(info[0].As<Napi::ArrayBuffer>().Data())));
   }
 
   // _poolWakeStats() (tests): threadpool.h's pool_wake_stats, as

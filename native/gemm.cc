@@ -194,7 +194,7 @@ void scale_c(index_t m, index_t n, T beta, T* C, index_t ldc) {
 // ignored.
 void advise_huge_pages(void* p, std::size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
+  constexpr std::uintptr_t kHuge = kHugePageBytes;
   if (bytes < kHuge) return;
   const std::uintptr_t lo = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
   const std::uintptr_t hi = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kHuge - 1);
@@ -202,6 +202,11 @@ void advise_huge_pages(void* p, std::size_t bytes) {
 #else
   (void)p, (void)bytes;
 #endif
+}
+
+std::size_t huge_page_offset(const void* p) {
+  const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(p);
+  return std::size_t((kHugePageBytes - at % kHugePageBytes) % kHugePageBytes);
 }
 
 // Before one thread writes a whole output of 128 KiB or more: ask the kernel

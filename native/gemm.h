@@ -178,9 +178,16 @@ bool gemm_prepacked_a(const Kernels<T>& kern, index_t m, index_t n, index_t k, c
 // the runs of missing pages; a no-op where unsupported).
 void populate_pages(void* p, std::size_t bytes);
 
+// The 2 MiB pages advise_huge_pages asks for.
+constexpr std::size_t kHugePageBytes = std::size_t(2) << 20;
+
 // Asks for 2 MiB pages (MADV_HUGEPAGE) over the whole 2 MiB pages inside an
-// output of 4 MiB or more about to be written whole; a hint only.
+// output of 2 MiB or more about to be written whole; a hint only.
 void advise_huge_pages(void* p, std::size_t bytes);
+
+// The bytes from p to the next 2 MiB boundary (0 if p is on one): where
+// lib/dtype.ts starts a large new output inside its buffer.
+std::size_t huge_page_offset(const void* p);
 
 }  // namespace gemm
 }  // namespace ntensor
