@@ -41,6 +41,9 @@ struct F32 {
   static V loadu(const T* p) { return _mm512_loadu_ps(p); }
   static void store(T* p, V v) { _mm512_store_ps(p, v); }
   static void transpose(V r[W]) { transpose16(r); }
+  // A full W x W block (rows rs apart) loaded transposed (W loads and
+  // transpose in one, cheaper than both: transpose_avx512.inc).
+  static void load_transposed(const T* s, index_t rs, V r[W]) { load_transposed16(s, rs, r); }
   static V maskload(M m, const T* p) { return _mm512_maskz_loadu_ps(m, p); }
   static void maskstore(T* p, M m, V v) { _mm512_mask_storeu_ps(p, m, v); }
   static V set1(T x) { return _mm512_set1_ps(x); }
@@ -60,6 +63,7 @@ struct F64 {
   static V loadu(const T* p) { return _mm512_loadu_pd(p); }
   static void store(T* p, V v) { _mm512_store_pd(p, v); }
   static void transpose(V r[W]) { transpose8(r); }
+  static void load_transposed(const T* s, index_t rs, V r[W]) { load_transposed8(s, rs, r); }
   static V maskload(M m, const T* p) { return _mm512_maskz_loadu_pd(m, p); }
   static void maskstore(T* p, M m, V v) { _mm512_mask_storeu_pd(p, m, v); }
   static V set1(T x) { return _mm512_set1_pd(x); }
@@ -245,6 +249,12 @@ void packB_simd(index_t kc, index_t nc, const typename X::T* src, index_t rs, in
         const int np = int(imin<T>(W, kc - p0));
         const auto m = X::mask(np);
         V r[W];
+        if (cols == W && np == W) {  // a whole block
+          X::load_transposed(col[0] + p0, cs, r);
+#pragma GCC unroll 16
+          for (int q = 0; q < W; ++q) X::store(d + (p0 + q) * NR + h * W, r[q]);
+          continue;
+        }
 #pragma GCC unroll 16
         for (int j = 0; j < W; ++j) r[j] = j < cols ? X::maskload(m, col[j] + p0) : X::zero();
         X::transpose(r);
@@ -269,13 +279,17 @@ void packA_f32(index_t mc, index_t kc, const float* src, index_t rs, index_t cs,
     const float* s = src + i0 * rs;
     for (index_t p0 = 0; p0 < kc; p0 += 16) {
       const int np = int(imin<float>(16, kc - p0));
-      const __mmask16 m = F32::mask(np);
       __m512 r[16];
+      if (np == 16) {
+        load_transposed16<MR>(s + p0, rs, r);  // rows past MR repeat row MR - 1
+      } else {
+        const __mmask16 m = F32::mask(np);
 #pragma GCC unroll 16
-      for (int i = 0; i < 16; ++i) {
-        r[i] = i < MR ? _mm512_maskz_loadu_ps(m, s + i * rs + p0) : _mm512_setzero_ps();
+        for (int i = 0; i < 16; ++i) {
+          r[i] = i < MR ? _mm512_maskz_loadu_ps(m, s + i * rs + p0) : _mm512_setzero_ps();
+        }
+        transpose16(r);
       }
-      transpose16(r);
       float* d = dst + p0 * MR;
       if (np == 16) {
 #pragma GCC unroll 16
@@ -303,15 +317,20 @@ void packA_f64(index_t mc, index_t kc, const double* src, index_t rs, index_t cs
     const double* s = src + i0 * rs;
     for (index_t p0 = 0; p0 < kc; p0 += 8) {
       const int np = int(imin<double>(8, kc - p0));
-      const __mmask8 m = F64::mask(np);
       __m512d lo[8], hi[8];
+      if (np == 8) {
+        load_transposed8(s + p0, rs, lo);
+        load_transposed8<MR - 8>(s + 8 * rs + p0, rs, hi);  // rows past MR repeat row MR - 1
+      } else {
+        const __mmask8 m = F64::mask(np);
 #pragma GCC unroll 8
-      for (int i = 0; i < 8; ++i) {
-        lo[i] = _mm512_maskz_loadu_pd(m, s + i * rs + p0);
-        hi[i] = 8 + i < MR ? _mm512_maskz_loadu_pd(m, s + (8 + i) * rs + p0) : _mm512_setzero_pd();
+        for (int i = 0; i < 8; ++i) {
+          lo[i] = _mm512_maskz_loadu_pd(m, s + i * rs + p0);
+          hi[i] = 8 + i < MR ? _mm512_maskz_loadu_pd(m, s + (8 + i) * rs + p0) : _mm512_setzero_pd();
+        }
+        transpose8(lo);
+        transpose8(hi);
       }
-      transpose8(lo);
-      transpose8(hi);
       double* d = dst + p0 * MR;
       for (int q = 0; q < np; ++q) {
         _mm512_storeu_pd(d + q * MR, lo[q]);
