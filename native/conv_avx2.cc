@@ -97,6 +97,20 @@ struct F32 {
     }
     return load_strided(lanes(0, W), p, stride);
   }
+  // As load_full, but may read up to stride - 1 elements past the last
+  // lane's (the caller knows they are inside the buffer): no masked load.
+  static V load_over(const T* p, index_t stride) {
+    if (stride == 2) {
+      const V q = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), _MM_SHUFFLE(2, 0, 2, 0));
+      return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(q), _MM_SHUFFLE(3, 1, 2, 0)));
+    }
+    return load_full(p, stride);
+  }
+  // Lanes in m of load_over, the others zero.
+  static V load_over(M m, const T* p, index_t stride) {
+    if (stride == 2) return _mm256_and_ps(load_over(p, stride), _mm256_castsi256_ps(m));
+    return load_strided(m, p, stride);
+  }
 };
 
 struct F64 {
@@ -159,6 +173,17 @@ struct F64 {
       return _mm256_permute4x64_pd(_mm256_unpacklo_pd(lo, hi), _MM_SHUFFLE(3, 1, 2, 0));
     }
     return load_strided(lanes(0, W), p, stride);
+  }
+  static V load_over(const T* p, index_t stride) {
+    if (stride == 2) {
+      return _mm256_permute4x64_pd(_mm256_unpacklo_pd(_mm256_loadu_pd(p), _mm256_loadu_pd(p + 4)),
+                                   _MM_SHUFFLE(3, 1, 2, 0));
+    }
+    return load_full(p, stride);
+  }
+  static V load_over(M m, const T* p, index_t stride) {
+    if (stride == 2) return _mm256_and_pd(load_over(p, stride), _mm256_castsi256_pd(m));
+    return load_strided(m, p, stride);
   }
 };
 

@@ -103,6 +103,25 @@ struct F32 {
     }
     return load_strided(M(0xffff), p, stride);
   }
+  // As load_full, but may read up to stride - 1 elements past the last
+  // lane's (the caller knows they are inside the buffer): no masked load,
+  // which on the development VM (Zen 5) cost the 7x7 stride-2 stem's
+  // im2col packing ~3-9 % of the layer's time.
+  static V load_over(const T* p, index_t stride) {
+    if (stride == 2) {
+      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_loadu_ps(p + 16));
+    }
+    return load_full(p, stride);
+  }
+  // Lanes in m of load_over, the others zero.
+  static V load_over(M m, const T* p, index_t stride) {
+    if (stride == 2) {
+      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      return _mm512_maskz_permutex2var_ps(m, _mm512_loadu_ps(p), even, _mm512_loadu_ps(p + 16));
+    }
+    return load_strided(m, p, stride);
+  }
 };
 
 struct F64 {
@@ -164,6 +183,20 @@ struct F64 {
       return _mm512_permutex2var_pd(_mm512_loadu_pd(p), even, _mm512_maskz_loadu_pd(__mmask8(0x7f), p + 8));
     }
     return load_strided(M(0xff), p, stride);
+  }
+  static V load_over(const T* p, index_t stride) {
+    if (stride == 2) {
+      const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+      return _mm512_permutex2var_pd(_mm512_loadu_pd(p), even, _mm512_loadu_pd(p + 8));
+    }
+    return load_full(p, stride);
+  }
+  static V load_over(M m, const T* p, index_t stride) {
+    if (stride == 2) {
+      const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+      return _mm512_maskz_permutex2var_pd(m, _mm512_loadu_pd(p), even, _mm512_loadu_pd(p + 8));
+    }
+    return load_strided(m, p, stride);
   }
 };
 

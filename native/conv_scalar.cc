@@ -41,6 +41,8 @@ struct Lane {
     if (m) *p = v;
   }
   static V load_full(const T* p, index_t) { return *p; }
+  static V load_over(const T* p, index_t) { return *p; }
+  static V load_over(M m, const T* p, index_t stride) { return load_strided(m, p, stride); }
 };
 using F32 = Lane<float>;
 using F64 = Lane<double>;

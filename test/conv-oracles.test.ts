@@ -206,6 +206,12 @@ const SHAPES: Shape[] = [
   { n: 1, c: 8, h: 12, w: 11, co: 30, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
   { n: 2, c: 45, h: 6, w: 7, co: 15, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
   { n: 1, c: 3, h: 40, w: 38, co: 17, kh: 7, kw: 7, stride: [2, 2], pad: [3, 3, 3, 3], dil: [1, 1], groups: 1, bias: true },
+  // stride 2 on rows of 100 outputs: im2col segments clear of the padding (whole strided loads), partial
+  // chunks (segments that start mid-panel), and the last rows, whose loads would run past the image
+  { n: 1, c: 2, h: 17, w: 200, co: 13, kh: 7, kw: 7, stride: [2, 2], pad: [3, 3, 3, 3], dil: [1, 1], groups: 1, bias: true },
+  // the same with no padding at the bottom and right: the last row's last segments end at the image's last
+  // element, where a whole strided load would read past it (the sanitizer run would report it)
+  { n: 1, c: 2, h: 16, w: 200, co: 13, kh: 7, kw: 7, stride: [2, 2], pad: [3, 0, 3, 0], dil: [1, 1], groups: 1, bias: false },
   { n: 1, c: 2, h: 37, w: 35, co: 8, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
   { n: 1, c: 70, h: 4, w: 4, co: 20, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
   // gemm-t on several threads: one image, 3 channel blocks (the last of 2 channels), enough work for 2
