@@ -40,6 +40,7 @@ struct F32 {
   static V load(const T* p) { return _mm512_load_ps(p); }
   static V loadu(const T* p) { return _mm512_loadu_ps(p); }
   static void store(T* p, V v) { _mm512_store_ps(p, v); }
+  static void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
   static void transpose(V r[W]) { transpose16(r); }
   // A full W x W block (rows rs apart) loaded transposed (W loads and
   // transpose in one, cheaper than both: transpose_avx512.inc).
@@ -62,6 +63,7 @@ struct F64 {
   static V load(const T* p) { return _mm512_load_pd(p); }
   static V loadu(const T* p) { return _mm512_loadu_pd(p); }
   static void store(T* p, V v) { _mm512_store_pd(p, v); }
+  static void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
   static void transpose(V r[W]) { transpose8(r); }
   static void load_transposed(const T* s, index_t rs, V r[W]) { load_transposed8(s, rs, r); }
   static V maskload(M m, const T* p) { return _mm512_maskz_loadu_pd(m, p); }
@@ -96,6 +98,9 @@ void ukernel_core(index_t kc, const typename X::T* A, const typename X::T* B, in
   M mask[NV];
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) mask[v] = X::mask(nr - v * W);
+  // A tile as wide as its vectors reads and writes C with plain loads and
+  // stores: masked ones cost more on Zen 5 (the development VM).
+  const bool whole = nr >= NV * W;
   V c[RM][NV];
   if (!loadC) {
     // The tile's lines of C, fetched while the k loop runs, so that its
@@ -116,7 +121,9 @@ void ukernel_core(index_t kc, const typename X::T* A, const typename X::T* B, in
   for (int i = 0; i < RM; ++i) {
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      c[i][v] = (loadC && i < mr) ? X::maskload(mask[v], C + i * ldc + v * W) : X::zero();
+      c[i][v] = !(loadC && i < mr) ? X::zero()
+                : whole              ? X::loadu(C + i * ldc + v * W)
+                                     : X::maskload(mask[v], C + i * ldc + v * W);
     }
   }
 #pragma GCC unroll 2
@@ -151,9 +158,13 @@ void ukernel_core(index_t kc, const typename X::T* A, const typename X::T* B, in
       V r = c[i][v];
       if (!plain) {
         r = beta == T(0) ? X::mul(va, r)
-                         : X::fmadd(va, r, X::mul(vb, X::maskload(mask[v], cr + v * W)));
+                         : X::fmadd(va, r, X::mul(vb, whole ? X::loadu(cr + v * W) : X::maskload(mask[v], cr + v * W)));
       }
-      X::maskstore(cr + v * W, mask[v], r);
+      if (whole) {
+        X::storeu(cr + v * W, r);
+      } else {
+        X::maskstore(cr + v * W, mask[v], r);
+      }
     }
   }
 }
@@ -292,8 +303,12 @@ void packA_f32(index_t mc, index_t kc, const float* src, index_t rs, index_t cs,
       }
       float* d = dst + p0 * MR;
       if (np == 16) {
+        // Whole vectors: each spills 16 - MR lanes into the next row, which
+        // the next store overwrites; the last one, masked, stays in the block
+        // (masked stores cost more on Zen 5).
 #pragma GCC unroll 16
-        for (int q = 0; q < 16; ++q) _mm512_mask_storeu_ps(d + q * MR, F32::mask(MR), r[q]);
+        for (int q = 0; q < 15; ++q) _mm512_storeu_ps(d + q * MR, r[q]);
+        _mm512_mask_storeu_ps(d + 15 * MR, F32::mask(MR), r[15]);
       } else {
         for (int q = 0; q < np; ++q) _mm512_mask_storeu_ps(d + q * MR, F32::mask(MR), r[q]);
       }
@@ -332,9 +347,15 @@ void packA_f64(index_t mc, index_t kc, const double* src, index_t rs, index_t cs
         transpose8(hi);
       }
       double* d = dst + p0 * MR;
+      // As fp32's: whole vectors but the last row's (spilling into the next
+      // row, which its own stores overwrite).
       for (int q = 0; q < np; ++q) {
         _mm512_storeu_pd(d + q * MR, lo[q]);
-        _mm512_mask_storeu_pd(d + q * MR + 8, F64::mask(MR - 8), hi[q]);
+        if (q + 1 < np) {
+          _mm512_storeu_pd(d + q * MR + 8, hi[q]);
+        } else {
+          _mm512_mask_storeu_pd(d + q * MR + 8, F64::mask(MR - 8), hi[q]);
+        }
       }
     }
   }
