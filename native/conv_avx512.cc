@@ -69,9 +69,11 @@ struct F32 {
   static V right_neighbours(V cur, V next) {
     return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(cur), 1));
   }
+  // Indices of the even elements of two vectors (permutex2var).
+  static __m512i evens() { return _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30); }
   // The even and odd elements of the row whose vectors are lo, hi.
   static void deinterleave(V lo, V hi, V& even, V& odd) {
-    const __m512i e = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i e = evens();
     even = _mm512_permutex2var_ps(lo, e, hi);
     odd = _mm512_permutex2var_ps(lo, _mm512_add_epi32(e, _mm512_set1_epi32(1)), hi);
   }
@@ -80,7 +82,7 @@ struct F32 {
       const std::uint64_t e = stride2_elements(m);
       const V lo = _mm512_maskz_loadu_ps(__mmask16(e), p);
       const V hi = _mm512_maskz_loadu_ps(__mmask16(e >> 16), p + 16);
-      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      const __m512i even = evens();
       return _mm512_maskz_permutex2var_ps(m, lo, even, hi);
     }
     if (stride > (index_t(1) << 26)) {
@@ -98,7 +100,7 @@ struct F32 {
   static V load_full(const T* p, index_t stride) {
     if (stride == 1) return _mm512_loadu_ps(p);
     if (stride == 2) {
-      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      const __m512i even = evens();
       return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_maskz_loadu_ps(__mmask16(0x7fff), p + 16));
     }
     return load_strided(M(0xffff), p, stride);
@@ -109,7 +111,7 @@ struct F32 {
   // im2col packing ~3-9 % of the layer's time.
   static V load_over(const T* p, index_t stride) {
     if (stride == 2) {
-      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      const __m512i even = evens();
       return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_loadu_ps(p + 16));
     }
     return load_full(p, stride);
@@ -117,7 +119,7 @@ struct F32 {
   // Lanes in m of load_over, the others zero.
   static V load_over(M m, const T* p, index_t stride) {
     if (stride == 2) {
-      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      const __m512i even = evens();
       return _mm512_maskz_permutex2var_ps(m, _mm512_loadu_ps(p), even, _mm512_loadu_ps(p + 16));
     }
     return load_strided(m, p, stride);
@@ -153,8 +155,9 @@ struct F64 {
   static V right_neighbours(V cur, V next) {
     return _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(next), _mm512_castpd_si512(cur), 1));
   }
+  static __m512i evens() { return _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14); }
   static void deinterleave(V lo, V hi, V& even, V& odd) {
-    const __m512i e = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i e = evens();
     even = _mm512_permutex2var_pd(lo, e, hi);
     odd = _mm512_permutex2var_pd(lo, _mm512_add_epi64(e, _mm512_set1_epi64(1)), hi);
   }
@@ -163,7 +166,7 @@ struct F64 {
       const std::uint64_t e = stride2_elements(m);
       const V lo = _mm512_maskz_loadu_pd(__mmask8(e), p);
       const V hi = _mm512_maskz_loadu_pd(__mmask8(e >> 8), p + 8);
-      const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+      const __m512i even = evens();
       return _mm512_maskz_permutex2var_pd(m, lo, even, hi);
     }
     if (stride > (index_t(1) << 26)) {
@@ -179,21 +182,21 @@ struct F64 {
   static V load_full(const T* p, index_t stride) {
     if (stride == 1) return _mm512_loadu_pd(p);
     if (stride == 2) {
-      const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+      const __m512i even = evens();
       return _mm512_permutex2var_pd(_mm512_loadu_pd(p), even, _mm512_maskz_loadu_pd(__mmask8(0x7f), p + 8));
     }
     return load_strided(M(0xff), p, stride);
   }
   static V load_over(const T* p, index_t stride) {
     if (stride == 2) {
-      const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+      const __m512i even = evens();
       return _mm512_permutex2var_pd(_mm512_loadu_pd(p), even, _mm512_loadu_pd(p + 8));
     }
     return load_full(p, stride);
   }
   static V load_over(M m, const T* p, index_t stride) {
     if (stride == 2) {
-      const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+      const __m512i even = evens();
       return _mm512_maskz_permutex2var_pd(m, _mm512_loadu_pd(p), even, _mm512_loadu_pd(p + 8));
     }
     return load_strided(m, p, stride);
