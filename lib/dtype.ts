@@ -24,6 +24,16 @@ export function checkDType(op: string, value: unknown): DType {
   return value;
 }
 
+/** Bytes of `length` elements of `dtype`. */
+function byteLengthOf(dtype: DType, length: number): number {
+  return dtype === 'float64' ? 8 * length : 4 * length;
+}
+
+/** A `dtype` array of `length` elements over `buffer` from byte `at`. */
+function viewOf<D extends DType>(dtype: D, buffer: ArrayBufferLike, at: number, length: number): TypedArrayFor<D> {
+  return (dtype === 'float64' ? new Float64Array(buffer, at, length) : new Float32Array(buffer, at, length)) as TypedArrayFor<D>;
+}
+
 /**
  * The small-tensor pool. V8 keeps typed arrays of at most 64 bytes on its
  * heap (~25 ns); any larger one gets its own backing store: a malloc, V8's
@@ -72,7 +82,7 @@ function pooled<D extends DType>(dtype: D, length: number, bytes: number): Typed
   }
   const at = slabUsed;
   slabUsed += size;
-  return (dtype === 'float64' ? new Float64Array(slab, at, length) : new Float32Array(slab, at, length)) as TypedArrayFor<D>;
+  return viewOf(dtype, slab, at, length);
 }
 
 /**
@@ -81,11 +91,6 @@ function pooled<D extends DType>(dtype: D, length: number, bytes: number): Typed
  * engine cannot allocate is a RangeError naming the op (instead of V8's bare
  * "Invalid typed array length" or "Array buffer allocation failed").
  */
-/** Bytes of `length` elements of `dtype`. */
-function byteLengthOf(dtype: DType, length: number): number {
-  return dtype === 'float64' ? 8 * length : 4 * length;
-}
-
 export function allocate<D extends DType>(dtype: D, length: number, op?: string): TypedArrayFor<D> {
   const bytes = byteLengthOf(dtype, length);
   if (poolEnabled && bytes >= POOL_MIN_BYTES && bytes <= POOL_MAX_BYTES && Number.isInteger(length)) {
@@ -107,13 +112,29 @@ export function allocateOwn<D extends DType>(dtype: D, length: number, op?: stri
 /** Outputs of at least this many bytes come from allocateOutput's uninitialised path. */
 export const UNINIT_OUTPUT_BYTES = 16384;
 
+/** A transparent huge page (native gemm.h: kHugePageBytes). */
+export const HUGE_PAGE_BYTES = 2 << 20;
+
+/**
+ * Outputs of at least this many bytes (allocateOutput's uninitialised ones)
+ * start on a 2 MiB boundary, in a buffer HUGE_PAGE_BYTES longer than they
+ * are (`t.data.byteOffset` is then not 0; the part before the array is never
+ * written). The GEMM and conv2d advise an output of 2 MiB or more
+ * MADV_HUGEPAGE over the whole 2 MiB pages inside it, and a fresh one then
+ * faults in 2 MiB at a time. Straight from malloc an output started 16
+ * bytes past a 4 KiB page and had one such page fewer: a 3.2 MB output
+ * none, a 1024^2 fp32 one only half of its 4 MiB, the rest faulted 4 KiB at
+ * a time (0.1-16 us each on this VM; README, "Fresh pages").
+ */
+export const HUGE_OUTPUT_BYTES = HUGE_PAGE_BYTES; // the smallest output that can hold a whole one
+
 /**
  * An output array for an op. When `writesAll` (the op is about to write
  * every element: a GEMM with k > 0, a convolution with a non-empty
  * reduction, a pooling kernel) and from 16 KiB up, its
  * memory is not zeroed first (Buffer.allocUnsafeSlow: its own ArrayBuffer,
- * byteOffset 0, memory from malloc as is): zeroing costs as much as 5-8 % of
- * a 128-512 sized product, for values the op overwrites anyway, and from
+ * memory from malloc as is; byteOffset 0 below HUGE_OUTPUT_BYTES): zeroing
+ * costs as much as 5-8 % of a 128-512 sized product, for values the op overwrites anyway, and from
  * 16 KiB allocUnsafeSlow's path is also the cheaper allocation here (new
  * Float32Array takes 1.8x its time at 16 KiB, 1.2x at 8 KiB, 0.85x at
  * 1-2 KiB). Smaller ones, outputs an op may leave partly unwritten (they
@@ -135,27 +156,11 @@ export function allocateOutput<D extends DType>(dtype: D, length: number, op: st
     }
     if (buf !== undefined) {
       const at = buf.byteOffset + (huge ? native()._hugePageOffset(buf.buffer as ArrayBuffer) : 0);
-      return (dtype === 'float64' ? new Float64Array(buf.buffer, at, length) : new Float32Array(buf.buffer, at, length)) as TypedArrayFor<D>;
+      return viewOf(dtype, buf.buffer, at, length);
     }
   }
   return allocate(dtype, length, op);
 }
-
-/** A transparent huge page (native gemm.h: kHugePageBytes). */
-export const HUGE_PAGE_BYTES = 2 << 20;
-
-/**
- * Outputs of at least this many bytes (allocateOutput's uninitialised ones)
- * start on a 2 MiB boundary, in a buffer HUGE_PAGE_BYTES longer than they
- * are (`t.data.byteOffset` is then not 0; the part before the array is never
- * written). The GEMM and conv2d advise an output of 2 MiB or more
- * MADV_HUGEPAGE over the whole 2 MiB pages inside it, and a fresh one then
- * faults in 2 MiB at a time. Straight from malloc an output started 16
- * bytes past a 4 KiB page and had one such page fewer: a 3.2 MB output
- * none, a 1024^2 fp32 one only half of its 4 MiB, the rest faulted 4 KiB at
- * a time (0.1-16 us each on this VM; README, "Fresh pages").
- */
-export const HUGE_OUTPUT_BYTES = HUGE_PAGE_BYTES; // the smallest output that can hold a whole one
 
 /** Whether `buffer` was detached (transferred); Node 20 has no ArrayBuffer.prototype.detached. */
 export function isDetached(buffer: ArrayBufferLike): boolean {
