@@ -64,9 +64,9 @@ export const GEMMT_SHAPES: NativeConvCase[] = [
   // a reduction of 2 rows: each 7-pixel panel shorter than one vector
   // (pack_b stores every row of it masked)
   { n: 1, c: 2, h: 5, w: 5, co: 20, kh: 1, kw: 1, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
-  // 256 pixels and a depth of 1530: the im2col^T packed per depth block, and
+  // 256 pixels and a depth of 2070: the im2col^T packed per depth block, and
   // on one thread one 128-channel block (an output tile of two 64-wide blocks)
-  { n: 1, c: 170, h: 16, w: 16, co: 100, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
+  { n: 1, c: 230, h: 16, w: 16, co: 100, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
   // 256 pixels (the largest the path takes), 1x1 with padding
   { n: 1, c: 30, h: 14, w: 14, co: 70, kh: 1, kw: 1, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
   // 3x3 with padding 1 on 7-wide images (each 7-pixel panel one output
