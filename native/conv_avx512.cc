@@ -528,65 +528,75 @@ void tile_kernel_f32(index_t K, const float* a, index_t sx, const index_t* off, 
 }
 
 // conv.h: PackBFn. gemm-t's im2col^T of a 3x3 layer with stride 1 and
-// padding 1 on 7-wide images (512 x 7^2 -> 512 and the like), whose 7-pixel
-// panels are whole output rows: per input channel a panel holds 63
-// consecutive elements (kernel row ki, column kj, pixel px at 21 ki + 7 kj +
-// px), the 21 elements of input rows oy - 1 .. oy + 1 shifted by kj - 1, zero
-// past a row's ends and on a padding row. Two loads and four two-source
-// permutes (zeroing lanes) make them, stored as four whole vectors; each
+// padding 1 on images whose width is a multiple of 7 (512 x 7^2, 256 x
+// 14^2 and the like), whose 7-pixel panels each lie in one output row: per
+// input channel a panel holds 63 consecutive elements (kernel row ki,
+// column kj, pixel px at 21 ki + 7 kj + px), element px + kj of the 9-wide
+// window of input row oy + ki - 1 that starts one column left of the
+// panel's first pixel; zero left and right of the image and on a padding
+// row. Three window loads and four permutes (zeroing lanes; two of them
+// take two windows) make them, stored as four whole vectors; each
 // channel's last store spills one lane into the next channel's first
 // element, which that channel's own store then overwrites (the panel's last
-// is masked). 2 loads, 4 permutes and 4 stores per channel and panel instead
-// of pack_b's 9 masked loads and 9 stores. Other shapes: pack_b.
+// is masked). 3 loads, 4 permutes and 4 stores per channel and panel
+// instead of pack_b's 9 masked loads and 9 stores. Other shapes: pack_b.
 void pack_b_f32(const Conv2dShape& s, const float* x, index_t p0, index_t kc, const Segment* segs,
                 index_t nsegs, index_t nc, int nr, float* dst) {
-  bool rows = nr == 7 && s.w == 7 && s.ow == 7 && s.kh == 3 && s.kw == 3 && s.strideH == 1 &&
+  bool rows = nr == 7 && s.ow == s.w && s.w % 7 == 0 && s.kh == 3 && s.kw == 3 && s.strideH == 1 &&
               s.strideW == 1 && s.dilationH == 1 && s.dilationW == 1 && s.padTop == 1 &&
               s.padLeft == 1 && s.padBottom == 1 && s.padRight == 1 && p0 % 9 == 0 && kc % 9 == 0 &&
               kc > 0 && nc == 7 * nsegs;
   for (index_t g = 0; rows && g < nsegs; ++g) rows = segs[g].lane == 0 && segs[g].len == 7 && segs[g].panel == g;
   if (!rows) return pack_b<F32>(s, x, p0, kc, segs, nsegs, nc, nr, dst);
-  // Output lane e (of 64): its source lane (0..20 of the three rows, 16 up
-  // from the second vector) and whether it is inside the row; the lanes
-  // of the top and bottom kernel rows.
+  // Output lane e (of 64): its window lane (+16: the second of the two
+  // windows its vector's permute takes), and the lanes of the left and
+  // right columns and of the top and bottom kernel rows.
   alignas(64) std::int32_t idx[64];
-  std::uint64_t inside = 0, top = 0, bottom = 0;
-  for (int e = 0; e < 63; ++e) {
-    const int ki = e / 21, kj = e % 21 / 7, sx = e % 7 + kj - 1;
-    idx[e] = ki * 7 + (sx < 0 ? 0 : sx);
-    if (sx >= 0 && sx < 7) inside |= std::uint64_t(1) << e;
+  std::uint64_t left = 0, right = 0, top = 0, bottom = 0;
+  for (int e = 0; e < 64; ++e) {
+    const int ki = e / 21, kj = e % 21 / 7, wl = e % 7 + kj;
+    // Vector e / 16 permutes window 0, windows 0 and 1, 1 and 2, window 2.
+    const int first = e / 16 == 0 ? 0 : e / 16 == 1 ? 0 : e / 16 == 2 ? 1 : 2;
+    idx[e] = e == 63 ? 0 : wl + (ki > first ? 16 : 0);
+    if (e == 63) continue;
+    if (wl == 0) left |= std::uint64_t(1) << e;
+    if (wl == 8) right |= std::uint64_t(1) << e;
     if (ki == 0) top |= std::uint64_t(1) << e;
     if (ki == 2) bottom |= std::uint64_t(1) << e;
   }
-  idx[63] = 0;
+  const std::uint64_t all = (std::uint64_t(1) << 63) - 1;
   __m512i ix[4];
   for (int o = 0; o < 4; ++o) ix[o] = _mm512_load_si512(idx + 16 * o);
-  const index_t plane = s.h * 7, c0 = p0 / 9, nch = kc / 9;
-  // Whether 16 elements at p lie inside this group's planes (as integers:
-  // p may point before them).
+  const index_t w = s.w, plane = s.h * w, c0 = p0 / 9, nch = kc / 9;
+  // Whether 16 elements at a lie inside this group's planes (as integers:
+  // a may point before them).
   const std::uintptr_t xLo = reinterpret_cast<std::uintptr_t>(x);
   const std::uintptr_t xHi = reinterpret_cast<std::uintptr_t>(x + s.c / s.groups * plane);
   auto whole = [&](std::uintptr_t a) { return a >= xLo && a + 64 <= xHi; };
   for (index_t g = 0; g < nsegs; ++g) {
-    const index_t oy = segs[g].oy;
-    const bool noTop = oy == 0, noBottom = oy + 1 == s.h;
-    const std::uint64_t keep = inside & ~(noTop ? top : 0) & ~(noBottom ? bottom : 0);
+    const index_t oy = segs[g].oy, ox = segs[g].ox;
+    const bool noLeft = ox == 0, noRight = ox + 7 == w, noTop = oy == 0, noBottom = oy + 1 == s.h;
+    const std::uint64_t keep = all & ~(noLeft ? left : 0) & ~(noRight ? right : 0) &
+                               ~(noTop ? top : 0) & ~(noBottom ? bottom : 0);
     __mmask16 zm[4];
     for (int o = 0; o < 4; ++o) zm[o] = __mmask16(keep >> (16 * o));
-    // The source lanes a masked load may read: the rows inside the image.
-    const std::uint32_t rowsIn = ((1u << 21) - 1) & ~(noTop ? 0x7Fu : 0u) & ~(noBottom ? 0x7Fu << 14 : 0u);
-    const __mmask16 mlo = __mmask16(rowsIn), mhi = __mmask16(rowsIn >> 16);
+    // A window's lanes inside the image's columns (a masked load's).
+    const __mmask16 cols = F32::lanes(noLeft ? 1 : 0, noRight ? 8 : 9);
     float* d = dst + g * kc * 7;
-    std::uintptr_t b = reinterpret_cast<std::uintptr_t>(x + c0 * plane) +
-                       std::uintptr_t((oy - 1) * 7 * index_t(sizeof(float)));
-    for (index_t ci = 0; ci < nch; ++ci, d += 63, b += plane * sizeof(float)) {
-      const float* p = reinterpret_cast<const float*>(b);
-      const __m512 lo = whole(b) ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(mlo, p);
-      const __m512 hi = whole(b + 64) ? _mm512_loadu_ps(p + 16) : _mm512_maskz_loadu_ps(mhi, p + 16);
-      _mm512_storeu_ps(d, _mm512_maskz_permutex2var_ps(zm[0], lo, ix[0], hi));
-      _mm512_storeu_ps(d + 16, _mm512_maskz_permutex2var_ps(zm[1], lo, ix[1], hi));
-      _mm512_storeu_ps(d + 32, _mm512_maskz_permutex2var_ps(zm[2], lo, ix[2], hi));
-      const __m512 v3 = _mm512_maskz_permutex2var_ps(zm[3], lo, ix[3], hi);
+    const std::uintptr_t step = std::uintptr_t(plane) * sizeof(float), rowBytes = std::uintptr_t(w) * sizeof(float);
+    std::uintptr_t b = reinterpret_cast<std::uintptr_t>(x + c0 * plane + ox - 1) +
+                       std::uintptr_t((oy - 1) * w * index_t(sizeof(float)));
+    auto window = [&](std::uintptr_t a, bool inside) {
+      const float* p = reinterpret_cast<const float*>(a);
+      return !inside ? _mm512_setzero_ps() : whole(a) ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(cols, p);
+    };
+    for (index_t ci = 0; ci < nch; ++ci, d += 63, b += step) {
+      const __m512 r0 = window(b, !noTop), r1 = window(b + rowBytes, true);
+      const __m512 r2 = window(b + 2 * rowBytes, !noBottom);
+      _mm512_storeu_ps(d, _mm512_maskz_permutexvar_ps(zm[0], ix[0], r0));
+      _mm512_storeu_ps(d + 16, _mm512_maskz_permutex2var_ps(zm[1], r0, ix[1], r1));
+      _mm512_storeu_ps(d + 32, _mm512_maskz_permutex2var_ps(zm[2], r1, ix[2], r2));
+      const __m512 v3 = _mm512_maskz_permutexvar_ps(zm[3], ix[3], r2);
       if (ci + 1 < nch) {
         _mm512_storeu_ps(d + 48, v3);
       } else {

@@ -69,15 +69,19 @@ export const GEMMT_SHAPES: NativeConvCase[] = [
   { n: 1, c: 230, h: 16, w: 16, co: 100, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
   // 256 pixels (the largest the path takes), 1x1 with padding
   { n: 1, c: 30, h: 14, w: 14, co: 70, kh: 1, kw: 1, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
-  // 3x3 with padding 1 on 7-wide images (each 7-pixel panel one output
-  // row: the AVX-512 im2col^T by permutes): one row (padding above and
-  // below at once), two rows, groups (loads near each group's ends), one
-  // input channel, two images, 12 rows
+  // 3x3 with padding 1 on images 7, 14, 21 and 28 wide (each 7-pixel panel
+  // in one output row: the AVX-512 im2col^T by permutes): one row (padding
+  // above and below at once), two rows, groups (loads near each group's
+  // ends), one input channel, two images, 12 rows
   { n: 1, c: 40, h: 1, w: 7, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
   { n: 2, c: 3, h: 2, w: 7, co: 20, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
   { n: 2, c: 24, h: 5, w: 7, co: 69, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 3, bias: true },
   { n: 1, c: 1, h: 7, w: 7, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
   { n: 1, c: 33, h: 12, w: 7, co: 65, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
+  { n: 1, c: 20, h: 1, w: 14, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
+  { n: 2, c: 1, h: 6, w: 14, co: 30, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
+  { n: 1, c: 16, h: 4, w: 21, co: 40, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 2, bias: true },
+  { n: 1, c: 9, h: 9, w: 28, co: 64, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false },
 ];
 
 /** Puts the conv path, the ISA and the thread count back after a file's tests. */
