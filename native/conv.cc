@@ -520,6 +520,10 @@ void gemmt_task(void* ctx, int t) {
     // The tile (pixels x channels) into y (channels x pixels), plus the bias.
     T* yc = j.y + (b * s.cout + g * mg + co0) * P + q0;
     const T* bc = j.bias != nullptr ? j.bias + g * mg + co0 : nullptr;
+    if (ck.tileOut != nullptr && NRt % 16 == 0) {
+      ck.tileOut(ct, NRt, tileBlock, np, nco, bc, yc, P);
+      continue;
+    }
     constexpr index_t kB = 16;
     for (index_t c0 = 0; c0 < nco; c0 += kB) {
       const index_t c1 = std::min(nco, c0 + kB);

@@ -116,6 +116,14 @@ template <typename T>
 using StripFn = void (*)(const Conv2dShape& s, const T* x, index_t iy0, index_t ix0, index_t sw,
                          T* dst);
 
+// gemm-t's output tile into y: np pixels x nco channels, channel c of
+// pixel r at tile[(c / ldt) * block + r * ldt + c % ldt] (blocks of ldt
+// channels, each np' >= np rows apart by `block`), written to y[c * P + r]
+// plus bias[c] (bias may be null).
+template <typename T>
+using TileOutFn = void (*)(const T* tile, index_t ldt, index_t block, index_t np, index_t nco,
+                           const T* bias, T* y, index_t P);
+
 // Pooling of `planes` consecutive N-C-H-W planes (kernels.h: Pool2dShape
 // and its contract): each plane of `in` is h x w, of `out` oh x ow.
 template <typename T>
@@ -141,6 +149,7 @@ struct Kernels {
   PoolPlaneFn<T> maxPool, avgPool;
   WinoInFn<T> winoIn;
   WinoOutFn<T> winoOut;
+  TileOutFn<T> tileOut;  // null where the ISA has none (conv.cc's loop)
 };
 
 struct Isa {

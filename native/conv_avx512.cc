@@ -606,13 +606,41 @@ void pack_b_f32(const Conv2dShape& s, const float* x, index_t p0, index_t kc, co
   }
 }
 
+// conv.h: TileOutFn. Blocks of 16 pixels x 16 channels loaded transposed
+// (load_transposed16: vector j = channel c0 + j over the 16 pixels), the
+// bias added, stored as 16-pixel runs of the channels' rows; pixels past a
+// multiple of 16 one at a time.
+void tile_out_f32(const float* tile, index_t ldt, index_t block, index_t np, index_t nco,
+                  const float* bias, float* y, index_t P) {
+  const index_t npv = np / 16 * 16;
+  for (index_t c0 = 0; c0 < nco; c0 += 16) {
+    const int nc = int(std::min<index_t>(16, nco - c0));
+    const float* t = tile + (c0 / ldt) * block + c0 % ldt;
+    float* yc = y + c0 * P;
+    const __m512 bv = bias != nullptr ? _mm512_maskz_loadu_ps(F32::lanes(0, nc), bias + c0) : _mm512_setzero_ps();
+    alignas(64) float bs[16];
+    _mm512_store_ps(bs, bv);
+    for (index_t r0 = 0; r0 < npv; r0 += 16) {
+      __m512 r[16];
+      load_transposed16(t + r0 * ldt, ldt, r);
+      for (int j = 0; j < nc; ++j) _mm512_storeu_ps(yc + j * P + r0, _mm512_add_ps(r[j], _mm512_set1_ps(bs[j])));
+    }
+    for (index_t q = npv; q < np; ++q) {
+      const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(F32::lanes(0, nc), t + q * ldt), bv);
+      alignas(64) float o[16];
+      _mm512_store_ps(o, v);
+      for (int j = 0; j < nc; ++j) yc[j * P + q] = o[j];
+    }
+  }
+}
+
 }  // namespace avx512
 
 const Isa isa_avx512 = {
     {avx512::pack_b_f32, avx512::direct<avx512::F32>, avx512::ukernel_pf_f32,
      avx512::kPfMR, avx512::kPfNR, avx512::tile_kernel_f32, avx512::pack_strip<avx512::F32>,
      avx512::pool_planes<avx512::F32, true>, avx512::pool_planes<avx512::F32, false>,
-     avx512::wino_in<avx512::F32>, avx512::wino_out<avx512::F32>},
+     avx512::wino_in<avx512::F32>, avx512::wino_out<avx512::F32>, avx512::tile_out_f32},
     avx512::kernels<avx512::F64>()};
 
 }  // namespace conv
