@@ -118,8 +118,8 @@ using StripFn = void (*)(const Conv2dShape& s, const T* x, index_t iy0, index_t 
 
 // gemm-t's output tile into y: np pixels x nco channels, channel c of
 // pixel r at tile[(c / ldt) * block + r * ldt + c % ldt] (blocks of ldt
-// channels, each np' >= np rows apart by `block`), written to y[c * P + r]
-// plus bias[c] (bias may be null).
+// channels, `block` elements apart), written to y[c * P + r] plus bias[c]
+// (bias may be null). ldt is a multiple of 16.
 template <typename T>
 using TileOutFn = void (*)(const T* tile, index_t ldt, index_t block, index_t np, index_t nco,
                            const T* bias, T* y, index_t P);

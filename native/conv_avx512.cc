@@ -5,6 +5,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -555,8 +556,9 @@ void pack_b_f32(const Conv2dShape& s, const float* x, index_t p0, index_t kc, co
   std::uint64_t left = 0, right = 0, top = 0, bottom = 0;
   for (int e = 0; e < 64; ++e) {
     const int ki = e / 21, kj = e % 21 / 7, wl = e % 7 + kj;
-    // Vector e / 16 permutes window 0, windows 0 and 1, 1 and 2, window 2.
-    const int first = e / 16 == 0 ? 0 : e / 16 == 1 ? 0 : e / 16 == 2 ? 1 : 2;
+    // Vector e / 16 permutes window 0, windows 0 and 1, 1 and 2, window 2:
+    // its first window.
+    const int first = e < 32 ? 0 : e < 48 ? 1 : 2;
     idx[e] = e == 63 ? 0 : wl + (ki > first ? 16 : 0);
     if (e == 63) continue;
     if (wl == 0) left |= std::uint64_t(1) << e;
@@ -586,9 +588,10 @@ void pack_b_f32(const Conv2dShape& s, const float* x, index_t p0, index_t kc, co
     const std::uintptr_t step = std::uintptr_t(plane) * sizeof(float), rowBytes = std::uintptr_t(w) * sizeof(float);
     std::uintptr_t b = reinterpret_cast<std::uintptr_t>(x + c0 * plane + ox - 1) +
                        std::uintptr_t((oy - 1) * w * index_t(sizeof(float)));
-    auto window = [&](std::uintptr_t a, bool inside) {
+    // The window at a, or zeros for a row on the padding.
+    auto window = [&](std::uintptr_t a, bool onImage) {
       const float* p = reinterpret_cast<const float*>(a);
-      return !inside ? _mm512_setzero_ps() : whole(a) ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(cols, p);
+      return !onImage ? _mm512_setzero_ps() : whole(a) ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(cols, p);
     };
     for (index_t ci = 0; ci < nch; ++ci, d += 63, b += step) {
       const __m512 r0 = window(b, !noTop), r1 = window(b + rowBytes, true);
