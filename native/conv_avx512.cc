@@ -528,6 +528,33 @@ void tile_kernel_f32(index_t K, const float* a, index_t sx, const index_t* off, 
   tile_kernel_sx<1>(K, a, off, B, bstride, ct, ldct, loadC, bias, y, ldy, mr, nr);
 }
 
+// pack_b_f32's permutes, the same for every call (built once): output lane
+// e (of 64) takes window lane idx[e] (+16: the second of the two windows
+// its vector's permute takes), and the lanes of the left and right columns
+// and of the top and bottom kernel rows, zeroed at the image's edges.
+struct PermTables {
+  alignas(64) std::int32_t idx[64];
+  std::uint64_t left, right, top, bottom;
+};
+const PermTables& perm_tables() {
+  static const PermTables t = [] {
+    PermTables p{};
+    for (int e = 0; e < 63; ++e) {
+      const int ki = e / 21, kj = e % 21 / 7, wl = e % 7 + kj;
+      // Vector e / 16 permutes window 0, windows 0 and 1, 1 and 2, window 2:
+      // its first window.
+      const int first = e < 32 ? 0 : e < 48 ? 1 : 2;
+      p.idx[e] = wl + (ki > first ? 16 : 0);
+      if (wl == 0) p.left |= std::uint64_t(1) << e;
+      if (wl == 8) p.right |= std::uint64_t(1) << e;
+      if (ki == 0) p.top |= std::uint64_t(1) << e;
+      if (ki == 2) p.bottom |= std::uint64_t(1) << e;
+    }
+    return p;
+  }();
+  return t;
+}
+
 // conv.h: PackBFn. gemm-t's im2col^T of a 3x3 layer with stride 1 and
 // padding 1 on images whose width is a multiple of 7 (512 x 7^2, 256 x
 // 14^2 and the like), whose 7-pixel panels each lie in one output row: per
@@ -549,26 +576,11 @@ void pack_b_f32(const Conv2dShape& s, const float* x, index_t p0, index_t kc, co
               kc > 0 && nc == 7 * nsegs;
   for (index_t g = 0; rows && g < nsegs; ++g) rows = segs[g].lane == 0 && segs[g].len == 7 && segs[g].panel == g;
   if (!rows) return pack_b<F32>(s, x, p0, kc, segs, nsegs, nc, nr, dst);
-  // Output lane e (of 64): its window lane (+16: the second of the two
-  // windows its vector's permute takes), and the lanes of the left and
-  // right columns and of the top and bottom kernel rows.
-  alignas(64) std::int32_t idx[64];
-  std::uint64_t left = 0, right = 0, top = 0, bottom = 0;
-  for (int e = 0; e < 64; ++e) {
-    const int ki = e / 21, kj = e % 21 / 7, wl = e % 7 + kj;
-    // Vector e / 16 permutes window 0, windows 0 and 1, 1 and 2, window 2:
-    // its first window.
-    const int first = e < 32 ? 0 : e < 48 ? 1 : 2;
-    idx[e] = e == 63 ? 0 : wl + (ki > first ? 16 : 0);
-    if (e == 63) continue;
-    if (wl == 0) left |= std::uint64_t(1) << e;
-    if (wl == 8) right |= std::uint64_t(1) << e;
-    if (ki == 0) top |= std::uint64_t(1) << e;
-    if (ki == 2) bottom |= std::uint64_t(1) << e;
-  }
+  const PermTables& pt = perm_tables();
+  const std::uint64_t left = pt.left, right = pt.right, top = pt.top, bottom = pt.bottom;
   const std::uint64_t all = (std::uint64_t(1) << 63) - 1;
   __m512i ix[4];
-  for (int o = 0; o < 4; ++o) ix[o] = _mm512_load_si512(idx + 16 * o);
+  for (int o = 0; o < 4; ++o) ix[o] = _mm512_load_si512(pt.idx + 16 * o);
   const index_t w = s.w, plane = s.h * w, c0 = p0 / 9, nch = kc / 9;
   // Whether 16 elements at a lie inside this group's planes (as integers:
   // a may point before them).
