@@ -179,9 +179,20 @@ export function dtypeOfArray(a: FloatArray): DType {
   return a instanceof Float64Array ? 'float64' : 'float32';
 }
 
-/** The dtype PyTorch's type promotion gives two floating tensors. */
+/** The dtype PyTorch's type promotion gives two floating tensors of the same rank class. */
 export function promote(a: DType, b: DType): DType {
   return a === 'float64' || b === 'float64' ? 'float64' : 'float32';
+}
+
+/**
+ * The dtype of an elementwise op on two floating tensors, as PyTorch's
+ * result_type: a tensor with dimensions decides over a 0-d one (float32 [3]
+ * plus a float64 0-d tensor is float32), else float64 wins.
+ */
+export function resultType(a: { readonly dtype: DType; readonly shape: readonly number[] }, b: { readonly dtype: DType; readonly shape: readonly number[] }): DType {
+  const ra = a.shape.length > 0, rb = b.shape.length > 0;
+  if (ra !== rb) return ra ? a.dtype : b.dtype;
+  return promote(a.dtype, b.dtype);
 }
 
 /** A short description of a value for error messages. */

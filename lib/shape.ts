@@ -22,7 +22,8 @@ export function isSize(d: unknown): d is number {
 /** Validates a user-given shape and returns a frozen copy. */
 export function checkShape(op: string, shape: unknown, argName = 'shape'): number[] {
   if (!Array.isArray(shape)) {
-    throw new TypeError(`${op}: ${argName} must be an array of non-negative integers`);
+    const got = typeof shape === 'number' ? `the number ${shape} (a shape is an array, e.g. [2, 3])` : shape === null ? 'null' : typeof shape;
+    throw new TypeError(`${op}: ${argName} must be an array of non-negative integers, got ${got}`);
   }
   for (let i = 0; i < shape.length; i++) {
     const d: unknown = shape[i];

@@ -3,7 +3,7 @@
 import { inspect } from 'node:util';
 
 import { DType, FloatArray, TypedArrayFor, dtypeOfArray, isDetached } from './dtype';
-import { Shape, fmt, inferShape, numel } from './shape';
+import { Shape, checkShape, fmt, inferShape, normDim, numel } from './shape';
 import { formatTensor } from './print';
 import * as ew from './ops/elementwise';
 import * as red from './ops/reduce';
@@ -37,12 +37,13 @@ export class Tensor<D extends DType = DType> {
     if (!(data instanceof Float32Array || data instanceof Float64Array)) {
       throw new TypeError('Tensor: data must be a Float32Array or Float64Array');
     }
-    const n = numel(shape);
+    const s = checkShape('Tensor', shape);
+    const n = numel(s);
     if (data.length === 0 && isDetached(data.buffer)) throw new TypeError('Tensor: data has a detached buffer');
     if (data.length !== n) {
-      throw new RangeError(`Tensor: data has ${data.length} elements but shape ${fmt(shape)} needs ${n}`);
+      throw new RangeError(`Tensor: data has ${data.length} elements but shape ${fmt(s)} needs ${n}`);
     }
-    this.shape = Object.freeze([...shape]);
+    this.shape = Object.freeze(s);
     this.dtype = dtypeOfArray(data) as D;
     this.data = data;
   }
@@ -84,6 +85,7 @@ export class Tensor<D extends DType = DType> {
   /** Same elements, new shape (one -1 is inferred); shares the buffer. */
   reshape(...dims: number[] | [readonly number[]]): Tensor<D> {
     checkData('reshape', this, 'self');
+    if (dims.length === 0) throw new TypeError('reshape: missing the shape (reshape(...dims) or reshape(shape))');
     const target = (dims.length === 1 && Array.isArray(dims[0]) ? dims[0] : dims) as readonly number[];
     return new Tensor(this.data, inferShape('reshape', target, this.data.length, this.shape));
   }
@@ -93,9 +95,15 @@ export class Tensor<D extends DType = DType> {
     return this.reshape(...dims);
   }
 
-  flatten(): Tensor<D> {
+  /** Dims startDim..endDim (inclusive) as one, as torch.flatten; shares the buffer. A 0-d tensor becomes 1-D. */
+  flatten(startDim = 0, endDim = -1): Tensor<D> {
     checkData('flatten', this, 'self');
-    return new Tensor(this.data, [this.data.length]);
+    const nd = this.shape.length;
+    const a = normDim('flatten', startDim, nd), b = normDim('flatten', endDim, nd);
+    if (a > b) throw new RangeError('flatten: flatten() has invalid args: start_dim cannot come after end_dim');
+    if (nd === 0) return new Tensor(this.data, [1]);
+    const shape = [...this.shape.slice(0, a), this.shape.slice(a, b + 1).reduce((p, d) => p * d, 1), ...this.shape.slice(b + 1)];
+    return new Tensor(this.data, shape);
   }
 
   clone(): Tensor<D> {
@@ -136,10 +144,14 @@ export class Tensor<D extends DType = DType> {
   mean(dim?: number | readonly number[], keepdim = false): Tensor<D> {
     return red.mean(this, dim, keepdim);
   }
+  /** The largest element (NaN if any is NaN), 0-d. No dim form: any argument is a TypeError. */
   max(): Tensor<D> {
+    red.checkNoArgs('max', arguments.length);
     return red.max(this);
   }
+  /** The smallest element (NaN if any is NaN), 0-d. No dim form: any argument is a TypeError. */
   min(): Tensor<D> {
+    red.checkNoArgs('min', arguments.length);
     return red.min(this);
   }
 

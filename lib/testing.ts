@@ -59,7 +59,9 @@ function compare(op: string, actual: Tensor, expected: Tensor, o: CloseOptions):
     const bothNan = x !== x && y !== y;
     // Equal values (infinities included) differ by 0; otherwise NaN propagates.
     const diff = x === y || (bothNan && o.equalNan) ? 0 : Math.abs(x - y);
-    const close = diff === 0 || (Number.isFinite(y) && diff <= atol + rtol * Math.abs(y));
+    // As torch.isclose: a difference that is not finite is never close,
+    // even with atol = Infinity (equal infinities differ by 0 above).
+    const close = diff === 0 || (Number.isFinite(diff) && Number.isFinite(y) && diff <= atol + rtol * Math.abs(y));
     if (!close) c.mismatched++;
     const rel = diff === 0 ? 0 : diff / Math.abs(y);
     if (c.maxAbs === c.maxAbs && (diff > c.maxAbs || diff !== diff)) { c.maxAbs = diff; c.maxAbsAt = i; }
@@ -98,18 +100,22 @@ export function assertClose(actual: Tensor, expected: Tensor, options: AssertClo
   if (x.dtype !== y.dtype) fail(`The values for attribute 'dtype' do not match: ${x.dtype} != ${y.dtype}.`);
   const c = compare('assertClose', x, y, options);
   if (c.mismatched === 0) return;
+  // With both tolerances 0 PyTorch says "equal" and gives no allowances.
+  const exact = c.rtol === 0 && c.atol === 0;
+  const verb = exact ? 'equal' : 'close';
+  const up = (tol: number): string => (exact ? '' : ` (up to ${num(tol)} allowed)`);
   if (x.numel === 1 && x.ndim === 0) {
     fail(
-      `Scalars are not close!\n\n` +
-        `Absolute difference: ${num(c.maxAbs)} (up to ${num(c.atol)} allowed)\n` +
-        `Relative difference: ${num(c.maxRel)} (up to ${num(c.rtol)} allowed)`,
+      `Scalars are not ${verb}!\n\n` +
+        `Absolute difference: ${num(c.maxAbs)}${up(c.atol)}\n` +
+        `Relative difference: ${num(c.maxRel)}${up(c.rtol)}`,
     );
   }
   const pct = ((100 * c.mismatched) / c.total).toFixed(1);
   fail(
-    `Tensor-likes are not close!\n\nMismatched elements: ${c.mismatched} / ${c.total} (${pct}%)\n` +
-      `Greatest absolute difference: ${num(c.maxAbs)} at index ${indexOf(c.maxAbsAt, x.shape)} (up to ${num(c.atol)} allowed)\n` +
-      `Greatest relative difference: ${num(c.maxRel)} at index ${indexOf(c.maxRelAt, x.shape)} (up to ${num(c.rtol)} allowed)`,
+    `Tensor-likes are not ${verb}!\n\nMismatched elements: ${c.mismatched} / ${c.total} (${pct}%)\n` +
+      `Greatest absolute difference: ${num(c.maxAbs)} at index ${indexOf(c.maxAbsAt, x.shape)}${up(c.atol)}\n` +
+      `Greatest relative difference: ${num(c.maxRel)} at index ${indexOf(c.maxRelAt, x.shape)}${up(c.rtol)}`,
   );
 }
 

@@ -1,7 +1,7 @@
 // Elementwise arithmetic with NumPy broadcasting. These run in TypeScript:
 // at the sizes where they matter for d2l code the cost is the allocation,
 // and a call into native would cost more than the loop (bench/RESULTS.md).
-import { DType, TypedArrayFor, allocate, promote } from '../dtype';
+import { DType, FloatArray, TypedArrayFor, allocate, resultType } from '../dtype';
 import { broadcastShapes, broadcastStrides, numel } from '../shape';
 import { Tensor, adoptShared, checkTensor } from '../tensor';
 
@@ -36,17 +36,23 @@ function binary(op: string, code: Code, fn: BinaryFn, a: Tensor, b: Tensor | num
   }
   checkTensor(op, a, 'self');
   if (typeof b === 'number') {
+    // As PyTorch: the number takes the tensor's dtype first (a float32 op
+    // rounds it to float32, 1e40 to inf), then the op runs in that dtype.
+    // A float32 result computed in float64 from float32 operands and
+    // rounded once is the float32 op's (53 >= 2 * 24 + 2 bits).
+    const v = a.dtype === 'float32' ? Math.fround(b) : b;
     const out = allocate(a.dtype, a.data.length);
     const x = a.data;
-    for (let i = 0; i < x.length; i++) out[i] = fn(x[i], b);
+    for (let i = 0; i < x.length; i++) out[i] = fn(x[i], v);
     return adoptShared(out, a.shape, a.dtype);
   }
   checkTensor(op, b, 'other');
-  const dtype = promote(a.dtype, b.dtype);
+  const dtype = resultType(a, b);
   const shape = broadcastShapes(op, a.shape, b.shape);
   const n = numel(shape);
   const out = allocate(dtype, n, op);
-  const x = a.data, y = b.data;
+  // A float64 operand of a float32 op is 0-d (resultType): rounded first.
+  const x = operand(a.data, dtype), y = operand(b.data, dtype);
   if (x.length === n && y.length === n) {
     for (let i = 0; i < n; i++) out[i] = fn(x[i], y[i]);
   } else if (y.length === 1 && x.length === n) {
@@ -61,6 +67,11 @@ function binary(op: string, code: Code, fn: BinaryFn, a: Tensor, b: Tensor | num
     });
   }
   return new Tensor(out, shape);
+}
+
+/** An operand's elements in the op's dtype (a float64 0-d tensor's one element rounded to float32). */
+function operand(data: FloatArray, dtype: DType): FloatArray {
+  return dtype === 'float32' && data instanceof Float64Array ? new Float32Array(data) : data;
 }
 
 /**
@@ -108,7 +119,7 @@ function unary<D extends DType>(op: string, negate: boolean, a: Tensor<D>): Tens
   return adoptShared(out, a.shape, a.dtype);
 }
 
-/** The result's dtype: float64 if either operand is float64 (PyTorch's promotion). */
+/** The result's dtype: PyTorch's result_type (dtype.ts: resultType); a number takes the tensor's. */
 export interface BinaryOp {
   <D extends DType>(a: Tensor<D>, b: Tensor<D> | number): Tensor<D>;
   (a: Tensor, b: Tensor | number): Tensor;

@@ -10,11 +10,13 @@ function dimsOf(op: string, dim: number | readonly number[] | undefined, ndim: n
   if (!Array.isArray(list) && !(typeof dim === 'number')) {
     throw new TypeError(`${op}: dim must be an integer or an array of integers`);
   }
-  const mask = new Array<boolean>(Math.max(ndim, 0)).fill(false);
+  // An empty list reduces every dim, as PyTorch 1.13's sum(dim=[]).
+  if (list.length === 0) return null;
+  // A 0-d tensor takes dims -1 and 0, both its one dim (normDim).
+  const mask = new Array<boolean>(Math.max(ndim, 1)).fill(false);
   for (const d of list) {
     if (typeof d !== 'number') throw new TypeError(`${op}: dim must be an integer or an array of integers`);
     const k = normDim(op, d, ndim);
-    if (ndim === 0) continue;
     if (mask[k]) throw new RangeError(`${op}: dim ${k} appears multiple times in the list of dims`);
     mask[k] = true;
   }
@@ -84,5 +86,22 @@ function extreme<D extends DType>(op: 'max' | 'min', t: Tensor<D>): Tensor<D> {
   return new Tensor<D>(out, []);
 }
 
-export const max = <D extends DType>(t: Tensor<D>): Tensor<D> => extreme('max', t);
-export const min = <D extends DType>(t: Tensor<D>): Tensor<D> => extreme('min', t);
+/**
+ * PyTorch's max(dim) and min(dim) return values and indices; tensors here
+ * hold floats only, so there is no dim form, and any argument is refused
+ * rather than ignored (t.max(1) would otherwise reduce everything).
+ */
+export function checkNoArgs(op: 'max' | 'min', extra: number): void {
+  if (extra > 0) {
+    throw new TypeError(`${op}: takes no arguments (reducing along a dim, PyTorch's ${op}(dim), is not supported; ${op}() reduces every element)`);
+  }
+}
+
+export function max<D extends DType>(t: Tensor<D>): Tensor<D> {
+  checkNoArgs('max', arguments.length - 1);
+  return extreme('max', t);
+}
+export function min<D extends DType>(t: Tensor<D>): Tensor<D> {
+  checkNoArgs('min', arguments.length - 1);
+  return extreme('min', t);
+}

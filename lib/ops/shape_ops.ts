@@ -1,22 +1,17 @@
 // Joining and permuting: stack, cat, transpose. All produce new contiguous tensors.
-import { DType, TypedArrayFor, allocate } from '../dtype';
+import { DType, TypedArrayFor, allocate, promote } from '../dtype';
 import { fmt, normDim, stridesOf } from '../shape';
 import { Tensor, checkTensor } from '../tensor';
 
-function checkList(op: string, tensors: unknown): Tensor[] {
+/** The tensors, checked, and the dtype of the result: float64 if any is (PyTorch's promotion). */
+function checkList(op: string, tensors: unknown): { list: Tensor[]; dtype: DType } {
   if (!Array.isArray(tensors)) {
     throw new TypeError(`${op}: expected an array of Tensors, got ${typeof tensors}`);
   }
   if (tensors.length === 0) throw new RangeError(`${op}: expected a non-empty list of Tensors`);
   tensors.forEach((t, i) => checkTensor(op, t, `tensors[${i}]`));
   const list = tensors as Tensor[];
-  const dtype = list[0].dtype;
-  list.forEach((t, i) => {
-    if (t.dtype !== dtype) {
-      throw new TypeError(`${op}: expected all tensors to have dtype ${dtype}, but tensors[${i}] has ${t.dtype}`);
-    }
-  });
-  return list;
+  return { list, dtype: list.reduce<DType>((d, t) => promote(d, t.dtype), list[0].dtype) };
 }
 
 /** Copies blocks: out is `outer` rows, each the inputs' rows laid side by side. */
@@ -36,7 +31,7 @@ function joinRows(op: string, tensors: Tensor[], outer: number, rowSizes: number
 }
 
 export function stack<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): Tensor<D> {
-  const list = checkList('stack', tensors);
+  const { list, dtype } = checkList('stack', tensors);
   const shape = list[0].shape;
   list.forEach((t, i) => {
     if (t.shape.length !== shape.length || t.shape.some((d, j) => d !== shape[j])) {
@@ -46,18 +41,26 @@ export function stack<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): 
   const d = normDim('stack', dim, shape.length + 1);
   const outer = shape.slice(0, d).reduce((a, b) => a * b, 1);
   const inner = shape.slice(d).reduce((a, b) => a * b, 1);
-  const data = joinRows('stack', list, outer, list.map(() => inner), list[0].dtype) as TypedArrayFor<D>;
+  const data = joinRows('stack', list, outer, list.map(() => inner), dtype) as TypedArrayFor<D>;
   return new Tensor<D>(data, [...shape.slice(0, d), list.length, ...shape.slice(d)]);
 }
 
 export function cat<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): Tensor<D> {
-  const list = checkList('cat', tensors);
-  const ref = list[0].shape;
-  if (ref.length === 0) throw new RangeError('cat: zero-dimensional tensor (at position 0) cannot be concatenated');
+  const { list: all, dtype } = checkList('cat', tensors);
+  all.forEach((t, i) => {
+    if (t.shape.length === 0) throw new RangeError(`cat: zero-dimensional tensor (at position ${i}) cannot be concatenated`);
+  });
+  // As PyTorch, 1-D empty tensors (shape [0]) are skipped whatever the
+  // others' shapes (legacy behaviour); they still count for the dtype.
+  const skip = (t: Tensor): boolean => t.shape.length === 1 && t.shape[0] === 0;
+  const first = all.findIndex((t) => !skip(t));
+  const list = first < 0 ? [all[0]] : all.filter((t) => !skip(t));
+  const ref = list[0].shape, at = Math.max(first, 0);
   const d = normDim('cat', dim, ref.length);
-  list.forEach((t, i) => {
+  all.forEach((t, i) => {
+    if (skip(t)) return;
     if (t.shape.length !== ref.length) {
-      throw new RangeError(`cat: Tensors must have same number of dimensions: got ${ref.length} and ${t.shape.length} (shapes ${fmt(ref)} and ${fmt(t.shape)} at positions 0 and ${i})`);
+      throw new RangeError(`cat: Tensors must have same number of dimensions: got ${ref.length} and ${t.shape.length} (shapes ${fmt(ref)} and ${fmt(t.shape)} at positions ${at} and ${i})`);
     }
     t.shape.forEach((s, j) => {
       if (j !== d && s !== ref[j]) {
@@ -67,7 +70,7 @@ export function cat<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): Te
   });
   const outer = ref.slice(0, d).reduce((a, b) => a * b, 1);
   const tail = ref.slice(d + 1).reduce((a, b) => a * b, 1);
-  const data = joinRows('cat', list, outer, list.map((t) => t.shape[d] * tail), list[0].dtype) as TypedArrayFor<D>;
+  const data = joinRows('cat', list, outer, list.map((t) => t.shape[d] * tail), dtype) as TypedArrayFor<D>;
   const shape = [...ref];
   shape[d] = list.reduce((s, t) => s + t.shape[d], 0);
   return new Tensor<D>(data, shape);
@@ -77,9 +80,8 @@ export function cat<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): Te
 export function transpose<D extends DType>(t: Tensor<D>, dim0: number, dim1: number): Tensor<D> {
   checkTensor('transpose', t, 'input');
   const nd = t.ndim;
-  if (nd === 0) return t.clone();
   const a = normDim('transpose', dim0, nd), b = normDim('transpose', dim1, nd);
-  if (a === b) return t.clone();
+  if (nd === 0 || a === b) return t.clone();
   const shape = [...t.shape];
   [shape[a], shape[b]] = [shape[b], shape[a]];
   const src = stridesOf(t.shape);
