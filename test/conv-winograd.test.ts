@@ -194,8 +194,8 @@ describe("packConv2d's winograd option", () => {
     expect(() => packConv2d(w, { winograd: 'yes' as unknown as boolean })).toThrow(TypeError);
     expect(() => packConv2d(w, { winograd: 'yes' as unknown as boolean })).toThrow(/packConv2d: winograd must be a boolean/);
     expect(() => packConv2d(w, { winograd: undefined }).run(normal(0, 1, [1, 4, 5, 5]))).not.toThrow();
-    // Empty weights: nothing to transform, conv2d's zeros.
-    expect(packConv2d(normal(0, 1, [0, 4, 3, 3]), { winograd: true }).winograd).toBe(false);
+    // No output channels: PyTorch's error, before the option matters.
+    expect(() => packConv2d(normal(0, 1, [0, 4, 3, 3]), { winograd: true })).toThrow(/^packConv2d: Given groups=1, expected weight to be at least 1/);
   });
 });
 

@@ -298,11 +298,28 @@ describe('1x1 convolution == matmul, bit for bit', () => {
 });
 
 describe('conv2d degenerate sizes', () => {
-  it('zero output channels, zero batch, zero input channels (bias only)', () => {
-    expect([...conv2d(ones([2, 4, 4]), ones([0, 2, 3, 3])).shape]).toEqual([0, 2, 2]);
+  it('zero batch, zero input channels (bias only); zero output channels or an empty image are PyTorch\'s errors', () => {
+    expect(() => conv2d(ones([2, 4, 4]), ones([0, 2, 3, 3]))).toThrow(
+      new RangeError('conv2d: Given groups=1, expected weight to be at least 1 at dimension 0, but got weight of size [0, 2, 3, 3] instead'));
+    expect(() => conv2d(ones([1, 8, 5, 5]), ones([2, 2, 3, 3]), { groups: 4 })).toThrow(
+      new RangeError('conv2d: Given groups=4, expected weight to be at least 4 at dimension 0, but got weight of size [2, 2, 3, 3] instead'));
+    expect(() => conv2d(zeros([1, 3, 0, 5]), ones([2, 3, 1, 1]), { padding: 1 })).toThrow(
+      new RangeError('conv2d: Only zero batch or zero channel inputs are supported, but got input shape: [1, 3, 0, 5]'));
+    expect(() => conv2d(zeros([3, 5, 0]), ones([2, 3, 1, 1]), { padding: 1 })).toThrow(
+      new RangeError('conv2d: Only zero batch or zero channel inputs are supported, but got input shape: [1, 3, 5, 0]'));
     expect([...conv2d(ones([0, 2, 4, 4]), ones([3, 2, 3, 3])).shape]).toEqual([0, 3, 2, 2]);
     const y = conv2d(zeros([0, 4, 4]), zeros([2, 0, 3, 3]), { bias: tensor([1.5, -2]) });
     expect(y.toArray()).toEqual([[[1.5, 1.5], [1.5, 1.5]], [[-2, -2], [-2, -2]]]);
+  });
+
+  it("padding 'same' with a dilated extent past 2^31: only the centre tap sees the image", () => {
+    // dilation 2^30, 3x3: total padding 2^31 (it wrapped to a negative
+    // padTop through a 32-bit shift); PyTorch gives [1, 2, 6, 6].
+    const x = normal(0, 1, [1, 3, 6, 6]), w = normal(0, 1, [2, 3, 3, 3]);
+    const y = conv2d(x, w, { padding: 'same', dilation: 2 ** 30 });
+    expect([...y.shape]).toEqual([1, 2, 6, 6]);
+    const centre = fromTypedArray(Float32Array.from({ length: 6 }, (_, i) => w.data[i * 9 + 4]), [2, 3, 1, 1]);
+    assertClose(y, conv2d(x, centre));
   });
 
   it('does not modify its inputs', () => {

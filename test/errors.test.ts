@@ -208,8 +208,8 @@ describe('conv2d', () => {
     expectError(() => conv2d(x, w, { dilation: 0 }), RangeError, 'conv2d', 'dilation should be greater than zero, but got [0, 0]');
     expectError(() => conv2d(x, w, { dilation: [1, 0] }), RangeError, 'conv2d', 'dilation should be greater than zero, but got [1, 0]');
     for (const groups of [1.5, NaN, '1', null]) expectError(() => conv2d(x, w, { groups: groups as number }), TypeError, 'conv2d', 'groups');
-    // PyTorch: "Given groups=3, expected weight to be divisible by 3 at dimension 0, but got weight of size [[2, 3, 3, 3]] instead"
-    expectError(() => conv2d(x, w, { groups: 3 }), RangeError, 'conv2d', 'Given groups=3, expected weight to be divisible by 3 at dimension 0', sh([2, 3, 3, 3]));
+    // PyTorch 1.13: "Given groups=3, expected weight to be at least 3 at dimension 0, but got weight of size [2, 3, 3, 3] instead"
+    expectError(() => conv2d(x, w, { groups: 3 }), RangeError, 'conv2d', 'Given groups=3, expected weight to be at least 3 at dimension 0', sh([2, 3, 3, 3]));
     expectError(() => conv2d(x, w, { groups: 0 }), RangeError, 'conv2d', 'non-positive groups is not supported');
     expectError(() => conv2d(x, w, { groups: -1 }), RangeError, 'conv2d', 'non-positive groups is not supported');
     // PyTorch: "Given groups=2, weight of size [2, 3, 3, 3], expected input[1, 4, 6, 6] to have 6 channels, but got 4 channels instead"

@@ -96,6 +96,8 @@ export function pair(op: string, name: string, v: unknown, dflt: number, min: nu
 
 function describe(v: unknown): string {
   if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'number') return String(v); // JSON would say null for NaN
+
   if (Array.isArray(v)) return `[${v.map(describe).join(', ')}]`;
   try {
     return JSON.stringify(v) ?? String(v);
@@ -124,7 +126,7 @@ export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): 
         const { bias = null, stride, padding, dilation, groups = 1, out } = options ?? NO_OPTIONS;
         if (bias === null && groups === 1 && (stride === undefined || stride === 1) && (dilation === undefined || dilation === 1) &&
             (padding === undefined || padding === 0 || padding === 'valid') && input.dtype === weight.dtype &&
-            cin === c && kh > 0 && kw > 0 && kh <= h && kw <= w) {
+            cin === c && cout > 0 && kh > 0 && kw > 0 && kh <= h && kw <= w) {
           const oh = h - kh + 1, ow = w - kw + 1;
           if (out === undefined) {
             return validConv(input.data, weight.data, n, c, h, w, cout, kh, kw, input.dtype,
@@ -234,19 +236,9 @@ function conv2dPlanOf(input: Tensor, weight: Tensor, bias: Tensor | null, stride
   const [cout, cin, kh, kw] = weight.shape;
   // The extent of the dilated kernel.
   const ekh = dh * (kh - 1) + 1, ekw = dw * (kw - 1) + 1;
-  let pt: number, pb: number, pl: number, pr: number;
-  if (padding === 'valid') {
-    pt = pb = pl = pr = 0;
-  } else if (padding === 'same') {
-    if (sh !== 1 || sw !== 1) throw new RangeError(`${op}: padding='same' is not supported for strided convolutions (got stride ${describe(stride)})`);
-    // PyTorch: total = dilation * (k - 1), the odd one out after (bottom, right).
-    const th = Math.max(0, ekh - 1), tw = Math.max(0, ekw - 1);
-    pt = th >> 1; pb = th - pt; pl = tw >> 1; pr = tw - pl;
-  } else if (typeof padding === 'string') {
-    throw new TypeError(`${op}: Invalid padding string: '${padding}' (expected 'valid', 'same', an integer or an array of two integers)`);
-  } else {
-    [pt, pl] = pair(op, 'padding', padding, 0, 0);
-    pb = pt; pr = pl;
+  const [pt, pb, pl, pr] = paddingOf(op, padding, stride, sh, sw, ekh, ekw);
+  if (cout < groups) {
+    throw new RangeError(`${op}: Given groups=${groups}, expected weight to be at least ${groups} at dimension 0, but got weight of size ${fmt(weight.shape)} instead`);
   }
   if (cout % groups !== 0) {
     throw new RangeError(`${op}: Given groups=${groups}, expected weight to be divisible by ${groups} at dimension 0, but got weight of size ${fmt(weight.shape)} instead`);
@@ -259,6 +251,9 @@ function conv2dPlanOf(input: Tensor, weight: Tensor, bias: Tensor | null, stride
   }
   if (kh === 0 || kw === 0) {
     throw new RangeError(`${op}: kernel size must be positive, got weight of size ${fmt(weight.shape)}`);
+  }
+  if (h === 0 || w === 0) {
+    throw new RangeError(`${op}: Only zero batch or zero channel inputs are supported, but got input shape: ${fmt(batched ? input.shape : [1, ...input.shape])}`);
   }
   if (h + pt + pb < ekh || w + pl + pr < ekw) {
     throw new RangeError(`${op}: Calculated padded input size per channel: (${h + pt + pb} x ${w + pl + pr}). Kernel size: (${ekh} x ${ekw}). Kernel size can't be greater than actual input size (input ${fmt(input.shape)}, weight ${fmt(weight.shape)}${dh !== 1 || dw !== 1 ? `, dilation [${dh}, ${dw}]` : ''})`);
@@ -276,6 +271,30 @@ function conv2dPlanOf(input: Tensor, weight: Tensor, bias: Tensor | null, stride
     shape,
     work: d.out.length * cin * kh * kw,
   };
+}
+
+/**
+ * The padding (top, bottom, left, right) of conv2d's `padding` option for a
+ * dilated kernel extent ekh x ekw: an int or [h, w] on both sides, 'valid'
+ * (none) or 'same' (stride 1 only; PyTorch's total dilation * (k - 1), the
+ * odd one out after). Shared with packConv2d, which checks it when the
+ * layer is made.
+ */
+export function paddingOf(op: string, padding: unknown, stride: unknown, sh: number, sw: number,
+  ekh: number, ekw: number): [number, number, number, number] {
+  if (padding === 'valid') return [0, 0, 0, 0];
+  if (padding === 'same') {
+    if (sh !== 1 || sw !== 1) throw new RangeError(`${op}: padding='same' is not supported for strided convolutions (got stride ${describe(stride)})`);
+    // Halves by division: ekh - 1 can pass 2^31 (dilation 2^30), where >> wraps.
+    const th = Math.max(0, ekh - 1), tw = Math.max(0, ekw - 1);
+    const pt = Math.floor(th / 2), pl = Math.floor(tw / 2);
+    return [pt, th - pt, pl, tw - pl];
+  }
+  if (typeof padding === 'string') {
+    throw new TypeError(`${op}: Invalid padding string: '${padding}' (expected 'valid', 'same', an integer or an array of two integers)`);
+  }
+  const [ph, pw] = pair(op, 'padding', padding, 0, 0);
+  return [ph, ph, pw, pw];
 }
 
 const dilationMessage = (v: unknown): string => `dilation should be greater than zero, but got ${describe(typeof v === 'number' ? [v, v] : v)}`;

@@ -14,7 +14,7 @@ import { native } from '../native';
 import { Tensor, checkTensor } from '../tensor';
 import { AsyncOptions, checkAsyncOptions, runConv2dPlanAsync } from './async';
 import { checkKeys, checkOptions, keysOf, withSignal } from '../options';
-import { Conv2dOptions, Conv2dPlan, pair, prepareConv2d, runConv2dPlan } from './conv';
+import { Conv2dOptions, Conv2dPlan, pair, paddingOf, prepareConv2d, runConv2dPlan } from './conv';
 
 /** conv2d's options that belong to the layer (all but `out`), and the choice of Winograd. */
 export interface PackConv2dOptions extends Omit<Conv2dOptions, 'out'> {
@@ -81,14 +81,17 @@ export class PackedConv2d<D extends DType = DType> {
     }
     if (typeof groups !== 'number' || !Number.isSafeInteger(groups)) throw new TypeError(`${OP}: groups must be an integer`);
     if (groups < 1) throw new RangeError(`${OP}: non-positive groups is not supported (got ${groups})`);
+    if (cout < groups) {
+      throw new RangeError(`${OP}: Given groups=${groups}, expected weight to be at least ${groups} at dimension 0, but got weight of size ${fmt(weight.shape)} instead`);
+    }
     if (cout % groups !== 0) {
       throw new RangeError(`${OP}: Given groups=${groups}, expected weight to be divisible by ${groups} at dimension 0, but got weight of size ${fmt(weight.shape)} instead`);
     }
     if (kh === 0 || kw === 0) throw new RangeError(`${OP}: kernel size must be positive, got weight of size ${fmt(weight.shape)}`);
-    // The per-call options conv2d would reject whatever the input (padding's
-    // form is checked with the input, as 'same' depends on the stride).
+    // The per-call options conv2d would reject whatever the input.
     const [sh, sw] = pair(OP, 'stride', stride, 1, 1);
     const [dh, dw] = pair(OP, 'dilation', dilation, 1, 1);
+    paddingOf(OP, padding, stride, sh, sw, dh * (kh - 1) + 1, dw * (kw - 1) + 1);
     if (typeof winograd !== 'boolean') throw new TypeError(`${OP}: winograd must be a boolean, got ${typeof winograd}`);
     this.dtype = weight.dtype;
     this.weightShape = weight.shape;
