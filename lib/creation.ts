@@ -6,17 +6,23 @@ import { NestedArray, Tensor, adopt } from './tensor';
 import { checkOptions, keysOf } from './options';
 
 export interface DTypeOptions<D extends DType = DType> {
-  dtype?: D;
+  dtype?: D | undefined;
 }
 export interface RandomOptions<D extends DType = DType> extends DTypeOptions<D> {
-  generator?: Generator;
+  generator?: Generator | undefined;
 }
+/** Options that name the dtype: the result has it. */
+export type WithDType<D extends DType, O = DTypeOptions<D>> = O & { dtype: D };
+/** Options that leave the dtype out (or undefined): the result is float32 (tensor() of a Float64Array: float64). */
+export type DefaultDType<O = DTypeOptions> = O & { dtype?: undefined };
 const DTYPE_KEYS = keysOf<DTypeOptions>()(['dtype']);
 const RANDOM_KEYS = keysOf<RandomOptions>()(['dtype', 'generator']);
 
 type AnyTypedArray =
   | Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray
   | Int16Array | Uint16Array | Int32Array | Uint32Array;
+/** What tensor() copies: a number, nested arrays of numbers, or a typed array. */
+export type TensorData = NestedArray | ArrayLike<number> | AnyTypedArray;
 
 function isTypedArray(v: unknown): v is AnyTypedArray {
   return ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
@@ -27,21 +33,25 @@ function isTypedArray(v: unknown): v is AnyTypedArray {
  * numbers (must be rectangular), or a typed array (1-D). The dtype is
  * float64 for a Float64Array and float32 otherwise, unless given.
  */
-export function tensor<D extends DType = 'float32'>(data: NestedArray | ArrayLike<number> | AnyTypedArray, options: DTypeOptions<D> = {}): Tensor<D> {
+export function tensor<D extends DType>(data: TensorData, options: WithDType<D>): Tensor<D>;
+export function tensor(data: Float64Array, options?: DefaultDType): Tensor<'float64'>;
+export function tensor(data: TensorData, options?: DefaultDType): Tensor<'float32'>;
+export function tensor(data: TensorData, options?: DTypeOptions): Tensor;
+export function tensor(data: TensorData, options: DTypeOptions = {}): Tensor {
   checkOptions('tensor', options, DTYPE_KEYS);
   if (isTypedArray(data)) {
     // (A detached array reads as empty; .buffer is only touched then, as it costs a copy for small arrays.)
     if (data.length === 0 && isDetached(data.buffer)) throw new TypeError('tensor: data has a detached buffer');
-    const dtype = checkDType('tensor', options.dtype ?? (data instanceof Float64Array ? 'float64' : 'float32')) as D;
+    const dtype = checkDType('tensor', options.dtype ?? (data instanceof Float64Array ? 'float64' : 'float32'));
     const out = allocate(dtype, data.length);
     out.set(data);
-    return new Tensor<D>(out, [data.length]);
+    return new Tensor(out, [data.length]);
   }
-  const dtype = checkDType('tensor', options.dtype) as D;
+  const dtype = checkDType('tensor', options.dtype);
   if (typeof data === 'number') {
     const out = allocate(dtype, 1);
     out[0] = data;
-    return new Tensor<D>(out, []);
+    return new Tensor(out, []);
   }
   if (!Array.isArray(data)) {
     throw new TypeError(`tensor: data must be a number, a nested array of numbers or a typed array, got ${describe(data)}`);
@@ -70,7 +80,7 @@ export function tensor<D extends DType = 'float32'>(data: NestedArray | ArrayLik
     for (const x of v) fill(x, dim + 1);
   };
   fill(data, 0);
-  return new Tensor<D>(out, shape);
+  return new Tensor(out, shape);
 }
 
 /** A tensor over `data` without copying: the tensor and the array share memory. */
@@ -117,20 +127,32 @@ function filled<D extends DType>(op: string, shape: readonly number[], value: nu
   return new Tensor<D>(out, s);
 }
 
-export function full<D extends DType = 'float32'>(shape: readonly number[], value: number, options: DTypeOptions<D> = {}): Tensor<D> {
+export function full<D extends DType>(shape: readonly number[], value: number, options: WithDType<D>): Tensor<D>;
+export function full(shape: readonly number[], value: number, options?: DefaultDType): Tensor<'float32'>;
+export function full(shape: readonly number[], value: number, options?: DTypeOptions): Tensor;
+export function full(shape: readonly number[], value: number, options: DTypeOptions = {}): Tensor {
   return filled('full', shape, value, options);
 }
 
-export function zeros<D extends DType = 'float32'>(shape: readonly number[], options: DTypeOptions<D> = {}): Tensor<D> {
+export function zeros<D extends DType>(shape: readonly number[], options: WithDType<D>): Tensor<D>;
+export function zeros(shape: readonly number[], options?: DefaultDType): Tensor<'float32'>;
+export function zeros(shape: readonly number[], options?: DTypeOptions): Tensor;
+export function zeros(shape: readonly number[], options: DTypeOptions = {}): Tensor {
   return filled('zeros', shape, 0, options);
 }
 
-export function ones<D extends DType = 'float32'>(shape: readonly number[], options: DTypeOptions<D> = {}): Tensor<D> {
+export function ones<D extends DType>(shape: readonly number[], options: WithDType<D>): Tensor<D>;
+export function ones(shape: readonly number[], options?: DefaultDType): Tensor<'float32'>;
+export function ones(shape: readonly number[], options?: DTypeOptions): Tensor;
+export function ones(shape: readonly number[], options: DTypeOptions = {}): Tensor {
   return filled('ones', shape, 1, options);
 }
 
 /** Values start, start + step, ... below end (torch.arange; one argument means [0, end)). */
-export function arange<D extends DType = 'float32'>(start: number, end?: number, step = 1, options: DTypeOptions<D> = {}): Tensor<D> {
+export function arange<D extends DType>(start: number, end: number | undefined, step: number | undefined, options: WithDType<D>): Tensor<D>;
+export function arange(start: number, end?: number, step?: number, options?: DefaultDType): Tensor<'float32'>;
+export function arange(start: number, end?: number, step?: number, options?: DTypeOptions): Tensor;
+export function arange(start: number, end?: number, step = 1, options: DTypeOptions = {}): Tensor {
   checkOptions('arange', options, DTYPE_KEYS);
   if (end === undefined) {
     end = start;
@@ -144,9 +166,9 @@ export function arange<D extends DType = 'float32'>(start: number, end?: number,
     throw new RangeError(`arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`);
   }
   const n = Math.ceil((end - start) / step);
-  const out = allocate(checkDType('arange', options.dtype) as D, n, 'arange');
+  const out = allocate(checkDType('arange', options.dtype), n, 'arange');
   for (let i = 0; i < n; i++) out[i] = start + i * step;
-  return new Tensor<D>(out, [n]);
+  return new Tensor(out, [n]);
 }
 
 function generatorOf(op: string, g: unknown): Generator {
@@ -156,7 +178,10 @@ function generatorOf(op: string, g: unknown): Generator {
 }
 
 /** Samples from N(mean, std²) (torch.normal(mean, std, size)). */
-export function normal<D extends DType = 'float32'>(mean: number, std: number, shape: readonly number[], options: RandomOptions<D> = {}): Tensor<D> {
+export function normal<D extends DType>(mean: number, std: number, shape: readonly number[], options: WithDType<D, RandomOptions<D>>): Tensor<D>;
+export function normal(mean: number, std: number, shape: readonly number[], options?: DefaultDType<RandomOptions>): Tensor<'float32'>;
+export function normal(mean: number, std: number, shape: readonly number[], options?: RandomOptions): Tensor;
+export function normal(mean: number, std: number, shape: readonly number[], options: RandomOptions = {}): Tensor {
   checkOptions('normal', options, RANDOM_KEYS);
   if (typeof mean !== 'number' || typeof std !== 'number') {
     throw new TypeError(`normal: mean and std must be numbers, got ${describe(mean)} and ${describe(std)}`);
@@ -164,20 +189,23 @@ export function normal<D extends DType = 'float32'>(mean: number, std: number, s
   if (!(std >= 0)) throw new RangeError(`normal: normal expects std >= 0.0, but found std ${std}`);
   const s = checkShape('normal', shape);
   const g = generatorOf('normal', options.generator);
-  const dtype = checkDType('normal', options.dtype) as D;
+  const dtype = checkDType('normal', options.dtype);
   const out = allocate(dtype, numel(s), 'normal');
   for (let i = 0; i < out.length; i++) out[i] = mean + std * g.nextNormal();
-  return adopt<D>(out, s, dtype); // s: checkShape's own copy
+  return adopt(out, s, dtype); // s: checkShape's own copy
 }
 
 /** Uniform samples on [0, 1) (torch.rand). */
-export function rand<D extends DType = 'float32'>(shape: readonly number[], options: RandomOptions<D> = {}): Tensor<D> {
+export function rand<D extends DType>(shape: readonly number[], options: WithDType<D, RandomOptions<D>>): Tensor<D>;
+export function rand(shape: readonly number[], options?: DefaultDType<RandomOptions>): Tensor<'float32'>;
+export function rand(shape: readonly number[], options?: RandomOptions): Tensor;
+export function rand(shape: readonly number[], options: RandomOptions = {}): Tensor {
   checkOptions('rand', options, RANDOM_KEYS);
   const s = checkShape('rand', shape);
   const g = generatorOf('rand', options.generator);
-  const dtype = checkDType('rand', options.dtype) as D;
+  const dtype = checkDType('rand', options.dtype);
   const out = allocate(dtype, numel(s), 'rand');
   if (dtype === 'float64') for (let i = 0; i < out.length; i++) out[i] = g.nextDouble();
   else for (let i = 0; i < out.length; i++) out[i] = g.nextFloat32();
-  return new Tensor<D>(out, s);
+  return new Tensor(out, s);
 }

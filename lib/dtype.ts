@@ -179,6 +179,14 @@ export function dtypeOfArray(a: FloatArray): DType {
   return a instanceof Float64Array ? 'float64' : 'float32';
 }
 
+/**
+ * For ops that need both operands in one dtype: never when D and E are two
+ * different known dtypes (float32 with float64), so such a call does not
+ * compile; a Tensor of unknown dtype (DType) pairs with either. (The
+ * runtime check stays: a TypeError naming both dtypes.)
+ */
+export type SameDType<D extends DType, E extends DType> = [D] extends [E] ? unknown : [E] extends [D] ? unknown : never;
+
 /** The dtype PyTorch's type promotion gives two floating tensors of the same rank class. */
 export function promote(a: DType, b: DType): DType {
   return a === 'float64' || b === 'float64' ? 'float64' : 'float32';

@@ -23,7 +23,7 @@ export {
 } from './ops/async';
 export type { AsyncOptions } from './ops/async';
 export { maxPool2d, avgPool2d } from './ops/pool';
-export type { Pool2dOptions } from './ops/pool';
+export type { Pool2dOptions, MaxPool2dOptions, AvgPool2dOptions } from './ops/pool';
 export { allclose, assertClose, DEFAULT_TOLERANCES } from './testing';
 export type { CloseOptions, AssertCloseOptions } from './testing';
 export { formatTensor } from './print';

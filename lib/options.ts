@@ -23,7 +23,7 @@ function optionKeys(names: readonly string[]): OptionKeys {
  * keys of T and to list all of them: `keysOf<Conv2dOptions>()([...])`.
  */
 export function keysOf<T>() {
-  return <const K extends readonly (keyof T & string)[]>(
+  return <K extends readonly (keyof T & string)[]>(
     keys: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : never),
   ): OptionKeys => optionKeys(keys);
 }

@@ -2,7 +2,7 @@
 // shape and a dtype; every op lives in its own module under ops/.
 import { inspect } from 'node:util';
 
-import { DType, FloatArray, TypedArrayFor, dtypeOfArray, isDetached } from './dtype';
+import { DType, FloatArray, SameDType, TypedArrayFor, dtypeOfArray, isDetached } from './dtype';
 import { Shape, checkShape, fmt, inferShape, normDim, numel } from './shape';
 import { formatTensor } from './print';
 import * as ew from './ops/elementwise';
@@ -155,8 +155,8 @@ export class Tensor<D extends DType = DType> {
     return red.min(this);
   }
 
-  matmul(other: Tensor): Tensor<D> {
-    return matmul(this, other) as Tensor<D>;
+  matmul<E extends DType = D>(other: Tensor<E> & SameDType<D, E>): Tensor<D> {
+    return matmul<DType>(this, other) as Tensor<D>;
   }
 
   /** Dimensions dim0 and dim1 swapped (a copy), as `transpose(t, dim0, dim1)`. */

@@ -4,20 +4,20 @@
 // default tolerances by dtype, shapes and dtypes must match.
 import { AssertionError } from 'node:assert';
 
-import { DType } from './dtype';
+import { DType, SameDType } from './dtype';
 import { fmt, stridesOf } from './shape';
 import { Tensor, checkTensor } from './tensor';
 import { checkOptions, keysOf } from './options';
 
 export interface CloseOptions {
-  rtol?: number;
-  atol?: number;
+  rtol?: number | undefined;
+  atol?: number | undefined;
   /** Treat NaN as equal to NaN (default false, as PyTorch). */
-  equalNan?: boolean;
+  equalNan?: boolean | undefined;
 }
 export interface AssertCloseOptions extends CloseOptions {
   /** Replaces the generated failure message. */
-  message?: string;
+  message?: string | undefined;
 }
 
 const CLOSE_KEYS = keysOf<CloseOptions>()(['rtol', 'atol', 'equalNan']);
@@ -77,6 +77,7 @@ function checkPair(op: string, actual: unknown, expected: unknown): [Tensor, Ten
 }
 
 /** True when every element of a is close to the matching element of b. */
+export function allclose<D extends DType, E extends DType = D>(a: Tensor<D>, b: Tensor<E> & SameDType<D, E>, options?: CloseOptions): boolean;
 export function allclose(a: Tensor, b: Tensor, options: CloseOptions = {}): boolean {
   checkOptions('allclose', options, CLOSE_KEYS);
   const [x, y] = checkPair('allclose', a, b);

@@ -12,7 +12,7 @@ import {
   Tensor, avgPool2d, avgPool2dAsync, conv2d, conv2dAsync, fromTypedArray, manualSeed, matmul, matmulAsync,
   maxPool2d, maxPool2dAsync, normal, zeros,
 } from '../lib/index';
-import type { Conv2dOptions, DType, Pool2dOptions } from '../lib/index';
+import type { AvgPool2dOptions, Conv2dOptions, DType, Pool2dOptions } from '../lib/index';
 import { native } from '../lib/native';
 import { INLINE_MAX_WORK, MAX_IN_FLIGHT } from '../lib/ops/async';
 
@@ -188,7 +188,7 @@ describe('conv2d(input, weight, {out})', () => {
 });
 
 describe('maxPool2d and avgPool2d with {out}', () => {
-  const POOL_CASES: Array<[number[], number | [number, number], Pool2dOptions, Pool2dOptions]> = [
+  const POOL_CASES: Array<[number[], number | [number, number], Pool2dOptions, AvgPool2dOptions]> = [
     [[2, 3, 9, 11], 3, { stride: 2, padding: 1 }, {}],
     [[3, 17, 40], [2, 3], { ceilMode: true }, {}],
     [[1, 16, 64, 64], 3, { stride: 1, padding: 1 }, {}], // 64 KiB and more: an uninitialised new array

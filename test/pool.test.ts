@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native';
-import { Generator, Pool2dOptions, Tensor, arange, avgPool2d, cat, fromTypedArray, maxPool2d, normal, setNumThreads, getNumThreads, tensor } from '../lib/index';
+import { AvgPool2dOptions, Generator, MaxPool2dOptions, Pool2dOptions, Tensor, arange, avgPool2d, cat, fromTypedArray, maxPool2d, normal, setNumThreads, getNumThreads, tensor } from '../lib/index';
 
 type DT = 'float32' | 'float64';
 type Pair = number | [number, number];
@@ -252,8 +252,8 @@ describe('vs PyTorch 1.13 (fixtures) and the naive loops, bit for bit', () => {
         const shape = [rnd(1, 3), rnd(1, 40), Math.max(1, dh * (kh - 1) + 1 - 2 * ph) + rnd(0, 30), Math.max(1, dw * (kw - 1) + 1 - 2 * pw) + rnd(0, 30)];
         const stride: Pair | null = t % 4 === 0 ? null : [rnd(1, 4), rnd(1, 4)];
         const x = normal(0, 1, shape, { generator: g, dtype });
-        const maxOpts: Pool2dOptions = { stride: stride ?? undefined, padding: [ph, pw], dilation: opts.dilation, ceilMode: opts.ceilMode };
-        const avgOpts: Pool2dOptions = { stride: stride ?? undefined, padding: [ph, pw], ceilMode: opts.ceilMode, countIncludePad: opts.countIncludePad, divisorOverride: opts.divisorOverride };
+        const maxOpts: MaxPool2dOptions = { stride: stride ?? undefined, padding: [ph, pw], dilation: opts.dilation, ceilMode: opts.ceilMode };
+        const avgOpts: AvgPool2dOptions = { stride: stride ?? undefined, padding: [ph, pw], ceilMode: opts.ceilMode, countIncludePad: opts.countIncludePad, divisorOverride: opts.divisorOverride };
         for (const [threads, isa] of [[1, ISAS[t % ISAS.length]], [3, ISAS[(t + 1) % ISAS.length]]] as const) {
           setNumThreads(threads);
           native()._setIsa(isa);
@@ -345,8 +345,11 @@ describe('errors as PyTorch gives them', () => {
     expectError(() => avgPool2d(x, 2, { divisorOverride: 0 }), RangeError, 'avgPool2d', 'divisor must be not zero');
     expectError(() => avgPool2d(x, 2, { divisorOverride: 1.5 }), TypeError, 'avgPool2d', 'divisorOverride must be an integer');
     // each op's own options (PyTorch: "avg_pool2d() got an unexpected keyword argument 'dilation'")
+    // @ts-expect-error the other op's option is not in this op's options type either
     expectError(() => avgPool2d(x, 2, { dilation: 1 }), TypeError, 'avgPool2d', "unexpected option 'dilation'");
+    // @ts-expect-error the other op's option is not in this op's options type either
     expectError(() => maxPool2d(x, 2, { countIncludePad: true }), TypeError, 'maxPool2d', "unexpected option 'countIncludePad'");
+    // @ts-expect-error the other op's option is not in this op's options type either
     expectError(() => maxPool2d(x, 2, { divisorOverride: 2 }), TypeError, 'maxPool2d', "unexpected option 'divisorOverride'");
     // defaults spelled out give the default result; null divisorOverride is none
     const y = normal(0, 1, [2, 3, 7, 6]);

@@ -6,7 +6,7 @@
 // Small problems run inline (see INLINE_MAX_WORK).
 import { availableParallelism } from 'node:os';
 
-import { DType, FloatArray, allocateOwn, dtypeOfArray, isPooled } from '../dtype';
+import { DType, FloatArray, SameDType, allocateOwn, dtypeOfArray, isPooled } from '../dtype';
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import {
@@ -15,7 +15,7 @@ import {
 } from './conv';
 import { MATMUL_KEYS, MatmulOptions, MatmulPlan, prepareMatmul, runMatmulPlan } from './matmul';
 import { resultOf } from './out';
-import { AVG_POOL2D_KEYS, MAX_POOL2D_KEYS, Pool2dOptions, Pool2dPlan, preparePool2d, runPool2dPlan } from './pool';
+import { AVG_POOL2D_KEYS, AvgPool2dOptions, MAX_POOL2D_KEYS, MaxPool2dOptions, Pool2dPlan, preparePool2d, runPool2dPlan } from './pool';
 import { OptionKeys, checkOptions, keysOf, withSignal } from '../options';
 
 export interface AsyncOptions {
@@ -29,7 +29,7 @@ export interface AsyncOptions {
    * Promise rejects once nothing writes to `out` any more (its contents are
    * then unspecified; a job that never started leaves it untouched).
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -300,65 +300,57 @@ function runPool2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Pool
 // kernel as above.
 
 /** matmul(a, b, {out}) on libuv's thread pool; options also take a signal. */
-export function matmulAsync<D extends DType>(a: Tensor<D>, b: Tensor<D>, options?: MatmulOptions & AsyncOptions): Promise<Tensor<D>>;
-export function matmulAsync(a: Tensor, b: Tensor, options?: MatmulOptions & AsyncOptions): Promise<Tensor>;
+export function matmulAsync<D extends DType, E extends DType = D>(a: Tensor<D>, b: Tensor<E> & SameDType<D, E>, options?: MatmulOptions & AsyncOptions): Promise<Tensor<D>>;
 export async function matmulAsync(a: Tensor, b: Tensor, options?: MatmulOptions & AsyncOptions): Promise<Tensor> {
   const signal = checkAsyncOptions('matmulAsync', options, MATMUL_ASYNC_KEYS);
   return runMatmulPlanAsync('matmulAsync', signal, prepareMatmul(a, b, options?.out));
 }
 
 /** conv2d(input, weight, options) on libuv's thread pool; options also take a signal. */
-export function conv2dAsync<D extends DType>(input: Tensor<D>, weight: Tensor<D>, options?: Conv2dOptions & AsyncOptions): Promise<Tensor<D>>;
-export function conv2dAsync(input: Tensor, weight: Tensor, options?: Conv2dOptions & AsyncOptions): Promise<Tensor>;
+export function conv2dAsync<D extends DType, E extends DType = D>(input: Tensor<D>, weight: Tensor<E> & SameDType<D, E>, options?: Conv2dOptions & AsyncOptions): Promise<Tensor<D>>;
 export async function conv2dAsync(input: Tensor, weight: Tensor, options: Conv2dOptions & AsyncOptions = {}): Promise<Tensor> {
   const signal = checkAsyncOptions('conv2dAsync', options, CONV2D_ASYNC_KEYS);
   return runConv2dPlanAsync('conv2dAsync', signal, prepareConv2d(input, weight, options));
 }
 
 /** d2l's corr2d(X, K) on libuv's thread pool. */
-export function corr2dAsync<D extends DType>(X: Tensor<D>, K: Tensor<D>, options?: AsyncOptions): Promise<Tensor<D>>;
-export function corr2dAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor>;
+export function corr2dAsync<D extends DType, E extends DType = D>(X: Tensor<D>, K: Tensor<E> & SameDType<D, E>, options?: AsyncOptions): Promise<Tensor<D>>;
 export async function corr2dAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor> {
   const signal = checkAsyncOptions('corr2dAsync', options, CORR2D_ASYNC_KEYS);
   return runConv2dPlanAsync('corr2dAsync', signal, prepareCorr2d(X, K));
 }
 
 /** d2l's corr2dMultiIn(X, K) on libuv's thread pool. */
-export function corr2dMultiInAsync<D extends DType>(X: Tensor<D>, K: Tensor<D>, options?: AsyncOptions): Promise<Tensor<D>>;
-export function corr2dMultiInAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor>;
+export function corr2dMultiInAsync<D extends DType, E extends DType = D>(X: Tensor<D>, K: Tensor<E> & SameDType<D, E>, options?: AsyncOptions): Promise<Tensor<D>>;
 export async function corr2dMultiInAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor> {
   const signal = checkAsyncOptions('corr2dMultiInAsync', options, CORR2D_ASYNC_KEYS);
   return runConv2dPlanAsync('corr2dMultiInAsync', signal, prepareCorr2dMultiIn(X, K));
 }
 
 /** d2l's corr2dMultiInOut(X, K) on libuv's thread pool. */
-export function corr2dMultiInOutAsync<D extends DType>(X: Tensor<D>, K: Tensor<D>, options?: AsyncOptions): Promise<Tensor<D>>;
-export function corr2dMultiInOutAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor>;
+export function corr2dMultiInOutAsync<D extends DType, E extends DType = D>(X: Tensor<D>, K: Tensor<E> & SameDType<D, E>, options?: AsyncOptions): Promise<Tensor<D>>;
 export async function corr2dMultiInOutAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor> {
   const signal = checkAsyncOptions('corr2dMultiInOutAsync', options, CORR2D_ASYNC_KEYS);
   return runConv2dPlanAsync('corr2dMultiInOutAsync', signal, prepareCorr2dMultiInOut(X, K));
 }
 
 /** d2l's corr2dMultiInOut1x1(X, K), the matmul formulation, on libuv's thread pool. */
-export function corr2dMultiInOut1x1Async<D extends DType>(X: Tensor<D>, K: Tensor<D>, options?: AsyncOptions): Promise<Tensor<D>>;
-export function corr2dMultiInOut1x1Async(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor>;
+export function corr2dMultiInOut1x1Async<D extends DType, E extends DType = D>(X: Tensor<D>, K: Tensor<E> & SameDType<D, E>, options?: AsyncOptions): Promise<Tensor<D>>;
 export async function corr2dMultiInOut1x1Async(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor> {
   const signal = checkAsyncOptions('corr2dMultiInOut1x1Async', options, CORR2D_ASYNC_KEYS);
   return runMatmulPlanAsync('corr2dMultiInOut1x1Async', signal, prepareCorr2dMultiInOut1x1(X, K));
 }
 
 /** maxPool2d(input, kernelSize, options) on libuv's thread pool; options also take a signal. */
-export function maxPool2dAsync<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: Pool2dOptions & AsyncOptions): Promise<Tensor<D>>;
-export function maxPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options?: Pool2dOptions & AsyncOptions): Promise<Tensor>;
-export async function maxPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions & AsyncOptions = {}): Promise<Tensor> {
+export function maxPool2dAsync<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: MaxPool2dOptions & AsyncOptions): Promise<Tensor<D>>;
+export async function maxPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options: MaxPool2dOptions & AsyncOptions = {}): Promise<Tensor> {
   const signal = checkAsyncOptions('maxPool2dAsync', options, MAX_POOL2D_ASYNC_KEYS);
   return runPool2dPlanAsync('maxPool2dAsync', signal, preparePool2d('maxPool2d', input, kernelSize, options));
 }
 
 /** avgPool2d(input, kernelSize, options) on libuv's thread pool; options also take a signal. */
-export function avgPool2dAsync<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: Pool2dOptions & AsyncOptions): Promise<Tensor<D>>;
-export function avgPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options?: Pool2dOptions & AsyncOptions): Promise<Tensor>;
-export async function avgPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions & AsyncOptions = {}): Promise<Tensor> {
+export function avgPool2dAsync<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: AvgPool2dOptions & AsyncOptions): Promise<Tensor<D>>;
+export async function avgPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options: AvgPool2dOptions & AsyncOptions = {}): Promise<Tensor> {
   const signal = checkAsyncOptions('avgPool2dAsync', options, AVG_POOL2D_ASYNC_KEYS);
   return runPool2dPlanAsync('avgPool2dAsync', signal, preparePool2d('avgPool2d', input, kernelSize, options));
 }

@@ -1,6 +1,6 @@
 // conv2d with torch.nn.functional.conv2d semantics (N-C-H-W, cross-
 // correlation) and the d2l §6.4 functions built on the same native kernel.
-import { DType, FloatArray, allocate, allocateOutput } from '../dtype';
+import { DType, FloatArray, SameDType, allocate, allocateOutput } from '../dtype';
 import { Shape, fmt, frozenShape3 } from '../shape';
 import { NativeBinding, native } from '../native';
 import { Tensor, adoptShared, checkTensor } from '../tensor';
@@ -50,28 +50,29 @@ function validConvInto(x: FloatArray, weight: FloatArray, out: FloatArray, n: nu
   }
 }
 
+/** conv2d's options. */
 export interface Conv2dOptions {
-  bias?: Tensor | null;
+  bias?: Tensor | null | undefined;
   /** int or [h, w]; default 1. */
-  stride?: number | readonly [number, number];
+  stride?: number | readonly [number, number] | undefined;
   /**
    * int or [h, w] (zeros on both sides), 'valid' (none) or 'same' (output the
    * size of the input; stride 1 only). For an even dilated kernel extent
    * 'same' pads total = dilation·(k − 1) with total // 2 before and the rest
    * after, as PyTorch does. Default 0.
    */
-  padding?: number | readonly [number, number] | 'valid' | 'same';
+  padding?: number | readonly [number, number] | 'valid' | 'same' | undefined;
   /** int or [h, w]; default 1. */
-  dilation?: number | readonly [number, number];
+  dilation?: number | readonly [number, number] | undefined;
   /** Divides both channel counts; weight is (out, in / groups, kh, kw). Default 1. */
-  groups?: number;
+  groups?: number | undefined;
   /**
    * A tensor to receive the result instead of a new one, returned as the
    * result: the output's exact shape and dtype, sharing no memory with the
    * input, weight or bias. Its previous values are not read. (An ntensor
    * extension: torch.nn.functional.conv2d has no `out=`.)
    */
-  out?: Tensor | null;
+  out?: Tensor | null | undefined;
 }
 export const CONV2D_KEYS = keysOf<Conv2dOptions>()(['bias', 'stride', 'padding', 'dilation', 'groups', 'out']);
 
@@ -106,8 +107,7 @@ function describe(v: unknown): string {
   }
 }
 
-export function conv2d<D extends DType>(input: Tensor<D>, weight: Tensor<D>, options?: Conv2dOptions): Tensor<D>;
-export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): Tensor;
+export function conv2d<D extends DType, E extends DType = D>(input: Tensor<D>, weight: Tensor<E> & SameDType<D, E>, options?: Conv2dOptions): Tensor<D>;
 export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): Tensor {
   checkKeys('conv2d', options, CONV2D_KEYS);
   // Valid 3-D/4-D input and 4-D weight tensors and an options object (or
@@ -300,8 +300,7 @@ export function paddingOf(op: string, padding: unknown, stride: unknown, sh: num
 const dilationMessage = (v: unknown): string => `dilation should be greater than zero, but got ${describe(typeof v === 'number' ? [v, v] : v)}`;
 
 /** d2l's corr2d: valid 2-D cross-correlation of X (h, w) with K (kh, kw). */
-export function corr2d<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
-export function corr2d(X: Tensor, K: Tensor): Tensor;
+export function corr2d<D extends DType, E extends DType = D>(X: Tensor<D>, K: Tensor<E> & SameDType<D, E>): Tensor<D>;
 export function corr2d(X: Tensor, K: Tensor): Tensor {
   return runConv2dPlan(prepareCorr2d(X, K));
 }
@@ -317,8 +316,7 @@ export function prepareCorr2d(X: Tensor, K: Tensor): Conv2dPlan {
 }
 
 /** d2l's corr2d_multi_in: X (ci, h, w) with K (ci, kh, kw), summed over channels. */
-export function corr2dMultiIn<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
-export function corr2dMultiIn(X: Tensor, K: Tensor): Tensor;
+export function corr2dMultiIn<D extends DType, E extends DType = D>(X: Tensor<D>, K: Tensor<E> & SameDType<D, E>): Tensor<D>;
 export function corr2dMultiIn(X: Tensor, K: Tensor): Tensor {
   return runConv2dPlan(prepareCorr2dMultiIn(X, K));
 }
@@ -334,8 +332,7 @@ export function prepareCorr2dMultiIn(X: Tensor, K: Tensor): Conv2dPlan {
 }
 
 /** d2l's corr2d_multi_in_out: X (ci, h, w) with K (co, ci, kh, kw) gives (co, h', w'). */
-export function corr2dMultiInOut<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
-export function corr2dMultiInOut(X: Tensor, K: Tensor): Tensor;
+export function corr2dMultiInOut<D extends DType, E extends DType = D>(X: Tensor<D>, K: Tensor<E> & SameDType<D, E>): Tensor<D>;
 export function corr2dMultiInOut(X: Tensor, K: Tensor): Tensor {
   // prepareCorr2dMultiInOut's checks inline; anything else (errors
   // included) takes the general path.
@@ -380,8 +377,7 @@ function validCorrelation(op: string, X: Tensor, K: Tensor, c: number, co: numbe
  * d2l's corr2d_multi_in_out_1x1, the fully connected formulation:
  * reshape X to (ci, h*w) and K to (co, ci), matmul, reshape to (co, h, w).
  */
-export function corr2dMultiInOut1x1<D extends DType>(X: Tensor<D>, K: Tensor<D>): Tensor<D>;
-export function corr2dMultiInOut1x1(X: Tensor, K: Tensor): Tensor;
+export function corr2dMultiInOut1x1<D extends DType, E extends DType = D>(X: Tensor<D>, K: Tensor<E> & SameDType<D, E>): Tensor<D>;
 export function corr2dMultiInOut1x1(X: Tensor, K: Tensor): Tensor {
   // prepareCorr2dMultiInOut1x1's checks inline, no reshaped views or plan;
   // anything else (errors included) takes the general path.

@@ -27,13 +27,13 @@ export interface PackConv2dOptions extends Omit<Conv2dOptions, 'out'> {
    * run() uses it where it pays (32 or more input and output channels per
    * group, an output of 11x11 or more); elsewhere run() is conv2d exactly.
    */
-  winograd?: boolean;
+  winograd?: boolean | undefined;
 }
 
 /** A call's own options: where the result goes. */
 export interface PackedConv2dRunOptions {
   /** As conv2d's `out`. */
-  out?: Tensor | null;
+  out?: Tensor | null | undefined;
 }
 const PACK_KEYS = keysOf<PackConv2dOptions>()(['bias', 'stride', 'padding', 'dilation', 'groups', 'winograd']);
 const RUN_KEYS = keysOf<PackedConv2dRunOptions>()(['out']);
@@ -120,7 +120,6 @@ export class PackedConv2d<D extends DType = DType> {
 
   /** conv2d(input, weight, {...options, out}). */
   run(input: Tensor<D>, options?: PackedConv2dRunOptions): Tensor<D>;
-  run(input: Tensor, options?: PackedConv2dRunOptions): Tensor;
   run(input: Tensor, options?: PackedConv2dRunOptions): Tensor {
     checkOptions('run', options, RUN_KEYS);
     return runConv2dPlan(this.#plan(input, options));
@@ -128,7 +127,6 @@ export class PackedConv2d<D extends DType = DType> {
 
   /** run() on libuv's thread pool, as conv2dAsync; options also take a signal. */
   runAsync(input: Tensor<D>, options?: PackedConv2dRunOptions & AsyncOptions): Promise<Tensor<D>>;
-  runAsync(input: Tensor, options?: PackedConv2dRunOptions & AsyncOptions): Promise<Tensor>;
   async runAsync(input: Tensor, options?: PackedConv2dRunOptions & AsyncOptions): Promise<Tensor> {
     const signal = checkAsyncOptions('runAsync', options, RUN_ASYNC_KEYS);
     return runConv2dPlanAsync('runAsync', signal, this.#plan(input, options));

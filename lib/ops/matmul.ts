@@ -1,7 +1,7 @@
 // torch.matmul semantics over the native GEMM: 1-D operands are promoted
 // (and the added dim removed afterwards), batch dims broadcast, and each
 // batch is a GEMM on the operands' own buffers (offsets, no copies).
-import { DType, FloatArray, allocateOutput } from '../dtype';
+import { DType, FloatArray, SameDType, allocateOutput } from '../dtype';
 import { Shape, broadcastShapes, fmt, frozenShape2, numel, stridesOf } from '../shape';
 import { NativeBinding, native } from '../native';
 import { Tensor, adoptShared, checkTensor } from '../tensor';
@@ -32,7 +32,7 @@ export interface MatmulOptions {
    * returned as the result: the product's exact shape and dtype, sharing no
    * memory with either operand. Its previous values are not read.
    */
-  out?: Tensor | null;
+  out?: Tensor | null | undefined;
 }
 export const MATMUL_KEYS = keysOf<MatmulOptions>()(['out']);
 
@@ -115,8 +115,7 @@ export function prepareMatmul(a: Tensor, b: Tensor, out?: unknown): MatmulPlan {
   return { a: a.data, b: b.data, out: d.out, target: d.target, zero: d.zero, shape, m, k, n, aOffsets, bOffsets, work: d.out.length * k };
 }
 
-export function matmul<D extends DType>(a: Tensor<D>, b: Tensor<D>, options?: MatmulOptions): Tensor<D>;
-export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor;
+export function matmul<D extends DType, E extends DType = D>(a: Tensor<D>, b: Tensor<E> & SameDType<D, E>, options?: MatmulOptions): Tensor<D>;
 export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor {
   const out = options === undefined ? undefined : matmulOut('matmul', options);
   // The d2l case, 2-D by 2-D, without a plan object: at (2x3)(3x9) the JS

@@ -14,45 +14,51 @@ import { destination, resultOf } from './out';
 import { checkKeys, keysOf } from '../options';
 
 /**
- * The options of maxPool2d and avgPool2d (one type, so either function fits
- * where the other does); each op refuses the other's own options with a
- * TypeError (MAX_POOL2D_KEYS, AVG_POOL2D_KEYS), as PyTorch refuses an
- * unexpected keyword.
+ * The options maxPool2d and avgPool2d share; each op refuses the other's
+ * own options (MaxPool2dOptions, AvgPool2dOptions) with a TypeError
+ * (MAX_POOL2D_KEYS, AVG_POOL2D_KEYS), as PyTorch refuses an unexpected
+ * keyword, and its type does not have them.
  */
 export interface Pool2dOptions {
   /** int or [h, w]; default: the kernel size. */
-  stride?: number | readonly [number, number];
+  stride?: number | readonly [number, number] | undefined;
   /** int or [h, w], at most half the kernel size; default 0. */
-  padding?: number | readonly [number, number];
+  padding?: number | readonly [number, number] | undefined;
   /**
    * Round the output size up instead of down (PyTorch's ceil_mode): a last,
    * partial window is kept when it starts inside the input or its left or
    * top padding. Default false.
    */
-  ceilMode?: boolean;
-  /** maxPool2d only: int or [h, w], the spacing of the window's elements. Default 1. */
-  dilation?: number | readonly [number, number];
-  /**
-   * avgPool2d only: whether the padding counts in the divisor (PyTorch's
-   * count_include_pad). true (the default) divides by the window's size
-   * within the padded input (kh·kw, except for a ceilMode window past it),
-   * false by the number of input elements in the window.
-   */
-  countIncludePad?: boolean;
-  /** avgPool2d only: a nonzero integer every window's sum is divided by instead. Default none. */
-  divisorOverride?: number | null;
+  ceilMode?: boolean | undefined;
   /**
    * A tensor to receive the result instead of a new one, returned as the
    * result: the output's exact shape and dtype, sharing no memory with the
    * input. Its previous values are not read. (An ntensor extension, as for
    * conv2d: torch.nn.functional's pooling has no `out=`.)
    */
-  out?: Tensor | null;
+  out?: Tensor | null | undefined;
 }
-export const MAX_POOL2D_KEYS = keysOf<Omit<Pool2dOptions, 'countIncludePad' | 'divisorOverride'>>()(
-  ['stride', 'padding', 'ceilMode', 'dilation', 'out']);
-export const AVG_POOL2D_KEYS = keysOf<Omit<Pool2dOptions, 'dilation'>>()(
-  ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride', 'out']);
+/** maxPool2d's options. */
+export interface MaxPool2dOptions extends Pool2dOptions {
+  /** int or [h, w], the spacing of the window's elements. Default 1. */
+  dilation?: number | readonly [number, number] | undefined;
+}
+/** avgPool2d's options. */
+export interface AvgPool2dOptions extends Pool2dOptions {
+  /**
+   * Whether the padding counts in the divisor (PyTorch's count_include_pad).
+   * true (the default) divides by the window's size within the padded input
+   * (kh·kw, except for a ceilMode window past it), false by the number of
+   * input elements in the window.
+   */
+  countIncludePad?: boolean | undefined;
+  /** A nonzero integer every window's sum is divided by instead. Default none. */
+  divisorOverride?: number | null | undefined;
+}
+/** Either op's options, as preparePool2d reads them (after the op's key check). */
+type AnyPool2dOptions = MaxPool2dOptions & AvgPool2dOptions;
+export const MAX_POOL2D_KEYS = keysOf<MaxPool2dOptions>()(['stride', 'padding', 'ceilMode', 'dilation', 'out']);
+export const AVG_POOL2D_KEYS = keysOf<AvgPool2dOptions>()(['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride', 'out']);
 
 export type PoolOp = 'maxPool2d' | 'avgPool2d';
 
@@ -92,7 +98,7 @@ function flag(op: string, name: string, v: unknown, dflt: boolean): boolean {
 
 /** The checks of maxPool2d / avgPool2d (their errors, verbatim) and the output. */
 export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: number | readonly [number, number],
-  options: Pool2dOptions): Pool2dPlan {
+  options: AnyPool2dOptions): Pool2dPlan {
   checkTensor(op, input, 'input');
   if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
   if (kernelSize === undefined) throw new TypeError(`${op}: kernelSize must be an integer or an array of two integers, got undefined`);
@@ -159,9 +165,8 @@ function describeInts(v: unknown): string {
  * kernelSize window (its elements `dilation` apart); padding counts as −inf
  * and a NaN in a window gives NaN.
  */
-export function maxPool2d<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: Pool2dOptions): Tensor<D>;
-export function maxPool2d(input: Tensor, kernelSize: number | readonly [number, number], options?: Pool2dOptions): Tensor;
-export function maxPool2d(input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions = {}): Tensor {
+export function maxPool2d<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: MaxPool2dOptions): Tensor<D>;
+export function maxPool2d(input: Tensor, kernelSize: number | readonly [number, number], options: MaxPool2dOptions = {}): Tensor {
   checkKeys('maxPool2d', options, MAX_POOL2D_KEYS);
   return runPool2dPlan(preparePool2d('maxPool2d', input, kernelSize, options));
 }
@@ -171,9 +176,8 @@ export function maxPool2d(input: Tensor, kernelSize: number | readonly [number, 
  * (in ascending row, column order) divided once, by default by kh·kw with
  * the padding counted as zeros; see Pool2dOptions.
  */
-export function avgPool2d<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: Pool2dOptions): Tensor<D>;
-export function avgPool2d(input: Tensor, kernelSize: number | readonly [number, number], options?: Pool2dOptions): Tensor;
-export function avgPool2d(input: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions = {}): Tensor {
+export function avgPool2d<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: AvgPool2dOptions): Tensor<D>;
+export function avgPool2d(input: Tensor, kernelSize: number | readonly [number, number], options: AvgPool2dOptions = {}): Tensor {
   checkKeys('avgPool2d', options, AVG_POOL2D_KEYS);
   return runPool2dPlan(preparePool2d('avgPool2d', input, kernelSize, options));
 }
