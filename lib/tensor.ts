@@ -2,7 +2,7 @@
 // shape and a dtype; every op lives in its own module under ops/.
 import { inspect } from 'node:util';
 
-import { DType, FloatArray, SameDType, TypedArrayFor, dtypeOfArray, isDetached } from './dtype';
+import { DType, FloatArray, SameDType, TypedArrayFor, allocate, dtypeOfArray, isDetached } from './dtype';
 import { Shape, checkShape, fmt, inferShape, normDim, numel } from './shape';
 import { formatTensor } from './print';
 import * as ew from './ops/elementwise';
@@ -39,6 +39,11 @@ export class Tensor<D extends DType = DType> {
     }
     const s = checkShape('Tensor', shape);
     const n = numel(s);
+    if (!(data.buffer instanceof ArrayBuffer)) {
+      // As fromTypedArray: native kernels refuse memory another thread could
+      // change mid-call, so no tensor is made over it (a copy: tensor(data)).
+      throw new TypeError('Tensor: data must not be backed by a SharedArrayBuffer (tensor(data) copies it)');
+    }
     if (data.length === 0 && isDetached(data.buffer)) throw new TypeError('Tensor: data has a detached buffer');
     if (data.length !== n) {
       throw new RangeError(`Tensor: data has ${data.length} elements but shape ${fmt(s)} needs ${n}`);
@@ -108,7 +113,10 @@ export class Tensor<D extends DType = DType> {
 
   clone(): Tensor<D> {
     checkData('clone', this, 'self');
-    return new Tensor(this.data.slice() as TypedArrayFor<D>, this.shape);
+    // allocate(): a small copy comes from the small-tensor pool, as op results do.
+    const out = allocate(this.dtype, this.data.length) as TypedArrayFor<D>;
+    out.set(this.data);
+    return adoptShared(out, this.shape, this.dtype);
   }
 
   add(other: Tensor<D> | number): Tensor<D>;

@@ -707,10 +707,14 @@ describe('ntensor over a SharedArrayBuffer', () => {
   // a bare `Error: Invalid argument` (no op name, not TypeError/RangeError).
   // fromTypedArray accepts such arrays, so matmul/conv2d on them throw that.
   // Expected: either the correct result, or a TypeError naming the op.
-  it('SharedArrayBuffer-backed arrays are refused with a TypeError, by fromTypedArray and by the binding', () => {
+  it('SharedArrayBuffer-backed arrays are refused with a TypeError, by fromTypedArray, new Tensor and the binding', () => {
     const s = new Float32Array(new SharedArrayBuffer(16));
     s.set([1, 2, 3, 4]);
     expectError(() => fromTypedArray(s, [2, 2]), TypeError, 'fromTypedArray', 'SharedArrayBuffer');
+    // new Tensor too: else a d2l-size matmul (run in JS) took one that the
+    // native kernels and the async twins refuse.
+    expectError(() => new Tensor(s, [2, 2]), TypeError, 'Tensor', 'SharedArrayBuffer');
+    expect(Array.from(tensor(s).data)).toEqual([1, 2, 3, 4]);
     const out = new Float32Array(4);
     expectError(() => binding.matmul(s, Float32Array.from([1, 2, 3, 4]), out, 2, 2, 2, off(0), off(0)), TypeError, 'matmul', "'a'", 'SharedArrayBuffer');
     expect(Array.from(out)).toEqual([0, 0, 0, 0]);

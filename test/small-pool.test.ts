@@ -41,6 +41,17 @@ describe('small-tensor pool', () => {
     expect(made.every((t) => t.data.buffer.byteLength === POOL_SLAB_BYTES)).toBe(true);
   });
 
+  it('clone() of a small tensor is pooled too, and holds a copy', () => {
+    const t = normal(0, 1, [20]);
+    const c = t.clone();
+    expect(isPooled(c.data)).toBe(true);
+    expect(c.data).not.toBe(t.data);
+    expect(Array.from(c.data)).toEqual(Array.from(t.data));
+    c.data[0] = 42;
+    expect(t.data[0]).not.toBe(42);
+    expect(ownsBuffer(normal(0, 1, [POOL_MAX_BYTES / 4 + 1]).clone())).toBe(true);
+  });
+
   it('leaves arrays of at most 64 bytes and above POOL_MAX_BYTES to their own buffers', () => {
     expect(isPooled(zeros([16]).data)).toBe(false);
     expect(isPooled(zeros([POOL_MAX_BYTES / 4 + 1]).data)).toBe(false);
