@@ -36,6 +36,7 @@ import { contentionNotes, higherPeak, measurePageCost, measurePeak } from './lib
 import { DEFAULT_ROUNDS, PLANS } from './lib/timing.mjs';
 import { startWatchdog } from './lib/watchdog.mjs';
 import { SUITES } from './suites/index.mjs';
+import { farBelowNotes } from './lib/checks.mjs';
 
 const SOURCE = readFileSync(new URL(import.meta.url), 'utf8').split('\n');
 const HELP = SOURCE.slice(0, SOURCE.findIndex((l) => !l.startsWith('//'))).map((l) => l.slice(3)).join('\n');
@@ -167,6 +168,8 @@ if (peak) {
 const contention = [...contentionNotes(peak, 'before'), ...contentionNotes(peakAfter, 'after')];
 const peakUsed = higherPeak(peak, peakAfter);
 
+for (const { result } of runs) result.notes?.push(...farBelowNotes(result));
+
 const reports = [];
 for (const { name: s, suite, result } of runs) {
   const rctx = { peak: peakUsed, contention, subtitle: `${cpu.model}, ${cpu.cpus} CPUs · ntensor ${git.short} · ${date}` };
@@ -188,6 +191,13 @@ if (flags['write-results']) {
   const { writeResultsMd } = await import('./lib/results-md.mjs');
   const file = writeResultsMd({ meta: { ...meta, wallSeconds: (performance.now() - started) / 1e3 }, peak: peakUsed, pageCost, reports });
   log(`wrote ${path.relative(ROOT, file)}`);
+}
+// A library that computed a wrong result makes its speed meaningless: the
+// failed checks again, last, and a non-zero exit status.
+const failed = runs.flatMap(({ name: s, result }) => (result.notes ?? []).filter((n) => n.startsWith('CHECK FAILED')).map((n) => `${s}: ${n}`));
+if (failed.length) {
+  console.log(`\n${failed.length} result check(s) FAILED; the speed figures of those libraries do not count:\n${failed.join('\n')}`);
+  process.exitCode = 1;
 }
 log('done');
 await watchdog.stop();

@@ -1,4 +1,4 @@
-// ntensor's GEMM against OpenBLAS's cblas_sgemm / cblas_dgemm in one
+// ntensor's GEMM against OpenBLAS's cblas_sgemm / cblas_dgemm (cblas_?gemv for a matrix-vector shape, as numpy calls it) in one
 // process, call by call: the bench's "in one process" suite
 // (bench/suites/inprocess.mjs) compiles this file with ntensor's own kernel
 // sources (native/gemm*.cc, native/threadpool.cc: plain C++ that knows
@@ -48,12 +48,15 @@
 namespace {
 int settleMs = 20;
 
-// CBLAS constants (row-major, no transposition).
-constexpr int kRowMajor = 101, kNoTrans = 111;
+// CBLAS constants (row-major, transposition or not).
+constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
 using Sgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int,
                        float, float*, int);
 using Dgemm = void (*)(int, int, int, int, int, int, double, const double*, int, const double*,
                        int, double, double*, int);
+// cblas_sgemv / cblas_dgemv: order, trans, m, n, alpha, A, lda, x, incx, beta, y, incy.
+using Sgemv = void (*)(int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+using Dgemv = void (*)(int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
 using SetThreads = void (*)(int);
 using CoreName = char* (*)();
 
@@ -148,6 +151,8 @@ void settle(int threads) {
 struct Peers {
   Sgemm sgemm;
   Dgemm dgemm;
+  Sgemv sgemv;
+  Dgemv dgemv;
   SetThreads setThreads;
 };
 
@@ -170,8 +175,23 @@ struct Operands {
       ntensor::gemm_f64(false, false, s.m, s.n, s.k, 1.0, A.p, s.k, B.p, s.n, 0.0, C1.p, s.n);
     }
   }
+  // A matrix-vector shape goes to cblas_?gemv, as numpy sends it (OpenBLAS's
+  // cblas_?gemm does not: 1x4096x4096 ran at ~5 GFLOP/s through it here,
+  // ~12 through numpy); anything else to cblas_?gemm.
   void theirs(const Peers& ob) {
     const int m = int(s.m), k = int(s.k), n = int(s.n);
+    if (m == 1 || n == 1) {
+      // m == 1: c (1 x n) = a (1 x k) B, i.e. B^T a; n == 1: c = A b.
+      const bool row = m == 1;
+      if constexpr (sizeof(T) == 4) {
+        if (row) ob.sgemv(kRowMajor, kTrans, k, n, 1.0f, B.p, n, A.p, 1, 0.0f, C2.p, 1);
+        else ob.sgemv(kRowMajor, kNoTrans, m, k, 1.0f, A.p, k, B.p, 1, 0.0f, C2.p, 1);
+      } else {
+        if (row) ob.dgemv(kRowMajor, kTrans, k, n, 1.0, B.p, n, A.p, 1, 0.0, C2.p, 1);
+        else ob.dgemv(kRowMajor, kNoTrans, m, k, 1.0, A.p, k, B.p, 1, 0.0, C2.p, 1);
+      }
+      return;
+    }
     if constexpr (sizeof(T) == 4) {
       ob.sgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.0f, A.p, k, B.p, n, 0.0f, C2.p, n);
     } else {
@@ -403,11 +423,13 @@ int main(int argc, char** argv) {
     return 3;
   }
   Peers ob{reinterpret_cast<Sgemm>(dlsym(h, "cblas_sgemm")), reinterpret_cast<Dgemm>(dlsym(h, "cblas_dgemm")),
+           reinterpret_cast<Sgemv>(dlsym(h, "cblas_sgemv")), reinterpret_cast<Dgemv>(dlsym(h, "cblas_dgemv")),
            reinterpret_cast<SetThreads>(dlsym(h, "openblas_set_num_threads"))};
   const auto coreName = reinterpret_cast<CoreName>(dlsym(h, "openblas_get_corename"));
   const auto config = reinterpret_cast<CoreName>(dlsym(h, "openblas_get_config"));
-  if (ob.sgemm == nullptr || ob.dgemm == nullptr || ob.setThreads == nullptr) {
-    std::fprintf(stderr, "gemm-paired: %s has no cblas_sgemm/cblas_dgemm/openblas_set_num_threads\n",
+  if (ob.sgemm == nullptr || ob.dgemm == nullptr || ob.sgemv == nullptr || ob.dgemv == nullptr ||
+      ob.setThreads == nullptr) {
+    std::fprintf(stderr, "gemm-paired: %s has no cblas_sgemm/cblas_dgemm/cblas_sgemv/cblas_dgemv/openblas_set_num_threads\n",
                  lib.c_str());
     return 3;
   }

@@ -19,7 +19,7 @@ import { FORCED_CORE_DEFAULT, PYTHON, PythonPeer, childEnv, pythonAvailable } fr
 import { fmt3, markdownTable, textTable, threadLabel } from '../lib/table.mjs';
 
 export const name = 'inprocess';
-export const description = 'fp32 GEMM C = A·B (A: M×K, B: K×N, preallocated C), ntensor\'s kernels against OpenBLAS\'s cblas_sgemm in one native process, call by call (and fp64 against cblas_dgemm at 1024)';
+export const description = 'fp32 GEMM C = A·B (A: M×K, B: K×N, preallocated C), ntensor\'s kernels against OpenBLAS\'s cblas_sgemm (cblas_sgemv for a matrix-vector shape, as numpy calls it) in one native process, call by call (and fp64 against cblas_dgemm at 1024)';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BUILD_DIR = `${ROOT}bench/.build/`;
@@ -145,7 +145,7 @@ export async function run(ctx) {
   result.scaling = lines.filter((l) => l.kind === 'scaling');
   result.peak = lines.filter((l) => l.kind === 'peak');
   for (const r of result.rows) {
-    if (!(r.maxRelDiff <= 1e-4)) notes.push(`${shapeLabel(r)} at ${threadLabel(r.threads)}: the two results differ by ${r.maxRelDiff} of max |C|`);
+    if (!(r.maxRelDiff <= 1e-4)) notes.push(`CHECK FAILED: ${shapeLabel(r)} at ${threadLabel(r.threads)}: the two results differ by ${r.maxRelDiff} of max |C|`);
   }
   return result;
 }
