@@ -124,6 +124,10 @@ void deleteToken(napi_env, void* data, void*) {
 Napi::Value Queue(Napi::Env env, const char* op, const Ref<EnvState>& state,
                   std::unique_ptr<Kernel> kernel, std::initializer_list<Napi::Value> keep,
                   Napi::Value token) {
+  if (keep.size() > kMaxKeep) {
+    // A buffer the kernel reads must stay referenced: never drop one.
+    throw Napi::Error::New(env, std::string(op) + ": internal error, more buffers to keep than kMaxKeep");
+  }
   const bool hasToken = !(token.IsNull() || token.IsUndefined());
   if (hasToken && !token.IsObject()) {
     throw Napi::TypeError::New(env, std::string(op) + ": argument 'token' must be an object or null");

@@ -116,7 +116,7 @@ std::unique_ptr<Kernel> MakeKernel(F f) {
 // referenced until the job settles. `token`: null/undefined, or a fresh
 // object that Abort() later cancels the job through. `op` names the job in
 // errors and in async_hooks ("ntensor:<op>").
-constexpr std::size_t kMaxKeep = 5;
+constexpr std::size_t kMaxKeep = 8;  // conv2dAsync keeps 6 (input, weight, bias, out, packed, winograd)
 Napi::Value Queue(Napi::Env env, const char* op, const Ref<EnvState>& state,
                   std::unique_ptr<Kernel> kernel, std::initializer_list<Napi::Value> keep,
                   Napi::Value token);

@@ -640,6 +640,9 @@ bool implicit_gemm_t(const Conv2dShape& s, const T* x, const T* w, const T* bias
 
 // Output rows up to this wide (64 tiles of 7).
 constexpr index_t kDirectTMaxOw = 448;
+// direct-t's packed strips and bands per thread (DirectTGeom::packedElems),
+// at most: ResNet-style layers need well under 1 MiB.
+constexpr std::size_t kDirectTMaxScratchBytes = std::size_t(8) << 20;
 
 // direct_t's tiles and the input it packs (per thread). A tile whose input
 // columns leave the image (the first and last on a padded row) reads a band:
@@ -833,7 +836,12 @@ bool directt_own() {
 // column stride 1 or 2, rows of at most kDirectTMaxOw.
 template <typename T>
 bool directt_fits(const Conv2dShape& s) {
-  return (s.strideW == 1 || s.strideW == 2) && s.ow <= kDirectTMaxOw && directt_own<T>();
+  if (!((s.strideW == 1 || s.strideW == 2) && s.ow <= kDirectTMaxOw && directt_own<T>())) return false;
+  // Its strips and bands grow with the dilated kernel's extent, not with the
+  // data (a 1x2 kernel with dilation 20000 on a 10-pixel row: 328 MB per
+  // thread): past kDirectTMaxScratchBytes another path takes the layer.
+  const DirectTGeom<T> geo(s, current_kernels<T>().pfMR);
+  return sizeof(T) * geo.packedElems() <= kDirectTMaxScratchBytes;
 }
 
 template <typename T>
@@ -1245,7 +1253,14 @@ template <typename T>
 index_t pack_size(index_t cout, index_t k, index_t groups) {
   if (pack_layout<T>() == 0 || groups <= 0 || cout % groups != 0) return 0;
   const PackLayout pl(current_kernels<T>().pfNR, cout / groups, k);
-  return groups * pl.depths * pl.blocks * pl.block;
+  const index_t size = groups * pl.depths * pl.blocks * pl.block;
+  // Each group's blocks are whole (kConvPackKC deep, pfNR wide): few
+  // channels per group or a short reduction pad them out (a 1x1 depthwise
+  // layer, 8192x its weights: 137 GB for 16 MB). Such layers never take
+  // the packed path (gemm-t needs 32 channels per group), so past 4x the
+  // weights plus 1 MiB nothing is packed and run() packs per call.
+  if (double(size) > 4.0 * double(cout) * double(k) + double(std::size_t(1) << 20) / sizeof(T)) return 0;
+  return size;
 }
 
 template <typename T>

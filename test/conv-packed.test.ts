@@ -4,6 +4,7 @@
 // every ISA the packing is made and run under, 1 to 3 threads), the copy of
 // the weights, the API's checks, the async twin, and a native side that
 // checks the packed buffer it is given before reading it.
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { firstBitDifference } from './bits';
 import { GEMMT_SHAPES, NativeConvCase, convSizes, describeCase, outShape, restoreNativeAfterAll, runNativeConv } from './conv-cases';
@@ -240,6 +241,33 @@ describe('packConv2d', () => {
     ac.abort();
     await expect(layer.runAsync(x, { signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError' });
     await expect(layer.runAsync(normal(0, 1, [1, 255, 7, 7]))).rejects.toThrow(RangeError);
+  });
+
+  it('packs nothing where the blocks would dwarf the weights (few channels per group), and runs as conv2d', () => {
+    // A 1x1 depthwise layer: each group's block is 128 x 64 elements for one
+    // weight (8192x; 4096 groups asked for 128 MiB before).
+    const w = normal(0, 1, [4096, 1, 1, 1]);
+    const layer = packConv2d(w, { groups: 4096 });
+    expect(layer.isPacked).toBe(false);
+    const x = normal(0, 1, [1, 4096, 2, 2]);
+    expect(firstBitDifference(layer.run(x).data, conv2d(x, w, { groups: 4096 }).data)).toBe(-1);
+    // A layer that takes the packed path still packs.
+    if (binding.backendInfo().isa === 'avx512') expect(packConv2d(normal(0, 1, [64, 64, 3, 3])).isPacked).toBe(true);
+  });
+
+  it('a layer dropped while its runAsync job runs: the job holds all six buffers (input, weights, bias, out, packing, Winograd packing)', () => {
+    const script = `
+      const nt = require(${JSON.stringify(new URL('../dist/index.js', import.meta.url).pathname)});
+      const w = nt.normal(0, 1, [128, 128, 3, 3]), b = nt.ones([128]), x = nt.normal(0, 1, [1, 128, 64, 64]);
+      const want = nt.packConv2d(w, { bias: b, padding: 1, winograd: true }).run(x);
+      const jobs = [];
+      for (let i = 0; i < 4; i++) jobs.push((() => nt.packConv2d(w, { bias: b, padding: 1, winograd: true }).runAsync(x))());
+      for (let i = 0; i < 10; i++) { nt.normal(0, 1, [512, 512]); globalThis.gc(); }
+      Promise.all(jobs).then((ys) => console.log(ys.every((y) => y.data.every((v, i) => Object.is(v, want.data[i]))) ? 'ok' : 'wrong'));
+    `;
+    const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.signal).toBeNull();
+    expect(r.stdout.trim()).toBe('ok');
   });
 
   it("checks its arguments with TypeErrors and RangeErrors naming packConv2d, and run gives conv2d's errors", () => {

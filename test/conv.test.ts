@@ -11,6 +11,7 @@ import {
   fromTypedArray, matmul, normal, ones, stack, tensor, zeros,
 } from '../lib/index';
 import * as ref from './reference';
+import { native } from '../lib/native';
 
 type DT = 'float32' | 'float64';
 interface FixTensor {
@@ -320,6 +321,24 @@ describe('conv2d degenerate sizes', () => {
     expect([...y.shape]).toEqual([1, 2, 6, 6]);
     const centre = fromTypedArray(Float32Array.from({ length: 6 }, (_, i) => w.data[i * 9 + 4]), [2, 3, 1, 1]);
     assertClose(y, conv2d(x, centre));
+  });
+
+  it('a huge dilation does not size direct-t scratch by the kernel\'s extent (328 MB per thread for 300 KB of data)', () => {
+    // 512 channels, a 1x2 kernel with dilation 20000 and padding [20000, 27]
+    // on a 10x1 image (PyTorch: output [1, 64, 10, 28]).
+    const x = normal(0, 1, [1, 512, 10, 1]), w = normal(0, 1, [64, 512, 1, 2]);
+    const out = zeros([1, 64, 10, 28]);
+    const binding = native();
+    binding.conv2d(x.data, w.data, null, out.data, 1, 512, 10, 1, 64, 1, 2, 1, 1, 0, 0, 20000, 27, 1, 20000, 1);
+    const last = binding._lastConv2d();
+    expect(last.path).not.toBe('direct-t');
+    expect(last.tileBytesPerThread).toBeLessThan(8 << 20);
+    // Against the reference loops.
+    binding._setConvPath('reference');
+    const ref = zeros([1, 64, 10, 28]);
+    binding.conv2d(x.data, w.data, null, ref.data, 1, 512, 10, 1, 64, 1, 2, 1, 1, 0, 0, 20000, 27, 1, 20000, 1);
+    binding._setConvPath('auto');
+    expect(firstBitDifference(out.data, ref.data)).toBe(-1);
   });
 
   it('does not modify its inputs', () => {
