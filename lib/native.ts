@@ -73,9 +73,11 @@ export interface NativeBinding {
   conv2dPack(weight: FloatArray, cout: number, k: number, groups: number): ArrayBuffer | null;
   /**
    * weight (cout x cg x 3 x 3) transformed for Winograd F(2x2, 3x3)
-   * (native/kernels.h: conv2d_winograd_*), for any ISA.
+   * (native/kernels.h: conv2d_winograd_*), for any ISA; null when that
+   * would pass 4x the weights plus 1 MiB (few channels per group, where
+   * Winograd never runs).
    */
-  conv2dWinogradPack(weight: FloatArray, cout: number, cg: number, groups: number): ArrayBuffer;
+  conv2dWinogradPack(weight: FloatArray, cout: number, cg: number, groups: number): ArrayBuffer | null;
   maxPool2d(input: FloatArray, out: FloatArray, n: number, c: number, h: number, w: number,
     kh: number, kw: number, strideH: number, strideW: number, padH: number, padW: number,
     dilationH: number, dilationW: number, ceilMode: boolean, countIncludePad: boolean, divisor: number): void;

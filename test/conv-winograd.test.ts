@@ -173,6 +173,14 @@ describe("packConv2d's winograd option", () => {
     }
     // Without the option: never.
     expect(packConv2d(normal(0, 1, [64, 64, 3, 3]), { padding: 1 }).winograd).toBe(false);
+    // A wide depthwise layer: its Winograd packing would be ~25x its weights
+    // (each group rounded up to the GEMM's rows) and Winograd never runs on
+    // one channel per group, so none is made; run is conv2d.
+    const dw = normal(0, 1, [8192, 1, 3, 3]);
+    const layer = packConv2d(dw, { groups: 8192, padding: 1, winograd: true });
+    expect(layer.winograd).toBe(false);
+    const x = normal(0, 1, [1, 8192, 4, 4]);
+    expect(firstBitDifference(layer.run(x).data, conv2d(x, dw, { groups: 8192, padding: 1 }).data)).toBe(-1);
   });
 
   it('a conv path forced by the test hook wins over Winograd (conv2d bits)', () => {
@@ -204,7 +212,7 @@ describe("the native side checks Winograd's weights before reading them", () => 
     const s: NativeConvCase = { n: 1, c: 8, h: 6, w: 6, co: 4, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: false };
     const x = normal(0, 1, [1, 8, 6, 6]);
     const w = normal(0, 1, [4, 8, 3, 3]);
-    const u = binding.conv2dWinogradPack(w.data, 4, 8, 1);
+    const u = binding.conv2dWinogradPack(w.data, 4, 8, 1)!; // small: always made
     const [n, co, oh, ow] = outShape(s);
     const out = new Float32Array(n * co * oh * ow).fill(7);
     const call = (sh: NativeConvCase, buf: unknown) => () =>
