@@ -110,21 +110,21 @@ export function fromTypedArray(data: Float32Array | Float64Array, shape?: readon
 /** The largest finite float32. */
 const FLOAT32_MAX = 3.4028234663852886e38;
 
-function filled<D extends DType>(op: string, shape: readonly number[], value: number, options: DTypeOptions<D>): Tensor<D> {
+function filled(op: string, shape: readonly number[], value: number, options: DTypeOptions): Tensor {
   // A shape that is not an array first: zeros(2, 3) would otherwise read
   // as bad options.
   if (!Array.isArray(shape)) checkShape(op, shape);
   checkOptions(op, options, DTYPE_KEYS);
   const s = checkShape(op, shape);
   if (typeof value !== 'number') throw new TypeError(`${op}: fill value must be a number, got ${describe(value)}`);
-  const dtype = checkDType(op, options.dtype) as D;
+  const dtype = checkDType(op, options.dtype);
   // As PyTorch: a finite value past float32's range is an error, not inf.
   if (dtype === 'float32' && Number.isFinite(value) && Math.abs(value) > FLOAT32_MAX) {
     throw new RangeError(`${op}: value ${value} cannot be converted to type float32 without overflow`);
   }
   const out = allocate(dtype, numel(s), op);
   if (value !== 0) out.fill(value);
-  return new Tensor<D>(out, s);
+  return new Tensor(out, s);
 }
 
 export function full<D extends DType>(shape: readonly number[], value: number, options: WithDType<D>): Tensor<D>;

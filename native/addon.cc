@@ -464,12 +464,12 @@ napi_value ConvWinogradPack(napi_env env, napi_callback_info cbinfo) {
     const auto [wt, cout, cg, groups] = parsePackCall(env, cbinfo, "conv2dWinogradPack", "cg", 9);
     // About 16/9 of the weights' own length (cout rounded up to MR).
     const std::size_t data = winogradBytes(wt.dtype, cout, cg, groups);
-    // Each group's blocks are rounded up to the GEMM's MR rows: a depthwise
-    // layer's come to ~25x its weights, and Winograd never runs there (it
-    // needs 32 channels per group in and out). Past 4x the weights plus
-    // 1 MiB: null, no packing (PackedConv2d then runs conv2d's paths).
-    const double weightBytes = double(cout) * double(cg) * 9.0 * (wt.dtype == DType::f32 ? 4.0 : 8.0);
-    if (double(data) > 4.0 * weightBytes + double(std::size_t(1) << 20)) {
+    // A depthwise layer's comes to ~25x its weights (each group rounded up
+    // to the GEMM's MR rows), and Winograd never runs there (it needs 32
+    // channels per group in and out): past conv2d_packing_pays, null
+    // (PackedConv2d then runs conv2d's paths).
+    const std::size_t elem = wt.dtype == DType::f32 ? sizeof(float) : sizeof(double);
+    if (!ntensor::conv2d_packing_pays(double(data / elem), double(cout) * double(cg) * 9.0, elem)) {
       napi_value none;
       NAPI_THROW_IF_FAILED(env, napi_get_null(env, &none), nullptr);
       return none;

@@ -1254,13 +1254,9 @@ index_t pack_size(index_t cout, index_t k, index_t groups) {
   if (pack_layout<T>() == 0 || groups <= 0 || cout % groups != 0) return 0;
   const PackLayout pl(current_kernels<T>().pfNR, cout / groups, k);
   const index_t size = groups * pl.depths * pl.blocks * pl.block;
-  // Each group's blocks are whole (kConvPackKC deep, pfNR wide): few
-  // channels per group or a short reduction pad them out (a 1x1 depthwise
-  // layer, 8192x its weights: 137 GB for 16 MB). Such layers never take
-  // the packed path (gemm-t needs 32 channels per group), so past 4x the
-  // weights plus 1 MiB nothing is packed and run() packs per call.
-  if (double(size) > 4.0 * double(cout) * double(k) + double(std::size_t(1) << 20) / sizeof(T)) return 0;
-  return size;
+  // Past conv2d_packing_pays (a 1x1 depthwise layer: 137 GB for 16 MB of
+  // weights) nothing is packed, and run() packs per call.
+  return conv2d_packing_pays(double(size), double(cout) * double(k), sizeof(T)) ? size : 0;
 }
 
 template <typename T>

@@ -97,6 +97,16 @@ void conv2d_f64(const Conv2dShape& s, const double* x, const double* weight,
 // is 0); conv2d_pack_* writes it to dst, which must be 64-byte aligned.
 std::int64_t conv2d_pack_layout_f32();
 std::int64_t conv2d_pack_layout_f64();
+
+// Whether a packing of `packed` elements made from `weights` elements is
+// worth making: at most 4x the weights plus 1 MiB. Packings round each
+// group's blocks up (kConvPackKC x pfNR, or the GEMM's MR rows for
+// Winograd), so few channels per group blow them up (a 1x1 depthwise
+// layer: 8192x its weights), and such layers never take a packed path.
+// conv2d_pack_size_* is 0 past it; conv2dWinogradPack makes nothing.
+inline bool conv2d_packing_pays(double packed, double weights, std::size_t elementBytes) {
+  return packed <= 4.0 * weights + double(std::size_t(1) << 20) / double(elementBytes);
+}
 index_t conv2d_pack_size_f32(index_t cout, index_t k, index_t groups);
 index_t conv2d_pack_size_f64(index_t cout, index_t k, index_t groups);
 void conv2d_pack_f32(const float* weight, index_t cout, index_t k, index_t groups, float* dst);
