@@ -17,9 +17,10 @@ Commands:
                                                  -> {"perCall": [s, ...], "inner": i}: one round of an
                                                  interleaved run (bench/lib/timing.mjs, interleave): the
                                                  first request for a (kind, lib, shape/case, out) builds the
-                                                 inputs, checks out= as "matmul" does, warms up and fixes the
-                                                 inner repeat count; every request then takes
-                                                 plan_samples(plan, estimate) samples with it
+                                                 inputs, checks out= as "matmul" does, warms up, checks the
+                                                 result ("check": matmul_error or conv2d_error, in every
+                                                 reply) and fixes the inner repeat count; every request
+                                                 then takes plan_samples(plan, estimate) samples with it
   {"op": "forget"}                               drops what "time" kept (inputs, estimates)
   {"op": "exit"}
 """
@@ -124,21 +125,25 @@ def hello(cmd):
     return out
 
 
-def matmul_fn(lib, m, k, n, out):
-    """The timed call for one shape (inputs seeded as always); with out, checked to write into its C first."""
+def matmul_inputs(lib, m, k, n):
+    """The operands for one shape, seeded: the same on every call."""
     if lib == "numpy":
         rng = np.random.default_rng(0)
-        a = rng.standard_normal((m, k), dtype=np.float32)
-        b = rng.standard_normal((k, n), dtype=np.float32)
+        return rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
+    torch.manual_seed(0)
+    return torch.randn(m, k), torch.randn(k, n)
+
+
+def matmul_fn(lib, m, k, n, out):
+    """The timed call for one shape (matmul_inputs); with out, checked to write into its C first."""
+    a, b = matmul_inputs(lib, m, k, n)
+    if lib == "numpy":
         if out:
             c = np.empty((m, n), dtype=np.float32)
             fn = lambda: np.matmul(a, b, out=c)  # noqa: E731
         else:
             fn = lambda: a @ b  # noqa: E731
     else:
-        torch.manual_seed(0)
-        a = torch.randn(m, k)
-        b = torch.randn(k, n)
         if out:
             c = torch.empty(m, n)
             fn = lambda: torch.matmul(a, b, out=c)  # noqa: E731
@@ -253,15 +258,61 @@ def d2l(cmd):
     return out
 
 
-def conv2d_fn(c):
-    """torch.nn.functional.conv2d for one case: {n (0 = unbatched), c, h, w, cout, kh, kw, stride, pad, groups}."""
-    F = torch.nn.functional
+def conv2d_inputs(c):
+    """The inputs of one conv2d case: {n (0 = unbatched), c, h, w, cout, kh, kw, stride, pad, groups}."""
     torch.manual_seed(0)
     shape = (c["c"], c["h"], c["w"]) if c["n"] == 0 else (c["n"], c["c"], c["h"], c["w"])
     x = torch.randn(*shape)
     w = torch.randn(c["cout"], c["c"] // c["groups"], c["kh"], c["kw"])
+    return x, w
+
+
+def conv2d_fn(c):
+    """torch.nn.functional.conv2d for one case (see conv2d_inputs)."""
+    F = torch.nn.functional
+    x, w = conv2d_inputs(c)
     s, p, g = c["stride"], c["pad"], c["groups"]
     return lambda: F.conv2d(x, w, None, s, p, 1, g)
+
+
+# Checks of a peer's result, computed here in float64 by numpy, the same
+# measures as bench/lib/checks.mjs so the parent holds them to the same bound.
+def as_f64(t):
+    return (t.numpy() if hasattr(t, "numpy") else np.asarray(t)).astype(np.float64)
+
+
+def matmul_error(a, b, c):
+    """productError of bench/lib/checks.mjs: max |C v - A (B v)| over max |A| (|B| |v|)."""
+    a, b, c = as_f64(a), as_f64(b), as_f64(c)
+    n = b.shape[1]
+    v = np.random.default_rng(12345).random(n) - 0.5
+    w = a @ (b @ v)
+    scale = np.abs(a) @ (np.abs(b) @ np.abs(v))
+    return float(np.max(np.abs(c @ v - w)) / (np.max(scale) or 1.0))
+
+
+def conv2d_error(c, x, w, y, samples=512):
+    """At up to `samples` output elements picked at random (all, when fewer),
+    max |y - the float64 sum| over max sum |x||w| (the scale of the sums'
+    rounding): a correct float32 convolution of depth K = C/groups * kh * kw is
+    within K * 2^-24 of it, as productError is for a product of depth K."""
+    x, w, y = as_f64(x), as_f64(w), as_f64(y)
+    if c["n"] == 0:
+        x, y = x[None], y[None]
+    s, p, g, kh, kw = c["stride"], c["pad"], c["groups"], c["kh"], c["kw"]
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    cpg, opg = x.shape[1] // g, w.shape[0] // g
+    total = y.size
+    rng = np.random.default_rng(7)
+    picks = range(total) if total <= samples else rng.choice(total, samples, replace=False)
+    d = top = 0.0
+    for flat in picks:
+        b, co, oy, ox = np.unravel_index(int(flat), y.shape)
+        gi = co // opg
+        patch = xp[b, gi * cpg:(gi + 1) * cpg, oy * s:oy * s + kh, ox * s:ox * s + kw]
+        d = max(d, abs(float(np.sum(patch * w[co])) - y[b, co, oy, ox]))
+        top = max(top, float(np.sum(np.abs(patch) * np.abs(w[co]))))
+    return d / (top or 1.0)
 
 
 def conv2d(cmd):
@@ -300,12 +351,18 @@ def time_round(cmd):
         fn = matmul_fn(lib, *cmd["shape"], out) if kind == "matmul" else conv2d_fn(cmd["case"])
         with ctx():
             est = warm_up(fn, plan)
+            result = fn()
+        # the result checked once, on inputs made again the same way (seeded)
+        if kind == "conv2d":
+            check = conv2d_error(cmd["case"], *conv2d_inputs(cmd["case"]), result)
+        else:
+            check = matmul_error(*matmul_inputs(lib, *cmd["shape"]), result)
         inner, _ = plan_samples(plan, est)
-        prep = PREPARED[key] = {"fn": fn, "est": est, "inner": inner}
+        prep = PREPARED[key] = {"fn": fn, "est": est, "inner": inner, "check": check}
     _, samples = plan_samples(plan, prep["est"])
     with ctx():
         per_call = take_samples(prep["fn"], prep["inner"], samples)
-    return {"perCall": per_call, "inner": prep["inner"]}
+    return {"perCall": per_call, "inner": prep["inner"], "check": prep["check"]}
 
 
 def forget(cmd):

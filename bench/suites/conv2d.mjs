@@ -20,6 +20,7 @@ import * as nt from 'ntensor';
 import { ROOT } from '../lib/machine.mjs';
 import { conv2dModel } from '../lib/onnx.mjs';
 import { oneCorePeak } from '../lib/peak.mjs';
+import { productTolerance } from '../lib/checks.mjs';
 import { checkNtOut, checkOrtOut } from '../lib/preallocated.mjs';
 import { PythonPeer, childEnv, pythonAvailable } from '../lib/python.mjs';
 import { PAIRED_INTRO, fmt3, markdownTable, pairedTable, preallocatedMarkdown, textTable, threadLabel as tLabel } from '../lib/table.mjs';
@@ -171,7 +172,8 @@ export async function run(ctx) {
   // Sanity: every JS-side library computes the same convolution as the JS
   // loop, on every case (each conv2d path: pointwise, direct, direct-t,
   // gemm-t, implicit GEMM), ntensor on each thread setting. (PyTorch makes
-  // its own inputs in its process and is not checked here.)
+  // its own inputs in its process and checks its result there: peer.py's
+  // conv2d_error, below, with the timings.)
   const checks = {};
   {
     const defaultT = nt.getNumThreads();
@@ -308,14 +310,25 @@ export async function run(ctx) {
         add({
           id: 'torch',
           group: 'python',
-          round: (rp) => peer.request({ op: 'time', kind: 'conv2d', lib: 'torch', case: pc, plan: rp }),
+          round: async (rp) => {
+            const r = await peer.request({ op: 'time', kind: 'conv2d', lib: 'torch', case: pc, plan: rp });
+            // the child's own check of its result (peer.py, conv2d_error)
+            if (typeof r.check === 'number') torchCheck = r.check;
+            return r;
+          },
           onError: (err) => notes.push(`PyTorch (${tLabel}) not measured from ${c.id} on: ${err.message}`),
         }, (t) => record('torch', 'PyTorch', threads, c, t));
       }
+      let torchCheck = null;
       const res = await interleave(parts, plan, rounds, {
         settleMs: threads > 1 ? SETTLE_MS : 0,
         onRound: (r, order) => log(`conv2d ${tLabel}: ${c.id}, round ${r + 1}/${rounds}: ${order.join(', ')}`),
       });
+      if (torchCheck !== null) {
+        const depth = (c.c / c.groups) * c.kh * c.kw;
+        (checks[c.id] ??= {})[`torch ${threads}T`] = torchCheck;
+        if (!(torchCheck < productTolerance(depth))) notes.push(`CHECK FAILED: PyTorch is off the convolution on ${c.id} at ${threads} thread(s) by ${torchCheck} (checked in its own process at up to 512 outputs, relative to the largest sum of |x||w|; a correct float32 result is within ${productTolerance(depth).toExponential(1)})`);
+      }
       for (const [id, onResult] of done) if (res.has(id)) onResult(res.get(id));
       if (session) await session.release();
       if (peer) {
@@ -479,7 +492,11 @@ function legend(result) {
   if (checked.length) {
     const worst = {};
     for (const [, got] of checked) for (const [lib, d] of Object.entries(got)) worst[lib] = Math.max(worst[lib] ?? 0, d);
-    lines.push(`Checked on all ${checked.length} cases against the JS loop (max |difference| / max |y|, worst case): ${Object.entries(worst).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}.`);
+    const list = (libs) => libs.map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ');
+    const isTorch = ([k]) => k.startsWith('torch ');
+    lines.push(`Checked on all ${checked.length} cases against the JS loop (max |difference| / max |y|, worst case): ${list(Object.entries(worst).filter((e) => !isTorch(e)))}.`);
+    const torch = Object.entries(worst).filter(isTorch);
+    if (torch.length) lines.push(`PyTorch checked in its own process (peer.py, conv2d_error: up to 512 outputs against float64 sums, max |difference| over the largest sum of |x||w|; correct float32 is within 4·K·2⁻²⁴ for K = C/groups·kh·kw), worst case: ${list(torch)}.`);
   }
   return lines;
 }

@@ -179,7 +179,8 @@ export async function run(ctx) {
   // Sanity: every JS-side peer computes the same product: at n = 64 against
   // the JS loop, and at every benchmarked shape by a random vector
   // (productError), ntensor on each thread setting. (numpy and PyTorch make
-  // their own inputs in their process and are not checked here.)
+  // their own inputs in their process and check their results there by the
+  // same measure, peer.py's matmul_error: below, with the timings.)
   const checks = {};
   {
     const [A, B] = inputsFor([64, 64, 64]);
@@ -291,7 +292,12 @@ export async function run(ctx) {
             const p = {
               id,
               group: `python ${py.cfg.id}`,
-              round: (rp) => py.peer.request({ op: 'time', kind: 'matmul', lib, shape, out, plan: rp }),
+              round: async (rp) => {
+                const r = await py.peer.request({ op: 'time', kind: 'matmul', lib, shape, out, plan: rp });
+                // the child's own random-vector check of its result (peer.py, matmul_error)
+                if (typeof r.check === 'number') pyChecks.set(`${id} ${threads}T`, r.check);
+                return r;
+              },
               onError: (err) => {
                 py.dropped.add(id);
                 (out ? outNotes : notes).push(`${id} (${tLabel}) not measured from ${key} on: ${err.message}`);
@@ -302,10 +308,15 @@ export async function run(ctx) {
           }
         }
       }
+      const pyChecks = new Map();
       const res = await interleave(parts, plan, rounds, {
         settleMs: threads > 1 ? SETTLE_MS : 0,
         onRound: (r, order) => log(`matmul ${tLabel}: ${key}, round ${r + 1}/${rounds}: ${order.join(', ')}`),
       });
+      for (const [lib, d] of pyChecks) {
+        (checks.shapes[key] ??= {})[lib] = d;
+        if (!(d < productTolerance(k))) notes.push(`CHECK FAILED: ${lib} is off the product at ${key} by ${d} (random-vector check in its own process, relative to |A||B||v|; a correct float32 product is within ${productTolerance(k).toExponential(1)})`);
+      }
       for (const [id, onResult] of done) if (res.has(id)) onResult(res.get(id));
       if (session) await session.release();
       for (const py of peers) await py.peer.request({ op: 'forget' }).catch(() => {});
@@ -510,6 +521,12 @@ function d2lTable(d2l) {
 
 function legendLines(result) {
   const lines = [];
+  const worst = {};
+  for (const got of Object.values(result.checks?.shapes ?? {})) {
+    for (const [lib, d] of Object.entries(got)) worst[lib] = Math.max(worst[lib] ?? 0, d);
+  }
+  const n = Object.keys(result.checks?.shapes ?? {}).length;
+  if (n) lines.push(`Checked at all ${n} shapes by a random vector (max |C v - A (B v)| over max |A| (|B| |v|); a correct float32 product of depth k is within k·2⁻²⁴; numpy and PyTorch in their own process), worst case: ${Object.entries(worst).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}.`);
   for (const c of result.python.configs) lines.push(`·${c.id} = ${c.label}`);
   for (const [cid, byT] of Object.entries(result.python.info)) {
     for (const [t, h] of Object.entries(byT)) {
