@@ -72,7 +72,7 @@ export function tensor(data: TensorData, options: DTypeOptions = {}): Tensor {
       return;
     }
     if (!Array.isArray(v)) {
-      throw new RangeError(`tensor: expected a sequence of length ${shape[dim]} at dim ${dim}, got ${describe(v)}`);
+      throw new TypeError(`tensor: expected a sequence of length ${shape[dim]} at dim ${dim}, got ${describe(v)}`);
     }
     if (v.length !== shape[dim]) {
       throw new RangeError(`tensor: expected sequence of length ${shape[dim]} at dim ${dim} (got ${v.length})`);
@@ -123,7 +123,7 @@ function filled(op: string, shape: readonly number[], value: number, options: DT
     throw new RangeError(`${op}: value ${value} cannot be converted to type float32 without overflow`);
   }
   const out = allocate(dtype, numel(s), op);
-  if (value !== 0) out.fill(value);
+  if (!Object.is(value, 0)) out.fill(value); // -0 too: full([3], -0) is three -0s
   return new Tensor(out, s);
 }
 
@@ -182,12 +182,13 @@ export function normal<D extends DType>(mean: number, std: number, shape: readon
 export function normal(mean: number, std: number, shape: readonly number[], options?: DefaultDType<RandomOptions>): Tensor<'float32'>;
 export function normal(mean: number, std: number, shape: readonly number[], options?: RandomOptions): Tensor;
 export function normal(mean: number, std: number, shape: readonly number[], options: RandomOptions = {}): Tensor {
-  checkOptions('normal', options, RANDOM_KEYS);
   if (typeof mean !== 'number' || typeof std !== 'number') {
     throw new TypeError(`normal: mean and std must be numbers, got ${describe(mean)} and ${describe(std)}`);
   }
-  if (!(std >= 0)) throw new RangeError(`normal: normal expects std >= 0.0, but found std ${std}`);
+  // The shape before the options: normal(0, 1, 2, 3) is a shape given as numbers.
   const s = checkShape('normal', shape);
+  checkOptions('normal', options, RANDOM_KEYS);
+  if (!(std >= 0)) throw new RangeError(`normal: normal expects std >= 0.0, but found std ${std}`);
   const g = generatorOf('normal', options.generator);
   const dtype = checkDType('normal', options.dtype);
   const out = allocate(dtype, numel(s), 'normal');
@@ -200,8 +201,8 @@ export function rand<D extends DType>(shape: readonly number[], options: WithDTy
 export function rand(shape: readonly number[], options?: DefaultDType<RandomOptions>): Tensor<'float32'>;
 export function rand(shape: readonly number[], options?: RandomOptions): Tensor;
 export function rand(shape: readonly number[], options: RandomOptions = {}): Tensor {
+  const s = checkShape('rand', shape); // before the options: rand(2, 3) is a shape given as numbers
   checkOptions('rand', options, RANDOM_KEYS);
-  const s = checkShape('rand', shape);
   const g = generatorOf('rand', options.generator);
   const dtype = checkDType('rand', options.dtype);
   const out = allocate(dtype, numel(s), 'rand');

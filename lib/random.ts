@@ -5,7 +5,12 @@
 // with the same Node major version. These are not PyTorch's numbers: PyTorch
 // uses mt19937 with its own transforms; compare statistics, not values.
 
-/** PyTorch seeds its default generator with this value at start-up, too. */
+/**
+ * The default generator's seed at start-up, and a new Generator's: the seed
+ * of a new torch.Generator(). (PyTorch's own default generator is seeded
+ * from the OS at start-up, so unseeded runs differ there; ntensor's are
+ * reproducible.)
+ */
 export const DEFAULT_SEED = 67280421310721;
 
 export class Generator {
@@ -22,8 +27,11 @@ export class Generator {
 
   /** Resets the state from a seed (a non-negative safe integer). Returns this. */
   manualSeed(seed: number): this {
-    if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
-      throw new RangeError(`manualSeed: seed must be a non-negative safe integer, got ${String(seed)}`);
+    if (typeof seed !== 'number') {
+      throw new TypeError(`manualSeed: seed must be a number, got ${seed === null ? 'null' : typeof seed === 'string' ? `the string '${seed}'` : typeof seed}`);
+    }
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new RangeError(`manualSeed: seed must be a non-negative safe integer (0 to 2^53 - 1), got ${String(seed)}`);
     }
     this.seed = seed;
     let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / 4294967296) >>> 0, 0x85ebca6b);

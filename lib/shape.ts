@@ -28,7 +28,11 @@ export function checkShape(op: string, shape: unknown, argName = 'shape'): numbe
   for (let i = 0; i < shape.length; i++) {
     const d: unknown = shape[i];
     if (!isSize(d)) {
-      throw new RangeError(`${op}: ${argName}[${i}] must be a non-negative integer, got ${typeof d === 'string' ? `'${d}'` : String(d)}`);
+      // Not a number (a string, null) is a TypeError, as in PyTorch; a
+      // number that is no size (-1, 2.5, NaN, 2^60) a RangeError, as JS's
+      // own new Float32Array(2.5) (PyTorch says TypeError for 2.5).
+      const E = typeof d === 'number' ? RangeError : TypeError;
+      throw new E(`${op}: ${argName}[${i}] must be a non-negative integer, got ${typeof d === 'string' ? `'${d}'` : String(d)}`);
     }
   }
   // Multiplied in order, like PyTorch's size computation: a partial product
@@ -44,7 +48,7 @@ export function checkShape(op: string, shape: unknown, argName = 'shape'): numbe
   if (n > 2 ** 32) {
     throw new RangeError(`${op}: ${argName} ${fmt(shape as number[])} has ${n} elements, more than ntensor supports (2^32)`);
   }
-  return [...(shape as number[])];
+  return (shape as number[]).map((d) => d + 0); // a copy, -0 as 0
 }
 
 // The last frozen shape of 2 and of 3 dims handed out: ops called again and

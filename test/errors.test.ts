@@ -357,7 +357,7 @@ describe('creation functions', () => {
     expectError(() => tensor([[1], [2, 3]]), RangeError, 'tensor');
     expectError(() => tensor([[[1, 2], [3, 4]], [[5, 6]]]), RangeError, 'tensor');
     expectError(() => tensor([[], [1]]), RangeError, 'tensor');
-    expectError(() => tensor([[1, 2], 3] as never), RangeError, 'tensor');
+    expectError(() => tensor([[1, 2], 3] as never), TypeError, 'tensor'); // a number where a sequence goes: TypeError, as torch
     expectError(() => tensor([1, [2]] as never), TypeError, 'tensor');
     expectError(() => tensor([1, '2'] as never), TypeError, 'tensor');
     expectError(() => tensor([1, null] as never), TypeError, 'tensor');
@@ -388,13 +388,13 @@ describe('creation functions', () => {
     expectError(() => arange(5, 0, 1), RangeError, 'arange');
   });
 
-  it('zeros / ones / full: negative, fractional, non-finite dims give RangeError; non-arrays TypeError', () => {
+  it('zeros / ones / full: negative, fractional, non-finite dims give RangeError; non-arrays and non-number dims TypeError', () => {
     for (const make of [zeros, ones, (s: number[]) => full(s, 2)]) {
       for (const dims of [[-1], [2, -3], [1.5], [2, 0.5], [NaN], [Infinity], [2 ** 53]]) {
         expectError(() => make(dims), RangeError, `[${dims.findIndex((d) => !(Number.isSafeInteger(d) && d >= 0))}]`);
       }
       for (const bad of [3, null, undefined, 'abc', { length: 2 }]) expectError(() => make(bad as never), TypeError);
-      expectError(() => make(['2'] as never), RangeError);
+      expectError(() => make(['2'] as never), TypeError); // not a number: TypeError, as torch
     }
     expectError(() => zeros([2 ** 20, 2 ** 20]), RangeError, 'more than');
   });

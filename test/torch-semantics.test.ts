@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
-  Tensor, allclose, assertClose, cat, full, max, min, ones, stack, sum, tensor, transpose, zeros,
+  Generator, Tensor, allclose, assertClose, cat, full, manualSeed, max, min, normal, ones, rand, stack, sum, tensor, transpose, zeros,
 } from '../lib/index';
 
 /** 'Name: message' of what f throws, or 'no error'. */
@@ -105,8 +105,9 @@ describe('shapes', () => {
   it('new Tensor checks its shape as the creation functions do', () => {
     const d = new Float32Array(6);
     expect(errorOf(() => new Tensor(d, [-2, -3]))).toBe('RangeError: Tensor: shape[0] must be a non-negative integer, got -2');
+    // torch.zeros('2') is a TypeError, torch.zeros(-2) a RuntimeError; 2.5 a number that is no size (RangeError, as new Float32Array(2.5)).
     expect(errorOf(() => new Tensor(d, [2.5, 2.4]))).toBe('RangeError: Tensor: shape[0] must be a non-negative integer, got 2.5');
-    expect(errorOf(() => new Tensor(d, ['2', '3'] as never))).toBe("RangeError: Tensor: shape[0] must be a non-negative integer, got '2'");
+    expect(errorOf(() => new Tensor(d, ['2', '3'] as never))).toBe("TypeError: Tensor: shape[0] must be a non-negative integer, got '2'");
     expect(errorOf(() => new Tensor(d, 6 as never))).toBe('TypeError: Tensor: shape must be an array of non-negative integers, got the number 6 (a shape is an array, e.g. [2, 3])');
     expect(new Tensor(d, [2, 3]).shape).toEqual([2, 3]);
   });
@@ -165,5 +166,46 @@ describe('creation and testing helpers', () => {
     expect(msg).toBe('Tensor-likes are not equal!\n\nMismatched elements: 1 / 1 (100.0%)\nGreatest absolute difference: 0.5 at index (0,)\nGreatest relative difference: 0.3333333333333333 at index (0,)');
     try { assertClose(tensor(1), tensor(1.5), { rtol: 0, atol: 0 }); } catch (e) { msg = (e as Error).message; }
     expect(msg).toBe('Scalars are not equal!\n\nAbsolute difference: 0.5\nRelative difference: 0.3333333333333333');
+  });
+});
+
+// Stop 26: a probe of the creation and random functions against PyTorch 1.13.
+describe('creation and random functions', () => {
+  it('full keeps -0 (torch.full((3,), -0.) is three -0.)', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const y = full([3], -0, { dtype });
+      expect(Array.from(y.data).map((v) => Object.is(v, -0))).toEqual([true, true, true]);
+    }
+    expect(Object.is(full([1], 0).data[0], 0)).toBe(true);
+  });
+
+  it('a shape element that is not a number is a TypeError (torch.zeros([\'2\'])), a number that is no size a RangeError; -0 is 0', () => {
+    expect(errorOf(() => zeros(['2'] as never))).toBe("TypeError: zeros: shape[0] must be a non-negative integer, got '2'");
+    expect(errorOf(() => rand([2, null] as never))).toBe('TypeError: rand: shape[1] must be a non-negative integer, got null');
+    expect(errorOf(() => rand([2, 2.5]))).toBe('RangeError: rand: shape[1] must be a non-negative integer, got 2.5');
+    expect(errorOf(() => normal(0, 1, [NaN]))).toBe('RangeError: normal: shape[0] must be a non-negative integer, got NaN');
+    expect(errorOf(() => ones([3, -1]))).toBe('RangeError: ones: shape[1] must be a non-negative integer, got -1');
+    expect(Object.is(zeros([-0, 3]).shape[0], 0)).toBe(true);
+  });
+
+  it('rand and normal with the sizes as numbers say the shape must be an array', () => {
+    const asNumbers = (f: unknown, ...a: unknown[]): string => errorOf(() => (f as (...x: unknown[]) => unknown)(...a));
+    expect(asNumbers(rand, 2, 3)).toBe('TypeError: rand: shape must be an array of non-negative integers, got the number 2 (a shape is an array, e.g. [2, 3])');
+    expect(asNumbers(normal, 0, 1, 2, 3)).toBe('TypeError: normal: shape must be an array of non-negative integers, got the number 2 (a shape is an array, e.g. [2, 3])');
+  });
+
+  it('a seed that is not a number is a TypeError naming its type; an unusable number a RangeError', () => {
+    expect(errorOf(() => manualSeed('1' as never))).toBe("TypeError: manualSeed: seed must be a number, got the string '1'");
+    expect(errorOf(() => manualSeed(1n as never))).toBe('TypeError: manualSeed: seed must be a number, got bigint');
+    expect(errorOf(() => new Generator(null as never))).toBe('TypeError: manualSeed: seed must be a number, got null');
+    expect(errorOf(() => manualSeed(-1))).toBe('RangeError: manualSeed: seed must be a non-negative safe integer (0 to 2^53 - 1), got -1');
+    expect(errorOf(() => manualSeed(1.5))).toBe('RangeError: manualSeed: seed must be a non-negative safe integer (0 to 2^53 - 1), got 1.5');
+  });
+
+  it('ragged nesting where a sequence was expected is a TypeError, as torch.tensor([[1, 2], 3])', () => {
+    expect(errorOf(() => tensor([[1, 2], 3] as never))).toBe('TypeError: tensor: expected a sequence of length 2 at dim 1, got 3 of type number');
+    expect(errorOf(() => tensor([1, [2]] as never))).toMatch(/^TypeError: tensor: expected a number at depth 1/);
+    // a sequence of the wrong length: torch's ValueError, here a RangeError
+    expect(errorOf(() => tensor([[1, 2], [3]]))).toBe('RangeError: tensor: expected sequence of length 2 at dim 1 (got 1)');
   });
 });
