@@ -27,6 +27,12 @@ export interface BackendInfo {
   supportedIsas: string[];
   /** GEMM blocking of the current ISA per dtype. */
   blocking: { float32: GemmBlocking; float64: GemmBlocking };
+  /**
+   * NTENSOR_NUM_THREADS as the thread pool found it when it was made, when
+   * that was not an integer from 1 to 256 and so was ignored (a warning
+   * says so when the addon loads); absent otherwise.
+   */
+  ignoredNumThreadsEnv?: string;
 }
 
 /** Counts of one JS environment's async jobs (native/async.h). */
@@ -120,7 +126,7 @@ export interface NativeBinding {
   /** Test hook: moves this thread onto its first allowed CPU, then off it as a pool worker leaves its region owner's CPU; null where that cannot be checked (not Linux, one CPU). */
   _checkLeaveCpu(): { from: number; to: number; maskKept: boolean } | null;
   /** Test hook: wake-ups of a sleeping pool worker for a region it took part in, and how many found it on the region owner's CPU. */
-  _poolWakeStats(): { slept: number; onOwnerCpu: number };
+  _poolWakeStats(): { slept: number; onOwnerCpu: number; notNeeded: number };
   /** lib/dtype.ts: bytes from the start of `buffer` to its first 2 MiB boundary (0 if it starts on one). */
   _hugePageOffset(buffer: ArrayBuffer): number;
   /** Test hook: force the conv2d path (every path gives the same bits); returns the one set. */
@@ -135,7 +141,17 @@ export interface NativeBinding {
 let binding: NativeBinding | undefined;
 
 export function native(): NativeBinding {
-  return binding ?? (binding = load());
+  if (binding) return binding;
+  binding = load();
+  const ignored = binding.backendInfo().ignoredNumThreadsEnv;
+  if (ignored !== undefined) {
+    process.emitWarning(
+      `NTENSOR_NUM_THREADS='${ignored}' is not an integer from 1 to 256 and was ignored: ` +
+        `ntensor uses ${binding.getNumThreads()} threads (the CPUs this process may run on)`,
+      { code: 'NTENSOR_NUM_THREADS' },
+    );
+  }
+  return binding;
 }
 
 function load(): NativeBinding {

@@ -884,6 +884,8 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     Napi::Object o = Napi::Object::New(env);
     o.Set("isa", ntensor::kernel_isa());
     o.Set("threads", ntensor::get_num_threads());
+    // NTENSOR_NUM_THREADS when the pool ignored it (lib/native.ts warns once)
+    if (const char* bad = ntensor::ignored_threads_env()) o.Set("ignoredNumThreadsEnv", bad);
     o.Set("napiVersion", NAPI_VERSION);
     const char* names[8];
     const int count = ntensor::supported_isas(names, 8);
@@ -966,14 +968,15 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
   }
 
   // _poolWakeStats() (tests): threadpool.h's pool_wake_stats, as
-  // { slept, onOwnerCpu }.
+  // { slept, onOwnerCpu, notNeeded }.
   Napi::Value PoolWakeStats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    long slept = 0, onOwnerCpu = 0;
-    ntensor::pool_wake_stats(&slept, &onOwnerCpu);
+    long slept = 0, onOwnerCpu = 0, notNeeded = 0;
+    ntensor::pool_wake_stats(&slept, &onOwnerCpu, &notNeeded);
     Napi::Object o = Napi::Object::New(env);
     o.Set("slept", double(slept));
     o.Set("onOwnerCpu", double(onOwnerCpu));
+    o.Set("notNeeded", double(notNeeded));
     return o;
   }
 

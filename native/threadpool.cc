@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <string>
 #include <thread>
 
 #if defined(__linux__)
@@ -54,6 +55,30 @@ int clamp_threads(long n) {
   return n < 1 ? 1 : n > kMaxThreads ? kMaxThreads : static_cast<int>(n);
 }
 
+// NTENSOR_NUM_THREADS's value when the pool was made, if it was ignored.
+std::string g_ignored_env;
+bool g_env_ignored = false;
+
+// NTENSOR_NUM_THREADS as setNumThreads takes its argument: an integer from 1
+// to kMaxThreads (decimal digits, spaces around them allowed). 0: not set
+// (or blank); -1: set to anything else, which is ignored (and reported by
+// ignored_threads_env).
+long env_threads() {
+  const char* env = std::getenv("NTENSOR_NUM_THREADS");
+  if (env == nullptr) return 0;
+  const char* p = env;
+  while (*p == ' ' || *p == '\t') ++p;
+  if (*p == '\0') return 0;  // empty or blank: as if unset
+  long v = 0;
+  int digits = 0;
+  for (; *p >= '0' && *p <= '9'; ++p, ++digits) {
+    v = v * 10 + (*p - '0');
+    if (v > kMaxThreads) v = kMaxThreads + 1;  // too large, and no overflow
+  }
+  while (*p == ' ' || *p == '\t') ++p;
+  return digits > 0 && *p == '\0' && v >= 1 && v <= kMaxThreads ? v : -1;
+}
+
 int default_threads() {
   long n = 0;
 #if defined(__linux__)
@@ -61,11 +86,12 @@ int default_threads() {
   if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
 #endif
   if (n <= 0) n = static_cast<long>(std::thread::hardware_concurrency());
-  if (const char* env = std::getenv("NTENSOR_NUM_THREADS")) {
-    char* end = nullptr;
-    const long v = std::strtol(env, &end, 10);
-    if (end != env && *end == '\0' && v >= 1) n = v;
-  }
+  const long v = env_threads();
+  if (v > 0) n = v;
+  if (v < 0) {
+    g_ignored_env = std::getenv("NTENSOR_NUM_THREADS");  // a copy: Node's process.env writes call setenv
+    g_env_ignored = true;
+  }  // a copy: Node's process.env writes setenv
   return clamp_threads(n);
 }
 
@@ -167,6 +193,9 @@ class Pool {
   // Wake-ups of a sleeping worker for a region it takes part in, and how
   // many of them found it on the region owner's CPU (pool_wake_stats).
   std::atomic<long> sleptWakes{0}, wokeOnOwnerCpu{0};
+  // Wake-ups of a sleeping worker for a region it had no part in (only a
+  // newer region published while it woke; pool_wake_stats).
+  std::atomic<long> sleptIdle{0};
 
   void run(int ntasks, void (*fn)(void*, int), void* ctx) {
     // One region at a time; a second caller does its own work.
@@ -192,7 +221,10 @@ class Pool {
     wakeOffOwner(parts, cpu);
     job_.store((gen << 16) | (t_long_slice ? kLongSliceBit : 0) | static_cast<std::uint64_t>(parts),
                std::memory_order_release);
-    pthread_cond_broadcast(&cvWork_);
+    // Only the workers taking part are woken: after setNumThreads(256) and
+    // back to 2, one broadcast woke all 255 on every call (a 160^3 product
+    // went from ~0.2 to 1.5-3 ms).
+    for (int id = 1; id <= parts; ++id) pthread_cond_signal(&slots_[id - 1].cv);
     pthread_mutex_unlock(&mu_);
     runTasks(fn, ctx, ntasks);
     // Every task is taken: close the region to workers still on their way,
@@ -207,7 +239,6 @@ class Pool {
  private:
   std::atomic<bool> busy_{false};  // a parallel region is running
   pthread_mutex_t mu_ = PTHREAD_MUTEX_INITIALIZER;  // guards the sleeps
-  pthread_cond_t cvWork_ = PTHREAD_COND_INITIALIZER;
   pthread_cond_t cvDone_ = PTHREAD_COND_INITIALIZER;
   // generation << 16 | kLongSliceBit | participating workers, published last.
   std::atomic<std::uint64_t> job_{0};
@@ -231,7 +262,8 @@ class Pool {
   // and saved are guarded by mu_; tid is written once by the worker.
   struct Slot {
     std::atomic<long> tid{0};  // kernel thread id (0 until the worker runs)
-    bool asleep = false;       // in pthread_cond_wait on cvWork_
+    pthread_cond_t cv = PTHREAD_COND_INITIALIZER;  // where it sleeps between its regions
+    bool asleep = false;       // in pthread_cond_wait on cv
     bool narrowed = false;     // the owner narrowed its mask; saved is the mask before
 #if defined(__linux__)
     cpu_set_t saved;
@@ -372,16 +404,30 @@ class Pool {
     slot.tid.store(static_cast<long>(syscall(SYS_gettid)), std::memory_order_release);
 #endif
     for (;;) {
-      // Polls on while the region it took part in runs (its generation
-      // still current and the pool busy), so the next one finds it awake.
+      // Waits for a region that needs it (a new generation with this worker
+      // among its parts); polls on while the region it took part in runs
+      // (its generation still current and the pool busy), so the next one
+      // finds it awake. A region without it neither wakes it nor keeps it
+      // polling.
       const bool slept = spinThenWait(
-          &cvWork_, [&] { return (job_.load(std::memory_order_acquire) >> 16) != seen; },
-          [&] { return tookPart && busy_.load(std::memory_order_relaxed); }, &slot);
+          &slot.cv,
+          [&] {
+            const std::uint64_t j = job_.load(std::memory_order_acquire);
+            return (j >> 16) != seen && id <= static_cast<int>(j & kPartsMask);
+          },
+          [&] {
+            return tookPart && busy_.load(std::memory_order_relaxed) &&
+                   (job_.load(std::memory_order_relaxed) >> 16) == seen;
+          },
+          &slot);
       const std::uint64_t job = job_.load(std::memory_order_acquire);
       seen = job >> 16;
       const int parts = static_cast<int>(job & kPartsMask);
       tookPart = id <= parts;
-      if (!tookPart) continue;  // not needed this time (fields not read)
+      if (!tookPart) {  // not needed this time (fields not read)
+        if (slept) sleptIdle.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
       const int owner = ownerCpu_.load(std::memory_order_relaxed);
       if (slept) {
         sleptWakes.fetch_add(1, std::memory_order_relaxed);
@@ -495,12 +541,18 @@ LongSliceScope::~LongSliceScope() {
   t_long_slice = false;
 }
 
-void pool_wake_stats(long* slept, long* onOwnerCpu) {
+void pool_wake_stats(long* slept, long* onOwnerCpu, long* notNeeded) {
+  *notNeeded = pool().sleptIdle.load(std::memory_order_relaxed);
   *slept = pool().sleptWakes.load(std::memory_order_relaxed);
   *onOwnerCpu = pool().wokeOnOwnerCpu.load(std::memory_order_relaxed);
 }
 
 int get_num_threads() { return pool().numThreads.load(std::memory_order_relaxed); }
+
+const char* ignored_threads_env() {
+  (void)pool();  // made (and the variable read) once
+  return g_env_ignored ? g_ignored_env.c_str() : nullptr;
+}
 
 void set_num_threads(int n) {
   pool().numThreads.store(clamp_threads(n), std::memory_order_relaxed);

@@ -47,6 +47,10 @@ inline void cpu_relax() {
 constexpr int kMaxThreads = 256;
 
 int get_num_threads();
+// NTENSOR_NUM_THREADS as the pool found it when it was made, if that was not
+// an integer from 1 to kMaxThreads (spaces around it allowed), so that the
+// CPU count was used instead; nullptr if it was unset or used.
+const char* ignored_threads_env();
 // n is clamped to [1, kMaxThreads].
 void set_num_threads(int n);
 
@@ -71,8 +75,10 @@ void leave_cpu(int cpu);
 // Test hook: how many times a sleeping pool worker was woken for a region it
 // took part in, and how many of those wake-ups found it on the CPU the
 // region's owner started on (before leave_cpu; Linux keeps the owner's CPU
-// out of a sleeping worker's mask for the wake-up, so none should).
-void pool_wake_stats(long* slept, long* onOwnerCpu);
+// out of a sleeping worker's mask for the wake-up, so none should); and how
+// many times one was woken for a region it had no part in (a call wakes
+// only the workers it uses, so only a region published while it woke).
+void pool_wake_stats(long* slept, long* onOwnerCpu, long* notNeeded);
 
 // Test hook: puts the calling thread on the first CPU of its affinity mask,
 // calls leave_cpu with it, and reports the CPU before and after and whether

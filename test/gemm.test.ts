@@ -340,6 +340,52 @@ describe('backendInfo, threads and ISA control', () => {
     expect(run({ NTENSOR_NUM_THREADS: '1', NTENSOR_ISA: 'avx2' })).toEqual([1, ISAS.includes('avx2') ? 'avx2' : 'scalar']);
     expect(run({ NTENSOR_NUM_THREADS: 'lots', NTENSOR_ISA: 'quantum' })[1]).toBe(ISAS[0]);
   });
+
+  it('after setNumThreads goes down, a call wakes only the workers it uses (the others stay asleep)', () => {
+    // In its own process: 7 workers made at 8 threads, then 2 threads, so
+    // each region uses 1 worker; between calls every worker falls asleep.
+    // A broadcast to the pool woke all 7 for every call (6 not needed).
+    const script = `const nt = require(${JSON.stringify(path.join(root, 'dist/index.js'))});
+      const { native } = require(${JSON.stringify(path.join(root, 'dist/native.js'))});
+      const a = nt.rand([512, 512]), b = nt.rand([512, 512]);
+      nt.setNumThreads(8); nt.matmul(a, b); nt.setNumThreads(2);
+      const sleep = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      sleep();
+      const s0 = native()._poolWakeStats();
+      for (let i = 0; i < 20; i++) { nt.matmul(a, b); sleep(); }
+      const s1 = native()._poolWakeStats();
+      console.log(JSON.stringify({ slept: s1.slept - s0.slept, notNeeded: s1.notNeeded - s0.notNeeded }));`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as { slept: number; notNeeded: number };
+    expect(s.slept).toBeGreaterThan(10); // the one worker each call used was asleep before it
+    expect(s.notNeeded).toBeLessThanOrEqual(2); // was 6 per call
+  });
+
+  it('NTENSOR_NUM_THREADS takes what setNumThreads takes (1 to 256, spaces around allowed); anything else is ignored with a warning', () => {
+    // The addon loads on first use, and its warning is emitted on the next tick.
+    const script = `const nt = require(${JSON.stringify(path.join(root, 'dist/index.js'))}); nt.getNumThreads();
+      process.on('exit', () => console.log(JSON.stringify([nt.getNumThreads(), nt.backendInfo().ignoredNumThreadsEnv ?? null])));`;
+    const run = (value: string): { threads: number; ignored: string | null; warning: string } => {
+      const r = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, NTENSOR_NUM_THREADS: value }, encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const [threads, ignored] = JSON.parse(r.stdout) as [number, string | null];
+      return { threads, ignored, warning: r.stderr };
+    };
+    const { NTENSOR_NUM_THREADS: _, ...unset } = process.env;
+    const fallback = (JSON.parse(spawnSync(process.execPath, ['-e', script], { env: unset, encoding: 'utf8' }).stdout) as number[])[0];
+    expect(fallback).toBeGreaterThanOrEqual(1);
+    for (const [value, threads] of [['3', 3], [' 5', 5], ['5 ', 5], ['\t07 ', 7], ['256', 256]] as const) {
+      expect(run(value)).toEqual({ threads, ignored: null, warning: '' });
+    }
+    for (const value of ['', '   ']) expect(run(value)).toEqual({ threads: fallback, ignored: null, warning: '' });
+    for (const value of ['0', '-1', 'abc', '1e3', '1.5', '0x10', '+4', '257', '99999999999999999999', '4 4']) {
+      const r = run(value);
+      expect(r.threads).toBe(fallback);
+      expect(r.ignored).toBe(value);
+      expect(r.warning).toContain(`[NTENSOR_NUM_THREADS] Warning: NTENSOR_NUM_THREADS='${value}' is not an integer from 1 to 256 and was ignored: ntensor uses ${fallback} threads`);
+    }
+  });
 });
 
 describe('_gemm validates its arguments', () => {

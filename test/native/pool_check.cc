@@ -1,7 +1,8 @@
 // A standalone check of the thread pool (native/threadpool.cc), built with
 // ThreadSanitizer by scripts/test-sanitize.mjs. Three threads start parallel
 // regions at once on a 4-thread pool (so some find it busy and run their
-// tasks themselves), with random task counts and random pauses (so workers
+// tasks themselves; one of them changes the thread count between 2 and 6
+// now and then), with random task counts and random pauses (so workers
 // often wake after the owner has taken every task). Checks that every task
 // of every region runs exactly once, and, in half the regions, that a task
 // may wait for the one before it to have started (threadpool.h: tasks are
@@ -39,9 +40,13 @@ void task(void* ctx, int t) {
 
 std::atomic<long> g_regions{0}, g_bad{0};
 
-void owner(unsigned seed, int regions) {
+void owner(unsigned seed, int regions, bool resizes) {
   for (int i = 0; i < regions; ++i) {
     seed = seed * 1103515245u + 12345u;
+    // One owner changes the thread count now and then (2 to 6), so regions
+    // run with workers that are not needed (threadpool.cc wakes only those
+    // taking part) and with workers started mid-run.
+    if (resizes && (seed >> 12) % 50 == 0) ntensor::set_num_threads(2 + int((seed >> 3) % 5));
     Region r;
     r.ntasks = 2 + int((seed >> 16) % (kMaxTasks - 1));
     r.chained = ((seed >> 8) & 1) != 0;
@@ -66,8 +71,8 @@ void owner(unsigned seed, int regions) {
 int main() {
   alarm(120);  // a hang fails the check (SIGALRM)
   ntensor::set_num_threads(4);
-  std::thread a(owner, 1u, 8000), b(owner, 2u, 8000);
-  owner(3u, 8000);
+  std::thread a(owner, 1u, 8000, false), b(owner, 2u, 8000, true);
+  owner(3u, 8000, false);
   a.join();
   b.join();
   if (g_bad.load() != 0) return 1;
