@@ -21,6 +21,8 @@ const EDGEITEMS = 3;
 const LINEWIDTH = 80;
 const PREFIX = 'tensor(';
 
+import { checkShape, fmt } from './shape';
+
 export type PrintDtype = 'float32' | 'float64';
 
 // ---------------------------------------------------------------------------
@@ -251,17 +253,38 @@ function pyTuple(shape: readonly number[]): string {
 
 /**
  * Format a contiguous row-major tensor exactly as PyTorch's `repr(t)`
- * (with `dtype=float64` in place of `dtype=torch.float64`).
+ * (with `dtype=float64` in place of `dtype=torch.float64`). For 'float32',
+ * values that are not float32 (a plain array) are rounded to float32 first,
+ * as a float32 tensor would hold them.
  */
 export function formatTensor(
   data: ArrayLike<number>,
   shape: readonly number[],
   dtype: PrintDtype,
 ): string {
-  const numel = shape.reduce((a, b) => a * b, 1);
-  if (data.length < numel) {
-    throw new RangeError(`formatTensor: data has ${data.length} elements, shape needs ${numel}`);
+  if (dtype !== 'float32' && dtype !== 'float64') {
+    throw new TypeError(`formatTensor: dtype must be 'float32' or 'float64', got ${typeof dtype === 'string' ? `'${dtype}'` : String(dtype)}`);
   }
+  const s = checkShape('formatTensor', shape);
+  const numel = s.reduce((a, b) => a * b, 1);
+  if (data === null || typeof data !== 'object' || typeof data.length !== 'number') {
+    throw new TypeError(`formatTensor: data must be an array or a typed array of numbers`);
+  }
+  if (data.length !== numel) {
+    throw new RangeError(`formatTensor: data has ${data.length} elements, shape ${fmt(s)} needs ${numel}`);
+  }
+  if (dtype === 'float32' && !(data instanceof Float32Array)) data = Float32Array.from(data);
+  return formatChecked(data, s, dtype);
+}
+
+/** A tensor whose buffer no longer holds its elements (detached or resized): its shape and why. */
+export function formatUnreadable(why: string, shape: readonly number[], dtype: PrintDtype): string {
+  return `tensor(<${why}>, size=${pyTuple(shape)}${dtype === 'float64' ? ', dtype=float64' : ''})`;
+}
+
+/** formatTensor without its checks: data holds exactly the shape's elements, of the dtype. */
+export function formatChecked(data: ArrayLike<number>, shape: readonly number[], dtype: PrintDtype): string {
+  const numel = shape.reduce((a, b) => a * b, 1);
   const indent = PREFIX.length;
   const suffixes: Array<[string, number]> = [];
   const dtypeSuffix: [string, number] = ['dtype=float64', 'dtype=torch.float64'.length];

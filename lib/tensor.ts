@@ -4,7 +4,7 @@ import { inspect } from 'node:util';
 
 import { DType, FloatArray, SameDType, TypedArrayFor, allocate, dtypeOfArray, isDetached } from './dtype';
 import { Shape, checkShape, fmt, inferShape, normDim, numel } from './shape';
-import { formatTensor } from './print';
+import { formatChecked, formatUnreadable } from './print';
 import * as ew from './ops/elementwise';
 import * as red from './ops/reduce';
 import { matmul } from './ops/matmul';
@@ -180,9 +180,19 @@ export class Tensor<D extends DType = DType> {
     return this.shape.length < 2 ? this : transpose(this, 0, 1);
   }
 
+  /**
+   * PyTorch's repr. Never throws: a tensor whose buffer was detached
+   * (transferred) or shrunk prints its shape and that, so logging one
+   * (console.log, util.inspect) stays safe.
+   */
   toString(): string {
-    checkData('toString', this, 'self');
-    return formatTensor(this.data, this.shape, this.dtype);
+    const n = numel(this.shape);
+    if (this.data.length !== n) {
+      const why = this.data.length === 0 && isDetached(this.data.buffer)
+        ? 'detached buffer' : `buffer resized: ${this.data.length} of ${n} elements`;
+      return formatUnreadable(why, this.shape, this.dtype);
+    }
+    return formatChecked(this.data, this.shape, this.dtype);
   }
 
   [inspect.custom](): string {

@@ -100,3 +100,43 @@ describe('formatTensor hand-written cases', () => {
     expect(out.startsWith('tensor([ 0.5000,  1.5000,')).toBe(true);
   });
 });
+
+// Stop 26: a probe compared 3118 tensors' printing with PyTorch 1.13 (no
+// difference) and found these at the edges.
+describe('formatTensor checks its arguments; printing never throws', () => {
+  it('rounds a plain array to float32 for dtype float32, as a float32 tensor holds it', async () => {
+    const { tensor } = await import('../lib/index');
+    // torch: repr(torch.tensor([1.00000001])) is 'tensor([1.])'
+    expect(formatTensor([1.00000001], [1], 'float32')).toBe('tensor([1.])');
+    expect(formatTensor([1.00000001], [1], 'float32')).toBe(String(tensor([1.00000001])));
+    expect(formatTensor([1.00000001], [1], 'float64')).toBe('tensor([1.0000], dtype=float64)');
+  });
+
+  it('refuses data of the wrong length, a bad shape or dtype', () => {
+    const err = (f: () => unknown): string => {
+      try { f(); } catch (e) { return `${(e as Error).name}: ${(e as Error).message}`; }
+      return 'no error';
+    };
+    expect(err(() => formatTensor([1, 2, 3, 4], [2], 'float32'))).toBe('RangeError: formatTensor: data has 4 elements, shape [2] needs 2');
+    expect(err(() => formatTensor([1], [2], 'float32'))).toBe('RangeError: formatTensor: data has 1 elements, shape [2] needs 2');
+    expect(err(() => formatTensor([1, 2], [2], 'int32' as never))).toBe("TypeError: formatTensor: dtype must be 'float32' or 'float64', got 'int32'");
+    expect(err(() => formatTensor([1, 2], [2], undefined as never))).toBe("TypeError: formatTensor: dtype must be 'float32' or 'float64', got undefined");
+    expect(err(() => formatTensor([], [-1], 'float32'))).toBe('RangeError: formatTensor: shape[0] must be a non-negative integer, got -1');
+    expect(err(() => formatTensor([1], [1.5], 'float32'))).toBe('RangeError: formatTensor: shape[0] must be a non-negative integer, got 1.5');
+    expect(err(() => formatTensor(null as never, [1], 'float32'))).toBe('TypeError: formatTensor: data must be an array or a typed array of numbers');
+  });
+
+  it('a tensor whose buffer was transferred prints its shape instead of throwing', async () => {
+    const { inspect } = await import('node:util');
+    const { Tensor, tensor } = await import('../lib/index');
+    const t = new Tensor(new Float64Array(6), [2, 3]);
+    structuredClone(t.data.buffer, { transfer: [t.data.buffer] });
+    expect(String(t)).toBe('tensor(<detached buffer>, size=(2, 3), dtype=float64)');
+    expect(inspect(t)).toBe('tensor(<detached buffer>, size=(2, 3), dtype=float64)');
+    expect(() => t.abs()).toThrow(TypeError); // ops still refuse it
+    const u = new Tensor(new Float32Array(2), [2]);
+    structuredClone(u.data.buffer, { transfer: [u.data.buffer] });
+    expect(String(u)).toBe('tensor(<detached buffer>, size=(2,))');
+    expect(String(tensor([1, 2]))).toBe('tensor([1., 2.])');
+  });
+});
