@@ -1,8 +1,8 @@
 // Functions that make tensors.
 import { DType, TypedArrayFor, allocate, checkDType, describe, dtypeOfArray, isDetached } from './dtype';
 import { Generator, defaultGenerator } from './random';
-import { checkShape, fmt, numel } from './shape';
-import { NestedArray, Tensor, adopt } from './tensor';
+import { broadcastShapes, broadcastStrides, checkShape, fmt, numel } from './shape';
+import { NestedArray, Tensor, adopt, checkTensor } from './tensor';
 import { checkOptions, keysOf } from './options';
 
 export interface DTypeOptions<D extends DType = DType> {
@@ -17,6 +17,11 @@ export type WithDType<D extends DType, O = DTypeOptions<D>> = O & { dtype: D };
 export type DefaultDType<O = DTypeOptions> = O & { dtype?: undefined };
 const DTYPE_KEYS = keysOf<DTypeOptions>()(['dtype']);
 const RANDOM_KEYS = keysOf<RandomOptions>()(['dtype', 'generator']);
+/** normal's options when a mean or std is a tensor: the result's dtype is the tensors'. */
+export interface GeneratorOptions {
+  generator?: Generator | undefined;
+}
+const GENERATOR_KEYS = keysOf<GeneratorOptions>()(['generator']);
 
 type AnyTypedArray =
   | Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray
@@ -177,13 +182,22 @@ function generatorOf(op: string, g: unknown): Generator {
   return g;
 }
 
-/** Samples from N(mean, std²) (torch.normal(mean, std, size)). */
+/**
+ * Samples from N(mean, std²), as torch.normal: `normal(mean, std, shape)`
+ * with numbers; or with a tensor of means and/or of stds, `normal(meanT,
+ * stdT)`, `normal(meanT, std = 1)`, `normal(mean, stdT)`: one sample per
+ * element of their broadcast shape, in the dtype of the mean tensor (else of
+ * the std tensor).
+ */
 export function normal<D extends DType>(mean: number, std: number, shape: readonly number[], options: WithDType<D, RandomOptions<D>>): Tensor<D>;
 export function normal(mean: number, std: number, shape: readonly number[], options?: DefaultDType<RandomOptions>): Tensor<'float32'>;
 export function normal(mean: number, std: number, shape: readonly number[], options?: RandomOptions): Tensor;
-export function normal(mean: number, std: number, shape: readonly number[], options: RandomOptions = {}): Tensor {
+export function normal<D extends DType>(mean: Tensor<D>, std?: Tensor | number, options?: GeneratorOptions): Tensor<D>;
+export function normal<D extends DType>(mean: number, std: Tensor<D>, options?: GeneratorOptions): Tensor<D>;
+export function normal(mean: number | Tensor, std?: number | Tensor, shape?: readonly number[] | GeneratorOptions, options: RandomOptions = {}): Tensor {
+  if (mean instanceof Tensor || std instanceof Tensor) return normalOfTensors(mean, std ?? 1, shape);
   if (typeof mean !== 'number' || typeof std !== 'number') {
-    throw new TypeError(`normal: mean and std must be numbers, got ${describe(mean)} and ${describe(std)}`);
+    throw new TypeError(`normal: mean and std must be numbers or tensors, got ${describe(mean)} and ${describe(std)}`);
   }
   // The shape before the options: normal(0, 1, 2, 3) is a shape given as numbers.
   const s = checkShape('normal', shape);
@@ -194,6 +208,50 @@ export function normal(mean: number, std: number, shape: readonly number[], opti
   const out = allocate(dtype, numel(s), 'normal');
   for (let i = 0; i < out.length; i++) out[i] = mean + std * g.nextNormal();
   return adopt(out, s, dtype); // s: checkShape's own copy
+}
+
+/** normal with a tensor of means and/or of stds (torch.normal(Tensor, Tensor) and its float forms). */
+function normalOfTensors(mean: number | Tensor, std: number | Tensor, options: unknown = {}): Tensor {
+  const m = mean instanceof Tensor ? checkTensor('normal', mean, 'mean') : mean;
+  const sd = std instanceof Tensor ? checkTensor('normal', std, 'std') : std;
+  if (typeof m !== 'number' && !(m instanceof Tensor)) throw new TypeError(`normal: mean must be a number or a Tensor, got ${describe(m)}`);
+  if (typeof sd !== 'number' && !(sd instanceof Tensor)) throw new TypeError(`normal: std must be a number or a Tensor, got ${describe(sd)}`);
+  if (Array.isArray(options)) {
+    throw new TypeError('normal: with a tensor of means or stds there is no shape argument: the result has their broadcast shape (normal(mean, std, options))');
+  }
+  checkOptions('normal', options as GeneratorOptions, GENERATOR_KEYS);
+  const g = generatorOf('normal', (options as GeneratorOptions).generator);
+  const dtype = m instanceof Tensor ? m.dtype : (sd as Tensor).dtype;
+  const ms = m instanceof Tensor ? m.shape : [], ss = sd instanceof Tensor ? sd.shape : [];
+  const shape = broadcastShapes('normal', ms, ss);
+  if (sd instanceof Tensor) {
+    for (let i = 0; i < sd.data.length; i++) {
+      if (!(sd.data[i] >= 0)) throw new RangeError('normal: normal expects all elements of std >= 0.0');
+    }
+  } else if (!(sd >= 0)) {
+    throw new RangeError(`normal: normal expects std >= 0.0, but found std ${sd}`);
+  }
+  const n = numel(shape);
+  const out = allocate(dtype, n, 'normal');
+  const md = m instanceof Tensor ? m.data : null, sdd = sd instanceof Tensor ? sd.data : null;
+  const mS = broadcastStrides(ms, shape), sS = broadcastStrides(ss, shape);
+  const idx = new Array<number>(shape.length).fill(0);
+  let mi = 0, si = 0;
+  for (let i = 0; i < n; i++) {
+    out[i] = (md ? md[mi] : (m as number)) + (sdd ? sdd[si] : (sd as number)) * g.nextNormal();
+    // next index, last dim fastest; the offsets into mean and std follow
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) {
+        mi += mS[d];
+        si += sS[d];
+        break;
+      }
+      idx[d] = 0;
+      mi -= mS[d] * (shape[d] - 1);
+      si -= sS[d] * (shape[d] - 1);
+    }
+  }
+  return new Tensor(out, shape);
 }
 
 /** Uniform samples on [0, 1) (torch.rand). */

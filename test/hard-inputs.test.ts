@@ -391,6 +391,6 @@ describe('subarrays and detached buffers', () => {
       expectError(f, TypeError, `${op}:`, 'detached');
     }
     // printing says so instead of throwing (console.log of such a tensor stays safe)
-    expect(String(t)).toBe(`tensor(<detached buffer>, size=${t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`}${t.dtype === 'float64' ? ', dtype=float64' : ''})`);
+    expect(String(t)).toBe('tensor(<detached buffer>, size=(2, 3))');
   });
 });

@@ -130,12 +130,12 @@ describe('formatTensor checks its arguments; printing never throws', () => {
     const { inspect } = await import('node:util');
     const { Tensor, tensor } = await import('../lib/index');
     const t = new Tensor(new Float64Array(6), [2, 3]);
-    structuredClone(t.data.buffer, { transfer: [t.data.buffer] });
+    structuredClone(t.data.buffer, { transfer: [t.data.buffer as ArrayBuffer] });
     expect(String(t)).toBe('tensor(<detached buffer>, size=(2, 3), dtype=float64)');
     expect(inspect(t)).toBe('tensor(<detached buffer>, size=(2, 3), dtype=float64)');
     expect(() => t.abs()).toThrow(TypeError); // ops still refuse it
     const u = new Tensor(new Float32Array(2), [2]);
-    structuredClone(u.data.buffer, { transfer: [u.data.buffer] });
+    structuredClone(u.data.buffer, { transfer: [u.data.buffer as ArrayBuffer] });
     expect(String(u)).toBe('tensor(<detached buffer>, size=(2,))');
     expect(String(tensor([1, 2]))).toBe('tensor([1., 2.])');
   });

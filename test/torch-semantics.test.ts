@@ -209,3 +209,53 @@ describe('creation and random functions', () => {
     expect(errorOf(() => tensor([[1, 2], [3]]))).toBe('RangeError: tensor: expected sequence of length 2 at dim 1 (got 1)');
   });
 });
+
+describe('normal with tensors of means or stds (torch.normal(Tensor, Tensor) and its float forms)', () => {
+  it('shapes and dtypes as torch: the broadcast shape, the mean tensor\'s dtype (else the std tensor\'s)', () => {
+    // torch 1.13: normal(zeros(2,1), ones(3)) -> (2, 3) float32; normal(zeros(2), ones(2, f64)) -> float32;
+    // normal(zeros(2, f64), 1.) -> float64; normal(0., ones(2, f64)) -> float64; normal(zeros(2)) -> (2,);
+    // normal(tensor(0.), ones(2, 3)) -> (2, 3); normal(zeros(0), ones(0)) -> (0,)
+    const cases: Array<[Tensor, string, number[]]> = [
+      [normal(zeros([2, 1]), ones([3])), 'float32', [2, 3]],
+      [normal(zeros([2]), ones([2], { dtype: 'float64' })), 'float32', [2]],
+      [normal(zeros([2], { dtype: 'float64' }), 1), 'float64', [2]],
+      [normal(0, ones([2], { dtype: 'float64' })), 'float64', [2]],
+      [normal(zeros([2])), 'float32', [2]],
+      [normal(tensor(0), ones([2, 3])), 'float32', [2, 3]],
+      [normal(zeros([0]), ones([0])), 'float32', [0]],
+    ];
+    for (const [t, dtype, shape] of cases) {
+      expect(t.dtype).toBe(dtype);
+      expect(t.shape).toEqual(shape);
+    }
+  });
+
+  it('each element has its own mean and std; std 0 gives the mean exactly', () => {
+    // torch: normal(tensor([0., 100.]), tensor([0., 0.])) == tensor([0., 100.])
+    expect(Array.from(normal(tensor([0, 100]), tensor([0, 0])).data)).toEqual([0, 100]);
+    const n = 20000;
+    // column 0: mean -5, std 0.5; column 1: mean 3, std 2 (means broadcast over rows)
+    const big = normal(tensor([-5, 3]).reshape([1, 2]).add(zeros([n, 2])), tensor([0.5, 2]), { generator: new Generator(7) });
+    expect(big.shape).toEqual([n, 2]);
+    for (const [col, mu, sd] of [[0, -5, 0.5], [1, 3, 2]] as const) {
+      let s = 0, s2 = 0;
+      for (let i = 0; i < n; i++) { const v = big.data[i * 2 + col]; s += v; s2 += v * v; }
+      const mean = s / n, std = Math.sqrt(s2 / n - mean * mean);
+      expect(Math.abs(mean - mu)).toBeLessThan(5 * sd / Math.sqrt(n));
+      expect(Math.abs(std / sd - 1)).toBeLessThan(0.03);
+    }
+  });
+
+  it('seeded like the number form, and the errors are torch\'s', () => {
+    const a = normal(zeros([5]), ones([5]), { generator: new Generator(3) });
+    const b = normal(0, 1, [5], { generator: new Generator(3) });
+    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+    expect(errorOf(() => normal(zeros([2]), ones([3])))).toBe('RangeError: normal: The size of tensor a (2) must match the size of tensor b (3) at non-singleton dimension 0 (shapes [2] and [3])');
+    expect(errorOf(() => normal(zeros([2]), -1))).toBe('RangeError: normal: normal expects std >= 0.0, but found std -1');
+    expect(errorOf(() => normal(zeros([2]), tensor([1, -1])))).toBe('RangeError: normal: normal expects all elements of std >= 0.0');
+    expect(errorOf(() => normal(zeros([2]), tensor([1, NaN])))).toBe('RangeError: normal: normal expects all elements of std >= 0.0');
+    expect(errorOf(() => normal(zeros([2]), 1, [2] as never))).toMatch(/^TypeError: normal: with a tensor of means or stds there is no shape argument/);
+    expect(errorOf(() => normal(zeros([2]), 1, { dtype: 'float64' } as never))).toBe("TypeError: normal: unexpected option 'dtype' (normal takes generator)");
+    expect(errorOf(() => normal('0' as never, ones([2])))).toBe("TypeError: normal: mean must be a number or a Tensor, got '0'");
+  });
+});

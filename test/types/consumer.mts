@@ -25,6 +25,11 @@ expectType(rand([2]))<Tensor<'float32'>>(true);
 const f32 = ones([2, 2]);
 const f64 = ones([2, 2], { dtype: 'float64' });
 expectType(f64.data)<Float64Array>(true);
+expectType(normal(f64, f32))<Tensor<'float64'>>(true);
+expectType(normal(f32))<Tensor<'float32'>>(true);
+expectType(normal(0, f64, { generator: undefined }))<Tensor<'float64'>>(true);
+// @ts-expect-error the tensor forms take no shape
+normal(f32, 1, [2]);
 // @ts-expect-error an explicit dtype parameter must come with the dtype option
 zeros<'float64'>([2]);
 
