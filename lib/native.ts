@@ -159,18 +159,32 @@ function load(): NativeBinding {
   if (override) return loadExact(override);
   const root = path.resolve(__dirname, '..');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+  const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+  const rebuild = `Build it from source with \`npm rebuild ntensor\` (needs python3, make, a C++17 compiler and Node's headers; ` +
+    `offline, point npm at installed headers, e.g. \`npm rebuild ntensor --nodedir=/usr\`), ` +
+    `or in a clone of the repository with \`npm run build\`.`;
+  const where = `${process.platform}-${process.arch} (Node ${process.version}, Node-API ${process.versions.napi})`;
+  let file: string;
   try {
-    return nodeGypBuild(root) as NativeBinding;
+    file = nodeGypBuild.resolve(root);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(
-      `ntensor: no native binary could be loaded for ${process.platform}-${process.arch} ` +
-        `(Node ${process.version}, Node-API ${process.versions.napi}).\n` +
+      `ntensor: no native binary could be loaded for ${where}.\n` +
         `No prebuilt binary in ${path.join(root, 'prebuilds')} fits and ${path.join(root, 'build', 'Release')} has none.\n` +
-        `Build it from source with \`npm rebuild ntensor\` (needs python3, make, a C++17 compiler and Node's headers; ` +
-        `offline, point npm at installed headers, e.g. \`npm rebuild ntensor --nodedir=/usr\`), ` +
-        `or in a clone of the repository with \`npm run build\`.\nCause: ${reason}`,
+        `${rebuild}\nCause: ${reason}`,
+      { cause: err },
+    );
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(file) as NativeBinding;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `ntensor: no native binary could be loaded for ${where}.\n` +
+        `${file} was chosen but could not be loaded (see the cause: a library it needs may be missing, ` +
+        `or it was built for another system).\n${rebuild}\nCause: ${reason}`,
       { cause: err },
     );
   }

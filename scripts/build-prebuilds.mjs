@@ -3,12 +3,13 @@
 //
 // Builds the Node-API prebuild for the current platform with prebuildify
 // (node-gyp + binding.gyp), stripped, into
-//   prebuilds/<platform>-<arch>/ntensor.napi.node
+//   prebuilds/<platform>-<arch>/ntensor.napi.glibc.node (linux; elsewhere ntensor.napi.node)
 // With --arch arm64 on linux-x64: the linux-arm64 prebuild, cross-compiled
 // with Debian's aarch64-linux-gnu toolchain against the headers of an
 // aarch64 Node 20, and checked by loading it in that Node under qemu-aarch64
 // (scripts/lib/arm64.mjs fetches both, and installs the tools as root).
-// which node-gyp-build 4.8.4 picks at require time (tags: name, `napi`).
+// which node-gyp-build 4.8.4 picks at require time (tags: name, `napi`, and
+// on Linux `glibc`: a musl Node skips it).
 // prebuildify 6.0.1 itself names the file `<package name>.node` (no `napi`
 // tag, whatever its README says); we add the tag so the file says what it is.
 //
@@ -55,7 +56,9 @@ if (cross && !(process.platform === 'linux' && process.arch === 'x64' && arch ==
 }
 const tuple = `${process.platform}-${arch}`;
 const outDir = path.join(root, 'prebuilds', tuple);
-const outName = `${pkg.name}.napi.node`;
+// Linux prebuilds say they are glibc builds (node-gyp-build's libc tag), so
+// musl (Alpine) does not take them and compiles instead.
+const outName = `${pkg.name}.napi${process.platform === 'linux' ? '.glibc' : ''}.node`;
 const outFile = path.join(outDir, outName);
 const devBinary = path.join(root, 'build', 'Release', `${pkg.name}.node`);
 

@@ -155,11 +155,18 @@ function ensureDist() {
   step('npm run build:ts (dist/ missing)', () => run('npm', ['run', 'build:ts']));
 }
 
+// scripts/build-prebuilds.mjs's name for a Linux prebuild (libc tag glibc).
+const PREBUILD_NAME = `${pkg.name}.napi.glibc.node`;
+
 function ensurePrebuilds(target) {
   const dir = path.join(root, 'prebuilds', target);
   const args = ['run', 'build:prebuilds', ...(target === tuple ? [] : ['--', '--arch', target.split('-')[1]])];
   const what = `npm ${args.join(' ')}`;
   const prebuilt = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.node')) : [];
+  if (prebuilt.length && !prebuilt.includes(PREBUILD_NAME)) {
+    step(`${what} (prebuilds/${target} has ${prebuilt.join(', ')}, not ${PREBUILD_NAME})`, () => run('npm', args));
+    return;
+  }
   if (prebuilt.length) {
     // Rebuilt when a source is newer: a stale prebuild would be tested and
     // packed against today's dist/ (a local tree's prebuilds/ is ignored by git).
@@ -175,9 +182,9 @@ function ensurePrebuilds(target) {
 }
 
 /** npm pack `srcDir` into `dest`; returns { tgz, files }. */
-function pack(srcDir, dest) {
+function pack(srcDir, dest, extraEnv = {}) {
   fs.mkdirSync(dest, { recursive: true });
-  const r = run('npm', ['pack', '--json', '--pack-destination', dest], { cwd: srcDir, env: cleanEnv(), capture: true });
+  const r = run('npm', ['pack', '--json', '--pack-destination', dest], { cwd: srcDir, env: cleanEnv(extraEnv), capture: true });
   const info = JSON.parse(r.stdout.slice(r.stdout.indexOf('[')))[0];
   const tgz = path.join(dest, info.filename);
   if (!fs.existsSync(tgz)) fail(`npm pack reported ${info.filename} but ${tgz} does not exist`);
@@ -189,7 +196,8 @@ function pack(srcDir, dest) {
 function checkTarball(files, { prebuilds }) {
   const has = (f) => files.includes(f);
   const problems = [];
-  for (const f of ['package.json', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'CMakeLists.txt', 'binding.gyp']) {
+  for (const f of ['package.json', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'CMakeLists.txt', 'binding.gyp',
+    'LICENSE', 'README.md', 'scripts/npm-lifecycle.cjs']) {
     if (!has(f)) problems.push(`missing ${f}`);
   }
   // Every source binding.gyp compiles, and every native/ file of the tree.
@@ -204,11 +212,12 @@ function checkTarball(files, { prebuilds }) {
   }
   if (!prebuilds && files.some((f) => f.startsWith('prebuilds/'))) problems.push('has prebuilds/ (must not, for the source test)');
   for (const bad of ['test/', 'bench/', 'build/', 'node_modules/', 'lib/', 'examples/', 'scripts/']) {
-    const hits = files.filter((f) => f.startsWith(bad));
+    // of scripts/, only the install and prepack checks the package's own lifecycle runs
+    const hits = files.filter((f) => f.startsWith(bad) && f !== 'scripts/npm-lifecycle.cjs');
     if (hits.length) problems.push(`contains ${bad} (${hits.slice(0, 3).join(', ')}${hits.length > 3 ? ', ...' : ''})`);
   }
   if (problems.length) fail(`tarball contents: ${problems.join('; ')}`);
-  log(`tarball lists dist/index.{js,mjs,d.ts,d.mts}, ${gypSources.length} gyp sources + native/ headers, CMakeLists.txt, binding.gyp` +
+  log(`tarball lists dist/index.{js,mjs,d.ts,d.mts}, ${gypSources.length} gyp sources + native/ headers, CMakeLists.txt, binding.gyp, LICENSE, scripts/npm-lifecycle.cjs` +
     `${prebuilds ? `, ${pre.join(', ')}` : ', no prebuilds/'}; no test/, bench/, build/`);
 }
 
@@ -283,6 +292,13 @@ function prebuiltMode(tmp) {
   const prebuildDir = path.join(installed, 'prebuilds', tuple);
   if (path.dirname(resolved) !== prebuildDir) fail(`node-gyp-build resolves ${resolved}, not a file in ${prebuildDir}`);
   log(`no node_modules/${pkg.name}/build/; node-gyp-build resolves ${path.relative(app, resolved)}`);
+  // A musl Node (Alpine) must not take the glibc prebuild: with none that
+  // fits and no build/, node-gyp-build finds nothing (an install compiles).
+  const musl = run('node', ['-e', `try { process.stdout.write(require('node-gyp-build').path(${JSON.stringify(installed)})) } catch (e) { process.stdout.write('none: ' + e.message.split('\\n')[0]) }`], {
+    cwd: app, env: { ...env, LIBC: 'musl' }, capture: true,
+  }).stdout;
+  if (!musl.startsWith('none: ')) fail(`with LIBC=musl node-gyp-build resolves ${musl}: a glibc prebuild must not be picked there`);
+  log(`with LIBC=musl node-gyp-build picks no prebuild (${musl.slice(6, 80)}...)`);
   step('seed via require and import (restricted PATH)', () => runSeeds(app, env, resolved));
   if (tuple === 'linux-x64') {
     step(`the installed package on Node ${OTHER_NODE_VERSIONS.join(', ')}`, () => runOtherNodes(app, env, installed, resolved));
@@ -320,7 +336,7 @@ function runOtherNodes(dir, env, installed, want) {
 function runArm64(dir, installed) {
   ensureCrossTools(log);
   const { nodeBin } = ensureArm64Node(log);
-  const want = fs.realpathSync(path.join(installed, 'prebuilds', ARM64, `${pkg.name}.napi.node`));
+  const want = fs.realpathSync(path.join(installed, 'prebuilds', ARM64, PREBUILD_NAME));
   const info = qemuNode(nodeBin, ['-p', `JSON.stringify([process.arch, require('node-gyp-build').path(${JSON.stringify(installed)}), require('${pkg.name}').backendInfo().isa])`], { cwd: dir });
   if (info.status !== 0) fail(`the aarch64 Node could not load the package:\n${info.stdout}${info.stderr}`);
   const [arch, resolved, isa] = JSON.parse(info.stdout.trim().split('\n').pop());
@@ -335,17 +351,20 @@ function runArm64(dir, installed) {
   log(`aarch64 Node ${ARM64}: node-gyp-build resolves ${path.relative(dir, want)} (neon)`);
 }
 
+// scripts/npm-lifecycle.cjs prepack refuses a tarball without prebuilds unless told.
+const NO_PREBUILDS = { NTENSOR_PACK_NO_PREBUILDS: '1' };
+
 function sourceMode(tmp) {
   ensureDist();
   // A copy of exactly what npm would pack, minus prebuilds/.
-  const listing = run('npm', ['pack', '--dry-run', '--json'], { env: cleanEnv(), capture: true }).stdout;
+  const listing = run('npm', ['pack', '--dry-run', '--json'], { env: cleanEnv(NO_PREBUILDS), capture: true }).stdout;
   const wanted = JSON.parse(listing.slice(listing.indexOf('[')))[0].files.map((f) => f.path);
   const src = path.join(tmp, 'src');
   for (const f of wanted.filter((f) => !f.startsWith('prebuilds/'))) {
     fs.mkdirSync(path.dirname(path.join(src, f)), { recursive: true });
     fs.copyFileSync(path.join(root, f), path.join(src, f));
   }
-  const { tgz, files } = step('npm pack (copy without prebuilds/)', () => pack(src, path.join(tmp, 'pack')));
+  const { tgz, files } = step('npm pack (copy without prebuilds/)', () => pack(src, path.join(tmp, 'pack'), NO_PREBUILDS));
   checkTarball(files, { prebuilds: false });
 
   const env = cleanEnv();
@@ -359,6 +378,22 @@ function sourceMode(tmp) {
   if (fs.realpathSync(resolved) !== fs.realpathSync(built)) fail(`node-gyp-build resolves ${resolved}, not ${built}`);
   log(`node-gyp compiled ${path.relative(app, built)} at install; node-gyp-build resolves it`);
   step('seed via require and import', () => runSeeds(app, env, built));
+
+  // Without a compiler the install fails, and says what ntensor needs
+  // (scripts/npm-lifecycle.cjs install-failed) after node-gyp's own error.
+  step('npm install <tarball> with no compiler, python or make: fails saying what to install', () => {
+    const bare = restrictedEnv(tmp);
+    const dir = path.join(tmp, 'app-no-compiler');
+    fs.mkdirSync(dir, { recursive: true });
+    run('npm', ['init', '-y'], { cwd: dir, env: bare, capture: true });
+    const r = run('npm', ['install', '--foreground-scripts', '--no-audit', '--no-fund', tgz], { cwd: dir, env: bare, capture: true, allowFail: true });
+    const out = `${r.stdout}${r.stderr}`;
+    if (r.status === 0) fail('npm install succeeded with no compiler and no prebuild');
+    for (const want of ['ntensor: no prebuilt binary fits', 'npm rebuild ntensor', 'C++17 compiler']) {
+      if (!out.includes(want)) fail(`the failed install does not say '${want}':\n${out.slice(-3000)}`);
+    }
+    log(`npm install exited ${r.status}; it says: ${out.slice(out.indexOf('ntensor: no prebuilt')).split('\n')[0]}`);
+  });
 }
 
 // ---------------------------------------------------------------- main

@@ -29,6 +29,27 @@ describe('loader', () => {
     expect(out).not.toContain('NO ERROR');
   });
 
+  it('a binary that is found but does not load is named, with the reason and what to run', () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'ntensor-badbinary-'));
+    try {
+      fs.cpSync(path.join(root, 'dist'), path.join(d, 'dist'), { recursive: true });
+      fs.writeFileSync(path.join(d, 'package.json'), JSON.stringify({ name: 'ntensor', version: '0.0.0', main: 'dist/index.js' }));
+      fs.symlinkSync(path.join(root, 'node_modules'), path.join(d, 'node_modules'));
+      const bad = path.join(d, 'build', 'Release', 'ntensor.node');
+      fs.mkdirSync(path.dirname(bad), { recursive: true });
+      fs.writeFileSync(bad, 'not an ELF file');
+      const script = `const nt = require(${JSON.stringify(path.join(d, 'dist/index.js'))});
+        try { nt.matmul(nt.ones([16, 16]), nt.ones([16, 16])); console.log('NO ERROR'); } catch (e) { console.log(e.message); }`;
+      const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NTENSOR_NATIVE_PATH: undefined } });
+      expect(out).toContain(`${bad} was chosen but could not be loaded`);
+      expect(out).toContain('npm rebuild ntensor');
+      expect(out).toMatch(/Cause: .*(invalid ELF header|too short)/);
+      expect(out).not.toContain('No prebuilt binary');
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   // NTENSOR_NATIVE_PATH loads exactly the file it names, with no fallback.
   const overrideScript = (file: string): string => `
     process.env.NTENSOR_NATIVE_PATH = ${JSON.stringify(file)};
