@@ -195,7 +195,7 @@ export function normal(mean: number, std: number, shape: readonly number[], opti
 export function normal<D extends DType>(mean: Tensor<D>, std?: Tensor | number, options?: GeneratorOptions): Tensor<D>;
 export function normal<D extends DType>(mean: number, std: Tensor<D>, options?: GeneratorOptions): Tensor<D>;
 export function normal(mean: number | Tensor, std?: number | Tensor, shape?: readonly number[] | GeneratorOptions, options: RandomOptions = {}): Tensor {
-  if (mean instanceof Tensor || std instanceof Tensor) return normalOfTensors(mean, std ?? 1, shape);
+  if (mean instanceof Tensor || std instanceof Tensor) return normalOfTensors(mean, std === undefined ? 1 : std, shape);
   if (typeof mean !== 'number' || typeof std !== 'number') {
     throw new TypeError(`normal: mean and std must be numbers or tensors, got ${describe(mean)} and ${describe(std)}`);
   }

@@ -257,5 +257,6 @@ describe('normal with tensors of means or stds (torch.normal(Tensor, Tensor) and
     expect(errorOf(() => normal(zeros([2]), 1, [2] as never))).toMatch(/^TypeError: normal: with a tensor of means or stds there is no shape argument/);
     expect(errorOf(() => normal(zeros([2]), 1, { dtype: 'float64' } as never))).toBe("TypeError: normal: unexpected option 'dtype' (normal takes generator)");
     expect(errorOf(() => normal('0' as never, ones([2])))).toBe("TypeError: normal: mean must be a number or a Tensor, got '0'");
+    expect(errorOf(() => normal(zeros([2]), null as never))).toBe('TypeError: normal: std must be a number or a Tensor, got null'); // only undefined means 1
   });
 });
