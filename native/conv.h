@@ -138,6 +138,16 @@ template <typename T>
 using WinoOutFn = void (*)(const Conv2dShape& s, const T* m, index_t mg, index_t ty0, index_t ty1,
                            index_t tw, index_t nt, const T* bias, T* y);
 
+// One mr x nr output tile of the implicit GEMM with B's rows read in place
+// (no packing): row p of B is rows[p] + off, contiguous; a is the GEMM's
+// packed A micro-panel (kc x MR, MR = the GEMM's mr); the tile is written to
+// c (rows ldc apart), not added to. Each element: one accumulator from 0,
+// products in ascending p, one fused multiply-add each (kernels.h), so the
+// bits are the packed path's.
+template <typename T>
+using IndirectTileFn = void (*)(index_t kc, const T* a, const T* const* rows, index_t off, T* c,
+                                index_t ldc, int mr, int nr);
+
 template <typename T>
 struct Kernels {
   PackBFn<T> packB;
@@ -150,6 +160,7 @@ struct Kernels {
   WinoInFn<T> winoIn;
   WinoOutFn<T> winoOut;
   TileOutFn<T> tileOut;  // null where the ISA has none (conv.cc's loop)
+  IndirectTileFn<T> indirect;  // null where the ISA has none (conv.cc: implicit_gemm)
 };
 
 struct Isa {

@@ -649,13 +649,65 @@ void tile_out_f32(const float* tile, index_t ldt, index_t block, index_t np, ind
   }
 }
 
+// conv.h: IndirectTileFn. RM rows (of the 14-high A panel) x NV vectors;
+// B's row p at rows[p] + off, read whole (the caller's rows have room past
+// the tile: conv.cc, IndirectJob).
+template <int RM, int NV>
+void indirect_tile(index_t kc, const float* a, const float* const* rows, index_t off, float* c,
+                   index_t ldc, int mr, int nr) {
+  constexpr int MR = 14;
+  __m512 acc[RM][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < RM; ++i) {
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  }
+#pragma GCC unroll 2
+  for (index_t p = 0; p < kc; ++p) {
+    const float* r = rows[p] + off;
+    __m512 b[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_loadu_ps(r + 16 * v);
+#pragma GCC unroll 16
+    for (int i = 0; i < RM; ++i) {
+      const __m512 av = _mm512_set1_ps(a[p * MR + i]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, b[v], acc[i][v]);
+    }
+  }
+  const int last = nr - 16 * (NV - 1);  // columns in the last vector, 1..16
+  const __mmask16 m = last >= 16 ? __mmask16(0xffff) : __mmask16((1u << last) - 1);
+#pragma GCC unroll 16
+  for (int i = 0; i < RM; ++i) {
+    if (i >= mr) break;
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      if (v == NV - 1) _mm512_mask_storeu_ps(c + i * ldc + 16 * v, m, acc[i][v]);
+      else _mm512_storeu_ps(c + i * ldc + 16 * v, acc[i][v]);
+    }
+  }
+}
+
+void indirect_tile_f32(index_t kc, const float* a, const float* const* rows, index_t off, float* c,
+                       index_t ldc, int mr, int nr) {
+  if (nr > 16) {
+    if (mr > 8) return indirect_tile<14, 2>(kc, a, rows, off, c, ldc, mr, nr);
+    if (mr > 4) return indirect_tile<8, 2>(kc, a, rows, off, c, ldc, mr, nr);
+    return indirect_tile<4, 2>(kc, a, rows, off, c, ldc, mr, nr);
+  }
+  if (mr > 8) return indirect_tile<14, 1>(kc, a, rows, off, c, ldc, mr, nr);
+  if (mr > 4) return indirect_tile<8, 1>(kc, a, rows, off, c, ldc, mr, nr);
+  indirect_tile<4, 1>(kc, a, rows, off, c, ldc, mr, nr);
+}
+
 }  // namespace avx512
 
 const Isa isa_avx512 = {
     {avx512::pack_b_f32, avx512::direct<avx512::F32>, avx512::ukernel_pf_f32,
      avx512::kPfMR, avx512::kPfNR, avx512::tile_kernel_f32, avx512::pack_strip<avx512::F32>,
      avx512::pool_planes<avx512::F32, true>, avx512::pool_planes<avx512::F32, false>,
-     avx512::wino_in<avx512::F32>, avx512::wino_out<avx512::F32>, avx512::tile_out_f32},
+     avx512::wino_in<avx512::F32>, avx512::wino_out<avx512::F32>, avx512::tile_out_f32,
+     avx512::indirect_tile_f32},
     avx512::kernels<avx512::F64>()};
 
 }  // namespace conv

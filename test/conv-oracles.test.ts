@@ -216,6 +216,11 @@ const SHAPES: Shape[] = [
   { n: 1, c: 70, h: 4, w: 4, co: 20, kh: 3, kw: 3, stride: [1, 1], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
   // gemm-t on several threads: one image, 3 channel blocks (the last of 2 channels), enough work for 2
   { n: 1, c: 32, h: 9, w: 9, co: 130, kh: 5, kw: 5, stride: [1, 1], pad: [2, 2, 2, 2], dil: [1, 1], groups: 1, bias: true },
+  // column stride 2, dilation 1: gemm reads im2col rows in place from an even/odd split of the input
+  // (conv.cc, indirect_task): K = 378 (just under one k block), a 5-row last panel, rows 11 wide (one
+  // masked vector); a vertical stride of 1 with dilation 3, odd left padding, 2 images
+  { n: 1, c: 42, h: 15, w: 21, co: 33, kh: 3, kw: 3, stride: [2, 2], pad: [1, 1, 1, 1], dil: [1, 1], groups: 1, bias: true },
+  { n: 2, c: 5, h: 9, w: 5, co: 9, kh: 2, kw: 4, stride: [1, 2], pad: [0, 1, 3, 2], dil: [3, 1], groups: 1, bias: false },
   // strides, dilations, asymmetric padding, groups
   { n: 2, c: 6, h: 13, w: 17, co: 12, kh: 3, kw: 5, stride: [3, 2], pad: [2, 0, 1, 3], dil: [2, 1], groups: 3, bias: true },
   { n: 1, c: 4, h: 15, w: 16, co: 8, kh: 2, kw: 3, stride: [1, 4], pad: [0, 1, 2, 2], dil: [3, 2], groups: 2, bias: false },
