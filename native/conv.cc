@@ -215,6 +215,7 @@ struct GemmJob {
   index_t items;
   std::atomic<index_t> next;
   std::atomic<int> failed;
+  index_t WH = 0;  // indirect_task: one phase of a split input row (elements)
 };
 
 // Output columns [q0, q0 + nc) as segments that stay within one output row
@@ -285,17 +286,6 @@ void gemm_task(void* ctx, int) {
 // stride-2 stem spent 13 % of its time packing im2col tiles (perf), and a
 // prototype of this ran it at 188 GFLOP/s against the packed path's 167
 // (one thread, into out). Same products in the same order: the same bits.
-template <typename T>
-struct IndirectJob {
-  const Conv2dShape* s;
-  const T* x;
-  const T* bias;
-  T* y;
-  const T* ap;  // packed weights as implicit_gemm packs them (one k block)
-  index_t mgr, rowBlock, rowBlocks, WH, items;
-  std::atomic<index_t> next;
-  std::atomic<int> failed;
-};
 
 // Elements of one thread's split input for `rows` output rows.
 inline index_t indirect_buffer_elems(const Conv2dShape& s, index_t rows, index_t WH) {
@@ -305,7 +295,7 @@ inline index_t indirect_buffer_elems(const Conv2dShape& s, index_t rows, index_t
 
 template <typename T>
 void indirect_task(void* ctx, int) {
-  auto& j = *static_cast<IndirectJob<T>*>(ctx);
+  auto& j = *static_cast<GemmJob<T>*>(ctx);  // colBlock, colBlocks unused
   const Conv2dShape& s = *j.s;
   const Kernels<T>& ck = current_kernels<T>();
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
@@ -417,7 +407,7 @@ bool implicit_gemm(const Conv2dShape& s, const T* x, const T* w, const T* bias, 
     const std::size_t bufBytes = sizeof(T) * std::size_t(indirect_buffer_elems(s, rowBlock, WH)) + sizeof(T*) * std::size_t(K);
     if (bufBytes <= (std::size_t(1) << 20)) {
       const index_t rowBlocks = ceil_div(s.oh, rowBlock);
-      IndirectJob<T> job{&s, x, bias, y, ap, mgr, rowBlock, rowBlocks, WH, jobs * rowBlocks, {0}, {0}};
+      GemmJob<T> job{&s, x, bias, y, ap, mgr, 0, 1, rowBlock, rowBlocks, jobs * rowBlocks, {0}, {0}, WH};
       const int tasks = int(std::min<index_t>(threads, job.items));
       g_last = {"gemm", aBytes, bufBytes, tasks};
       parallel_run(tasks, indirect_task<T>, &job);

@@ -651,7 +651,7 @@ void tile_out_f32(const float* tile, index_t ldt, index_t block, index_t np, ind
 
 // conv.h: IndirectTileFn. RM rows (of the 14-high A panel) x NV vectors;
 // B's row p at rows[p] + off, read whole (the caller's rows have room past
-// the tile: conv.cc, IndirectJob).
+// the tile: conv.cc, indirect_task: WH).
 template <int RM, int NV>
 void indirect_tile(index_t kc, const float* a, const float* const* rows, index_t off, float* c,
                    index_t ldc, int mr, int nr) {
