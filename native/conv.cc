@@ -287,10 +287,14 @@ void gemm_task(void* ctx, int) {
 // prototype of this ran it at 188 GFLOP/s against the packed path's 167
 // (one thread, into out). Same products in the same order: the same bits.
 
+// Input rows that `rows` consecutive output rows read.
+inline index_t input_rows(const Conv2dShape& s, index_t rows) {
+  return (rows - 1) * s.strideH + (s.kh - 1) * s.dilationH + 1;
+}
+
 // Elements of one thread's split input for `rows` output rows.
 inline index_t indirect_buffer_elems(const Conv2dShape& s, index_t rows, index_t WH) {
-  const index_t inRows = (rows - 1) * s.strideH + (s.kh - 1) * s.dilationH + 1;
-  return (s.c / s.groups) * inRows * 2 * WH;
+  return (s.c / s.groups) * input_rows(s, rows) * 2 * WH;
 }
 
 template <typename T>
@@ -309,11 +313,15 @@ void indirect_task(void* ctx, int) {
     return;
   }
   const T** rows = reinterpret_cast<const T**>(buf + elems);
+  // Where image column 0 and 1 land in a split row: padded column
+  // ixp = ix + padLeft goes to phase ixp & 1, index ixp / 2.
+  const index_t first = s.padLeft & 1;
+  const index_t at0 = first * WH + s.padLeft / 2, at1 = (1 - first) * WH + (s.padLeft + 1) / 2;
   for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     const auto [b, g, unused, rb] = item_at(i, j.rowBlocks, 1, G);
     (void)unused;
     const index_t oy0 = rb * j.rowBlock, oy1 = std::min(s.oh, oy0 + j.rowBlock);
-    const index_t inRows = (oy1 - 1 - oy0) * s.strideH + (s.kh - 1) * s.dilationH + 1;
+    const index_t inRows = input_rows(s, oy1 - oy0);
     const index_t iy0 = oy0 * s.strideH - s.padTop;  // the buffer's first row, in image rows
     const T* xg = j.x + (b * s.c + g * cg) * s.h * s.w;
     T* yg = j.y + (b * s.cout + g * mg) * P;
@@ -326,9 +334,8 @@ void indirect_task(void* ctx, int) {
         if (iy < 0 || iy >= s.h) continue;
         const T* src = xg + (ci * s.h + iy) * s.w;
         T* dst = buf + (ci * inRows + r) * 2 * WH;
-        const index_t first = s.padLeft & 1;  // the phase of column 0
-        T* d0 = dst + first * WH + s.padLeft / 2;               // ix = 0, 2, 4, ...
-        T* d1 = dst + (1 - first) * WH + (s.padLeft + 1) / 2;   // ix = 1, 3, 5, ...
+        T* d0 = dst + at0;  // ix = 0, 2, 4, ...
+        T* d1 = dst + at1;  // ix = 1, 3, 5, ...
         for (index_t ix = 0; 2 * ix < s.w; ++ix) d0[ix] = src[2 * ix];
         for (index_t ix = 0; 2 * ix + 1 < s.w; ++ix) d1[ix] = src[2 * ix + 1];
       }
