@@ -442,6 +442,37 @@ describe('lifetimes and inputs', () => {
     expect(s.closing).toBe(false);
   });
 
+  it('jobs waiting for a slot hold no output memory: a new output is allocated when its job starts', async () => {
+    // 16 queued products with 16 MiB outputs: MAX_IN_FLIGHT of them start at
+    // once and allocate theirs; the waiting ones hold none (they held all 16,
+    // 256 MiB, when outputs were allocated at the call).
+    const a = normal(0, 1, [2048, 8]), b = normal(0, 1, [8, 2048]);
+    const jobs = 16, bytes = 2048 * 2048 * 4;
+    const before = process.memoryUsage().arrayBuffers;
+    const ps = [
+      ...Array.from({ length: jobs / 2 }, () => matmulAsync(a, b)),
+      ...Array.from({ length: jobs / 2 }, () => conv2dAsync(b.reshape(1, 8, 2048, 1), a.reshape(2048, 8, 1, 1))),
+    ];
+    const grown = process.memoryUsage().arrayBuffers - before;
+    expect(asyncQueueState()).toEqual({ waiting: jobs - MAX_IN_FLIGHT, inFlight: MAX_IN_FLIGHT });
+    expect(grown).toBeLessThan((MAX_IN_FLIGHT + 2) * bytes);
+    const want = matmul(a, b), wantConv = conv2d(b.reshape(1, 8, 2048, 1), a.reshape(2048, 8, 1, 1));
+    const got = await Promise.all(ps);
+    for (const r of got.slice(0, jobs / 2)) expectSame(r, want);
+    for (const r of got.slice(jobs / 2)) expectSame(r, wantConv);
+  });
+
+  it('an output no typed array can hold is still refused at the call, as the sync op refuses it', async () => {
+    const a = zeros([100000, 1, 1, 1]), b = zeros([1, 100000, 1, 1]);
+    const want = await errorOf(() => matmul(a, b));
+    expect(want).toBeInstanceOf(RangeError);
+    expect(want.message).toMatch(/^matmul: cannot allocate a float32 tensor of 10000000000 elements/);
+    const e = await errorOf(() => matmulAsync(a, b));
+    expect(e).toBeInstanceOf(RangeError);
+    expect(e.message).toBe(want.message);
+    expect(asyncQueueState()).toEqual({ waiting: 0, inFlight: 0 });
+  });
+
   it('the output is a fresh, JS-owned ArrayBuffer (no external memory), transferable like any other', async () => {
     const a = normal(0, 1, [300, 300]);
     const r = await matmulAsync(a, a);

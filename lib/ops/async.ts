@@ -14,7 +14,7 @@ import {
   prepareCorr2dMultiInOut1x1, runConv2dPlan,
 } from './conv';
 import { MATMUL_KEYS, MatmulOptions, MatmulPlan, prepareMatmul, runMatmulPlan } from './matmul';
-import { resultOf } from './out';
+import { LaterOutput, allocateLater, resultOf } from './out';
 import { AVG_POOL2D_KEYS, AvgPool2dOptions, MAX_POOL2D_KEYS, MaxPool2dOptions, Pool2dPlan, preparePool2d, runPool2dPlan } from './pool';
 import { OptionKeys, checkOptions, keysOf, withSignal } from '../options';
 
@@ -95,6 +95,17 @@ function privateOutput(op: string, p: { out: FloatArray; target: Tensor | null }
   const shared = p.out;
   p.out = allocateOwn(dtypeOfArray(shared), shared.length);
   return p.target !== null ? shared : null;
+}
+
+/**
+ * The plan, its new output allocated now if the twins' prepare step left it
+ * for later (ops/out.ts, LaterOutput): when the job runs inline, or when it
+ * is handed to libuv (`own`: not in the small-tensor pool), so that jobs
+ * waiting for a slot hold no output memory.
+ */
+function allocated<P extends { out: FloatArray; later?: LaterOutput | null }>(op: string, p: P, own: boolean): P {
+  allocateLater(op, p, own);
+  return p;
 }
 
 /** A completed job's result (resultOf), its output first copied into `copyTo` (privateOutput's). */
@@ -262,8 +273,8 @@ function runMatmulPlanAsync(op: string, signal: AbortSignal | undefined, p: Matm
     p.a = pinned(p.a);
     p.b = pinned(p.b);
   }
-  return runAsync(op, signal, p.work, () => runMatmulPlan(p),
-    (token) => native().matmulAsync(token, p.a, p.b, p.out, p.m, p.k, p.n, p.aOffsets, p.bOffsets),
+  return runAsync(op, signal, p.work, () => runMatmulPlan(allocated(op, p, false)),
+    (token) => native().matmulAsync(token, p.a, p.b, allocated(op, p, true).out, p.m, p.k, p.n, p.aOffsets, p.bOffsets),
     () => finish(op, p, copyTo), p.target !== null);
 }
 
@@ -275,8 +286,8 @@ export function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, 
     p.weight = pinned(p.weight);
     if (p.bias !== null) p.bias = pinned(p.bias);
   }
-  return runAsync(op, signal, p.work, () => runConv2dPlan(p),
-    (token) => native().conv2dAsync(token, p.x, p.weight, p.bias, p.out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw,
+  return runAsync(op, signal, p.work, () => runConv2dPlan(allocated(op, p, false)),
+    (token) => native().conv2dAsync(token, p.x, p.weight, p.bias, allocated(op, p, true).out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw,
       p.strideH, p.strideW, p.padTop, p.padBottom, p.padLeft, p.padRight, p.dilationH, p.dilationW, p.groups,
       p.packed ?? null, p.winograd ?? null),
     () => finish(op, p, copyTo), p.target !== null);
@@ -288,8 +299,8 @@ function runPool2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Pool
     copyTo = privateOutput(op, p);
     p.x = pinned(p.x);
   }
-  return runAsync(op, signal, p.work, () => runPool2dPlan(p),
-    (token) => native()[`${p.op}Async`](token, p.x, p.out, p.n, p.c, p.h, p.w, p.kh, p.kw,
+  return runAsync(op, signal, p.work, () => runPool2dPlan(allocated(op, p, false)),
+    (token) => native()[`${p.op}Async`](token, p.x, allocated(op, p, true).out, p.n, p.c, p.h, p.w, p.kh, p.kw,
       p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.ceilMode, p.countIncludePad, p.divisor),
     () => finish(op, p, copyTo), p.target !== null);
 }
@@ -303,54 +314,54 @@ function runPool2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Pool
 export function matmulAsync<D extends DType, E extends DType = D>(a: Tensor<D>, b: Tensor<E> & SameDType<D, E>, options?: MatmulOptions & AsyncOptions): Promise<Tensor<D>>;
 export async function matmulAsync(a: Tensor, b: Tensor, options?: MatmulOptions & AsyncOptions): Promise<Tensor> {
   const signal = checkAsyncOptions('matmulAsync', options, MATMUL_ASYNC_KEYS);
-  return runMatmulPlanAsync('matmulAsync', signal, prepareMatmul(a, b, options?.out));
+  return runMatmulPlanAsync('matmulAsync', signal, prepareMatmul(a, b, options?.out, true));
 }
 
 /** conv2d(input, weight, options) on libuv's thread pool; options also take a signal. */
 export function conv2dAsync<D extends DType, E extends DType = D>(input: Tensor<D>, weight: Tensor<E> & SameDType<D, E>, options?: Conv2dOptions & AsyncOptions): Promise<Tensor<D>>;
 export async function conv2dAsync(input: Tensor, weight: Tensor, options: Conv2dOptions & AsyncOptions = {}): Promise<Tensor> {
   const signal = checkAsyncOptions('conv2dAsync', options, CONV2D_ASYNC_KEYS);
-  return runConv2dPlanAsync('conv2dAsync', signal, prepareConv2d(input, weight, options));
+  return runConv2dPlanAsync('conv2dAsync', signal, prepareConv2d(input, weight, options, true));
 }
 
 /** d2l's corr2d(X, K) on libuv's thread pool. */
 export function corr2dAsync<D extends DType, E extends DType = D>(X: Tensor<D>, K: Tensor<E> & SameDType<D, E>, options?: AsyncOptions): Promise<Tensor<D>>;
 export async function corr2dAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor> {
   const signal = checkAsyncOptions('corr2dAsync', options, CORR2D_ASYNC_KEYS);
-  return runConv2dPlanAsync('corr2dAsync', signal, prepareCorr2d(X, K));
+  return runConv2dPlanAsync('corr2dAsync', signal, prepareCorr2d(X, K, true));
 }
 
 /** d2l's corr2dMultiIn(X, K) on libuv's thread pool. */
 export function corr2dMultiInAsync<D extends DType, E extends DType = D>(X: Tensor<D>, K: Tensor<E> & SameDType<D, E>, options?: AsyncOptions): Promise<Tensor<D>>;
 export async function corr2dMultiInAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor> {
   const signal = checkAsyncOptions('corr2dMultiInAsync', options, CORR2D_ASYNC_KEYS);
-  return runConv2dPlanAsync('corr2dMultiInAsync', signal, prepareCorr2dMultiIn(X, K));
+  return runConv2dPlanAsync('corr2dMultiInAsync', signal, prepareCorr2dMultiIn(X, K, true));
 }
 
 /** d2l's corr2dMultiInOut(X, K) on libuv's thread pool. */
 export function corr2dMultiInOutAsync<D extends DType, E extends DType = D>(X: Tensor<D>, K: Tensor<E> & SameDType<D, E>, options?: AsyncOptions): Promise<Tensor<D>>;
 export async function corr2dMultiInOutAsync(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor> {
   const signal = checkAsyncOptions('corr2dMultiInOutAsync', options, CORR2D_ASYNC_KEYS);
-  return runConv2dPlanAsync('corr2dMultiInOutAsync', signal, prepareCorr2dMultiInOut(X, K));
+  return runConv2dPlanAsync('corr2dMultiInOutAsync', signal, prepareCorr2dMultiInOut(X, K, true));
 }
 
 /** d2l's corr2dMultiInOut1x1(X, K), the matmul formulation, on libuv's thread pool. */
 export function corr2dMultiInOut1x1Async<D extends DType, E extends DType = D>(X: Tensor<D>, K: Tensor<E> & SameDType<D, E>, options?: AsyncOptions): Promise<Tensor<D>>;
 export async function corr2dMultiInOut1x1Async(X: Tensor, K: Tensor, options?: AsyncOptions): Promise<Tensor> {
   const signal = checkAsyncOptions('corr2dMultiInOut1x1Async', options, CORR2D_ASYNC_KEYS);
-  return runMatmulPlanAsync('corr2dMultiInOut1x1Async', signal, prepareCorr2dMultiInOut1x1(X, K));
+  return runMatmulPlanAsync('corr2dMultiInOut1x1Async', signal, prepareCorr2dMultiInOut1x1(X, K, true));
 }
 
 /** maxPool2d(input, kernelSize, options) on libuv's thread pool; options also take a signal. */
 export function maxPool2dAsync<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: MaxPool2dOptions & AsyncOptions): Promise<Tensor<D>>;
 export async function maxPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options: MaxPool2dOptions & AsyncOptions = {}): Promise<Tensor> {
   const signal = checkAsyncOptions('maxPool2dAsync', options, MAX_POOL2D_ASYNC_KEYS);
-  return runPool2dPlanAsync('maxPool2dAsync', signal, preparePool2d('maxPool2d', input, kernelSize, options));
+  return runPool2dPlanAsync('maxPool2dAsync', signal, preparePool2d('maxPool2d', input, kernelSize, options, true));
 }
 
 /** avgPool2d(input, kernelSize, options) on libuv's thread pool; options also take a signal. */
 export function avgPool2dAsync<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: AvgPool2dOptions & AsyncOptions): Promise<Tensor<D>>;
 export async function avgPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options: AvgPool2dOptions & AsyncOptions = {}): Promise<Tensor> {
   const signal = checkAsyncOptions('avgPool2dAsync', options, AVG_POOL2D_ASYNC_KEYS);
-  return runPool2dPlanAsync('avgPool2dAsync', signal, preparePool2d('avgPool2d', input, kernelSize, options));
+  return runPool2dPlanAsync('avgPool2dAsync', signal, preparePool2d('avgPool2d', input, kernelSize, options, true));
 }

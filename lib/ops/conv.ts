@@ -1,11 +1,11 @@
 // conv2d with torch.nn.functional.conv2d semantics (N-C-H-W, cross-
 // correlation) and the d2l §6.4 functions built on the same native kernel.
-import { DType, FloatArray, SameDType, allocate, allocateOutput } from '../dtype';
+import { DType, FloatArray, SameDType, allocateOutput } from '../dtype';
 import { Shape, fmt, frozenShape3 } from '../shape';
 import { NativeBinding, native } from '../native';
 import { Tensor, adoptShared, checkTensor } from '../tensor';
 import { MatmulPlan, matmul2d, prepareMatmul, runMatmulPlan } from './matmul';
-import { destination, resultOf, sharesMemory } from './out';
+import { LaterOutput, destination, resultOf, sharesMemory } from './out';
 import { validConvSmall } from './tiny';
 import { checkKeys, keysOf } from '../options';
 
@@ -172,6 +172,8 @@ export interface Conv2dPlan {
   dilationH: number; dilationW: number; groups: number;
   shape: number[];
   work: number;
+  /** A new output allocated only when an async job starts (ops/out.ts). */
+  later?: LaterOutput | null;
   /** Weights packed ahead (PackedConv2d; native conv2dPack), or absent. */
   packed?: ArrayBuffer | null;
   /** Winograd's transformed weights (PackedConv2d; native conv2dWinogradPack), or absent. */
@@ -201,19 +203,22 @@ export function runConv2dPlan(p: Conv2dPlan): Tensor {
   return resultOf(p);
 }
 
-/** conv2d's checks and output; throws conv2d's errors. Writes nothing. */
-export function prepareConv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {}): Conv2dPlan {
+/**
+ * conv2d's checks and output; throws conv2d's errors. Writes nothing.
+ * `defer`: a new output is left to allocateLater (async jobs).
+ */
+export function prepareConv2d(input: Tensor, weight: Tensor, options: Conv2dOptions = {}, defer = false): Conv2dPlan {
   const op = 'conv2d';
   checkTensor(op, input, 'input');
   checkTensor(op, weight, 'weight');
   if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
   const { bias = null, stride, padding, dilation, groups = 1, out } = options;
-  return conv2dPlanOf(input, weight, bias, stride, padding, dilation, groups, out);
+  return conv2dPlanOf(input, weight, bias, stride, padding, dilation, groups, out, defer);
 }
 
 /** prepareConv2d after the tensor checks, with the options' values read once. */
 function conv2dPlanOf(input: Tensor, weight: Tensor, bias: Tensor | null, stride: Conv2dOptions['stride'],
-  padding: Conv2dOptions['padding'], dilation: Conv2dOptions['dilation'], groups: number, outOption: unknown): Conv2dPlan {
+  padding: Conv2dOptions['padding'], dilation: Conv2dOptions['dilation'], groups: number, outOption: unknown, defer = false): Conv2dPlan {
   const op = 'conv2d';
   if (bias !== null) checkTensor(op, bias, 'bias');
   if (input.ndim !== 3 && input.ndim !== 4) {
@@ -263,13 +268,13 @@ function conv2dPlanOf(input: Tensor, weight: Tensor, bias: Tensor | null, stride
   // Every output element is written when the reduction (c / groups) * kh * kw is non-empty.
   const shape = batched ? [n, cout, oh, ow] : [cout, oh, ow];
   const d = destination(op, outOption, input.dtype, shape, n * cout * oh * ow, c > 0,
-    [['input', input.data], ['weight', weight.data], ['bias', bias ? bias.data : null]]);
+    [['input', input.data], ['weight', weight.data], ['bias', bias ? bias.data : null]], defer);
   return {
-    x: input.data, weight: weight.data, bias: bias ? bias.data : null, out: d.out, target: d.target, zero: d.zero,
+    x: input.data, weight: weight.data, bias: bias ? bias.data : null, out: d.out, target: d.target, zero: d.zero, later: d.later,
     n, c, h, w, cout, kh, kw,
     strideH: sh, strideW: sw, padTop: pt, padBottom: pb, padLeft: pl, padRight: pr, dilationH: dh, dilationW: dw, groups,
     shape,
-    work: d.out.length * cin * kh * kw,
+    work: n * cout * oh * ow * cin * kh * kw,
   };
 }
 
@@ -305,14 +310,14 @@ export function corr2d(X: Tensor, K: Tensor): Tensor {
   return runConv2dPlan(prepareCorr2d(X, K));
 }
 /** corr2d's checks and output (shared with corr2dAsync). */
-export function prepareCorr2d(X: Tensor, K: Tensor): Conv2dPlan {
+export function prepareCorr2d(X: Tensor, K: Tensor, defer = false): Conv2dPlan {
   checkPair('corr2d', X, K);
   if (X.ndim !== 2 || K.ndim !== 2) {
     throw new RangeError(`corr2d: expected X and K to be 2-D, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
   }
   const [h, w] = X.shape, [kh, kw] = K.shape;
   checkFits('corr2d', X.shape, K.shape, 0, 0);
-  return validCorrelation('corr2d', X, K, 1, 1, h, w, kh, kw, [h - kh + 1, w - kw + 1]);
+  return validCorrelation('corr2d', X, K, 1, 1, h, w, kh, kw, [h - kh + 1, w - kw + 1], defer);
 }
 
 /** d2l's corr2d_multi_in: X (ci, h, w) with K (ci, kh, kw), summed over channels. */
@@ -321,14 +326,14 @@ export function corr2dMultiIn(X: Tensor, K: Tensor): Tensor {
   return runConv2dPlan(prepareCorr2dMultiIn(X, K));
 }
 /** corr2dMultiIn's checks and output (shared with corr2dMultiInAsync). */
-export function prepareCorr2dMultiIn(X: Tensor, K: Tensor): Conv2dPlan {
+export function prepareCorr2dMultiIn(X: Tensor, K: Tensor, defer = false): Conv2dPlan {
   checkPair('corr2dMultiIn', X, K);
   if (X.ndim !== 3 || K.ndim !== 3 || X.shape[0] !== K.shape[0]) {
     throw new RangeError(`corr2dMultiIn: expected X (channels, h, w) and K (channels, kh, kw) with the same channels, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
   }
   const [c, h, w] = X.shape, [, kh, kw] = K.shape;
   checkFits('corr2dMultiIn', X.shape, K.shape, 1, 1);
-  return validCorrelation('corr2dMultiIn', X, K, c, 1, h, w, kh, kw, [h - kh + 1, w - kw + 1]);
+  return validCorrelation('corr2dMultiIn', X, K, c, 1, h, w, kh, kw, [h - kh + 1, w - kw + 1], defer);
 }
 
 /** d2l's corr2d_multi_in_out: X (ci, h, w) with K (co, ci, kh, kw) gives (co, h', w'). */
@@ -349,27 +354,29 @@ export function corr2dMultiInOut(X: Tensor, K: Tensor): Tensor {
   return runConv2dPlan(prepareCorr2dMultiInOut(X, K));
 }
 /** corr2dMultiInOut's checks and output (shared with corr2dMultiInOutAsync). */
-export function prepareCorr2dMultiInOut(X: Tensor, K: Tensor): Conv2dPlan {
+export function prepareCorr2dMultiInOut(X: Tensor, K: Tensor, defer = false): Conv2dPlan {
   checkPair('corr2dMultiInOut', X, K);
   if (X.ndim !== 3 || K.ndim !== 4 || X.shape[0] !== K.shape[1]) {
     throw new RangeError(`corr2dMultiInOut: expected X (ci, h, w) and K (co, ci, kh, kw) with the same ci, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
   }
   const [c, h, w] = X.shape, [co, , kh, kw] = K.shape;
   checkFits('corr2dMultiInOut', X.shape, K.shape, 1, 2);
-  return validCorrelation('corr2dMultiInOut', X, K, c, co, h, w, kh, kw, [co, h - kh + 1, w - kw + 1]);
+  return validCorrelation('corr2dMultiInOut', X, K, c, co, h, w, kh, kw, [co, h - kh + 1, w - kw + 1], defer);
 }
 
 /**
  * The d2l functions' shared core: one image, stride 1, no padding, on the
  * same native kernel as conv2d (their arguments are checked already).
+ * `defer`: see prepareConv2d.
  */
 function validCorrelation(op: string, X: Tensor, K: Tensor, c: number, co: number, h: number, w: number,
-  kh: number, kw: number, shape: number[]): Conv2dPlan {
-  const out = allocate(X.dtype, co * (h - kh + 1) * (w - kw + 1), op);
+  kh: number, kw: number, shape: number[], defer: boolean): Conv2dPlan {
+  const length = co * (h - kh + 1) * (w - kw + 1);
+  const d = destination(op, undefined, X.dtype, shape, length, c > 0, [], defer);
   return {
-    x: X.data, weight: K.data, bias: null, out, target: null, zero: false, n: 1, c, h, w, cout: co, kh, kw,
+    x: X.data, weight: K.data, bias: null, out: d.out, target: null, zero: false, later: d.later, n: 1, c, h, w, cout: co, kh, kw,
     strideH: 1, strideW: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, dilationH: 1, dilationW: 1, groups: 1,
-    shape, work: out.length * c * kh * kw,
+    shape, work: length * c * kh * kw,
   };
 }
 
@@ -393,14 +400,14 @@ export function corr2dMultiInOut1x1(X: Tensor, K: Tensor): Tensor {
   return runMatmulPlan(prepareCorr2dMultiInOut1x1(X, K));
 }
 /** corr2dMultiInOut1x1's checks and output: a matmul plan (shared with corr2dMultiInOut1x1Async). */
-export function prepareCorr2dMultiInOut1x1(X: Tensor, K: Tensor): MatmulPlan {
+export function prepareCorr2dMultiInOut1x1(X: Tensor, K: Tensor, defer = false): MatmulPlan {
   checkPair('corr2dMultiInOut1x1', X, K);
   if (X.ndim !== 3 || K.ndim !== 4 || X.shape[0] !== K.shape[1] || K.shape[2] !== 1 || K.shape[3] !== 1) {
     throw new RangeError(`corr2dMultiInOut1x1: expected X (ci, h, w) and a 1x1 kernel K (co, ci, 1, 1) with the same ci, but got X of size ${fmt(X.shape)} and K of size ${fmt(K.shape)}`);
   }
   const [ci, h, w] = X.shape;
   const co = K.shape[0];
-  const p = prepareMatmul(K.reshape(co, ci), X.reshape(ci, h * w));
+  const p = prepareMatmul(K.reshape(co, ci), X.reshape(ci, h * w), undefined, defer);
   p.shape = [co, h, w];
   return p;
 }

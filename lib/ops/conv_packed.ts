@@ -129,12 +129,12 @@ export class PackedConv2d<D extends DType = DType> {
   runAsync(input: Tensor<D>, options?: PackedConv2dRunOptions & AsyncOptions): Promise<Tensor<D>>;
   async runAsync(input: Tensor, options?: PackedConv2dRunOptions & AsyncOptions): Promise<Tensor> {
     const signal = checkAsyncOptions('runAsync', options, RUN_ASYNC_KEYS);
-    return runConv2dPlanAsync('runAsync', signal, this.#plan(input, options));
+    return runConv2dPlanAsync('runAsync', signal, this.#plan(input, options, true));
   }
 
-  /** conv2d's checked plan for this input with the copied weights, reading the packing (options already checked). */
-  #plan(input: Tensor, options: PackedConv2dRunOptions | undefined): Conv2dPlan {
-    const p = prepareConv2d(input, this.#weight, { ...this.#options, out: options?.out });
+  /** conv2d's checked plan for this input with the copied weights, reading the packing (options already checked; defer: prepareConv2d's). */
+  #plan(input: Tensor, options: PackedConv2dRunOptions | undefined, defer = false): Conv2dPlan {
+    const p = prepareConv2d(input, this.#weight, { ...this.#options, out: options?.out }, defer);
     p.packed = this.#packed;
     p.winograd = this.#winograd;
     return p;

@@ -5,7 +5,7 @@ import { DType, FloatArray, SameDType, allocateOutput } from '../dtype';
 import { Shape, broadcastShapes, fmt, frozenShape2, numel, stridesOf } from '../shape';
 import { NativeBinding, native } from '../native';
 import { Tensor, adoptShared, checkTensor } from '../tensor';
-import { destination, resultOf, sharesMemory, wantsOut } from './out';
+import { LaterOutput, destination, resultOf, sharesMemory, wantsOut } from './out';
 import { matmulSmall } from './tiny';
 import { checkOptions, keysOf } from '../options';
 
@@ -56,13 +56,16 @@ export interface MatmulPlan {
   aOffsets: Float64Array;
   bOffsets: Float64Array;
   work: number;
+  /** A new output allocated only when an async job starts (ops/out.ts). */
+  later?: LaterOutput | null;
 }
 
 /**
  * Every check of matmul, and its output (a new array, or `out`'s after
- * checkOut's checks); throws matmul's errors. Writes nothing.
+ * checkOut's checks); throws matmul's errors. Writes nothing. `defer`: a
+ * new output is left to allocateLater (async jobs).
  */
-export function prepareMatmul(a: Tensor, b: Tensor, out?: unknown): MatmulPlan {
+export function prepareMatmul(a: Tensor, b: Tensor, out?: unknown, defer = false): MatmulPlan {
   checkTensor('matmul', a, 'input');
   checkTensor('matmul', b, 'other');
   sameDType('matmul', a, b);
@@ -76,8 +79,8 @@ export function prepareMatmul(a: Tensor, b: Tensor, out?: unknown): MatmulPlan {
     }
     // Every element is written (k = 0: zeros), so a large output need not be zeroed first.
     const shape = [m, n];
-    const d = destination('matmul', out, a.dtype, shape, m * n, k > 0, [['input', a.data], ['other', b.data]]);
-    return { a: a.data, b: b.data, out: d.out, target: d.target, zero: d.zero, shape, m, k, n, aOffsets: SINGLE_OFFSET, bOffsets: SINGLE_OFFSET, work: d.out.length * k };
+    const d = destination('matmul', out, a.dtype, shape, m * n, k > 0, [['input', a.data], ['other', b.data]], defer);
+    return { a: a.data, b: b.data, out: d.out, target: d.target, zero: d.zero, shape, m, k, n, aOffsets: SINGLE_OFFSET, bOffsets: SINGLE_OFFSET, work: m * n * k, later: d.later };
   }
   if (ad === 0 || bd === 0) {
     throw new RangeError(`matmul: both arguments to matmul need to be at least 1D, but they are ${ad}D and ${bd}D`);
@@ -104,15 +107,15 @@ export function prepareMatmul(a: Tensor, b: Tensor, out?: unknown): MatmulPlan {
   const shape = [...batchShape];
   if (ad > 1) shape.push(m);
   if (bd > 1) shape.push(n);
-  const d = destination('matmul', out, a.dtype, shape, batch * m * n, k > 0, [['input', a.data], ['other', b.data]]);
+  const d = destination('matmul', out, a.dtype, shape, batch * m * n, k > 0, [['input', a.data], ['other', b.data]], defer);
   let aOffsets: Float64Array = SINGLE_OFFSET, bOffsets: Float64Array = SINGLE_OFFSET;
   // An empty result needs no offsets (one per batch, which a zero-size m or
   // n could make astronomically many).
-  if (batch > 1 && d.out.length !== 0) {
+  if (batch > 1 && batch * m * n !== 0) {
     aOffsets = batchOffsets(aBatch, batchShape, m * k);
     bOffsets = batchOffsets(bBatch, batchShape, k * n);
   }
-  return { a: a.data, b: b.data, out: d.out, target: d.target, zero: d.zero, shape, m, k, n, aOffsets, bOffsets, work: d.out.length * k };
+  return { a: a.data, b: b.data, out: d.out, target: d.target, zero: d.zero, shape, m, k, n, aOffsets, bOffsets, work: batch * m * n * k, later: d.later };
 }
 
 export function matmul<D extends DType, E extends DType = D>(a: Tensor<D>, b: Tensor<E> & SameDType<D, E>, options?: MatmulOptions): Tensor<D>;

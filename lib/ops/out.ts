@@ -1,6 +1,6 @@
 // The `out` option (PyTorch's `out=`): the caller's tensor receives the
 // result instead of a new one. Shared by matmul, conv2d and their async twins.
-import { DType, FloatArray, allocateOutput } from '../dtype';
+import { DType, FloatArray, allocateOutput, allocateOwn, checkAllocatable, isPooled } from '../dtype';
 import { fmt } from '../shape';
 import { Tensor, adopt, checkTensor } from '../tensor';
 
@@ -43,23 +43,59 @@ export function wantsOut(out: unknown): boolean {
 }
 
 /**
+ * A new output not allocated yet: an async job's (ops/async.ts) is
+ * allocated when the job starts, so jobs waiting for a slot hold no output
+ * memory. Until then the plan's `out` is an empty array.
+ */
+export interface LaterOutput {
+  dtype: DType;
+  length: number;
+  writesAll: boolean;
+}
+
+/**
  * Where an op writes a result of `shape` (`length` elements): a new array
  * (allocateOutput's; `target` null), or, when `outOption` asks for one, the
  * checked `out` tensor's own array. `zero`: the op leaves some elements
  * unwritten (an empty reduction), so a caller's array must be zeroed before
- * it runs; a new one already is.
+ * it runs; a new one already is. `later` (when `defer`): the new array is
+ * not allocated yet (see LaterOutput).
  */
 export interface Destination {
   out: FloatArray;
   target: Tensor | null;
   zero: boolean;
+  later: LaterOutput | null;
 }
 
 export function destination(op: string, outOption: unknown, dtype: DType, shape: readonly number[], length: number,
-  writesAll: boolean, inputs: ReadonlyArray<readonly [string, FloatArray | null]>): Destination {
-  if (!wantsOut(outOption)) return { out: allocateOutput(dtype, length, op, writesAll), target: null, zero: false };
+  writesAll: boolean, inputs: ReadonlyArray<readonly [string, FloatArray | null]>, defer = false): Destination {
+  if (!wantsOut(outOption)) {
+    if (defer) {
+      checkAllocatable(dtype, length, op);
+      return { out: emptyOf(dtype), target: null, zero: false, later: { dtype, length, writesAll } };
+    }
+    return { out: allocateOutput(dtype, length, op, writesAll), target: null, zero: false, later: null };
+  }
   const target = checkOut(op, outOption, shape, dtype, inputs);
-  return { out: target.data, target, zero: !writesAll };
+  return { out: target.data, target, zero: !writesAll, later: null };
+}
+
+function emptyOf(dtype: DType): FloatArray {
+  return dtype === 'float64' ? new Float64Array(0) : new Float32Array(0);
+}
+
+/**
+ * Allocates a plan's LaterOutput, if it has one, as its `out`. `own`: not
+ * a view into the small-tensor pool (an async job's kernel writes it from
+ * another thread; see ops/async.ts, pinned).
+ */
+export function allocateLater(op: string, p: { out: FloatArray; later?: LaterOutput | null }, own: boolean): void {
+  const later = p.later;
+  if (later === undefined || later === null) return;
+  p.later = null;
+  const out = allocateOutput(later.dtype, later.length, op, later.writesAll);
+  p.out = own && isPooled(out) ? allocateOwn(later.dtype, later.length, op) : out;
 }
 
 /** A plan's result once its output is written: the caller's `out` tensor, or a new one over the output. */

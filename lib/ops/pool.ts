@@ -10,7 +10,7 @@ import { fmt } from '../shape';
 import { native } from '../native';
 import { Tensor, checkTensor } from '../tensor';
 import { pair } from './conv';
-import { destination, resultOf } from './out';
+import { LaterOutput, destination, resultOf } from './out';
 import { checkKeys, keysOf } from '../options';
 
 /**
@@ -80,6 +80,8 @@ export interface Pool2dPlan {
   /** 0: none. */
   divisor: number;
   work: number;
+  /** A new output allocated only when an async job starts (ops/out.ts). */
+  later?: LaterOutput | null;
 }
 
 /** PyTorch's pooling output size (pooling_output_shape); may be 0 or negative. */
@@ -98,7 +100,7 @@ function flag(op: string, name: string, v: unknown, dflt: boolean): boolean {
 
 /** The checks of maxPool2d / avgPool2d (their errors, verbatim) and the output. */
 export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: number | readonly [number, number],
-  options: AnyPool2dOptions): Pool2dPlan {
+  options: AnyPool2dOptions, defer = false): Pool2dPlan {
   checkTensor(op, input, 'input');
   if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
   if (kernelSize === undefined) throw new TypeError(`${op}: kernelSize must be an integer or an array of two integers, got undefined`);
@@ -141,10 +143,10 @@ export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: number | re
   // A new array is not zeroed from 16 KiB up (allocateOutput): the kernels
   // write every output element (an empty max window writes −inf).
   const shape = batched ? [n, c, oh, ow] : [c, oh, ow];
-  const { out, target } = destination(op, options.out, input.dtype, shape, n * c * oh * ow, true, [['input', input.data]]);
+  const { out, target, later } = destination(op, options.out, input.dtype, shape, n * c * oh * ow, true, [['input', input.data]], defer);
   return {
     op, x: input.data, out, target, shape, n, c, h, w, kh, kw, sh, sw, ph, pw,
-    dh, dw, ceilMode, countIncludePad, divisor, work: out.length * kh * kw,
+    dh, dw, ceilMode, countIncludePad, divisor, work: n * c * oh * ow * kh * kw, later,
   };
 }
 
