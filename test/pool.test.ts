@@ -230,6 +230,38 @@ describe('vs PyTorch 1.13 (fixtures) and the naive loops, bit for bit', () => {
     }
   });
 
+  it('a window far wider than the input costs the columns inside it, not its width, every ISA', () => {
+    // Windows 2^30 + 1 columns wide, padding 2^29: each covers the whole
+    // row, as a 2w + 1 wide window with padding w does, so max and the
+    // unpadded average agree bit for bit with that one's naive loop. (Every
+    // window column was visited before: a 10^7-wide window over 64 x 32 x 32
+    // took 135 s; at 2^30 this test would run for hours.)
+    const g = new Generator(5);
+    for (const dtype of ['float32', 'float64'] as const) {
+      const shape = [2, 3, 4, 7], w = 7;
+      const x = normal(0, 1, shape, { generator: g, dtype });
+      const wide = { stride: [1, 1] as [number, number], padding: [1, 2 ** 29] as [number, number] };
+      const small = { stride: [1, 1] as [number, number], padding: [1, w] as [number, number] };
+      try {
+        for (const isa of ISAS) {
+          native()._setIsa(isa);
+          const m = maxPool2d(x, [3, 2 ** 30 + 1], wide);
+          expect(m.shape).toEqual([2, 3, 4, 7]);
+          expect(sameBits(m.data, naivePool('max', x.data, shape, dtype, [3, 2 * w + 1], small)), `max ${isa} ${dtype}`).toBe(-1);
+          const a = avgPool2d(x, [3, 2 ** 30 + 1], { ...wide, countIncludePad: false });
+          expect(sameBits(a.data, naivePool('avg', x.data, shape, dtype, [3, 2 * w + 1], { ...small, countIncludePad: false })), `avg ${isa} ${dtype}`).toBe(-1);
+          // Counting the padding: every window holds 3 rows (padded) x 2^30 + 1 columns.
+          const p = avgPool2d(x, [3, 2 ** 30 + 1], wide);
+          const sums = naivePool('avg', x.data, shape, dtype, [3, 2 * w + 1], { ...small, divisorOverride: 1 });
+          const r = dtype === 'float32' ? Math.fround : (v: number): number => v;
+          expect(sameBits(p.data, sums.map((v) => r(v / r(3 * (2 ** 30 + 1))))), `avg, padding counted, ${isa} ${dtype}`).toBe(-1);
+        }
+      } finally {
+        native()._setIsa('auto');
+      }
+    }
+  });
+
   it('random shapes and options, both dtypes, 1 and 3 threads, every ISA, against the naive loops', () => {
     const g = new Generator(31);
     const before = getNumThreads();
