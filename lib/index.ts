@@ -13,7 +13,7 @@ export { matmul } from './ops/matmul';
 export type { MatmulOptions } from './ops/matmul';
 export { stack, cat, transpose } from './ops/shape_ops';
 export { conv2d, corr2d, corr2dMultiIn, corr2dMultiInOut, corr2dMultiInOut1x1 } from './ops/conv';
-export type { Conv2dOptions } from './ops/conv';
+export type { Conv2dOptions, IntPair } from './ops/conv';
 export { PackedConv2d, packConv2d } from './ops/conv_packed';
 export type { PackConv2dOptions, PackedConv2dRunOptions } from './ops/conv_packed';
 export {

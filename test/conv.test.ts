@@ -299,7 +299,7 @@ describe('1x1 convolution == matmul, bit for bit', () => {
 });
 
 describe('conv2d degenerate sizes', () => {
-  it('zero batch, zero input channels (bias only); zero output channels or an empty image are PyTorch\'s errors', () => {
+  it('zero batch; zero input channels give zero output channels; zero output channels or an empty image are PyTorch\'s errors', () => {
     expect(() => conv2d(ones([2, 4, 4]), ones([0, 2, 3, 3]))).toThrow(
       new RangeError('conv2d: Given groups=1, expected weight to be at least 1 at dimension 0, but got weight of size [0, 2, 3, 3] instead'));
     expect(() => conv2d(ones([1, 8, 5, 5]), ones([2, 2, 3, 3]), { groups: 4 })).toThrow(
@@ -309,8 +309,18 @@ describe('conv2d degenerate sizes', () => {
     expect(() => conv2d(zeros([3, 5, 0]), ones([2, 3, 1, 1]), { padding: 1 })).toThrow(
       new RangeError('conv2d: Only zero batch or zero channel inputs are supported, but got input shape: [1, 3, 5, 0]'));
     expect([...conv2d(ones([0, 2, 4, 4]), ones([3, 2, 3, 3])).shape]).toEqual([0, 3, 2, 2]);
-    const y = conv2d(zeros([0, 4, 4]), zeros([2, 0, 3, 3]), { bias: tensor([1.5, -2]) });
-    expect(y.toArray()).toEqual([[[1.5, 1.5], [1.5, 1.5]], [[-2, -2], [-2, -2]]]);
+    // PyTorch 1.13: no input channels, no output channels (bias or not, grouped or not).
+    expect([...conv2d(zeros([0, 4, 4]), zeros([2, 0, 3, 3]), { bias: tensor([1.5, -2]) }).shape]).toEqual([0, 2, 2]);
+    expect([...conv2d(zeros([1, 0, 4, 4]), zeros([2, 0, 3, 3]), { bias: tensor([1.5, -2]) }).shape]).toEqual([1, 0, 2, 2]);
+    expect([...conv2d(zeros([1, 0, 4, 4]), zeros([2, 0, 3, 3]), { groups: 2 }).shape]).toEqual([1, 0, 2, 2]);
+    expect([...conv2d(zeros([0, 8, 7]), zeros([2, 0, 3, 3])).shape]).toEqual([0, 6, 5]);
+    expect(() => conv2d(zeros([1, 0, 4, 4]), zeros([2, 0, 3, 3]), { bias: tensor([1.5]) })).toThrow(
+      new RangeError('conv2d: Given weight of size [2, 0, 3, 3], expected bias to be 1-dimensional with 2 elements, but got bias of size [1] instead'));
+    // An empty image with an empty batch or no channels: PyTorch's shapes, once padded to fit.
+    expect([...conv2d(zeros([0, 1, 0, 5]), ones([1, 1, 1, 1]), { padding: 1 }).shape]).toEqual([0, 1, 2, 7]);
+    expect([...conv2d(zeros([1, 0, 0, 5]), zeros([1, 0, 1, 1]), { padding: 1 }).shape]).toEqual([1, 0, 2, 7]);
+    expect(() => conv2d(zeros([0, 1, 0, 5]), ones([1, 1, 1, 1]))).toThrow(
+      /^conv2d: Calculated padded input size per channel: \(0 x 5\)\. Kernel size: \(1 x 1\)\. Kernel size can't be greater than actual input size/);
   });
 
   it("padding 'same' with a dilated extent past 2^31: only the centre tap sees the image", () => {

@@ -11,6 +11,7 @@ import {
 } from '../lib/index';
 import { native, type NativeBinding } from '../lib/native';
 import * as ref from './reference';
+import { sameBits } from './bits';
 
 type ErrorClass = typeof TypeError | typeof RangeError;
 
@@ -194,15 +195,24 @@ describe('conv2d', () => {
 
   it('bad stride, padding, dilation, groups', () => {
     for (const stride of [0, -1, [1, 0], [-2, 1]]) expectError(() => conv2d(x, w, { stride: stride as number }), RangeError, 'conv2d', 'stride');
-    for (const stride of [1.5, NaN, Infinity, '1', [1], [1, 2, 3], [1, 0.5], null]) {
+    for (const stride of [1.5, NaN, Infinity, '1', ['1'], [1, 0.5], null]) {
       expectError(() => conv2d(x, w, { stride: stride as number }), TypeError, 'conv2d', 'stride');
     }
-    for (const padding of [-1, [0, -1]]) expectError(() => conv2d(x, w, { padding: padding as number }), RangeError, 'conv2d', 'padding');
-    for (const padding of [0.5, 'full', [1], [1, 1, 1]]) expectError(() => conv2d(x, w, { padding: padding as number }), TypeError, 'conv2d', 'padding');
+    // PyTorch 1.13: RuntimeError "expected stride to be a single integer value or a list of 2 values ..., but got stride=[1, 2, 3]"
+    for (const stride of [[], [1, 2, 3]]) {
+      expectError(() => conv2d(x, w, { stride: stride as unknown as number }), RangeError, 'conv2d', 'expected stride to be a single integer or an array of one or two integers');
+    }
+    for (const padding of [-1, [0, -1], [-1]]) expectError(() => conv2d(x, w, { padding: padding as number }), RangeError, 'conv2d', 'padding');
+    for (const padding of [0.5, [0.5], null]) expectError(() => conv2d(x, w, { padding: padding as number }), TypeError, 'conv2d', 'padding');
+    for (const padding of [[], [1, 1, 1]]) expectError(() => conv2d(x, w, { padding: padding as unknown as number }), RangeError, 'conv2d', 'padding');
+    // One value for both dims, as PyTorch expands stride=[2].
+    expect([...conv2d(x, w, { stride: [2] }).shape]).toEqual([1, 2, 2, 2]);
+    expect(sameBits(conv2d(x, w, { stride: [2], padding: [1], dilation: [2] }).data, conv2d(x, w, { stride: 2, padding: 1, dilation: 2 }).data)).toBe(true);
     // PyTorch: "padding='same' is not supported for strided convolutions"
     expectError(() => conv2d(x, w, { padding: 'same', stride: 2 }), RangeError, 'conv2d', "padding='same'", 'strided');
     expectError(() => conv2d(x, w, { padding: 'same', stride: [1, 2] }), RangeError, 'conv2d', "padding='same'", 'strided');
-    expectError(() => conv2d(x, w, { padding: 'full' as 'same' }), TypeError, 'conv2d', "Invalid padding string: 'full'");
+    // PyTorch: RuntimeError "Invalid padding string: 'full'" (a string, but not one of the two)
+    expectError(() => conv2d(x, w, { padding: 'full' as 'same' }), RangeError, 'conv2d', "Invalid padding string: 'full'");
     // PyTorch: "Calculated padded input size per channel: (6 x 6). Kernel size: (7 x 7). Kernel size can't be greater than actual input size"
     expectError(() => conv2d(x, w, { dilation: 3 }), RangeError, 'conv2d', '(6 x 6)', '(7 x 7)', "can't be greater", 'dilation');
     expectError(() => conv2d(x, w, { dilation: 0 }), RangeError, 'conv2d', 'dilation should be greater than zero, but got [0, 0]');

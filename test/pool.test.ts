@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native';
+import type { IntPair } from '../lib/index';
 import { AvgPool2dOptions, Generator, MaxPool2dOptions, Pool2dOptions, Tensor, arange, avgPool2d, cat, fromTypedArray, maxPool2d, normal, setNumThreads, getNumThreads, tensor } from '../lib/index';
 
 type DT = 'float32' | 'float64';
@@ -35,13 +36,14 @@ const toTensor = (t: FixTensor, dtype: DT): Tensor => {
   const values = t.data.map(Number);
   return fromTypedArray(dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values), t.shape);
 };
-const pairOf = (v: number | readonly [number, number] | null | undefined, d: [number, number]): [number, number] => (v === undefined || v === null ? d : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+const pairOf = (v: IntPair | readonly [] | null | undefined, d: [number, number]): [number, number] =>
+  (v === undefined || v === null || (typeof v !== 'number' && v.length === 0) ? d : typeof v === 'number' ? [v, v] : v.length === 1 ? [v[0], v[0]] : [v[0], v[1]]);
 
 /** Every option a pooling takes (the naive loops read them all). */
 interface NaiveOptions {
-  stride?: Pair | null;
-  padding?: number | readonly [number, number];
-  dilation?: number | readonly [number, number];
+  stride?: IntPair | readonly [] | null;
+  padding?: IntPair;
+  dilation?: IntPair;
   ceilMode?: boolean;
   countIncludePad?: boolean;
   divisorOverride?: number | null;
@@ -348,7 +350,14 @@ describe('errors as PyTorch gives them', () => {
       expectError(() => fn(x, 2, { stride: 0 }), RangeError, name, 'stride should be greater than zero');
       expectError(() => fn(x, 2, { stride: [1, -1] }), RangeError, name, 'stride');
       expectError(() => fn(x, 1.5), TypeError, name, 'kernelSize');
-      expectError(() => fn(x, [2, 2, 2] as unknown as number), TypeError, name, 'kernelSize');
+      // PyTorch: RuntimeError "kernel_size must either be a single int, or a tuple of two ints"
+      expectError(() => fn(x, [2, 2, 2] as unknown as number), RangeError, name, 'kernelSize');
+      expectError(() => fn(x, [] as unknown as number), RangeError, name, 'kernelSize');
+      expectError(() => fn(x, 2, { padding: [0, 0, 0] as unknown as number }), RangeError, name, 'padding');
+      expectError(() => fn(x, ['2'] as unknown as number), TypeError, name, 'kernelSize');
+      // One value for both dims, and (PyTorch) stride [] for the default.
+      expect(sameBits(fn(x, [2], { padding: [1], stride: [] }).data, Array.from(fn(x, 2, { padding: 1 }).data))).toBe(-1);
+      expect(sameBits(fn(x, [3], { stride: [2] }).data, Array.from(fn(x, 3, { stride: 2 }).data))).toBe(-1);
       expectError(() => fn(x, undefined as unknown as number), TypeError, name, 'kernelSize');
       expectError(() => fn(x, 2, { stride: '2' as unknown as number }), TypeError, name, 'stride');
       expectError(() => fn(x, 2, null as never), TypeError, name, 'options');

@@ -10,7 +10,7 @@ import { DType, FloatArray, SameDType, allocateOwn, dtypeOfArray, isPooled } fro
 import { native } from '../native';
 import { Tensor } from '../tensor';
 import {
-  CONV2D_KEYS, Conv2dOptions, Conv2dPlan, prepareConv2d, prepareCorr2d, prepareCorr2dMultiIn, prepareCorr2dMultiInOut,
+  CONV2D_KEYS, Conv2dOptions, IntPair, Conv2dPlan, prepareConv2d, prepareCorr2d, prepareCorr2dMultiIn, prepareCorr2dMultiInOut,
   prepareCorr2dMultiInOut1x1, runConv2dPlan,
 } from './conv';
 import { MATMUL_KEYS, MatmulOptions, MatmulPlan, prepareMatmul, runMatmulPlan } from './matmul';
@@ -353,15 +353,15 @@ export async function corr2dMultiInOut1x1Async(X: Tensor, K: Tensor, options?: A
 }
 
 /** maxPool2d(input, kernelSize, options) on libuv's thread pool; options also take a signal. */
-export function maxPool2dAsync<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: MaxPool2dOptions & AsyncOptions): Promise<Tensor<D>>;
-export async function maxPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options: MaxPool2dOptions & AsyncOptions = {}): Promise<Tensor> {
+export function maxPool2dAsync<D extends DType>(input: Tensor<D>, kernelSize: IntPair, options?: MaxPool2dOptions & AsyncOptions): Promise<Tensor<D>>;
+export async function maxPool2dAsync(input: Tensor, kernelSize: IntPair, options: MaxPool2dOptions & AsyncOptions = {}): Promise<Tensor> {
   const signal = checkAsyncOptions('maxPool2dAsync', options, MAX_POOL2D_ASYNC_KEYS);
   return runPool2dPlanAsync('maxPool2dAsync', signal, preparePool2d('maxPool2d', input, kernelSize, options, true));
 }
 
 /** avgPool2d(input, kernelSize, options) on libuv's thread pool; options also take a signal. */
-export function avgPool2dAsync<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: AvgPool2dOptions & AsyncOptions): Promise<Tensor<D>>;
-export async function avgPool2dAsync(input: Tensor, kernelSize: number | readonly [number, number], options: AvgPool2dOptions & AsyncOptions = {}): Promise<Tensor> {
+export function avgPool2dAsync<D extends DType>(input: Tensor<D>, kernelSize: IntPair, options?: AvgPool2dOptions & AsyncOptions): Promise<Tensor<D>>;
+export async function avgPool2dAsync(input: Tensor, kernelSize: IntPair, options: AvgPool2dOptions & AsyncOptions = {}): Promise<Tensor> {
   const signal = checkAsyncOptions('avgPool2dAsync', options, AVG_POOL2D_ASYNC_KEYS);
   return runPool2dPlanAsync('avgPool2dAsync', signal, preparePool2d('avgPool2d', input, kernelSize, options, true));
 }

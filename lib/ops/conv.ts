@@ -50,20 +50,26 @@ function validConvInto(x: FloatArray, weight: FloatArray, out: FloatArray, n: nu
   }
 }
 
+/**
+ * A size of the two spatial dims (stride, padding, dilation, kernel size):
+ * one integer for both, [both] (PyTorch's one-element list), or [h, w].
+ */
+export type IntPair = number | readonly [number] | readonly [number, number];
+
 /** conv2d's options. */
 export interface Conv2dOptions {
   bias?: Tensor | null | undefined;
-  /** int or [h, w]; default 1. */
-  stride?: number | readonly [number, number] | undefined;
+  /** int, [int] or [h, w]; default 1. */
+  stride?: IntPair | undefined;
   /**
-   * int or [h, w] (zeros on both sides), 'valid' (none) or 'same' (output the
+   * int, [int] or [h, w] (zeros on both sides), 'valid' (none) or 'same' (output the
    * size of the input; stride 1 only). For an even dilated kernel extent
    * 'same' pads total = dilation·(k − 1) with total // 2 before and the rest
    * after, as PyTorch does. Default 0.
    */
-  padding?: number | readonly [number, number] | 'valid' | 'same' | undefined;
-  /** int or [h, w]; default 1. */
-  dilation?: number | readonly [number, number] | undefined;
+  padding?: IntPair | 'valid' | 'same' | undefined;
+  /** int, [int] or [h, w]; default 1. */
+  dilation?: IntPair | undefined;
   /** Divides both channel counts; weight is (out, in / groups, kh, kw). Default 1. */
   groups?: number | undefined;
   /**
@@ -80,17 +86,22 @@ export const CONV2D_KEYS = keysOf<Conv2dOptions>()(['bias', 'stride', 'padding',
 export function pair(op: string, name: string, v: unknown, dflt: number, min: number,
   message?: (got: unknown) => string): [number, number] {
   if (v === undefined) return [dflt, dflt];
-  const arr = typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 ? v : null;
+  // As PyTorch's expand_param_if_needed: one value serves both dims.
+  const arr = typeof v === 'number' ? [v, v] : Array.isArray(v) ? (v.length === 1 ? [v[0], v[0]] : v) : null;
   if (arr === null) {
-    throw new TypeError(`${op}: ${name} must be an integer or an array of two integers, got ${describe(v)}`);
+    throw new TypeError(`${op}: ${name} must be an integer or an array of one or two integers, got ${describe(v)}`);
   }
   for (const x of arr) {
     if (typeof x !== 'number' || !Number.isSafeInteger(x)) {
-      throw new TypeError(`${op}: ${name} must be an integer or an array of two integers, got ${describe(v)}`);
+      throw new TypeError(`${op}: ${name} must be an integer or an array of one or two integers, got ${describe(v)}`);
     }
   }
+  // Integers, but not one or two of them: a size error (PyTorch's RuntimeError).
+  if (arr.length !== 2) {
+    throw new RangeError(`${op}: expected ${name} to be a single integer or an array of one or two integers (the two spatial dims), but got ${describe(v)}`);
+  }
   if (arr[0] < min || arr[1] < min) {
-    throw new RangeError(`${op}: ${message ? message(v) : min > 0 ? `non-positive ${name} is not supported (got ${describe(v)})` : `negative ${name} is not supported (got ${describe(v)})`}`);
+    throw new RangeError(`${op}: ${message ? message(typeof v === 'number' ? v : arr) : min > 0 ? `non-positive ${name} is not supported (got ${describe(v)})` : `negative ${name} is not supported (got ${describe(v)})`}`);
   }
   return [arr[0], arr[1]];
 }
@@ -126,7 +137,7 @@ export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): 
         const { bias = null, stride, padding, dilation, groups = 1, out } = options ?? NO_OPTIONS;
         if (bias === null && groups === 1 && (stride === undefined || stride === 1) && (dilation === undefined || dilation === 1) &&
             (padding === undefined || padding === 0 || padding === 'valid') && input.dtype === weight.dtype &&
-            cin === c && cout > 0 && kh > 0 && kw > 0 && kh <= h && kw <= w) {
+            cin === c && c > 0 && cout > 0 && kh > 0 && kw > 0 && kh <= h && kw <= w) {
           const oh = h - kh + 1, ow = w - kw + 1;
           if (out === undefined) {
             return validConv(input.data, weight.data, n, c, h, w, cout, kh, kw, input.dtype,
@@ -134,7 +145,7 @@ export function conv2d(input: Tensor, weight: Tensor, options?: Conv2dOptions): 
           }
           // Into an out of the right shape and dtype whose memory no input shares
           // (checkOut's checks inline; c > 0, so every element is written).
-          if (out instanceof Tensor && out.dtype === input.dtype && c > 0) {
+          if (out instanceof Tensor && out.dtype === input.dtype) {
             const os = out.shape, od = out.data;
             if (os.length === nd && (nd === 3 || os[0] === n) && os[nd - 3] === cout && os[nd - 2] === oh && os[nd - 1] === ow &&
                 od.length === n * cout * oh * ow && !sharesMemory(od, input.data) && !sharesMemory(od, weight.data)) {
@@ -257,7 +268,9 @@ function conv2dPlanOf(input: Tensor, weight: Tensor, bias: Tensor | null, stride
   if (kh === 0 || kw === 0) {
     throw new RangeError(`${op}: kernel size must be positive, got weight of size ${fmt(weight.shape)}`);
   }
-  if (h === 0 || w === 0) {
+  // An empty image only with an empty batch or no channels (PyTorch's rule;
+  // it must still fit the kernel once padded).
+  if ((h === 0 || w === 0) && n > 0 && c > 0) {
     throw new RangeError(`${op}: Only zero batch or zero channel inputs are supported, but got input shape: ${fmt(batched ? input.shape : [1, ...input.shape])}`);
   }
   if (h + pt + pb < ekh || w + pl + pr < ekw) {
@@ -265,16 +278,19 @@ function conv2dPlanOf(input: Tensor, weight: Tensor, bias: Tensor | null, stride
   }
   const oh = Math.floor((h + pt + pb - ekh) / sh) + 1;
   const ow = Math.floor((w + pl + pr - ekw) / sw) + 1;
+  // No input channels: no output channels either, whatever the weight's
+  // (PyTorch's calc_output_size: "Handle empty # of channels"), bias or not.
+  const co = c === 0 ? 0 : cout;
   // Every output element is written when the reduction (c / groups) * kh * kw is non-empty.
-  const shape = batched ? [n, cout, oh, ow] : [cout, oh, ow];
-  const d = destination(op, outOption, input.dtype, shape, n * cout * oh * ow, c > 0,
+  const shape = batched ? [n, co, oh, ow] : [co, oh, ow];
+  const d = destination(op, outOption, input.dtype, shape, n * co * oh * ow, c > 0,
     [['input', input.data], ['weight', weight.data], ['bias', bias ? bias.data : null]], defer);
   return {
     x: input.data, weight: weight.data, bias: bias ? bias.data : null, out: d.out, target: d.target, zero: d.zero, later: d.later,
-    n, c, h, w, cout, kh, kw,
+    n, c, h, w, cout: co, kh, kw,
     strideH: sh, strideW: sw, padTop: pt, padBottom: pb, padLeft: pl, padRight: pr, dilationH: dh, dilationW: dw, groups,
     shape,
-    work: n * cout * oh * ow * cin * kh * kw,
+    work: n * co * oh * ow * cin * kh * kw,
   };
 }
 
@@ -296,7 +312,7 @@ export function paddingOf(op: string, padding: unknown, stride: unknown, sh: num
     return [pt, th - pt, pl, tw - pl];
   }
   if (typeof padding === 'string') {
-    throw new TypeError(`${op}: Invalid padding string: '${padding}' (expected 'valid', 'same', an integer or an array of two integers)`);
+    throw new RangeError(`${op}: Invalid padding string: '${padding}' (expected 'valid', 'same', an integer or an array of one or two integers)`);
   }
   const [ph, pw] = pair(op, 'padding', padding, 0, 0);
   return [ph, ph, pw, pw];

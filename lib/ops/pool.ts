@@ -9,7 +9,7 @@ import { DType, FloatArray } from '../dtype';
 import { fmt } from '../shape';
 import { native } from '../native';
 import { Tensor, checkTensor } from '../tensor';
-import { pair } from './conv';
+import { IntPair, pair } from './conv';
 import { LaterOutput, destination, resultOf } from './out';
 import { checkKeys, keysOf } from '../options';
 
@@ -20,10 +20,10 @@ import { checkKeys, keysOf } from '../options';
  * keyword, and its type does not have them.
  */
 export interface Pool2dOptions {
-  /** int or [h, w]; default: the kernel size. */
-  stride?: number | readonly [number, number] | undefined;
-  /** int or [h, w], at most half the kernel size; default 0. */
-  padding?: number | readonly [number, number] | undefined;
+  /** int, [int] or [h, w]; default (also [], as PyTorch): the kernel size. */
+  stride?: IntPair | readonly [] | undefined;
+  /** int, [int] or [h, w], at most half the kernel size; default 0. */
+  padding?: IntPair | undefined;
   /**
    * Round the output size up instead of down (PyTorch's ceil_mode): a last,
    * partial window is kept when it starts inside the input or its left or
@@ -40,8 +40,8 @@ export interface Pool2dOptions {
 }
 /** maxPool2d's options. */
 export interface MaxPool2dOptions extends Pool2dOptions {
-  /** int or [h, w], the spacing of the window's elements. Default 1. */
-  dilation?: number | readonly [number, number] | undefined;
+  /** int, [int] or [h, w], the spacing of the window's elements. Default 1. */
+  dilation?: IntPair | undefined;
 }
 /** avgPool2d's options. */
 export interface AvgPool2dOptions extends Pool2dOptions {
@@ -99,14 +99,14 @@ function flag(op: string, name: string, v: unknown, dflt: boolean): boolean {
 }
 
 /** The checks of maxPool2d / avgPool2d (their errors, verbatim) and the output. */
-export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: number | readonly [number, number],
+export function preparePool2d(op: PoolOp, input: Tensor, kernelSize: IntPair,
   options: AnyPool2dOptions, defer = false): Pool2dPlan {
   checkTensor(op, input, 'input');
   if (options === null || typeof options !== 'object') throw new TypeError(`${op}: options must be an object`);
-  if (kernelSize === undefined) throw new TypeError(`${op}: kernelSize must be an integer or an array of two integers, got undefined`);
+  if (kernelSize === undefined) throw new TypeError(`${op}: kernelSize must be an integer or an array of one or two integers, got undefined`);
   const [kh, kw] = pair(op, 'kernelSize', kernelSize, 0, 1,
     (v) => `kernel size should be greater than zero, but got ${describeInts(v)}`);
-  const [sh, sw] = options.stride === undefined || options.stride === null
+  const [sh, sw] = options.stride === undefined || options.stride === null || (Array.isArray(options.stride) && options.stride.length === 0)
     ? [kh, kw]
     : pair(op, 'stride', options.stride, 1, 1, (v) => `stride should be greater than zero, but got ${describeInts(v)}`);
   const [ph, pw] = pair(op, 'padding', options.padding, 0, 0, (v) => `pad must be non-negative, but got pad: ${describeInts(v)}`);
@@ -167,8 +167,8 @@ function describeInts(v: unknown): string {
  * kernelSize window (its elements `dilation` apart); padding counts as −inf
  * and a NaN in a window gives NaN.
  */
-export function maxPool2d<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: MaxPool2dOptions): Tensor<D>;
-export function maxPool2d(input: Tensor, kernelSize: number | readonly [number, number], options: MaxPool2dOptions = {}): Tensor {
+export function maxPool2d<D extends DType>(input: Tensor<D>, kernelSize: IntPair, options?: MaxPool2dOptions): Tensor<D>;
+export function maxPool2d(input: Tensor, kernelSize: IntPair, options: MaxPool2dOptions = {}): Tensor {
   checkKeys('maxPool2d', options, MAX_POOL2D_KEYS);
   return runPool2dPlan(preparePool2d('maxPool2d', input, kernelSize, options));
 }
@@ -178,8 +178,8 @@ export function maxPool2d(input: Tensor, kernelSize: number | readonly [number, 
  * (in ascending row, column order) divided once, by default by kh·kw with
  * the padding counted as zeros; see Pool2dOptions.
  */
-export function avgPool2d<D extends DType>(input: Tensor<D>, kernelSize: number | readonly [number, number], options?: AvgPool2dOptions): Tensor<D>;
-export function avgPool2d(input: Tensor, kernelSize: number | readonly [number, number], options: AvgPool2dOptions = {}): Tensor {
+export function avgPool2d<D extends DType>(input: Tensor<D>, kernelSize: IntPair, options?: AvgPool2dOptions): Tensor<D>;
+export function avgPool2d(input: Tensor, kernelSize: IntPair, options: AvgPool2dOptions = {}): Tensor {
   checkKeys('avgPool2d', options, AVG_POOL2D_KEYS);
   return runPool2dPlan(preparePool2d('avgPool2d', input, kernelSize, options));
 }

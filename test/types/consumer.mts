@@ -61,6 +61,13 @@ expectType(f32.add(f64))<Tensor>(true);
 // Each pooling op's options have only its own keys.
 const img = arange(16).reshape(1, 1, 4, 4);
 maxPool2d(img, 2, { dilation: 1, ceilMode: false });
+// One value in an array serves both dims (PyTorch's one-element list); a pooling stride of [] is the kernel.
+maxPool2d(img, [2], { stride: [], padding: [1], dilation: [1] });
+conv2d(img, ones([1, 1, 2, 2]), { stride: [2], padding: [1], dilation: [1, 1] });
+// @ts-expect-error three values
+conv2d(img, ones([1, 1, 2, 2]), { stride: [1, 1, 1] });
+// @ts-expect-error conv2d's stride has no empty form
+conv2d(img, ones([1, 1, 2, 2]), { stride: [] });
 avgPool2d(img, 2, { countIncludePad: false, divisorOverride: 3 });
 // @ts-expect-error avgPool2d's option
 maxPool2d(img, 2, { countIncludePad: false });
