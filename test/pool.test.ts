@@ -90,7 +90,8 @@ function naivePool(op: 'max' | 'avg', x: ArrayLike<number>, shape: number[], dty
             }
           }
         }
-        out.push(op === 'max' ? acc : r(acc / (o.divisorOverride ?? (includePad ? padded : real))));
+        // + 0: PyTorch's zero average is +0, even over a negative divisorOverride.
+        out.push(op === 'max' ? acc : r(acc / (o.divisorOverride ?? (includePad ? padded : real))) + 0);
       }
     }
   }
@@ -305,6 +306,32 @@ describe('vs PyTorch 1.13 (fixtures) and the naive loops, bit for bit', () => {
     // The options did something: ceilMode changed output sizes. (A max
     // window with no input element is a fixture case.)
     expect(ceilChanged).toBeGreaterThan(5);
+  });
+});
+
+describe('the sign of a zero average', () => {
+  it('a zero sum over a negative divisorOverride is +0, as PyTorch 1.13 gives it, every ISA and dtype', () => {
+    const ISAS = native().backendInfo().supportedIsas as Array<'avx512' | 'avx2' | 'neon' | 'scalar'>;
+    try {
+      for (const isa of ISAS) {
+        native()._setIsa(isa);
+        for (const dtype of ['float32', 'float64'] as const) {
+          // 40 columns: whole vectors inside and masked edges (padding 1).
+          const x = fromTypedArray(dtype === 'float64' ? new Float64Array(2 * 40) : new Float32Array(2 * 40), [1, 1, 2, 40]);
+          for (let i = 0; i < 40; i++) x.data[i] = i % 2 ? -1.5 : 1.5;
+          for (const padding of [0, 1]) {
+            const y = avgPool2d(x, 2, { stride: 1, padding, divisorOverride: -2 });
+            const zeros = Array.from(y.data).filter((v) => v === 0);
+            expect(zeros.length, `${isa} ${dtype} padding ${padding}`).toBeGreaterThan(0);
+            expect(zeros.every((v) => Object.is(v, 0)), `${isa} ${dtype} padding ${padding}`).toBe(true);
+          }
+          // Non-zero averages keep their sign: (1.5 + -1.5 + 0 + 0) / -2 is +0, 3 / -2 is -1.5.
+          expect(Array.from(avgPool2d(fromTypedArray(Float32Array.from([1.5, 1.5, 0, 0]), [1, 1, 2, 2]), 2, { divisorOverride: -2 }).data)).toEqual([-1.5]);
+        }
+      }
+    } finally {
+      native()._setIsa('auto');
+    }
   });
 });
 
