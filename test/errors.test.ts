@@ -77,8 +77,8 @@ describe('non-tensor arguments give TypeError naming the op', () => {
     });
     for (let pos = 0; pos < args.length; pos++) {
       if (!(args[pos] instanceof Tensor)) continue;
-      // add/sub/mul/div take a number as the second operand
-      const bads = ['add', 'sub', 'mul', 'div'].includes(op) && pos === 1 ? NOT_TENSORS.filter(([w]) => w !== 'a number') : NOT_TENSORS;
+      // add/sub/mul/div take a number as either operand (torch.add(2, t))
+      const bads = ['add', 'sub', 'mul', 'div'].includes(op) ? NOT_TENSORS.filter(([w]) => w !== 'a number') : NOT_TENSORS;
       it(`${op}: argument ${pos} not a tensor`, () => {
         for (const [what, bad] of bads) {
           const a = [...args];
@@ -335,8 +335,8 @@ describe('elementwise and reductions', () => {
       expectError(() => fn(f32([4, 1, 3]), f32([2, 2])), RangeError, `${op}:`, sh([4, 1, 3]), sh([2, 2]));
       expectError(() => fn(f32([2]), f32([0])), RangeError, `${op}:`, sh([2]), sh([0]));
       expectError(() => f32([5]).sub(f32([4])), RangeError, 'sub:', sh([5]), sh([4]));
-      // a number first is not a tensor
-      expectError(() => fn(2 as never, f32([2])), TypeError, `${op}:`);
+      // two numbers: no tensor to take the dtype from
+      expectError(() => fn(2 as never, 3 as never), TypeError, `${op}:`, "argument 'other' must be a Tensor");
     });
   }
 

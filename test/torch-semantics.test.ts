@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
-  Generator, Tensor, allclose, assertClose, cat, full, manualSeed, max, min, normal, ones, rand, stack, sum, tensor, transpose, zeros,
+  Generator, Tensor, add, allclose, assertClose, cat, div, full, mul, sub, manualSeed, max, min, normal, ones, rand, stack, sum, tensor, transpose, zeros,
 } from '../lib/index';
 
 /** 'Name: message' of what f throws, or 'no error'. */
@@ -47,6 +47,25 @@ describe('elementwise dtypes and scalars', () => {
     expect(tensor([3]).div(1e40).data[0]).toBe(0);
     // float64 tensors keep the number as is.
     expect(f64([0.08]).add(0.1).data[0]).toBe(0.08 + 0.1);
+  });
+
+  it('a number first: add(2, t), sub(0.1, t), div(1, t) as torch.add(2, t) etc.', () => {
+    // torch 1.13: torch.sub(0.1, torch.tensor([0.08])) is 0.020000003278255463 (float32), etc.
+    expect(sub(0.1, tensor([0.08])).data[0]).toBe(0.020000003278255463);
+    expect(div(1, tensor([3])).data[0]).toBe(0.3333333432674408);
+    expect(mul(0.1, tensor([0.08])).data[0]).toBe(0.00800000037997961);
+    expect(add(0.1, tensor([0.08])).data[0]).toBe(0.18000000715255737);
+    expect(div(1e40, tensor([3])).data[0]).toBe(Infinity);
+    const y = sub(2, tensor([[1], [2]]));
+    expect(y.shape).toEqual([2, 1]);
+    expect(y.toArray()).toEqual([[1], [0]]);
+    const z = sub(0.1, f64([0.08]));
+    expect(z.dtype).toBe('float64');
+    expect(z.data[0]).toBe(0.1 - 0.08);
+    // No tensor at all (torch gives an integer tensor; ntensor has none): the tensor argument's TypeError.
+    expect(errorOf(() => add(2 as never, 3 as never))).toBe("TypeError: add: argument 'other' must be a Tensor, got number");
+    expect(errorOf(() => sub(2, '3' as never))).toBe("TypeError: sub: argument 'other' must be a Tensor, got string");
+    expect(errorOf(() => sub('2' as never, tensor([1])))).toBe("TypeError: sub: argument 'self' must be a Tensor, got string");
   });
 });
 

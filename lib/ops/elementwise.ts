@@ -18,7 +18,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
-function binary(op: string, code: Code, fn: BinaryFn, a: Tensor, b: Tensor | number): Tensor {
+function binary(op: string, code: Code, fn: BinaryFn, a: Tensor | number, b: Tensor | number): Tensor {
   if (a instanceof Tensor && b instanceof Tensor) {
     // Same shape and dtype (d2l's Y1 - Y2): no broadcasting, and the
     // result shares a's frozen shape. Anything else takes the general path.
@@ -34,7 +34,16 @@ function binary(op: string, code: Code, fn: BinaryFn, a: Tensor, b: Tensor | num
       return adoptShared(out, as, dtype);
     }
   }
-  checkTensor(op, a, 'self');
+  if (typeof a === 'number') {
+    // A number first, as torch.add(2, t): the same rule, the number on the left.
+    b = checkTensor(op, b, 'other');
+    const v = b.dtype === 'float32' ? Math.fround(a) : a;
+    const out = allocate(b.dtype, b.data.length);
+    const y = b.data;
+    for (let i = 0; i < y.length; i++) out[i] = fn(v, y[i]);
+    return adoptShared(out, b.shape, b.dtype);
+  }
+  a = checkTensor(op, a, 'self');
   if (typeof b === 'number') {
     // As PyTorch: the number takes the tensor's dtype first (a float32 op
     // rounds it to float32, 1e40 to inf), then the op runs in that dtype.
@@ -119,12 +128,16 @@ function unary<D extends DType>(op: string, negate: boolean, a: Tensor<D>): Tens
   return adoptShared(out, a.shape, a.dtype);
 }
 
-/** The result's dtype: PyTorch's result_type (dtype.ts: resultType); a number takes the tensor's. */
+/**
+ * The result's dtype: PyTorch's result_type (dtype.ts: resultType); a number
+ * takes the tensor's, on either side (`sub(1, t)` is 1 - t, as torch.sub(1, t)).
+ */
 export interface BinaryOp {
   <D extends DType>(a: Tensor<D>, b: Tensor<D> | number): Tensor<D>;
-  (a: Tensor, b: Tensor | number): Tensor;
+  <D extends DType>(a: number, b: Tensor<D>): Tensor<D>;
+  (a: Tensor | number, b: Tensor | number): Tensor;
 }
-const make = (op: string, code: Code, fn: BinaryFn): BinaryOp => ((a: Tensor, b: Tensor | number) => binary(op, code, fn, a, b)) as BinaryOp;
+const make = (op: string, code: Code, fn: BinaryFn): BinaryOp => ((a: Tensor | number, b: Tensor | number) => binary(op, code, fn, a, b)) as BinaryOp;
 export const add = make('add', Code.add, (x, y) => x + y);
 export const sub = make('sub', Code.sub, (x, y) => x - y);
 export const mul = make('mul', Code.mul, (x, y) => x * y);
