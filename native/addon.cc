@@ -264,7 +264,8 @@ MatmulArgs parseMatmulArgs(const Napi::CallbackInfo& info, size_t first) {
 
 // The GEMMs of a parsed matmul. With a cancel (the async variant) it checks
 // before each batch and returns false, leaving the rest of out unspecified,
-// once cancellation is requested; otherwise it returns true.
+// once cancellation is requested; otherwise it returns true. (Inside a
+// batch the GEMM polls the caller's StopScope, threadpool.h.)
 bool runMatmul(const MatmulArgs& p, const ntensor::async::Cancellation* cancel = nullptr) {
   const index_t m = p.m, k = p.k, n = p.n, cSize = m * n;
   const index_t* offsets = p.offsets();
@@ -830,7 +831,8 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     return ntensor::async::Queue(
         info.Env(), "matmul", async_,
         ntensor::async::MakeKernel([args = std::move(args)](const ntensor::async::Cancellation& c) {
-          return runMatmul(args, &c);
+          const ntensor::StopScope scope(&c);  // the GEMM stops between its blocks too
+          return runMatmul(args, &c) && !c.requested();
         }),
         {info[1], info[2], info[3]}, info[0]);
   }
@@ -839,9 +841,10 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     const Conv2dArgs args = parseConv2dArgs(info, 1);
     return ntensor::async::Queue(
         info.Env(), "conv2d", async_,
-        ntensor::async::MakeKernel([args](const ntensor::async::Cancellation&) {
+        ntensor::async::MakeKernel([args](const ntensor::async::Cancellation& c) {
+          const ntensor::StopScope scope(&c);  // conv2d's work items stop taking more
           runConv2d(args);
-          return true;
+          return !c.requested();
         }),
         {info[1], info[2], info[3], info[4], info[21], info[22]}, info[0]);  // packed, winograd, or undefined
   }

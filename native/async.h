@@ -11,7 +11,8 @@
 // (set when the environment shuts down: a worker_threads Worker terminated,
 // or the process exiting). A job whose flag is up when a thread picks it up
 // skips the kernel; a running kernel may poll it between blocks and stop
-// early (matmul: before each batch; conv2d runs to the end).
+// early (matmul and conv2d: the GEMM's and the convolution's work items,
+// through a StopScope, threadpool.h; pooling runs to the end).
 //
 // The Promise resolves with true when the kernel ran to the end and with
 // false when it was skipped or stopped (the output then holds unspecified
@@ -24,6 +25,8 @@
 #include <initializer_list>
 #include <memory>
 #include <utility>
+
+#include "threadpool.h"
 
 namespace ntensor {
 namespace async {
@@ -73,11 +76,12 @@ struct EnvState {
       completed{0}, settled{0};
 };
 
-// One job's cancellation as a kernel sees it.
-class Cancellation {
+// One job's cancellation as a kernel sees it; as a StopFlag
+// (threadpool.h), in a StopScope, the GEMM and conv2d loops poll it too.
+class Cancellation final : public StopFlag {
  public:
   explicit Cancellation(Ref<EnvState> env) : env_(std::move(env)) {}
-  bool requested() const {
+  bool requested() const override {
     return aborted_.load(std::memory_order_relaxed) ||
            env_->closing.load(std::memory_order_relaxed);
   }

@@ -140,7 +140,7 @@ void pointwise_task(void* ctx, int) {
   const Conv2dShape& s = *j.s;
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G, P = s.h * s.w;
   const gemm::Kernels<T>& kern = gemm_kernels<T>();
-  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.jobs;) {
+  for (index_t i; !stop_requested() && (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.jobs;) {
     const index_t b = i / G, g = i % G;
     const T* A = j.w + g * mg * cg;
     const T* B = j.x + (b * s.c + g * cg) * P;
@@ -249,7 +249,7 @@ void gemm_task(void* ctx, int) {
     j.failed.store(1, std::memory_order_relaxed);
     return;
   }
-  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
+  for (index_t i; !stop_requested() && (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     // Items: (image, group) jobs x column blocks x row blocks.
     const auto [b, g, cb, rb] = item_at(i, j.rowBlocks, j.colBlocks, G);
     const index_t q0 = cb * j.colBlock, nc = std::min(j.colBlock, P - q0);
@@ -317,7 +317,7 @@ void indirect_task(void* ctx, int) {
   // ixp = ix + padLeft goes to phase ixp & 1, index ixp / 2.
   const index_t first = s.padLeft & 1;
   const index_t at0 = first * WH + s.padLeft / 2, at1 = (1 - first) * WH + (s.padLeft + 1) / 2;
-  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
+  for (index_t i; !stop_requested() && (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     const auto [b, g, unused, rb] = item_at(i, j.rowBlocks, 1, G);
     (void)unused;
     const index_t oy0 = rb * j.rowBlock, oy1 = std::min(s.oh, oy0 + j.rowBlock);
@@ -552,7 +552,7 @@ void gemmt_task(void* ctx, int t) {
   // Items from a shared counter: a thread slowed by other work on its core
   // takes fewer.
   (void)t;
-  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
+  for (index_t i; !stop_requested() && (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     // Items: (image, group) x pixel blocks x channel blocks; pjob numbers
     // the (image, group, pixel block) whose im2col^T an item uses.
     const auto [b, g, pb, cb] = item_at(i, j.coBlocks, j.pixBlocks, G);
@@ -859,7 +859,7 @@ void directt_task(void* ctx, int t) {
   // Items from a shared counter: a thread slowed by other work on its core
   // takes fewer.
   (void)t;
-  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
+  for (index_t i; !stop_requested() && (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     // Items: (image, group) x channel blocks x bands of output rows.
     const auto [b, g, cb, rb] = item_at(i, j.rowBlocks, j.coBlocks, G);
     const index_t co0 = cb * j.coBlock, nco = std::min(j.coBlock, mg - co0);
@@ -1000,7 +1000,7 @@ void direct_task(void* ctx, int) {
   const Kernels<T>& ck = current_kernels<T>();
   const index_t G = s.groups, cg = s.c / G, mg = s.cout / G;
   const index_t wstride = cg * s.kh * s.kw, P = s.oh * s.ow;
-  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
+  for (index_t i; !stop_requested() && (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     // Items: (image, group) x blocks of output channels x blocks of rows.
     const auto [b, g, cb, rb] = item_at(i, j.rowBlocks, j.coBlocks, G);
     const index_t c0 = cb * j.coBlock, c1 = std::min(mg, c0 + j.coBlock);
@@ -1203,7 +1203,7 @@ void wino_task(void* ctx, int) {
   const gemm::Kernels<T>& kern = gemm_kernels<T>();
   T *v, *m;
   if (!wino_buffers(j.cg, j.mg, j.rows * j.tw, &v, &m)) return;  // the caller's own were checked
-  for (index_t i; !j.failed.load(std::memory_order_relaxed) &&
+  for (index_t i; !j.failed.load(std::memory_order_relaxed) && !stop_requested() &&
                   (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     const index_t chunk = i % j.chunks, job = i / j.chunks;
     const index_t b = job / s.groups, g = job % s.groups;

@@ -425,7 +425,7 @@ void run_dynamic(void* ctx, int) {
   // whose buffer run_shared_b made sure of, then does them.
   T* ap = static_cast<T*>(thread_buffers().getA(sizeof(T) * std::size_t(j.MC * min_i(j.KC, g.k))));
   if (ap == nullptr) return;
-  for (index_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
+  for (index_t i; !stop_requested() && (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.items;) {
     const index_t step = i / j.nic, ic = (i % j.nic) * j.MC;
     const index_t jc = step / j.npc * j.NC, pc = step % j.npc * j.KC;
     const index_t nc = min_i(j.NC, g.n - jc), kc = min_i(j.KC, g.k - pc), mc = min_i(j.MC, g.m - ic);
@@ -709,6 +709,7 @@ void gemm_blocked(const Kernels<T>& kern, index_t m, index_t n, index_t k, T alp
       if (!directB) kern.packB(kc, nc, B + pc * brs + jc * bcs, brs, bcs, bp);
       const T* bsrc = B + pc * brs + jc;  // directB: the block in place
       for (index_t ic = 0; ic < m; ic += MC) {  // loop 3: rows of C
+        if (stop_requested()) return;  // async work cancelled (threadpool.h)
         const index_t mc = min_i(MC, m - ic);
         const T* ap = aBuf;
         if (Apacked != nullptr) {

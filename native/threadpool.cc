@@ -177,6 +177,10 @@ std::uint64_t slice_ns() { return static_cast<std::uint64_t>(worker_slice_ms()) 
 // async work, and their workers take the long slice too.
 thread_local bool t_long_slice = false;
 
+// The StopFlag of the calling thread's StopScope, or of the region this
+// pool worker is running tasks for (threadpool.h).
+thread_local const StopFlag* t_stop = nullptr;
+
 // region_: generation << 32 | kClosed | workers inside (see Pool).
 constexpr std::uint64_t kClosed = std::uint64_t{1} << 31;
 constexpr std::uint64_t kInsideMask = kClosed - 1;
@@ -212,6 +216,7 @@ class Pool {
     fn_ = fn;
     ctx_ = ctx;
     ntasks_ = ntasks;
+    stop_ = t_stop;
     next_.store(0, std::memory_order_relaxed);
     const int cpu = current_cpu();
     ownerCpu_.store(cpu, std::memory_order_relaxed);
@@ -255,6 +260,7 @@ class Pool {
   void (*fn_)(void*, int) = nullptr;
   void* ctx_ = nullptr;
   int ntasks_ = 0;
+  const StopFlag* stop_ = nullptr;  // the owner's (t_stop), for the region's tasks
   int workers_ = 0;  // started so far (only the region's owner changes it)
 
   // Per worker (index id - 1): what the owner needs to steer a sleeping
@@ -443,7 +449,9 @@ class Pool {
         tookPart = false;  // closed: the owner and others took every task
         continue;
       }
+      t_stop = stop_;
       runTasks(fn_, ctx_, ntasks_);
+      t_stop = nullptr;
       const std::uint64_t left = region_.fetch_sub(1, std::memory_order_acq_rel) - 1;
       if ((left & kClosed) != 0 && (left & kInsideMask) == 0) {
         pthread_mutex_lock(&mu_);  // the owner may be asleep waiting
@@ -556,6 +564,14 @@ const char* ignored_threads_env() {
 
 void set_num_threads(int n) {
   pool().numThreads.store(clamp_threads(n), std::memory_order_relaxed);
+}
+
+StopScope::StopScope(const StopFlag* flag) : saved_(t_stop) { t_stop = flag; }
+StopScope::~StopScope() { t_stop = saved_; }
+
+bool stop_requested() {
+  const StopFlag* f = t_stop;
+  return f != nullptr && f->requested();
 }
 
 void parallel_run(int ntasks, void (*fn)(void*, int), void* ctx) {

@@ -64,6 +64,35 @@ void set_num_threads(int n);
 // throw.
 void parallel_run(int ntasks, void (*fn)(void* ctx, int t), void* ctx);
 
+// Stopping a call's work early (async jobs: async.h's Cancellation derives
+// from StopFlag). While a StopScope lives on a thread, stop_requested()
+// reports its flag there and in the pool tasks of the regions that thread
+// starts; elsewhere it is false. The kernels' loops that take independent
+// items from a shared counter (gemm.cc, conv.cc) poll it before taking the
+// next item and stop taking any once it is true: every item taken is still
+// finished, so no thread waits for one that was never taken; the output
+// then holds unspecified values. Loops that do not poll run to the end.
+class StopFlag {
+ public:
+  virtual bool requested() const = 0;
+
+ protected:
+  ~StopFlag() = default;
+};
+
+class StopScope {
+ public:
+  explicit StopScope(const StopFlag* flag);
+  ~StopScope();
+  StopScope(const StopScope&) = delete;
+  StopScope& operator=(const StopScope&) = delete;
+
+ private:
+  const StopFlag* saved_;
+};
+
+bool stop_requested();
+
 // If the calling thread runs on `cpu` (sched_getcpu) and may run on others,
 // moves it to one of those now: its affinity is narrowed to exclude `cpu`
 // (the kernel migrates a running thread out of a mask it no longer fits)

@@ -403,6 +403,65 @@ describe('AbortSignal', () => {
     expect(out.subarray((batch - 1) * m * n).every(Number.isNaN)).toBe(true);
   });
 
+  // One large job, aborted as soon as a thread has picked it up, stops
+  // between its work items (threadpool.h: StopScope), so most of `out` is
+  // never finished. Before, only a batched matmul stopped (and only between
+  // batches): these jobs ran to the end. `finished` counts the output
+  // elements that hold their final value.
+  const stoppedEarly = async (launch: (token: object) => Promise<boolean>, out: Float32Array,
+    finished: (v: number) => boolean): Promise<void> => {
+    out.fill(NaN);
+    const s0 = stats();
+    const token = {};
+    const p = launch(token);
+    while (stats().started === s0.started) await new Promise((r) => setImmediate(r));
+    binding.abortAsync(token);
+    expect(await p).toBe(false);
+    await drained();
+    expect(stats().stopped - s0.stopped).toBe(1);
+    let done = 0;
+    for (const v of out) if (finished(v)) done++;
+    expect(done).toBeLessThan(out.length / 2);
+  };
+
+  it('native: a running single matmul stops between the GEMM\'s blocks', async () => {
+    // 2048 x 8192 by 8192 x 2048 (34 G multiply-adds; ~0.2 s here), of
+    // ones: an element is finished when it holds 8192 (the GEMM adds its
+    // depth blocks in order, so a partial sum is smaller).
+    const m = 2048, k = 8192;
+    const A = new Float32Array(m * k).fill(1), off = new Float64Array(1);
+    const out = new Float32Array(m * m);
+    await stoppedEarly((token) => binding.matmulAsync(token, A, A, out, m, k, m, off, off), out, (v) => v === k);
+  });
+
+  it('native: a running conv2d stops between its work items, on every path a large layer takes', async () => {
+    // 64 -> 64 channels on 56^2 (direct-t), 1x1 (the pointwise GEMM), 7x7
+    // stride 2 on 3 channels (the implicit GEMM) and 512 on 7^2 (gemm-t),
+    // in batches: 1.9-3.7 G multiply-adds each. An element is finished once
+    // written (not NaN).
+    const cases: Array<[number[], number[], number, number]> = [
+      [[32, 64, 56, 56], [64, 64, 3, 3], 1, 1],
+      [[4, 1024, 28, 28], [1024, 1024, 1, 1], 1, 0],
+      [[16, 3, 224, 224], [64, 3, 7, 7], 2, 3],
+      [[32, 512, 7, 7], [512, 512, 3, 3], 1, 1],
+    ];
+    // One thread, so the JS thread, which aborts, has a core of its own
+    // (the matmul above stops its pool workers too).
+    const before = binding.getNumThreads();
+    binding.setNumThreads(1);
+    try {
+      for (const [xs, ws, st, pad] of cases) {
+        const x = new Float32Array(xs.reduce((a, b) => a * b)).fill(0.5), w = new Float32Array(ws.reduce((a, b) => a * b)).fill(0.25);
+        const oh = Math.floor((xs[2] + 2 * pad - ws[2]) / st) + 1, ow = Math.floor((xs[3] + 2 * pad - ws[3]) / st) + 1;
+        const out = new Float32Array(xs[0] * ws[0] * oh * ow);
+        await stoppedEarly((token) => binding.conv2dAsync(token, x, w, null, out, xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3],
+          st, st, pad, pad, pad, pad, 1, 1, 1, null, null), out, (v) => !Number.isNaN(v));
+      }
+    } finally {
+      binding.setNumThreads(before);
+    }
+  });
+
   it('one listener per signal, removed when the last call on it settles (resolved, rejected or aborted); one signal serves many calls', async () => {
     const ac = new AbortController();
     const { signal } = ac;

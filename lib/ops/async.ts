@@ -23,8 +23,9 @@ export interface AsyncOptions {
    * Aborting rejects the Promise with a DOMException named 'AbortError'
    * whose `cause` is `signal.reason`: at once if the signal is already
    * aborted, else as soon as it fires. Work that has not started is then
-   * skipped; a running matmul stops before its next batch, a running conv2d
-   * finishes in the background (its result is dropped). With an `out`
+   * skipped; a running matmul or conv2d stops between its blocks of work
+   * (each thread finishes the block it holds), a running pooling finishes in
+   * the background (its result is dropped). With an `out`
    * tensor, a job that is already running is waited for instead: the
    * Promise rejects once nothing writes to `out` any more (its contents are
    * then unspecified; a job that never started leaves it untouched).
@@ -205,7 +206,7 @@ let exitHooked = false;
 /**
  * process.exit() waits for libuv's queued work: when it is called, this
  * environment's jobs on libuv's pool are skipped if they have not started,
- * and running matmuls stop before their next batch.
+ * and running matmuls and conv2d calls stop between their blocks of work.
  */
 function hookExit(): void {
   exitHooked = true;
