@@ -256,7 +256,9 @@ MatmulArgs parseMatmulArgs(napi_env env, const napi_value* argv, size_t argc) {
 }
 // The async variant's arguments start at `first`.
 MatmulArgs parseMatmulArgs(const Napi::CallbackInfo& info, size_t first) {
-  if (info.Length() != first + kMatmulArgc) throwType(info.Env(), "matmul: expected 8 arguments");
+  if (info.Length() != first + kMatmulArgc) {
+    throwType(info.Env(), "matmul: expected " + std::to_string(first + kMatmulArgc) + " arguments");
+  }
   napi_value argv[kMatmulArgc];
   for (size_t i = 0; i < kMatmulArgc; ++i) argv[i] = info[first + i];
   return parseMatmulArgs(info.Env(), argv, kMatmulArgc);
@@ -380,6 +382,20 @@ bool readPackArg(napi_env env, napi_value value, const char* name, const char* m
   return true;
 }
 
+// conv2d's out must not lie in a packed buffer it reads (the kernel would
+// overwrite weights it has yet to read, and the layer's packing for good).
+void requireOutsidePack(napi_env env, const Conv2dArgs& a, const PackArg& p, const char* name) {
+  const std::size_t elem = a.dtype == DType::f32 ? sizeof(float) : sizeof(double);
+  const ntensor::Conv2dShape& s = a.shape;
+  // The out length was checked against these sizes (no overflow).
+  const auto* o = static_cast<const uint8_t*>(a.out);
+  const std::size_t outBytes = elem * std::size_t(s.n * s.cout * s.oh * s.ow);
+  const uint8_t* base = p.data - p.offset;
+  if (o != nullptr && base != nullptr && outBytes > 0 && p.bytes > 0 && o < base + p.bytes && base < o + outBytes) {
+    throwRange(env, std::string("conv2d: output 'out' overlaps input '") + name + "'");
+  }
+}
+
 // The arguments of conv2dPack and conv2dWinogradPack, (weight, cout, k,
 // groups) with k named `kName`, checked: groups divides cout, and weight
 // holds cout * k * kScale elements.
@@ -428,6 +444,7 @@ napi_value ConvPack(napi_env env, napi_callback_info cbinfo) {
 const void* parsePacked(napi_env env, napi_value value, const Conv2dArgs& a) {
   PackArg p;
   if (!readPackArg(env, value, "packed", "conv2dPack", p)) return nullptr;
+  requireOutsidePack(env, a, p, "packed");
   const ntensor::Conv2dShape& s = a.shape;
   const index_t k = (s.c / s.groups) * s.kh * s.kw;
   if (p.header[1] != s.cout || p.header[2] != k || p.header[3] != s.groups) {
@@ -494,6 +511,7 @@ napi_value ConvWinogradPack(napi_env env, napi_callback_info cbinfo) {
 const void* parseWinograd(napi_env env, napi_value value, const Conv2dArgs& a) {
   PackArg p;
   if (!readPackArg(env, value, "winograd", "conv2dWinogradPack", p)) return nullptr;
+  requireOutsidePack(env, a, p, "winograd");
   const ntensor::Conv2dShape& s = a.shape;
   const index_t cg = s.c / s.groups;
   if ((p.header[0] & ~kLayoutBits) != kWinogradTag || p.header[1] != s.cout || p.header[2] != cg * s.kh * s.kw ||
@@ -568,6 +586,13 @@ Conv2dArgs parseConv2dArgs(napi_env env, const napi_value* argv, size_t argc, bo
   }
   // Every size is at most 2^53, so these sums and products of two stay far
   // inside int64; larger products go through mul().
+  // PyTorch's rule (lib/ops/conv.ts): an image without pixels only in an
+  // empty batch or without channels, so the kernels never index into an
+  // input that has no elements.
+  if ((s.h == 0 || s.w == 0) && s.n > 0 && s.c > 0) {
+    throwRange(env, "conv2d: argument 'input' has images with channels but no pixels (h = " + std::to_string(s.h) +
+                        ", w = " + std::to_string(s.w) + "): only zero batch or zero channel inputs may be empty");
+  }
   const index_t ph = s.h + s.padTop + s.padBottom, pw = s.w + s.padLeft + s.padRight;
   const index_t ekh = mul(env, op, s.dilationH, s.kh - 1) + 1;
   const index_t ekw = mul(env, op, s.dilationW, s.kw - 1) + 1;
@@ -594,7 +619,8 @@ Conv2dArgs parseConv2dArgs(napi_env env, const napi_value* argv, size_t argc, bo
 Conv2dArgs parseConv2dArgs(const Napi::CallbackInfo& info, size_t first) {
   const size_t n = info.Length();
   if (n < first + kConv2dArgc || n > first + kConv2dArgc + 2) {
-    throwType(info.Env(), "conv2d: expected 20 arguments");
+    throwType(info.Env(), "conv2d: expected " + std::to_string(first + kConv2dArgc) + " to " +
+                              std::to_string(first + kConv2dArgc + 2) + " arguments");
   }
   napi_value argv[kConv2dArgc];
   for (size_t i = 0; i < kConv2dArgc; ++i) argv[i] = info[first + i];
@@ -747,6 +773,12 @@ Pool2dArgs parsePool2dArgs(const Napi::CallbackInfo& info, size_t first, PoolKin
   s.oh = poolOutputSize(env, op, s.h, s.kh, s.strideH, s.padH, s.dilationH, ceilMode);
   s.ow = poolOutputSize(env, op, s.w, s.kw, s.strideW, s.padW, s.dilationW, ceilMode);
   if (s.oh < 1 || s.ow < 1) throwRange(env, std::string(op) + ": output size is too small");
+  // As the public API (PyTorch's "Expected 3D or 4D ... tensor"): an image
+  // needs pixels, else every window lies in the padding.
+  if ((s.h == 0 || s.w == 0) && s.n > 0 && s.c > 0) {
+    throwRange(env, std::string(op) + ": argument 'input' has images with channels but no pixels (h = " +
+                        std::to_string(s.h) + ", w = " + std::to_string(s.w) + ")");
+  }
   requireLength(env, op, "input", x,
                 mul(env, op, mul(env, op, s.n, s.c), mul(env, op, s.h, s.w)));
   const index_t outLen = mul(env, op, mul(env, op, s.n, s.c), mul(env, op, s.oh, s.ow));

@@ -121,12 +121,41 @@ void deleteToken(napi_env, void* data, void*) {
 
 }  // namespace
 
+// Whether `v` (a typed array or an ArrayBuffer; anything else: no) lives on
+// a resizable ArrayBuffer. Node-API cannot ask, so the buffer's own
+// `resizable` getter is read (undefined before Node 20: not resizable).
+bool onResizableBuffer(Napi::Env env, const Napi::Value& v) {
+  napi_value buffer = v;
+  bool isTyped = false, isBuffer = false;
+  if (napi_is_typedarray(env, v, &isTyped) != napi_ok) return false;
+  if (isTyped) {
+    if (napi_get_typedarray_info(env, v, nullptr, nullptr, nullptr, &buffer, nullptr) != napi_ok) return false;
+  } else if (napi_is_arraybuffer(env, v, &isBuffer) != napi_ok || !isBuffer) {
+    return false;
+  }
+  napi_value flag;
+  bool resizable = false;
+  if (napi_get_named_property(env, buffer, "resizable", &flag) != napi_ok) return false;
+  napi_valuetype type = napi_undefined;
+  if (napi_typeof(env, flag, &type) != napi_ok || type != napi_boolean) return false;
+  return napi_get_value_bool(env, flag, &resizable) == napi_ok && resizable;
+}
+
 Napi::Value Queue(Napi::Env env, const char* op, const Ref<EnvState>& state,
                   std::unique_ptr<Kernel> kernel, std::initializer_list<Napi::Value> keep,
                   Napi::Value token) {
   if (keep.size() > kMaxKeep) {
     // A buffer the kernel reads must stay referenced: never drop one.
     throw Napi::Error::New(env, std::string(op) + ": internal error, more buffers to keep than kMaxKeep");
+  }
+  // A resizable buffer could shrink (its pages unmapped) while the kernel
+  // reads or writes it on another thread: refused, as the TypeScript layer
+  // refuses such an out and copies such an input before it gets here.
+  for (const Napi::Value& v : keep) {
+    if (onResizableBuffer(env, v)) {
+      throw Napi::TypeError::New(env, std::string(op) + ": an async call cannot use a typed array on a resizable ArrayBuffer " +
+                                          "(it could shrink while the kernel runs); copy it first");
+    }
   }
   const bool hasToken = !(token.IsNull() || token.IsUndefined());
   if (hasToken && !token.IsObject()) {

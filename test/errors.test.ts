@@ -730,3 +730,65 @@ describe('ntensor over a SharedArrayBuffer', () => {
     expect(Array.from(out)).toEqual([0, 0, 0, 0]);
   });
 });
+
+describe('the raw binding where a fuzz of it under ASan and UBSan found gaps', () => {
+  type Resizable = ArrayBuffer & { resize(n: number): void };
+  const resizable = (bytes: number): Resizable =>
+    new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable)(bytes, { maxByteLength: bytes });
+
+  it('async calls refuse typed arrays on a resizable ArrayBuffer (shrinking one while its job ran killed the process)', async () => {
+    const s0 = binding._asyncStats();
+    const out = new Float32Array(resizable(256));
+    const x = new Float32Array(resizable(256));
+    const m = (a: Float32Array, o: Float32Array): Promise<boolean> => binding.matmulAsync(null, a, new Float32Array(64), o, 8, 8, 8, off(0), off(0));
+    expectError(() => m(new Float32Array(64), out), TypeError, 'matmul', 'resizable');
+    expectError(() => m(x, new Float32Array(64)), TypeError, 'matmul', 'resizable');
+    const c = (input: Float32Array, o: Float32Array): Promise<boolean> =>
+      binding.conv2dAsync(null, input, new Float32Array(9), null, o, 1, 1, 8, 8, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    expectError(() => c(x, new Float32Array(64)), TypeError, 'conv2d', 'resizable');
+    expectError(() => c(new Float32Array(64), out), TypeError, 'conv2d', 'resizable');
+    expectError(() => binding.maxPool2dAsync(null, x, new Float32Array(16), 1, 1, 8, 8, 2, 2, 2, 2, 0, 0, 1, 1, false, true, 0),
+      TypeError, 'maxPool2d', 'resizable');
+    expect(binding._asyncStats().queued).toBe(s0.queued); // nothing was queued
+    // The sync calls take them: JS cannot resize a buffer while they run.
+    binding.matmul(x, new Float32Array(64), new Float32Array(64), 8, 8, 8, off(0), off(0));
+    // And the wrong argument counts name the async call's own.
+    expectError(() => (binding.matmulAsync as AnyFn)(null), TypeError, 'matmul: expected 9 arguments');
+    expectError(() => (binding.conv2dAsync as AnyFn)(null), TypeError, 'conv2d: expected 21 to 23 arguments');
+  });
+
+  it('conv2d and pooling refuse images with channels but no pixels, as the public API (the kernels indexed into an empty input)', () => {
+    // 1 image, 4 channels, 3 x 0 pixels, padding 2: an output of 16 x 3 x 1 from padding alone.
+    const out = new Float64Array(48).fill(7);
+    expectError(() => binding.conv2d(new Float64Array(0), new Float64Array(16 * 4 * 9), null, out, 1, 4, 3, 0, 16, 3, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1),
+      RangeError, 'conv2d', "'input'", 'no pixels');
+    expect(out.every((v) => v === 7)).toBe(true);
+    // No images, or no channels: still fine (nothing to read).
+    binding.conv2d(new Float64Array(0), new Float64Array(16 * 4 * 9), null, new Float64Array(0), 0, 4, 3, 0, 16, 3, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1);
+    const pooled = new Float32Array(1).fill(7);
+    for (const fn of [binding.avgPool2d, binding.maxPool2d]) {
+      expectError(() => fn(new Float32Array(0), pooled, 1, 1, 0, 1, 2, 1, 2, 1, 1, 0, 1, 1, true, false, 0), RangeError, 'Pool2d', "'input'", 'no pixels');
+    }
+    expect(pooled[0]).toBe(7);
+  });
+
+  it('conv2d refuses an out inside the packed weights it reads (it wrote into them, and later calls used the damage)', () => {
+    const w = new Float32Array(64 * 640 * 9).map((_, i) => Math.sin(i));
+    const x = new Float32Array(640 * 49).map((_, i) => Math.cos(i));
+    const sizes = new Float64Array([1, 640, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    const packed = binding.conv2dPack(w, 64, 5760, 1);
+    const want = new Float32Array(64 * 49);
+    binding.conv2d(x, w, null, want, sizes);
+    if (packed === null) return; // no packing on this ISA
+    const before = new Uint8Array(packed).slice();
+    expectError(() => binding.conv2d(x, w, null, new Float32Array(packed, 64, 64 * 49), sizes, packed), RangeError, 'conv2d', "'packed'");
+    expect(Buffer.compare(new Uint8Array(packed), before)).toBe(0);
+    const got = new Float32Array(64 * 49);
+    binding.conv2d(x, w, null, got, sizes, packed);
+    expect(Buffer.compare(Buffer.from(got.buffer), Buffer.from(want.buffer))).toBe(0);
+    const wino = binding.conv2dWinogradPack(w, 64, 640, 1);
+    if (wino !== null) {
+      expectError(() => binding.conv2d(x, w, null, new Float32Array(wino, 64, 64 * 49), sizes, null, wino), RangeError, 'conv2d', "'winograd'");
+    }
+  });
+});

@@ -242,6 +242,8 @@ function conv2dModel(args: unknown[]): Verdict {
     const d = names.map((nm, i) => BigInt(checkSize(args[4 + i], nm, mins[i])));
     const [N, C, H, W, CO, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, G] = d;
     if (C % G !== 0n || CO % G !== 0n) invalid('groups does not divide c and cout');
+    // PyTorch's rule: no pixels only with no images or no channels.
+    if ((H === 0n || W === 0n) && N > 0n && C > 0n) invalid('images with channels but no pixels');
     const ph = H + PT + PB, pw = W + PL + PR;
     const ekh = mulChecked(DH, KH - 1n, 'dilationH*(kh-1)') + 1n, ekw = mulChecked(DW, KW - 1n, 'dilationW*(kw-1)') + 1n;
     if (ph < ekh || pw < ekw) invalid('kernel larger than padded input');
@@ -360,6 +362,10 @@ function beginCheck(op: Op, async: boolean, args: unknown[], reference: () => nu
   let verdict = op === 'matmul' ? matmulModel(args) : conv2dModel(args);
   fc.pre(verdict.kind === 'invalid' || emptyOutputWork(op, args) <= 2 ** 20);
   if (async && !(token === null || token === undefined || typeof token === 'object')) verdict = { kind: 'invalid', why: `token ${String(token)}` };
+  // An async call refuses a resizable buffer (it could shrink while the kernel runs; native/async.cc).
+  if (async && verdict.kind !== 'invalid' && args.some((a) => isFloat(a) && (a.buffer as { resizable?: boolean }).resizable === true)) {
+    verdict = { kind: 'invalid', why: 'a resizable buffer in an async call' };
+  }
   stats[name].calls++;
   stats[name][verdict.kind]++;
   const out = args[op === 'matmul' ? 2 : 3];
