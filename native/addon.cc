@@ -123,7 +123,8 @@ index_t getIndex(const Napi::CallbackInfo& info, size_t i, const char* op,
 index_t mul(Napi::Env env, const char* op, index_t a, index_t b) {
   index_t r;
   if (__builtin_mul_overflow(a, b, &r) || r > (index_t(1) << 53)) {
-    throwRange(env, std::string(op) + ": sizes overflow");
+    throwRange(env, std::string(op) + ": the size arguments overflow: " + std::to_string(a) + " x " + std::to_string(b) +
+                        " is past 2^53");
   }
   return r;
 }
@@ -411,7 +412,10 @@ PackCall parsePackCall(napi_env env, napi_callback_info cbinfo, const char* op, 
   if (argc != 4) throwType(env, std::string(op) + ": expected 4 arguments");
   PackCall c{getArray(env, argv[0], op, "weight"), getIndex(env, argv[1], op, "cout", 1),
              getIndex(env, argv[2], op, kName, 1), getIndex(env, argv[3], op, "groups", 1)};
-  if (c.cout % c.groups != 0) throwRange(env, std::string(op) + ": groups must divide cout");
+  if (c.cout % c.groups != 0) {
+    throwRange(env, std::string(op) + ": argument 'groups' (" + std::to_string(c.groups) + ") must divide 'cout' (" +
+                        std::to_string(c.cout) + ")");
+  }
   requireLength(env, op, "weight", c.wt, mul(env, op, mul(env, op, c.cout, c.k), kScale));
   return c;
 }
@@ -597,7 +601,9 @@ Conv2dArgs parseConv2dArgs(napi_env env, const napi_value* argv, size_t argc, bo
   const index_t ekh = mul(env, op, s.dilationH, s.kh - 1) + 1;
   const index_t ekw = mul(env, op, s.dilationW, s.kw - 1) + 1;
   if (ph < ekh || pw < ekw) {
-    throwRange(env, "conv2d: kernel size can't be greater than the padded input size");
+    throwRange(env, "conv2d: the dilated kernel (" + std::to_string(ekh) + " x " + std::to_string(ekw) +
+                        ", from 'kh', 'kw', 'dilationH', 'dilationW') can't be greater than the padded input (" +
+                        std::to_string(ph) + " x " + std::to_string(pw) + ", from 'h', 'w' and the padding)");
   }
   s.oh = (ph - ekh) / s.strideH + 1;
   s.ow = (pw - ekw) / s.strideW + 1;
@@ -765,14 +771,17 @@ Pool2dArgs parsePool2dArgs(const Napi::CallbackInfo& info, size_t first, PoolKin
     s.countIncludePad = true;
     s.divisor = 0;
   } else if (s.dilationH != 1 || s.dilationW != 1) {
-    throwRange(env, std::string(op) + ": dilation must be 1");
+    throwRange(env, std::string(op) + ": arguments 'dilationH' and 'dilationW' must be 1 (average pooling has no dilation)");
   }
   if (s.padH > s.kh / 2 || s.padW > s.kw / 2) {
-    throwRange(env, std::string(op) + ": pad should be at most half of kernel size");
+    throwRange(env, std::string(op) + ": pad should be at most half of kernel size (arguments 'padH', 'padW' against 'kh', 'kw')");
   }
   s.oh = poolOutputSize(env, op, s.h, s.kh, s.strideH, s.padH, s.dilationH, ceilMode);
   s.ow = poolOutputSize(env, op, s.w, s.kw, s.strideW, s.padW, s.dilationW, ceilMode);
-  if (s.oh < 1 || s.ow < 1) throwRange(env, std::string(op) + ": output size is too small");
+  if (s.oh < 1 || s.ow < 1) {
+    throwRange(env, std::string(op) + ": output size is too small (" + std::to_string(s.oh) + " x " + std::to_string(s.ow) +
+                        " from 'h', 'w', the kernel, stride, padding and dilation)");
+  }
   // As the public API (PyTorch's "Expected 3D or 4D ... tensor"): an image
   // needs pixels, else every window lies in the padding.
   if ((s.h == 0 || s.w == 0) && s.n > 0 && s.c > 0) {

@@ -104,7 +104,7 @@ describe('weights packed ahead for gemm-t (native conv2dPack)', () => {
     expect(call(detached)).toThrow(RangeError);
     // The conv2dPack call checks its own arguments.
     expect(() => binding.conv2dPack(w.data, s.co + 1, kOf(s), 1)).toThrow(RangeError);
-    expect(() => binding.conv2dPack(w.data, s.co, kOf(s), 3)).toThrow(/groups must divide cout/);
+    expect(() => binding.conv2dPack(w.data, s.co, kOf(s), 3)).toThrow(/argument 'groups' \(\d+\) must divide 'cout'/);
     expect(() => binding.conv2dPack(w.data, 0, kOf(s), 1)).toThrow(RangeError);
   });
 });

@@ -436,7 +436,7 @@ describe('errors as PyTorch gives them', () => {
     expect(() => call('maxPool2d', { ceil: 1 })).toThrow(/^maxPool2d: argument 'ceilMode' must be a boolean/);
     expect(() => call('avgPool2d', { inc: undefined })).toThrow(/^avgPool2d: argument 'countIncludePad' must be a boolean/);
     expect(() => call('avgPool2d', { div: 0.5 })).toThrow(/^avgPool2d: argument 'divisor' must be an integer/);
-    expect(() => call('avgPool2d', { dh: 2, outLen: 2 * 3 * 2 * 2 })).toThrow(/^avgPool2d: dilation must be 1/);
+    expect(() => call('avgPool2d', { dh: 2, outLen: 2 * 3 * 2 * 2 })).toThrow(/^avgPool2d: arguments 'dilationH' and 'dilationW' must be 1/);
     expect(() => call('maxPool2d', { dh: 0 })).toThrow(RangeError);
     // more padding than half the window (the JS layer refuses it first)
     expect(() => call('avgPool2d', { pad: 1, outLen: 2 * 3 * 4 * 3 })).not.toThrow();
