@@ -1,6 +1,4 @@
 // The one source of truth for dtypes: each name maps to its typed array.
-import { constants as bufferConstants } from 'node:buffer';
-
 import { native } from './native';
 
 export type DType = 'float32' | 'float64';
@@ -109,15 +107,6 @@ export function allocateOwn<D extends DType>(dtype: D, length: number, op?: stri
     if (op === undefined || !(err instanceof RangeError)) throw err;
     throw new RangeError(`${op}: cannot allocate a ${dtype} tensor of ${length} elements (${err.message})`, { cause: err });
   }
-}
-
-/**
- * Throws allocateOwn's RangeError when no typed array can have `length`
- * elements (a deferred output's size, checked when the op is called:
- * ops/out.ts, LaterOutput). Memory can still run out when it is allocated.
- */
-export function checkAllocatable(dtype: DType, length: number, op: string): void {
-  if (!(Number.isSafeInteger(length) && length >= 0 && length <= bufferConstants.MAX_LENGTH)) allocateOwn(dtype, length, op);
 }
 
 /** Outputs of at least this many bytes come from allocateOutput's uninitialised path. */

@@ -1,6 +1,6 @@
 // The `out` option (PyTorch's `out=`): the caller's tensor receives the
 // result instead of a new one. Shared by matmul, conv2d and their async twins.
-import { DType, FloatArray, allocateOutput, allocateOwn, checkAllocatable, isPooled } from '../dtype';
+import { DType, FloatArray, allocateOutput, allocateOwn, isPooled } from '../dtype';
 import { fmt } from '../shape';
 import { Tensor, adopt, checkTensor } from '../tensor';
 
@@ -43,10 +43,12 @@ export function wantsOut(out: unknown): boolean {
 }
 
 /**
- * A new output not allocated yet: an async job's (ops/async.ts) is
- * allocated when the job starts, so jobs waiting for a slot hold no output
- * memory. Until then the plan's `out` is an empty array.
+ * A new output not allocated yet: an async job's (ops/async.ts) of at most
+ * DEFER_MAX_BYTES is allocated when the job starts, so jobs waiting for a
+ * slot hold no output memory. Until then the plan's `out` is an empty array.
  */
+export const DEFER_MAX_BYTES = 2 ** 30;
+
 export interface LaterOutput {
   dtype: DType;
   length: number;
@@ -71,8 +73,10 @@ export interface Destination {
 export function destination(op: string, outOption: unknown, dtype: DType, shape: readonly number[], length: number,
   writesAll: boolean, inputs: ReadonlyArray<readonly [string, FloatArray | null]>, defer = false): Destination {
   if (!wantsOut(outOption)) {
-    if (defer) {
-      checkAllocatable(dtype, length, op);
+    // Up to DEFER_MAX_BYTES: a larger output is allocated at the call, so
+    // that a size the process cannot hold fails there, with the sync op's
+    // RangeError (how large a typed array may be depends on the Node version).
+    if (defer && (dtype === 'float64' ? 8 : 4) * length <= DEFER_MAX_BYTES) {
       return { out: emptyOf(dtype), target: null, zero: false, later: { dtype, length, writesAll } };
     }
     return { out: allocateOutput(dtype, length, op, writesAll), target: null, zero: false, later: null };
