@@ -25,7 +25,7 @@ export function checkDType(op: string, value: unknown): DType {
 }
 
 /** Bytes of `length` elements of `dtype`. */
-function byteLengthOf(dtype: DType, length: number): number {
+export function byteLengthOf(dtype: DType, length: number): number {
   return dtype === 'float64' ? 8 * length : 4 * length;
 }
 

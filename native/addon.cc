@@ -156,6 +156,16 @@ void requireDisjoint(Napi::Env env, const char* op, const char* outName,
   }
 }
 
+// PyTorch's rule for conv2d and pooling (lib/ops/conv.ts, pool.ts): images
+// without pixels only in an empty batch or without channels, so no kernel
+// indexes into an input that has no elements.
+void requirePixels(Napi::Env env, const char* op, index_t n, index_t c, index_t h, index_t w) {
+  if ((h == 0 || w == 0) && n > 0 && c > 0) {
+    throwRange(env, std::string(op) + ": argument 'input' has images with channels but no pixels (h = " +
+                        std::to_string(h) + ", w = " + std::to_string(w) + "): only zero batch or zero channel inputs may be empty");
+  }
+}
+
 // ---- matmul: a parse step and a run step, as conv2d's below. ----
 
 // matmul(a, b, out, m, k, n, aOffsets, bOffsets): 8 arguments from `first`
@@ -265,15 +275,15 @@ MatmulArgs parseMatmulArgs(const Napi::CallbackInfo& info, size_t first) {
   return parseMatmulArgs(info.Env(), argv, kMatmulArgc);
 }
 
-// The GEMMs of a parsed matmul. With a cancel (the async variant) it checks
-// before each batch and returns false, leaving the rest of out unspecified,
-// once cancellation is requested; otherwise it returns true. (Inside a
-// batch the GEMM polls the caller's StopScope, threadpool.h.)
-bool runMatmul(const MatmulArgs& p, const ntensor::async::Cancellation* cancel = nullptr) {
+// The GEMMs of a parsed matmul. In a StopScope (the async variant,
+// threadpool.h) it checks before each batch, as the GEMM does between its
+// blocks, and returns false, leaving the rest of out unspecified, once a stop
+// is requested; otherwise it returns true.
+bool runMatmul(const MatmulArgs& p) {
   const index_t m = p.m, k = p.k, n = p.n, cSize = m * n;
   const index_t* offsets = p.offsets();
   for (index_t i = 0; i < p.batch; ++i) {
-    if (cancel != nullptr && cancel->requested()) return false;
+    if (ntensor::stop_requested()) return false;
     const index_t oa = offsets[2 * i], ob = offsets[2 * i + 1];
     if (p.dtype == DType::f32) {
       ntensor::gemm_f32(false, false, m, n, k, 1.0f, static_cast<const float*>(p.a) + oa, k,
@@ -390,11 +400,10 @@ void requireOutsidePack(napi_env env, const Conv2dArgs& a, const PackArg& p, con
   const ntensor::Conv2dShape& s = a.shape;
   // The out length was checked against these sizes (no overflow).
   const auto* o = static_cast<const uint8_t*>(a.out);
-  const std::size_t outBytes = elem * std::size_t(s.n * s.cout * s.oh * s.ow);
   const uint8_t* base = p.data - p.offset;
-  if (o != nullptr && base != nullptr && outBytes > 0 && p.bytes > 0 && o < base + p.bytes && base < o + outBytes) {
-    throwRange(env, std::string("conv2d: output 'out' overlaps input '") + name + "'");
-  }
+  const Array out{a.out, 0, o, o == nullptr ? o : o + elem * std::size_t(s.n * s.cout * s.oh * s.ow), a.dtype};
+  const Array pack{nullptr, 0, base, base == nullptr ? base : base + p.bytes, a.dtype};
+  requireDisjoint(env, "conv2d", "out", out, name, pack);
 }
 
 // The arguments of conv2dPack and conv2dWinogradPack, (weight, cout, k,
@@ -590,13 +599,7 @@ Conv2dArgs parseConv2dArgs(napi_env env, const napi_value* argv, size_t argc, bo
   }
   // Every size is at most 2^53, so these sums and products of two stay far
   // inside int64; larger products go through mul().
-  // PyTorch's rule (lib/ops/conv.ts): an image without pixels only in an
-  // empty batch or without channels, so the kernels never index into an
-  // input that has no elements.
-  if ((s.h == 0 || s.w == 0) && s.n > 0 && s.c > 0) {
-    throwRange(env, "conv2d: argument 'input' has images with channels but no pixels (h = " + std::to_string(s.h) +
-                        ", w = " + std::to_string(s.w) + "): only zero batch or zero channel inputs may be empty");
-  }
+  requirePixels(env, op, s.n, s.c, s.h, s.w);
   const index_t ph = s.h + s.padTop + s.padBottom, pw = s.w + s.padLeft + s.padRight;
   const index_t ekh = mul(env, op, s.dilationH, s.kh - 1) + 1;
   const index_t ekw = mul(env, op, s.dilationW, s.kw - 1) + 1;
@@ -782,12 +785,7 @@ Pool2dArgs parsePool2dArgs(const Napi::CallbackInfo& info, size_t first, PoolKin
     throwRange(env, std::string(op) + ": output size is too small (" + std::to_string(s.oh) + " x " + std::to_string(s.ow) +
                         " from 'h', 'w', the kernel, stride, padding and dilation)");
   }
-  // As the public API (PyTorch's "Expected 3D or 4D ... tensor"): an image
-  // needs pixels, else every window lies in the padding.
-  if ((s.h == 0 || s.w == 0) && s.n > 0 && s.c > 0) {
-    throwRange(env, std::string(op) + ": argument 'input' has images with channels but no pixels (h = " +
-                        std::to_string(s.h) + ", w = " + std::to_string(s.w) + ")");
-  }
+  requirePixels(env, op, s.n, s.c, s.h, s.w);
   requireLength(env, op, "input", x,
                 mul(env, op, mul(env, op, s.n, s.c), mul(env, op, s.h, s.w)));
   const index_t outLen = mul(env, op, mul(env, op, s.n, s.c), mul(env, op, s.oh, s.ow));
@@ -872,8 +870,8 @@ class NtensorAddon : public Napi::Addon<NtensorAddon> {
     return ntensor::async::Queue(
         info.Env(), "matmul", async_,
         ntensor::async::MakeKernel([args = std::move(args)](const ntensor::async::Cancellation& c) {
-          const ntensor::StopScope scope(&c);  // the GEMM stops between its blocks too
-          return runMatmul(args, &c) && !c.requested();
+          const ntensor::StopScope scope(&c);  // between batches and the GEMM's blocks
+          return runMatmul(args) && !c.requested();
         }),
         {info[1], info[2], info[3]}, info[0]);
   }

@@ -675,8 +675,7 @@ void indirect_tile(index_t kc, const float* a, const float* const* rows, index_t
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(av, b[v], acc[i][v]);
     }
   }
-  const int last = nr - 16 * (NV - 1);  // columns in the last vector, 1..16
-  const __mmask16 m = last >= 16 ? __mmask16(0xffff) : __mmask16((1u << last) - 1);
+  const __mmask16 m = F32::lanes(0, nr - 16 * (NV - 1));  // the last vector's columns, 1..16
 #pragma GCC unroll 16
   for (int i = 0; i < RM; ++i) {
     if (i >= mr) break;

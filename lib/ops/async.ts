@@ -14,7 +14,7 @@ import {
   prepareCorr2dMultiInOut1x1, runConv2dPlan,
 } from './conv';
 import { MATMUL_KEYS, MatmulOptions, MatmulPlan, prepareMatmul, runMatmulPlan } from './matmul';
-import { LaterOutput, allocateLater, resultOf } from './out';
+import { allocateLater, resultOf } from './out';
 import { AVG_POOL2D_KEYS, AvgPool2dOptions, MAX_POOL2D_KEYS, MaxPool2dOptions, Pool2dPlan, preparePool2d, runPool2dPlan } from './pool';
 import { OptionKeys, checkOptions, keysOf, withSignal } from '../options';
 
@@ -96,17 +96,6 @@ function privateOutput(op: string, p: { out: FloatArray; target: Tensor | null }
   const shared = p.out;
   p.out = allocateOwn(dtypeOfArray(shared), shared.length);
   return p.target !== null ? shared : null;
-}
-
-/**
- * The plan, its new output allocated now if the twins' prepare step left it
- * for later (ops/out.ts, LaterOutput): when the job runs inline, or when it
- * is handed to libuv (`own`: not in the small-tensor pool), so that jobs
- * waiting for a slot hold no output memory.
- */
-function allocated<P extends { out: FloatArray; later?: LaterOutput | null }>(op: string, p: P, own: boolean): P {
-  allocateLater(op, p, own);
-  return p;
 }
 
 /** A completed job's result (resultOf), its output first copied into `copyTo` (privateOutput's). */
@@ -267,6 +256,9 @@ function runAsync<T>(op: string, signal: AbortSignal | undefined, work: number, 
   });
 }
 
+// The twins prepare with `defer`: a new output is allocated (allocateLater)
+// when the job runs inline or is handed to libuv, so jobs waiting for a slot
+// hold none.
 function runMatmulPlanAsync(op: string, signal: AbortSignal | undefined, p: MatmulPlan): Promise<Tensor> {
   let copyTo: FloatArray | null = null;
   if (p.work > INLINE_MAX_WORK) {
@@ -274,8 +266,8 @@ function runMatmulPlanAsync(op: string, signal: AbortSignal | undefined, p: Matm
     p.a = pinned(p.a);
     p.b = pinned(p.b);
   }
-  return runAsync(op, signal, p.work, () => runMatmulPlan(allocated(op, p, false)),
-    (token) => native().matmulAsync(token, p.a, p.b, allocated(op, p, true).out, p.m, p.k, p.n, p.aOffsets, p.bOffsets),
+  return runAsync(op, signal, p.work, () => runMatmulPlan(allocateLater(op, p, false)),
+    (token) => native().matmulAsync(token, p.a, p.b, allocateLater(op, p, true).out, p.m, p.k, p.n, p.aOffsets, p.bOffsets),
     () => finish(op, p, copyTo), p.target !== null);
 }
 
@@ -287,8 +279,8 @@ export function runConv2dPlanAsync(op: string, signal: AbortSignal | undefined, 
     p.weight = pinned(p.weight);
     if (p.bias !== null) p.bias = pinned(p.bias);
   }
-  return runAsync(op, signal, p.work, () => runConv2dPlan(allocated(op, p, false)),
-    (token) => native().conv2dAsync(token, p.x, p.weight, p.bias, allocated(op, p, true).out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw,
+  return runAsync(op, signal, p.work, () => runConv2dPlan(allocateLater(op, p, false)),
+    (token) => native().conv2dAsync(token, p.x, p.weight, p.bias, allocateLater(op, p, true).out, p.n, p.c, p.h, p.w, p.cout, p.kh, p.kw,
       p.strideH, p.strideW, p.padTop, p.padBottom, p.padLeft, p.padRight, p.dilationH, p.dilationW, p.groups,
       p.packed ?? null, p.winograd ?? null),
     () => finish(op, p, copyTo), p.target !== null);
@@ -300,8 +292,8 @@ function runPool2dPlanAsync(op: string, signal: AbortSignal | undefined, p: Pool
     copyTo = privateOutput(op, p);
     p.x = pinned(p.x);
   }
-  return runAsync(op, signal, p.work, () => runPool2dPlan(allocated(op, p, false)),
-    (token) => native()[`${p.op}Async`](token, p.x, allocated(op, p, true).out, p.n, p.c, p.h, p.w, p.kh, p.kw,
+  return runAsync(op, signal, p.work, () => runPool2dPlan(allocateLater(op, p, false)),
+    (token) => native()[`${p.op}Async`](token, p.x, allocateLater(op, p, true).out, p.n, p.c, p.h, p.w, p.kh, p.kw,
       p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.ceilMode, p.countIncludePad, p.divisor),
     () => finish(op, p, copyTo), p.target !== null);
 }

@@ -34,27 +34,10 @@ function binary(op: string, code: Code, fn: BinaryFn, a: Tensor | number, b: Ten
       return adoptShared(out, as, dtype);
     }
   }
-  if (typeof a === 'number') {
-    // A number first, as torch.add(2, t): the same rule, the number on the left.
-    b = checkTensor(op, b, 'other');
-    const v = b.dtype === 'float32' ? Math.fround(a) : a;
-    const out = allocate(b.dtype, b.data.length);
-    const y = b.data;
-    for (let i = 0; i < y.length; i++) out[i] = fn(v, y[i]);
-    return adoptShared(out, b.shape, b.dtype);
-  }
+  // A number first, as torch.add(2, t): the same rule, the number on the left.
+  if (typeof a === 'number') return withNumber(checkTensor(op, b, 'other'), a, (x, y) => fn(y, x));
   a = checkTensor(op, a, 'self');
-  if (typeof b === 'number') {
-    // As PyTorch: the number takes the tensor's dtype first (a float32 op
-    // rounds it to float32, 1e40 to inf), then the op runs in that dtype.
-    // A float32 result computed in float64 from float32 operands and
-    // rounded once is the float32 op's (53 >= 2 * 24 + 2 bits).
-    const v = a.dtype === 'float32' ? Math.fround(b) : b;
-    const out = allocate(a.dtype, a.data.length);
-    const x = a.data;
-    for (let i = 0; i < x.length; i++) out[i] = fn(x[i], v);
-    return adoptShared(out, a.shape, a.dtype);
-  }
+  if (typeof b === 'number') return withNumber(a, b, fn);
   checkTensor(op, b, 'other');
   const dtype = resultType(a, b);
   const shape = broadcastShapes(op, a.shape, b.shape);
@@ -76,6 +59,20 @@ function binary(op: string, code: Code, fn: BinaryFn, a: Tensor | number, b: Ten
     });
   }
   return new Tensor(out, shape);
+}
+
+/**
+ * fn(element, number) over a tensor. As PyTorch: the number takes the
+ * tensor's dtype first (a float32 op rounds it to float32, 1e40 to inf),
+ * then the op runs in that dtype. A float32 result computed in float64 from
+ * float32 operands and rounded once is the float32 op's (53 >= 2 * 24 + 2 bits).
+ */
+function withNumber(t: Tensor, number: number, fn: BinaryFn): Tensor {
+  const v = t.dtype === 'float32' ? Math.fround(number) : number;
+  const x = t.data;
+  const out = allocate(t.dtype, x.length);
+  for (let i = 0; i < x.length; i++) out[i] = fn(x[i], v);
+  return adoptShared(out, t.shape, t.dtype);
 }
 
 /** An operand's elements in the op's dtype (a float64 0-d tensor's one element rounded to float32). */

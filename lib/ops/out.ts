@@ -1,6 +1,6 @@
 // The `out` option (PyTorch's `out=`): the caller's tensor receives the
 // result instead of a new one. Shared by matmul, conv2d and their async twins.
-import { DType, FloatArray, allocateOutput, allocateOwn, isPooled } from '../dtype';
+import { DType, FloatArray, allocateOutput, allocateOwn, byteLengthOf, isPooled } from '../dtype';
 import { fmt } from '../shape';
 import { Tensor, adopt, checkTensor } from '../tensor';
 
@@ -76,8 +76,8 @@ export function destination(op: string, outOption: unknown, dtype: DType, shape:
     // Up to DEFER_MAX_BYTES: a larger output is allocated at the call, so
     // that a size the process cannot hold fails there, with the sync op's
     // RangeError (how large a typed array may be depends on the Node version).
-    if (defer && (dtype === 'float64' ? 8 : 4) * length <= DEFER_MAX_BYTES) {
-      return { out: emptyOf(dtype), target: null, zero: false, later: { dtype, length, writesAll } };
+    if (defer && byteLengthOf(dtype, length) <= DEFER_MAX_BYTES) {
+      return { out: allocateOwn(dtype, 0), target: null, zero: false, later: { dtype, length, writesAll } };
     }
     return { out: allocateOutput(dtype, length, op, writesAll), target: null, zero: false, later: null };
   }
@@ -85,21 +85,19 @@ export function destination(op: string, outOption: unknown, dtype: DType, shape:
   return { out: target.data, target, zero: !writesAll, later: null };
 }
 
-function emptyOf(dtype: DType): FloatArray {
-  return dtype === 'float64' ? new Float64Array(0) : new Float32Array(0);
-}
 
 /**
- * Allocates a plan's LaterOutput, if it has one, as its `out`. `own`: not
+ * The plan, its LaterOutput (if any) allocated now as its `out`. `own`: not
  * a view into the small-tensor pool (an async job's kernel writes it from
  * another thread; see ops/async.ts, pinned).
  */
-export function allocateLater(op: string, p: { out: FloatArray; later?: LaterOutput | null }, own: boolean): void {
+export function allocateLater<P extends { out: FloatArray; later?: LaterOutput | null }>(op: string, p: P, own: boolean): P {
   const later = p.later;
-  if (later === undefined || later === null) return;
+  if (later === undefined || later === null) return p;
   p.later = null;
   const out = allocateOutput(later.dtype, later.length, op, later.writesAll);
   p.out = own && isPooled(out) ? allocateOwn(later.dtype, later.length, op) : out;
+  return p;
 }
 
 /** A plan's result once its output is written: the caller's `out` tensor, or a new one over the output. */
